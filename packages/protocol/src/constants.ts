@@ -1,0 +1,63 @@
+/**
+ * Every protocol-level constant, with its unit. The wire format is described in
+ * docs/protocol.md; the limits are listed in docs/limits.md.
+ */
+
+/** Envelope format version (first byte of every envelope). */
+export const ENVELOPE_VERSION = 1;
+
+/** Client⇄server frame protocol version (sent in the challenge). */
+export const FRAME_PROTOCOL_VERSION = 1;
+
+/** Ed25519 public key length, bytes. */
+export const PUBLIC_KEY_BYTES = 32;
+/** Ed25519 secret key (seed) length, bytes. */
+export const SECRET_KEY_BYTES = 32;
+/** Ed25519 signature length, bytes. */
+export const SIGNATURE_BYTES = 64;
+/** Envelope message id length, bytes (random). */
+export const MESSAGE_ID_BYTES = 16;
+/** Envelope nonce length, bytes (random; the replay guard keys on sender + nonce). */
+export const NONCE_BYTES = 16;
+/** X25519 ephemeral public key carried in every envelope, bytes. */
+export const EPHEMERAL_KEY_BYTES = 32;
+/** XChaCha20-Poly1305 tag length, bytes. */
+export const AEAD_TAG_BYTES = 16;
+/** XChaCha20-Poly1305 nonce length, bytes. */
+export const AEAD_NONCE_BYTES = 24;
+/** AEAD key length, bytes. */
+export const AEAD_KEY_BYTES = 32;
+
+/** Fixed header: version(1) type(1) id(16) sender(32) recipient(32) ts(8) nonce(16) eph(32) len(4). */
+export const ENVELOPE_HEADER_BYTES =
+  1 + 1 + MESSAGE_ID_BYTES + PUBLIC_KEY_BYTES * 2 + 8 + NONCE_BYTES + EPHEMERAL_KEY_BYTES + 4;
+
+/** Largest plaintext payload one envelope carries, bytes. Larger messages are chunked by the client. */
+export const MAX_PLAINTEXT_BYTES = 60 * 1024;
+/** Largest ciphertext payload (plaintext + tag), bytes. */
+export const MAX_CIPHERTEXT_BYTES = MAX_PLAINTEXT_BYTES + AEAD_TAG_BYTES;
+/** Largest encoded envelope, bytes. Fits in the server's default 64 KiB frame with room for the frame header. */
+export const MAX_ENVELOPE_BYTES = ENVELOPE_HEADER_BYTES + MAX_CIPHERTEXT_BYTES + SIGNATURE_BYTES;
+/** Smallest encoded envelope (empty plaintext), bytes. */
+export const MIN_ENVELOPE_BYTES = ENVELOPE_HEADER_BYTES + AEAD_TAG_BYTES + SIGNATURE_BYTES;
+
+/** Default accepted clock skew either side of "now" for envelopes and auth hellos, ms. */
+export const DEFAULT_TIMESTAMP_WINDOW_MS = 5 * 60 * 1000;
+
+/** Default bound of the replay guard, entries (sender+nonce pairs). ~80 bytes each in memory. */
+export const DEFAULT_REPLAY_GUARD_MAX_ENTRIES = 100_000;
+
+/** Bytes of SHA-256 fingerprint shown to humans for verification (128 bits, never fewer). */
+export const FINGERPRINT_DISPLAY_BYTES = 16;
+/** Bytes of the short fingerprint used only in lists (never for verification). */
+export const FINGERPRINT_SHORT_BYTES = 4;
+
+/** Domain tags: every signature, hash and KDF input starts with one, so no two uses collide. */
+export const DOMAIN = Object.freeze({
+  envelopeSignature: 'p2p-comm/v1/envelope-signature',
+  envelopeKdf: 'p2p-comm/v1/envelope-aead-key',
+  fingerprint: 'p2p-comm/v1/fingerprint',
+  serverAuth: 'p2p-comm/v1/server-auth',
+  directAuth: 'p2p-comm/v1/direct-auth',
+  inviteToken: 'p2p-comm/v1/invite-token',
+});

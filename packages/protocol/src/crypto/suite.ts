@@ -1,0 +1,22 @@
+/**
+ * One small interface over the audited primitives we use. Two implementations produce the
+ * same bytes: `nodeSuite` (node:crypto for Ed25519/X25519 — OpenSSL, ~10x faster verify)
+ * and `portableSuite` (@noble/*, pure JS, runs in browsers). XChaCha20-Poly1305 comes from
+ * @noble/ciphers in both: node:crypto has no XChaCha variant.
+ */
+export interface CryptoSuite {
+  readonly name: string;
+  /** Ed25519 public key of a 32-byte seed. */
+  ed25519PublicKey(secretKey: Uint8Array): Uint8Array;
+  /** Ed25519 signature (RFC 8032, deterministic). */
+  sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array;
+  /**
+   * Strict RFC 8032 verification (canonical S, canonical point encodings, cofactorless).
+   * Never throws: malformed keys or signatures verify as false.
+   */
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  /** X25519 public key of a 32-byte secret. */
+  x25519PublicKey(secretKey: Uint8Array): Uint8Array;
+  /** X25519 shared secret. Throws PROTO_ERR_WEAK_KEY on an all-zero result. */
+  x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+}

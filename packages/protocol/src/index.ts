@@ -10,6 +10,8 @@
  *
  * In Node, import `nodeSuite` from '@p2p-comm/protocol/node' for the fast path (same bytes).
  */
+
+export * from './auth.js';
 export * from './bytes.js';
 export * from './constants.js';
 export { aeadOpen, aeadSeal, deriveEnvelopeKey } from './crypto/aead.js';
@@ -20,4 +22,5 @@ export * from './envelope.js';
 export * from './errors.js';
 export * from './frames.js';
 export * from './identity.js';
+export * from './invite.js';
 export * from './replay-guard.js';

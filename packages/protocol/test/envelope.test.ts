@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EnvelopeType,
-  ProtocolError,
-  ReplayGuard,
   decodeEnvelope,
+  EnvelopeType,
   generateIdentity,
   openEnvelope,
+  ProtocolError,
   portableSuite,
+  ReplayGuard,
   sealEnvelope,
   utf8,
 } from '../src/index.js';
@@ -32,7 +32,12 @@ describe('envelope', () => {
   it('opens with the other suite (same bytes either way)', () => {
     const alice = generateIdentity(nodeSuite);
     const bob = generateIdentity(portableSuite);
-    const bytes = sealEnvelope(nodeSuite, { type: EnvelopeType.DATA, sender: alice, recipient: bob.publicKey, plaintext: utf8('x') });
+    const bytes = sealEnvelope(nodeSuite, {
+      type: EnvelopeType.DATA,
+      sender: alice,
+      recipient: bob.publicKey,
+      plaintext: utf8('x'),
+    });
     const opened = openEnvelope(portableSuite, bytes, { recipient: bob, replayGuard: new ReplayGuard() });
     expect(opened.plaintext).toEqual(utf8('x'));
   });
@@ -41,7 +46,12 @@ describe('envelope', () => {
     const alice = generateIdentity(nodeSuite);
     const bob = generateIdentity(nodeSuite);
     const guard = new ReplayGuard();
-    const bytes = sealEnvelope(nodeSuite, { type: EnvelopeType.DATA, sender: alice, recipient: bob.publicKey, plaintext: utf8('x') });
+    const bytes = sealEnvelope(nodeSuite, {
+      type: EnvelopeType.DATA,
+      sender: alice,
+      recipient: bob.publicKey,
+      plaintext: utf8('x'),
+    });
     openEnvelope(nodeSuite, bytes, { recipient: bob, replayGuard: guard });
     expect(() => openEnvelope(nodeSuite, bytes, { recipient: bob, replayGuard: guard })).toThrowError(
       expect.objectContaining({ code: 'PROTO_ERR_REPLAY' }),

@@ -1,0 +1,77 @@
+/**
+ * Invite tokens for `ADMISSION=token`: minted by an admin (`p2p-comm admin invite`) with the
+ * server's secret, checked by the server at auth. Format, all base64url:
+ *
+ *   <claims>.<mac>   claims = JSON { v: 1, id, exp (ms since epoch), key? (bound peer key) }
+ *                    mac    = HMAC-SHA256(secret, domain tag ‖ claims bytes)
+ *
+ * A token without `key` admits any key until it expires; with `key`, only that key.
+ */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesEqual, concatBytes, fromBase64url, fromUtf8, randomBytes, toBase64url, utf8 } from './bytes.js';
+import { DOMAIN } from './constants.js';
+import { ProtocolError } from './errors.js';
+import { decodeKey, encodeKey } from './identity.js';
+
+/** Shortest accepted invite secret, bytes of UTF-8. */
+export const MIN_INVITE_SECRET_BYTES = 32;
+const TAG = utf8(DOMAIN.inviteToken);
+
+export interface InviteClaims {
+  readonly id: string;
+  /** Expiry, ms since epoch. */
+  readonly exp: number;
+  /** base64url key the invite is bound to, if any. */
+  readonly key?: string;
+}
+
+function mac(secret: string, claims: Uint8Array): Uint8Array {
+  const key = utf8(secret);
+  if (key.length < MIN_INVITE_SECRET_BYTES)
+    throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', `invite secret must be >= ${MIN_INVITE_SECRET_BYTES} bytes`);
+  return hmac(sha256, key, concatBytes(TAG, claims));
+}
+
+export function mintInviteToken(secret: string, opts: { ttlMs: number; key?: Uint8Array; now?: number }): string {
+  if (!Number.isSafeInteger(opts.ttlMs) || opts.ttlMs <= 0)
+    throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'ttlMs must be a positive integer');
+  const claims: InviteClaims = {
+    id: toBase64url(randomBytes(12)),
+    exp: (opts.now ?? Date.now()) + opts.ttlMs,
+    ...(opts.key ? { key: encodeKey(opts.key) } : {}),
+  };
+  const claimBytes = utf8(JSON.stringify({ v: 1, ...claims }));
+  return `${toBase64url(claimBytes)}.${toBase64url(mac(secret, claimBytes))}`;
+}
+
+/**
+ * Verify a token for `peerKey`. Throws ProtocolError: PROTO_ERR_BAD_ENCODING (malformed),
+ * PROTO_ERR_BAD_SIGNATURE (wrong MAC), PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW (expired),
+ * PROTO_ERR_WRONG_RECIPIENT (bound to another key).
+ */
+export function verifyInviteToken(secret: string, token: string, peerKey: Uint8Array, now = Date.now()): InviteClaims {
+  if (typeof token !== 'string' || token.length > 1024) throw new ProtocolError('PROTO_ERR_BAD_ENCODING', 'token');
+  const parts = token.split('.');
+  if (parts.length !== 2) throw new ProtocolError('PROTO_ERR_BAD_ENCODING', 'token has two parts');
+  const claimBytes = fromBase64url(parts[0]!);
+  const tag = fromBase64url(parts[1]!);
+  if (!claimBytes || !tag) throw new ProtocolError('PROTO_ERR_BAD_ENCODING', 'token is base64url');
+  if (!bytesEqual(tag, mac(secret, claimBytes))) throw new ProtocolError('PROTO_ERR_BAD_SIGNATURE', 'invite MAC');
+  let claims: unknown;
+  try {
+    claims = JSON.parse(fromUtf8(claimBytes) ?? '');
+  } catch {
+    throw new ProtocolError('PROTO_ERR_BAD_ENCODING', 'token claims');
+  }
+  const c = claims as { v?: unknown; id?: unknown; exp?: unknown; key?: unknown };
+  if (c?.v !== 1 || typeof c.id !== 'string' || typeof c.exp !== 'number')
+    throw new ProtocolError('PROTO_ERR_BAD_ENCODING', 'token claims');
+  if (c.exp <= now) throw new ProtocolError('PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW', 'invite expired');
+  if (c.key !== undefined) {
+    if (!bytesEqual(decodeKey(c.key), peerKey))
+      throw new ProtocolError('PROTO_ERR_WRONG_RECIPIENT', 'invite bound to another key');
+    return { id: c.id, exp: c.exp, key: c.key as string };
+  }
+  return { id: c.id, exp: c.exp };
+}

@@ -11,6 +11,8 @@ export default defineConfig({
       'apps/*/test/**/*.test.ts',
       'client/test/**/*.test.ts',
       'loadtest/test/**/*.test.ts',
+      'infra/test/**/*.test.ts',
+      'test/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

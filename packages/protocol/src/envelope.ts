@@ -20,7 +20,6 @@
 import { bytesEqual, concatBytes, lengthPrefixed, randomBytes, utf8 } from './bytes.js';
 import {
   AEAD_TAG_BYTES,
-  DEFAULT_TIMESTAMP_WINDOW_MS,
   DOMAIN,
   ENVELOPE_HEADER_BYTES,
   ENVELOPE_VERSION,
@@ -237,7 +236,7 @@ export interface OpenOptions {
   replayGuard: ReplayGuard;
   /** ms since epoch; default Date.now(). */
   now?: number;
-  /** Accepted skew either side of now, ms; default 5 minutes. */
+  /** Accepted skew either side of now, ms; default (and maximum) the replay guard's window. */
   windowMs?: number;
 }
 
@@ -262,7 +261,10 @@ export function openEnvelope(suite: CryptoSuite, bytes: Uint8Array, opts: OpenOp
   const fields = verifyEnvelopeSignature(suite, bytes);
   if (!bytesEqual(fields.recipient, opts.recipient.publicKey)) throw new ProtocolError('PROTO_ERR_WRONG_RECIPIENT');
   const now = opts.now ?? Date.now();
-  const windowMs = opts.windowMs ?? DEFAULT_TIMESTAMP_WINDOW_MS;
+  // A window wider than the guard's would accept envelopes the guard has already forgotten.
+  const windowMs = opts.windowMs ?? opts.replayGuard.windowMs;
+  if (windowMs > opts.replayGuard.windowMs)
+    throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'windowMs exceeds the replay guard window');
   if (Math.abs(fields.timestamp - now) > windowMs)
     throw new ProtocolError('PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW', `skew ${fields.timestamp - now} ms`);
   opts.replayGuard.checkAndRecord(fields.sender, fields.nonce, fields.timestamp, now);

@@ -62,6 +62,11 @@ export class ReplayGuard {
     if (timestamp > this.#floor && !this.#entries.has(id)) this.#insert(id, timestamp);
   }
 
+  /** The timestamp window this guard covers, ms; verifiers must not accept a wider one. */
+  get windowMs(): number {
+    return this.#windowMs;
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -204,14 +204,19 @@ export function sealEnvelope(suite: CryptoSuite, opts: SealOptions): Uint8Array 
     throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'timestamp must be a non-negative safe integer');
   const messageId = opts.messageId ?? randomBytes(MESSAGE_ID_BYTES);
   const nonce = opts.nonce ?? randomBytes(NONCE_BYTES);
-  const ephemeralSecret = opts.ephemeralSecret ?? randomBytes(32);
   assertBytes(messageId, MESSAGE_ID_BYTES, 'messageId');
   assertBytes(nonce, NONCE_BYTES, 'nonce');
-  assertBytes(ephemeralSecret, 32, 'ephemeralSecret');
 
   const recipientX = ed25519PublicToX25519(opts.recipient);
-  const ephemeralKey = suite.x25519PublicKey(ephemeralSecret);
-  const shared = suite.x25519(ephemeralSecret, recipientX);
+  let ephemeralKey: Uint8Array;
+  let shared: Uint8Array;
+  if (opts.ephemeralSecret === undefined) {
+    ({ publicKey: ephemeralKey, shared } = suite.x25519Ephemeral(recipientX));
+  } else {
+    assertBytes(opts.ephemeralSecret, 32, 'ephemeralSecret');
+    ephemeralKey = suite.x25519PublicKey(opts.ephemeralSecret);
+    shared = suite.x25519(opts.ephemeralSecret, recipientX);
+  }
   const { key, nonce: aeadNonce } = deriveEnvelopeKey(shared, ephemeralKey, recipientX);
 
   const fields = {

@@ -33,4 +33,8 @@ export const portableSuite: CryptoSuite = Object.freeze({
     if (isAllZero(shared)) throw new ProtocolError('PROTO_ERR_WEAK_KEY');
     return shared;
   },
+  x25519Ephemeral(peerPublic: Uint8Array): { publicKey: Uint8Array; shared: Uint8Array } {
+    const secret = x25519.utils.randomSecretKey();
+    return { publicKey: x25519.getPublicKey(secret), shared: portableSuite.x25519(secret, peerPublic) };
+  },
 });

@@ -19,4 +19,9 @@ export interface CryptoSuite {
   x25519PublicKey(secretKey: Uint8Array): Uint8Array;
   /** X25519 shared secret. Throws PROTO_ERR_WEAK_KEY on an all-zero result. */
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  /**
+   * A fresh random ephemeral X25519 key agreed with `peerPublic` in one step (lets the Node
+   * suite keep the secret inside OpenSSL). Throws PROTO_ERR_WEAK_KEY like x25519.
+   */
+  x25519Ephemeral(peerPublic: Uint8Array): { publicKey: Uint8Array; shared: Uint8Array };
 }

@@ -1,0 +1,57 @@
+/**
+ * Every limit of the host gateway, with its unit. Listed in docs/limits.md (Host gateway).
+ * Defaults here; the ones marked "config" can be changed in the host config file.
+ */
+
+/** Largest HTTP request body a plugin may post (bytes). */
+export const MAX_HTTP_BODY_BYTES = 128 * 1024;
+/** Largest message body a plugin may send in one call (bytes of UTF-8); the extension chunks. */
+export const MAX_SEND_BODY_BYTES = 60 * 1024;
+/** Longest line the extension may write on stdout (bytes); a longer one is dropped. */
+export const MAX_RPC_LINE_BYTES = 1024 * 1024;
+/** JSON-RPC requests to the extension awaiting a response at once. */
+export const MAX_RPC_PENDING = 256;
+/** How long a JSON-RPC request to the extension may take (ms). */
+export const RPC_TIMEOUT_MS = 15_000;
+/** Approvals (consent, send, receive) waiting for the user at once; more are denied. */
+export const MAX_PENDING_APPROVALS = 64;
+/** Decided approvals kept for the page's history list (entries). */
+export const MAX_APPROVAL_HISTORY = 50;
+/** How long an approval waits for the user before it counts as denied (ms; config). */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 120_000;
+/** Characters of an incoming or outgoing message shown to the user in an approval. */
+export const APPROVAL_PREVIEW_CHARS = 280;
+/** Messages held per plugin until it reads them (count); the oldest is dropped and counted. */
+export const MAX_INBOX_MESSAGES = 256;
+/** Bytes of message bodies held per plugin until it reads them. */
+export const MAX_INBOX_BYTES = 4 * 1024 * 1024;
+/** Longest a plugin's long-poll may wait (ms). */
+export const MAX_LONG_POLL_MS = 30_000;
+/** Items returned by one read (count). */
+export const MAX_READ_BATCH = 100;
+/** Long-poll waiters per plugin at once. */
+export const MAX_WAITERS_PER_PLUGIN = 4;
+/** Live event streams of the approval page at once. */
+export const MAX_UI_STREAMS = 8;
+/** Audit lines kept in memory for the page and tests (entries); the file keeps all. */
+export const AUDIT_RING_ENTRIES = 1_000;
+/** Plugins in one host config. */
+export const MAX_PLUGINS = 64;
+/** Outgoing message ids remembered to route `message.delivered` back to the sender plugin. */
+export const MAX_TRACKED_SENDS = 4_096;
+/** A body above this size is high risk by default (bytes; config). */
+export const DEFAULT_HIGH_RISK_BYTES = 16 * 1024;
+/** Minimum length of a plugin token or the approval-page token (characters). */
+export const MIN_TOKEN_CHARS = 16;
+/** Lifetime of the approval page's session cookie (s). */
+export const UI_SESSION_MAX_AGE_S = 12 * 60 * 60;
+
+export const EXTENSION_ID = 'p2p-comm';
+export const PERMISSION_SEND = 'ext:p2p-comm:send';
+export const PERMISSION_RECEIVE = 'ext:p2p-comm:receive';
+/** List peers and read status. */
+export const PERMISSION_PEERS = 'ext:p2p-comm:peers';
+/** Ask a new peer for consent (the peer's user still decides). */
+export const PERMISSION_CONNECT = 'ext:p2p-comm:connect';
+export const KNOWN_PERMISSIONS = [PERMISSION_SEND, PERMISSION_RECEIVE, PERMISSION_PEERS, PERMISSION_CONNECT] as const;
+export type Permission = (typeof KNOWN_PERMISSIONS)[number];

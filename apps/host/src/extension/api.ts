@@ -1,0 +1,110 @@
+/**
+ * The host's typed view of the p2p-comm extension's JSON-RPC interface (docs/extension-rpc.md).
+ * Everything the extension sends is untrusted input: results and notifications are validated
+ * here, and a malformed one is reported (HOST_ERR_RPC_PROTOCOL) and dropped.
+ */
+import type { EventEmitter } from 'node:events';
+import type { JsonObject, JsonValue } from './json-rpc.js';
+
+export interface PeerInfo {
+  key: string;
+  name?: string;
+  fingerprint?: string;
+  trusted: boolean;
+  online?: boolean;
+}
+
+export interface ConsentRequest {
+  requestId: string;
+  peer: { key: string; name?: string; fingerprint?: string };
+}
+
+export interface IncomingMessage {
+  from: string;
+  messageId: string;
+  body: string;
+  fromName?: string;
+}
+
+export interface DeliveredNotice {
+  messageId: string;
+  to?: string;
+}
+
+export interface ExtensionEvents {
+  consent: [ConsentRequest];
+  message: [IncomingMessage];
+  delivered: [DeliveredNotice];
+  peerStatus: [JsonObject];
+  protocolError: [string];
+}
+
+/** What the gateway needs from the extension; the real one is ExtensionClient. */
+export interface HostExtension extends EventEmitter<ExtensionEvents> {
+  identity(): Promise<JsonObject>;
+  status(): Promise<JsonObject>;
+  listPeers(): Promise<PeerInfo[]>;
+  connect(params: JsonObject): Promise<JsonValue>;
+  respondConsent(requestId: string, accept: boolean): Promise<void>;
+  send(to: string, body: string): Promise<{ messageId: string }>;
+  close(): Promise<void>;
+}
+
+const KEY = /^[A-Za-z0-9_-]{43}$/;
+
+export function isRecord(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown, max = 4096): string | undefined {
+  return typeof v === 'string' && v.length <= max ? v : undefined;
+}
+
+export function parsePeer(v: unknown): PeerInfo | undefined {
+  if (!isRecord(v)) return undefined;
+  const key = str(v.publicKey) ?? str(v.key) ?? str(v.peer);
+  if (!key || !KEY.test(key)) return undefined;
+  const peer: PeerInfo = { key, trusted: v.trusted !== false };
+  const name = str(v.name, 256) ?? str(v.displayName, 256);
+  if (name) peer.name = name;
+  const fp = str(v.fingerprint, 256);
+  if (fp) peer.fingerprint = fp;
+  if (typeof v.online === 'boolean') peer.online = v.online;
+  else if (typeof v.status === 'string') peer.online = v.status === 'online' || v.status === 'connected';
+  return peer;
+}
+
+export function parsePeerList(v: unknown): PeerInfo[] | undefined {
+  const list = Array.isArray(v) ? v : isRecord(v) && Array.isArray(v.peers) ? v.peers : undefined;
+  if (!list) return undefined;
+  return list.map(parsePeer).filter((p): p is PeerInfo => p !== undefined);
+}
+
+export function parseConsentRequest(p: JsonObject): ConsentRequest | undefined {
+  const requestId = str(p.requestId, 256) ?? str(p.id, 256);
+  const peer = parsePeer(isRecord(p.peer) ? p.peer : p);
+  if (!requestId || !peer) return undefined;
+  const out: ConsentRequest = { requestId, peer: { key: peer.key } };
+  if (peer.name) out.peer.name = peer.name;
+  if (peer.fingerprint) out.peer.fingerprint = peer.fingerprint;
+  return out;
+}
+
+export function parseIncomingMessage(p: JsonObject): IncomingMessage | undefined {
+  const from = str(p.from) ?? str(p.peer);
+  const messageId = str(p.messageId, 256) ?? str(p.id, 256);
+  const rawBody = p.body ?? p.text ?? p.payload;
+  const body = typeof rawBody === 'string' ? rawBody : undefined;
+  if (!from || !KEY.test(from) || !messageId || body === undefined) return undefined;
+  const msg: IncomingMessage = { from, messageId, body };
+  const fromName = str(p.fromName, 256) ?? str(p.name, 256);
+  if (fromName) msg.fromName = fromName;
+  return msg;
+}
+
+export function parseDelivered(p: JsonObject): DeliveredNotice | undefined {
+  const messageId = str(p.messageId, 256) ?? str(p.id, 256);
+  if (!messageId) return undefined;
+  const to = str(p.to) ?? str(p.peer);
+  return to ? { messageId, to } : { messageId };
+}

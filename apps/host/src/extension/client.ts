@@ -1,0 +1,161 @@
+/**
+ * ExtensionClient: the real HostExtension. Spawns the p2p-comm extension as a child process and
+ * speaks JSON-RPC 2.0 to it over stdin/stdout (one message per line). The extension's stderr is
+ * passed through to ours; it carries the extension's logs, never protocol.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { HostError } from '../errors.js';
+import {
+  type ExtensionEvents,
+  type HostExtension,
+  isRecord,
+  type PeerInfo,
+  parseConsentRequest,
+  parseDelivered,
+  parseIncomingMessage,
+  parsePeerList,
+} from './api.js';
+import {
+  type JsonObject,
+  JsonRpcConnection,
+  type JsonValue,
+  type RpcNotification,
+  RpcRemoteError,
+} from './json-rpc.js';
+
+export interface SpawnExtensionOptions {
+  command: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Where the extension's stderr goes; default: inherit. */
+  stderr?: 'inherit' | 'ignore' | 'pipe';
+  timeoutMs?: number;
+}
+
+export class ExtensionClient extends EventEmitter<ExtensionEvents> implements HostExtension {
+  private readonly rpc: JsonRpcConnection;
+  private readonly exited: Promise<void>;
+
+  constructor(
+    private readonly child: ChildProcess,
+    timeoutMs?: number,
+  ) {
+    super();
+    if (!child.stdin || !child.stdout) throw new HostError('HOST_ERR_EXTENSION_UNAVAILABLE', 'no stdio');
+    this.rpc = new JsonRpcConnection({
+      input: child.stdout,
+      output: child.stdin,
+      onNotification: (n) => this.onNotification(n),
+      onProtocolError: (d) => this.emit('protocolError', d),
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => {
+        this.rpc.close('extension exited');
+        resolve();
+      });
+      child.once('error', () => {
+        this.rpc.close('extension failed to start');
+        resolve();
+      });
+    });
+  }
+
+  static spawn(opts: SpawnExtensionOptions): ExtensionClient {
+    const [cmd, ...args] = opts.command;
+    const child = spawn(cmd!, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', opts.stderr ?? 'inherit'],
+    });
+    return new ExtensionClient(child, opts.timeoutMs);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  async call(method: string, params: JsonObject = {}): Promise<JsonValue> {
+    try {
+      return await this.rpc.request(method, params);
+    } catch (err) {
+      if (err instanceof RpcRemoteError) {
+        const data = isRecord(err.data) && typeof err.data.code === 'string' ? ` (${err.data.code})` : '';
+        throw new HostError('HOST_ERR_EXTENSION_ERROR', `${method}: ${err.message}${data}`);
+      }
+      throw err;
+    }
+  }
+
+  async identity(): Promise<JsonObject> {
+    const r = await this.call('identity.get');
+    return isRecord(r) ? r : {};
+  }
+
+  async status(): Promise<JsonObject> {
+    const r = await this.call('status');
+    return isRecord(r) ? r : {};
+  }
+
+  async listPeers(): Promise<PeerInfo[]> {
+    const peers = parsePeerList(await this.call('peers.list'));
+    if (!peers) throw new HostError('HOST_ERR_RPC_PROTOCOL', 'peers.list result');
+    return peers;
+  }
+
+  connect(params: JsonObject): Promise<JsonValue> {
+    return this.call('peers.connect', params);
+  }
+
+  async respondConsent(requestId: string, accept: boolean): Promise<void> {
+    await this.call('consent.respond', { requestId, accept });
+  }
+
+  async send(to: string, body: string): Promise<{ messageId: string }> {
+    const r = await this.call('messages.send', { to, body });
+    const messageId = isRecord(r) ? (r.messageId ?? r.id) : undefined;
+    if (typeof messageId !== 'string') throw new HostError('HOST_ERR_RPC_PROTOCOL', 'messages.send result');
+    return { messageId };
+  }
+
+  /** Ends the extension: closes its stdin (its signal to shut down), then SIGTERM after a grace. */
+  async close(graceMs = 3_000): Promise<void> {
+    this.rpc.close('host shutting down');
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.stdin?.end();
+    const timer = setTimeout(() => this.child.kill('SIGTERM'), graceMs);
+    const hard = setTimeout(() => this.child.kill('SIGKILL'), graceMs * 2);
+    await this.exited;
+    clearTimeout(timer);
+    clearTimeout(hard);
+  }
+
+  private onNotification(n: RpcNotification): void {
+    switch (n.method) {
+      case 'consent.request': {
+        const c = parseConsentRequest(n.params);
+        if (c) this.emit('consent', c);
+        else this.emit('protocolError', 'bad consent.request');
+        return;
+      }
+      case 'message.received': {
+        const m = parseIncomingMessage(n.params);
+        if (m) this.emit('message', m);
+        else this.emit('protocolError', 'bad message.received');
+        return;
+      }
+      case 'message.delivered': {
+        const d = parseDelivered(n.params);
+        if (d) this.emit('delivered', d);
+        return;
+      }
+      case 'peer.status':
+        this.emit('peerStatus', n.params);
+        return;
+      default:
+        // Unknown notifications are ignored: a newer extension may say more than we understand.
+        return;
+    }
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The gateway's call flow, independent of HTTP (routes only translate). Outgoing, in order:
+ * permission → scope → risk → (high risk) runtime approval → extension. Incoming: receive
+ * permission → scope → runtime approval → plugin inbox. Each gate writes one audit line; a
+ * denial is final for that message and nothing of it reaches the peer or the plugin.
+ */
+import { decodeKey, formatFingerprint } from '@p2p-comm/protocol';
+import type { ApprovalQueue, ApprovalRequest, ApprovalState } from './approvals/queue.js';
+import type { AuditLog } from './audit.js';
+import type { HostConfig, PluginConfig } from './config.js';
+import {
+  APPROVAL_PREVIEW_CHARS,
+  MAX_SEND_BODY_BYTES,
+  MAX_TRACKED_SENDS,
+  PERMISSION_CONNECT,
+  PERMISSION_PEERS,
+  PERMISSION_RECEIVE,
+  PERMISSION_SEND,
+  type Permission,
+} from './constants.js';
+import { HostError, type HostErrorCode, isHostError } from './errors.js';
+import type { ConsentRequest, DeliveredNotice, HostExtension, IncomingMessage, PeerInfo } from './extension/api.js';
+import type { JsonObject, JsonValue } from './extension/json-rpc.js';
+import { checkPermission } from './gates/permission.js';
+import { type RiskReviewer, reviewSafely } from './gates/risk.js';
+import { checkScope, inScope } from './gates/scope.js';
+import { Inbox, type InboxItem } from './inbox.js';
+
+export interface GatewayDeps {
+  config: HostConfig;
+  extension: HostExtension;
+  approvals: ApprovalQueue;
+  audit: AuditLog;
+  risk: RiskReviewer;
+}
+
+export interface SendResult {
+  messageId: string;
+  risk: 'low' | 'high';
+}
+
+const PEER_KEY = /^[A-Za-z0-9_-]{43}$/;
+
+export function peerFingerprint(key: string, given?: string): string {
+  if (given) return given;
+  try {
+    return formatFingerprint(decodeKey(key));
+  } catch {
+    return 'unknown';
+  }
+}
+
+function preview(body: string): string {
+  return body.length > APPROVAL_PREVIEW_CHARS ? `${body.slice(0, APPROVAL_PREVIEW_CHARS)}…` : body;
+}
+
+function stateToCode(state: ApprovalState, deniedCode: HostErrorCode): HostErrorCode {
+  return state === 'expired' ? 'HOST_ERR_APPROVAL_TIMEOUT' : deniedCode;
+}
+
+export class Gateway {
+  private readonly inboxes = new Map<string, Inbox>();
+  /** Outgoing message id → plugin id, to route `message.delivered` (bounded, oldest evicted). */
+  private readonly sentBy = new Map<string, string>();
+  private readonly listeners: [string, (...args: never[]) => void][] = [];
+
+  constructor(private readonly deps: GatewayDeps) {
+    for (const p of deps.config.plugins) this.inboxes.set(p.id, new Inbox());
+    const ext = deps.extension;
+    const on = <K extends 'consent' | 'message' | 'delivered' | 'protocolError'>(
+      event: K,
+      fn: (...args: never[]) => void,
+    ) => {
+      ext.on(event, fn as never);
+      this.listeners.push([event, fn]);
+    };
+    on('consent', (c: ConsentRequest) => void this.onConsent(c));
+    on('message', (m: IncomingMessage) => void this.onMessage(m));
+    on('delivered', (d: DeliveredNotice) => this.onDelivered(d));
+    on('protocolError', (detail: string) =>
+      deps.audit.record({ gate: 'rpc', outcome: 'info', code: 'HOST_ERR_RPC_PROTOCOL', detail }),
+    );
+  }
+
+  stop(): void {
+    for (const [event, fn] of this.listeners) this.deps.extension.off(event as 'message', fn as never);
+    for (const inbox of this.inboxes.values()) inbox.cancelWaiters();
+  }
+
+  /** Permission gate with its audit line. */
+  permit(plugin: PluginConfig, permission: Permission, direction?: 'out' | 'in'): void {
+    try {
+      checkPermission(plugin, permission);
+    } catch (err) {
+      this.deny(err, {
+        gate: 'permission',
+        plugin: plugin.id,
+        detail: permission,
+        ...(direction ? { direction } : {}),
+      });
+    }
+    this.deps.audit.record({ gate: 'permission', outcome: 'allow', plugin: plugin.id, detail: permission });
+  }
+
+  async send(plugin: PluginConfig, to: unknown, body: unknown): Promise<SendResult> {
+    const { audit, config, extension } = this.deps;
+    this.permit(plugin, PERMISSION_SEND, 'out');
+    if (typeof to !== 'string' || !PEER_KEY.test(to)) throw new HostError('HOST_ERR_BAD_REQUEST', 'to: peer key');
+    if (typeof body !== 'string') throw new HostError('HOST_ERR_BAD_REQUEST', 'body: string');
+    const bytes = Buffer.byteLength(body);
+    if (bytes > MAX_SEND_BODY_BYTES)
+      throw new HostError('HOST_ERR_BODY_TOO_LARGE', `${bytes} > ${MAX_SEND_BODY_BYTES}`);
+    const base = { direction: 'out' as const, plugin: plugin.id, peer: to, bytes };
+
+    try {
+      await checkScope(plugin, to, (k) => this.isTrusted(k));
+    } catch (err) {
+      this.deny(err, { gate: 'scope', ...base });
+    }
+    audit.record({ gate: 'scope', outcome: 'allow', ...base });
+
+    const verdict = await reviewSafely(this.deps.risk, { direction: 'out', body, plugin: plugin.id, peer: to });
+    audit.record({ gate: 'risk', outcome: 'allow', ...base, detail: `${verdict.level}:${verdict.reasons.join(',')}` });
+
+    if (verdict.level === 'high') {
+      const peer = await this.describePeer(to);
+      let state: ApprovalState;
+      try {
+        state = await this.askUser({
+          kind: 'send',
+          prompt: `${config.userName}'s ${plugin.name} wants to share ${verdict.summary} with ${peer.label} via P2P. Allow?`,
+          peer: peer.info,
+          plugin: { id: plugin.id, name: plugin.name },
+          reasons: verdict.reasons,
+          preview: preview(body),
+          bytes,
+        });
+      } catch (err) {
+        this.deny(err, { gate: 'approval', ...base });
+      }
+      if (state !== 'accepted') {
+        this.deny(new HostError(stateToCode(state, 'HOST_ERR_RISK_DENIED')), { gate: 'approval', ...base });
+      }
+      audit.record({ gate: 'approval', outcome: 'allow', ...base });
+    }
+
+    let messageId: string;
+    try {
+      ({ messageId } = await extension.send(to, body));
+    } catch (err) {
+      this.deny(err, { gate: 'extension', ...base });
+    }
+    this.track(messageId, plugin.id);
+    audit.record({ gate: 'extension', outcome: 'allow', ...base, messageId });
+    return { messageId, risk: verdict.level };
+  }
+
+  async read(plugin: PluginConfig, max: number, waitMs: number): Promise<InboxItem[]> {
+    this.permit(plugin, PERMISSION_RECEIVE, 'in');
+    return this.inboxes.get(plugin.id)!.take(max, waitMs);
+  }
+
+  async peers(plugin: PluginConfig): Promise<(PeerInfo & { fingerprint: string; inScope: boolean })[]> {
+    this.permit(plugin, PERMISSION_PEERS);
+    const peers = await this.deps.extension.listPeers();
+    const trusted = new Set(peers.filter((p) => p.trusted).map((p) => p.key));
+    return Promise.all(
+      peers.map(async (p) => ({
+        ...p,
+        fingerprint: peerFingerprint(p.key, p.fingerprint),
+        inScope: await inScope(plugin, p.key, async (k) => trusted.has(k)),
+      })),
+    );
+  }
+
+  async status(plugin: PluginConfig): Promise<JsonObject> {
+    this.permit(plugin, PERMISSION_PEERS);
+    const [identity, status] = await Promise.all([this.deps.extension.identity(), this.deps.extension.status()]);
+    return { identity, status };
+  }
+
+  async connect(plugin: PluginConfig, params: JsonObject): Promise<JsonValue> {
+    this.permit(plugin, PERMISSION_CONNECT, 'out');
+    const result = await this.deps.extension.connect(params);
+    this.deps.audit.record({ gate: 'extension', outcome: 'allow', plugin: plugin.id, detail: 'peers.connect' });
+    return result;
+  }
+
+  /** A peer asks to connect: the user decides, the extension is told. */
+  private async onConsent(c: ConsentRequest): Promise<void> {
+    const { audit, extension } = this.deps;
+    const fingerprint = peerFingerprint(c.peer.key, c.peer.fingerprint);
+    const label = c.peer.name ? `${c.peer.name}` : `Peer ${c.peer.key.slice(0, 8)}…`;
+    const state = await this.askUser({
+      kind: 'consent',
+      prompt: `${label} wants to connect. Fingerprint: ${fingerprint}. Accept?`,
+      peer: { ...c.peer, fingerprint },
+      reasons: [],
+    });
+    const accept = state === 'accepted';
+    audit.record({
+      gate: 'consent',
+      outcome: accept ? 'allow' : 'deny',
+      direction: 'in',
+      peer: c.peer.key,
+      ...(accept ? {} : { code: stateToCode(state, 'HOST_ERR_RECEIVE_DENIED') }),
+    });
+    try {
+      await extension.respondConsent(c.requestId, accept);
+    } catch (err) {
+      audit.record({
+        gate: 'extension',
+        outcome: 'info',
+        peer: c.peer.key,
+        code: codeOf(err),
+        detail: 'consent.respond',
+      });
+    }
+  }
+
+  /** Incoming data: receive permission → scope → runtime approval → inboxes. */
+  private async onMessage(m: IncomingMessage): Promise<void> {
+    const { audit, config } = this.deps;
+    const bytes = Buffer.byteLength(m.body);
+    const base = { direction: 'in' as const, peer: m.from, messageId: m.messageId, bytes };
+    const receivers: PluginConfig[] = [];
+    let trustedCache: boolean | undefined;
+    const isTrusted = async (k: string) => {
+      trustedCache ??= await this.isTrusted(k);
+      return trustedCache;
+    };
+    for (const plugin of config.plugins) {
+      if (!plugin.permissions.includes(PERMISSION_RECEIVE)) continue;
+      if (await inScope(plugin, m.from, isTrusted)) receivers.push(plugin);
+      else audit.record({ gate: 'scope', outcome: 'deny', ...base, plugin: plugin.id, code: 'HOST_ERR_SCOPE_DENIED' });
+    }
+    if (receivers.length === 0) {
+      audit.record({ gate: 'permission', outcome: 'deny', ...base, code: 'HOST_ERR_NO_RECIPIENT' });
+      return;
+    }
+    audit.record({ gate: 'scope', outcome: 'allow', ...base, detail: receivers.map((p) => p.id).join(',') });
+
+    const verdict = await reviewSafely(this.deps.risk, { direction: 'in', body: m.body, peer: m.from });
+    audit.record({ gate: 'risk', outcome: 'allow', ...base, detail: `${verdict.level}:${verdict.reasons.join(',')}` });
+    const peer = await this.describePeer(m.from, m.fromName);
+    if (config.incomingApproval === 'always' || verdict.level === 'high') {
+      const to = receivers.map((p) => p.name).join(', ');
+      let state: ApprovalState;
+      try {
+        state = await this.askUser({
+          kind: 'receive',
+          prompt: `${peer.label} wants to send ${verdict.summary} to your ${to}. Allow?`,
+          peer: peer.info,
+          reasons: verdict.reasons,
+          preview: preview(m.body),
+          bytes,
+        });
+      } catch (err) {
+        audit.record({ gate: 'approval', outcome: 'deny', ...base, code: codeOf(err) });
+        return;
+      }
+      if (state !== 'accepted') {
+        audit.record({
+          gate: 'approval',
+          outcome: 'deny',
+          ...base,
+          code: stateToCode(state, 'HOST_ERR_RECEIVE_DENIED'),
+        });
+        return;
+      }
+      audit.record({ gate: 'approval', outcome: 'allow', ...base });
+    }
+    const item: InboxItem = {
+      type: 'message',
+      messageId: m.messageId,
+      from: m.from,
+      fingerprint: peer.info.fingerprint,
+      body: m.body,
+      receivedAt: new Date().toISOString(),
+      ...(peer.info.name ? { fromName: peer.info.name } : {}),
+    };
+    for (const plugin of receivers) {
+      const dropped = this.inboxes.get(plugin.id)!.push(item);
+      audit.record({ gate: 'deliver', outcome: 'allow', ...base, plugin: plugin.id });
+      if (dropped > 0) {
+        audit.record({
+          gate: 'deliver',
+          outcome: 'info',
+          plugin: plugin.id,
+          code: 'HOST_ERR_INBOX_OVERFLOW',
+          detail: `${dropped}`,
+        });
+      }
+    }
+  }
+
+  private onDelivered(d: DeliveredNotice): void {
+    const pluginId = this.sentBy.get(d.messageId);
+    if (!pluginId) return;
+    const plugin = this.deps.config.plugins.find((p) => p.id === pluginId);
+    // Delivery receipts go to the sender only if it may also receive.
+    if (plugin?.permissions.includes(PERMISSION_RECEIVE)) {
+      this.inboxes.get(pluginId)!.push({ type: 'delivered', messageId: d.messageId, ...(d.to ? { to: d.to } : {}) });
+    }
+  }
+
+  private track(messageId: string, pluginId: string): void {
+    this.sentBy.set(messageId, pluginId);
+    if (this.sentBy.size > MAX_TRACKED_SENDS) this.sentBy.delete(this.sentBy.keys().next().value!);
+  }
+
+  private async askUser(req: ApprovalRequest): Promise<ApprovalState> {
+    return this.deps.approvals.ask(req).decision;
+  }
+
+  private async isTrusted(key: string): Promise<boolean> {
+    try {
+      const peers = await this.deps.extension.listPeers();
+      return peers.some((p) => p.key === key && p.trusted);
+    } catch {
+      return false; // fail closed: if we can't ask, the peer is not in scope
+    }
+  }
+
+  private async describePeer(
+    key: string,
+    nameHint?: string,
+  ): Promise<{ label: string; info: { key: string; name?: string; fingerprint: string } }> {
+    let known: PeerInfo | undefined;
+    try {
+      known = (await this.deps.extension.listPeers()).find((p) => p.key === key);
+    } catch {
+      known = undefined;
+    }
+    const name = known?.name ?? nameHint;
+    const fingerprint = peerFingerprint(key, known?.fingerprint);
+    return {
+      label: name ?? `Peer ${fingerprint.slice(0, 23)}`,
+      info: name ? { key, name, fingerprint } : { key, fingerprint },
+    };
+  }
+
+  /** Records a denial for a gate and rethrows it as a HostError. */
+  private deny(err: unknown, line: Omit<Parameters<AuditLog['record']>[0], 'outcome' | 'code'>): never {
+    const e = isHostError(err) ? err : new HostError('HOST_ERR_INTERNAL');
+    this.deps.audit.record({ ...line, outcome: 'deny', code: e.code });
+    throw e;
+  }
+}
+
+function codeOf(err: unknown): HostErrorCode {
+  return isHostError(err) ? err.code : 'HOST_ERR_INTERNAL';
+}

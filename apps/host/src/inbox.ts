@@ -1,0 +1,102 @@
+/**
+ * Per-plugin inbox: items a plugin has been cleared to receive, held until it reads them with a
+ * long-poll. Bounded in count and bytes; on overflow the oldest item is dropped and counted.
+ */
+import { MAX_INBOX_BYTES, MAX_INBOX_MESSAGES, MAX_READ_BATCH, MAX_WAITERS_PER_PLUGIN } from './constants.js';
+import { HostError } from './errors.js';
+
+export type InboxItem =
+  | {
+      type: 'message';
+      messageId: string;
+      from: string;
+      fromName?: string;
+      fingerprint: string;
+      body: string;
+      receivedAt: string;
+    }
+  | { type: 'delivered'; messageId: string; to?: string };
+
+interface Waiter {
+  resolve: (items: InboxItem[]) => void;
+  timer: NodeJS.Timeout;
+  max: number;
+}
+
+function sizeOf(item: InboxItem): number {
+  return item.type === 'message' ? Buffer.byteLength(item.body) : 0;
+}
+
+export class Inbox {
+  private readonly items: InboxItem[] = [];
+  private bytes = 0;
+  private readonly waiters = new Set<Waiter>();
+  /** Items dropped because the plugin did not read in time. */
+  dropped = 0;
+
+  constructor(
+    private readonly maxItems = MAX_INBOX_MESSAGES,
+    private readonly maxBytes = MAX_INBOX_BYTES,
+  ) {}
+
+  /** Adds an item; returns how many old items were dropped to make room. */
+  push(item: InboxItem): number {
+    this.items.push(item);
+    this.bytes += sizeOf(item);
+    let dropped = 0;
+    while (this.items.length > this.maxItems || (this.bytes > this.maxBytes && this.items.length > 1)) {
+      const old = this.items.shift()!;
+      this.bytes -= sizeOf(old);
+      dropped++;
+    }
+    this.dropped += dropped;
+    this.wake();
+    return dropped;
+  }
+
+  /** Takes up to `max` items, waiting up to `waitMs` for the first one. */
+  take(max: number, waitMs: number): Promise<InboxItem[]> {
+    const n = Math.max(1, Math.min(max, MAX_READ_BATCH));
+    if (this.items.length > 0 || waitMs <= 0) return Promise.resolve(this.drain(n));
+    if (this.waiters.size >= MAX_WAITERS_PER_PLUGIN) return Promise.reject(new HostError('HOST_ERR_TOO_MANY_WAITERS'));
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        max: n,
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          resolve([]);
+        }, waitMs),
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Resolves every waiter with nothing (shutdown or client gone). */
+  cancelWaiters(): void {
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.resolve([]);
+    }
+    this.waiters.clear();
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  private drain(n: number): InboxItem[] {
+    const out = this.items.splice(0, n);
+    for (const item of out) this.bytes -= sizeOf(item);
+    return out;
+  }
+
+  private wake(): void {
+    for (const w of this.waiters) {
+      if (this.items.length === 0) return;
+      clearTimeout(w.timer);
+      this.waiters.delete(w);
+      w.resolve(this.drain(w.max));
+    }
+  }
+}

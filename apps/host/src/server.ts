@@ -1,0 +1,56 @@
+/**
+ * Entry point: reads HOST_CONFIG (a JSON file) and env overrides, validates once, spawns the
+ * p2p-comm extension, listens on loopback, and shuts down on SIGINT/SIGTERM (extension too).
+ *
+ * Env: HOST_CONFIG (path, required), HOST_PORT, HOST_UI_TOKEN, HOST_AUDIT_LOG. The extension
+ * inherits the environment (NEXUS_HOME, P2P_COMM_SERVER, …).
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { buildApp } from './app.js';
+import { parseConfig } from './config.js';
+import { isHostError } from './errors.js';
+import { ExtensionClient } from './extension/client.js';
+
+function rawConfig(env: NodeJS.ProcessEnv): unknown {
+  const path = env.HOST_CONFIG;
+  if (!path) throw new Error('HOST_CONFIG must name the host config file (JSON)');
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  if (env.HOST_PORT !== undefined) raw.port = Number(env.HOST_PORT);
+  if (env.HOST_UI_TOKEN !== undefined) raw.uiToken = env.HOST_UI_TOKEN;
+  if (env.HOST_AUDIT_LOG !== undefined) raw.auditLogPath = env.HOST_AUDIT_LOG;
+  return raw;
+}
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(rawConfig(process.env));
+  } catch (err) {
+    const code = isHostError(err) ? err.code : 'HOST_ERR_CONFIG_INVALID';
+    process.stderr.write(`${code}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const auditPath = config.auditLogPath;
+  const auditSink = auditPath
+    ? (line: string) => appendFileSync(auditPath, `${line}\n`, { mode: 0o600 })
+    : (line: string) => process.stderr.write(`audit ${line}\n`);
+
+  const extension = ExtensionClient.spawn({ command: config.extensionCommand });
+  const { app } = buildApp(config, { extension, auditSink });
+  const address = await app.listen({ host: config.host, port: config.port });
+  // One machine-readable line so supervisors and tests learn the port (PORT 0 = any free port).
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url: address, ui: `${address}/ui` })}\n`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await app.close();
+    await extension.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+void main();

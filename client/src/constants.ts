@@ -1,0 +1,72 @@
+/**
+ * Every client default and limit, with its unit. Listed in docs/limits.md (Client section);
+ * a test keeps the two in sync.
+ */
+import { MAX_PLAINTEXT_BYTES } from '@p2p-comm/protocol';
+
+/** Largest application message body `messages.send` accepts, bytes. Larger is refused, not chunked. */
+export const MAX_MESSAGE_BYTES = 56 * 1024;
+/** Largest JSON header inside a peer payload, bytes. Header + body always fit one envelope. */
+export const MAX_PAYLOAD_HEADER_BYTES = 2 * 1024;
+// Compile-time sanity: one message must fit one envelope (2-byte header length prefix).
+if (MAX_MESSAGE_BYTES + MAX_PAYLOAD_HEADER_BYTES + 2 > MAX_PLAINTEXT_BYTES)
+  throw new Error('MAX_MESSAGE_BYTES does not fit in one envelope');
+
+/** Longest display name, UTF-8 bytes. */
+export const MAX_DISPLAY_NAME_BYTES = 64;
+/** Outbox: unacknowledged messages kept across all peers, messages. Over it, send fails. */
+export const OUTBOX_MAX_MESSAGES = 4096;
+/** Outbox: unacknowledged body bytes across all peers, bytes. Over it, send fails. */
+export const OUTBOX_MAX_BYTES = 32 * 1024 * 1024;
+/** Messages in flight (sent, unacked) per peer before later ones wait, messages. */
+export const SEND_WINDOW_MESSAGES = 64;
+/** First retransmit timeout, ms. Doubles per silent round up to RETRANSMIT_MAX_MS. */
+export const RETRANSMIT_INITIAL_MS = 1_000;
+/** Largest retransmit timeout, ms. */
+export const RETRANSMIT_MAX_MS = 30_000;
+/** Receiver waits this long to coalesce acks into one envelope, ms. */
+export const ACK_DELAY_MS = 5;
+/** Consent requests resent while unanswered, ms between attempts. */
+export const CONSENT_RETRY_MS = 5_000;
+/** Unanswered incoming consent requests kept, requests. Extra ones are dropped. */
+export const PENDING_CONSENT_MAX = 64;
+/** Consent requests from one unknown key shown to the user, per CONSENT_RATE_WINDOW_MS. */
+export const CONSENT_RATE_PER_KEY = 1;
+/** Consent requests from all unknown keys shown to the user, per CONSENT_RATE_WINDOW_MS. */
+export const CONSENT_RATE_GLOBAL = 10;
+/** Window of the consent rate limits, ms. */
+export const CONSENT_RATE_WINDOW_MS = 60_000;
+/** Keys tracked by the consent rate limiter, entries (oldest evicted). */
+export const CONSENT_RATE_MAX_KEYS = 1024;
+/** Revoke notices re-sent to one refused peer, at most one per this many ms. */
+export const REVOKE_NOTICE_INTERVAL_MS = 10_000;
+/** Runtime approval requests waiting for the host, requests (one per peer at a time). */
+export const PENDING_APPROVALS_MAX = 256;
+/** An unanswered runtime approval is denied after this long, ms. */
+export const APPROVAL_TIMEOUT_MS = 5 * 60_000;
+/** Trusted peers kept in trusted_peers.json, entries. */
+export const TRUST_MAX_PEERS = 10_000;
+/** Known addresses remembered per peer, entries. */
+export const TRUST_MAX_ADDRESSES = 16;
+/** Largest trusted_peers.json / state snapshot read, bytes. */
+export const MAX_STATE_FILE_BYTES = 256 * 1024 * 1024;
+/** Journal lines appended before the journal is folded into its snapshot, lines. */
+export const JOURNAL_COMPACT_LINES = 5_000;
+/** Replay guard entries persisted (sender+nonce pairs), entries. */
+export const REPLAY_GUARD_MAX_ENTRIES = 100_000;
+/** Rendezvous reconnect: first delay, ms (full jitter). */
+export const RECONNECT_INITIAL_MS = 250;
+/** Rendezvous reconnect: largest delay, ms. */
+export const RECONNECT_MAX_MS = 15_000;
+/** Rendezvous handshake (challenge → welcome) deadline, ms. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Default heartbeat when the server's WELCOME does not say, ms. */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** Frames awaiting a server ACK, frames (oldest forgotten). */
+export const PENDING_FRAMES_MAX = 4096;
+/** Longest JSON-RPC line read from stdin, bytes. A longer line is refused and skipped. */
+export const RPC_MAX_LINE_BYTES = 1024 * 1024;
+/** JSON-RPC requests being handled at once, requests. More get a busy error. */
+export const RPC_MAX_IN_FLIGHT = 256;
+/** Peers the path manager tracks (links + status lines), peers; idle ones are forgotten first. */
+export const PATHS_MAX_PEERS = 10_000;

@@ -1,0 +1,57 @@
+/**
+ * The client's error registry. Every failure crossing an interface (SDK, JSON-RPC, CLI) is a
+ * ClientError with a stable code, documented in docs/errors.md (Client section; a test keeps
+ * them in sync). `rpc` is the JSON-RPC error code the extension answers with.
+ */
+
+const entry = (rpc: number, message: string) => Object.freeze({ rpc, message });
+
+export const CLIENT_ERRORS = Object.freeze({
+  CLIENT_ERR_INVALID_ARGUMENT: entry(-32602, 'a parameter is missing, has the wrong type or is out of range'),
+  CLIENT_ERR_CONFIG: entry(-32001, 'configuration is invalid'),
+  CLIENT_ERR_IDENTITY_CORRUPT: entry(-32002, 'the identity files are unreadable or corrupt'),
+  CLIENT_ERR_TRUST_CORRUPT: entry(-32003, 'trusted_peers.json is unreadable or corrupt'),
+  CLIENT_ERR_STATE_CORRUPT: entry(-32004, 'a persisted state file is unreadable or corrupt'),
+  CLIENT_ERR_BAD_SHARE_STRING: entry(-32005, 'not a p2p-comm share string or key'),
+  CLIENT_ERR_UNKNOWN_PEER: entry(-32006, 'no such peer'),
+  CLIENT_ERR_NOT_TRUSTED: entry(-32007, 'both sides have not consented yet'),
+  CLIENT_ERR_KEY_CHANGED: entry(-32008, 'a known display name arrived with a different key'),
+  CLIENT_ERR_REVOKED: entry(-32009, 'trust was revoked; nothing flows'),
+  CLIENT_ERR_CONSENT_DENIED: entry(-32010, 'the peer denied the connection'),
+  CLIENT_ERR_NO_PENDING_REQUEST: entry(-32011, 'no pending request with that id'),
+  CLIENT_ERR_MESSAGE_TOO_LARGE: entry(-32012, 'message exceeds MAX_MESSAGE_BYTES'),
+  CLIENT_ERR_OUTBOX_FULL: entry(-32013, 'outbox is at its bound; retry when messages are delivered'),
+  CLIENT_ERR_LINK_CLOSED: entry(-32014, 'the link is closed'),
+  CLIENT_ERR_NO_PATH: entry(-32015, 'no open path to the peer'),
+  CLIENT_ERR_NO_SERVER: entry(-32016, 'no rendezvous server configured'),
+  CLIENT_ERR_SERVER_REJECTED: entry(-32017, 'the rendezvous server refused this client'),
+  CLIENT_ERR_REPLACED: entry(-32018, 'another client with this key connected to the server'),
+  CLIENT_ERR_NOT_STARTED: entry(-32019, 'the client is not started'),
+  CLIENT_ERR_LINE_TOO_LONG: entry(-32600, 'input line exceeds RPC_MAX_LINE_BYTES'),
+  CLIENT_ERR_BUSY: entry(-32020, 'too many requests in flight'),
+  CLIENT_ERR_SERVE_UNAVAILABLE: entry(-32021, '@p2p-comm/rendezvous is not installed'),
+  CLIENT_ERR_BAD_PAYLOAD: entry(-32022, 'a peer sent a payload that does not parse'),
+  CLIENT_ERR_SELF: entry(-32023, 'that is this client’s own key'),
+  CLIENT_ERR_STOPPED: entry(-32024, 'the client stopped before the operation finished'),
+} as const);
+
+export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
+
+export class ClientError extends Error {
+  readonly code: ClientErrorCode;
+  /** Extra machine-readable context (never secrets), sent as JSON-RPC error data. */
+  readonly data: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: ClientErrorCode, detail?: string, data?: Record<string, unknown>) {
+    super(detail ? `${CLIENT_ERRORS[code].message}: ${detail}` : CLIENT_ERRORS[code].message);
+    this.name = 'ClientError';
+    this.code = code;
+    this.data = data ? Object.freeze({ ...data }) : undefined;
+  }
+  get rpcCode(): number {
+    return CLIENT_ERRORS[this.code].rpc;
+  }
+}
+
+export function isClientError(err: unknown): err is ClientError {
+  return err instanceof ClientError;
+}

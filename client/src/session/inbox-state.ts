@@ -1,0 +1,56 @@
+import { ClientError } from '../errors.js';
+import { Journal } from '../store/journal.js';
+
+/** Per peer: the stream being received and the next sequence number expected in it. */
+export interface StreamPosition {
+  readonly stream: string;
+  readonly next: number;
+}
+
+interface Snapshot {
+  version: 1;
+  peers: Record<string, StreamPosition>;
+}
+interface Entry {
+  peer: string;
+  stream: string;
+  next: number;
+}
+
+/**
+ * The receiver's durable dedupe state. A message is handed to the app only when its sequence
+ * equals `next`, and `next` is advanced on disk *before* the app sees it; anything below
+ * `next` is a duplicate (acked again, never delivered twice), also after a restart.
+ * One entry per peer, so it is bounded by the trust store's TRUST_MAX_PEERS.
+ */
+export class InboxState {
+  readonly #journal: Journal<Snapshot, Entry>;
+  readonly #peers = new Map<string, StreamPosition>();
+
+  constructor(stateDir: string) {
+    this.#journal = new Journal(stateDir, 'inbox');
+    const { snapshot, entries } = this.#journal.load();
+    if (snapshot) {
+      if (snapshot.version !== 1 || typeof snapshot.peers !== 'object' || snapshot.peers === null)
+        throw new ClientError('CLIENT_ERR_STATE_CORRUPT', 'inbox snapshot has the wrong shape');
+      for (const [peer, pos] of Object.entries(snapshot.peers)) this.#set(peer, pos.stream, pos.next);
+    }
+    for (const e of entries) this.#set(e.peer, e.stream, e.next);
+  }
+
+  get(peer: string): StreamPosition | undefined {
+    return this.#peers.get(peer);
+  }
+
+  advance(peer: string, stream: string, next: number): void {
+    this.#journal.append({ peer, stream, next });
+    this.#set(peer, stream, next);
+    if (this.#journal.wantsCompaction) this.#journal.compact({ version: 1, peers: Object.fromEntries(this.#peers) });
+  }
+
+  #set(peer: string, stream: string, next: number): void {
+    if (typeof stream !== 'string' || !Number.isSafeInteger(next))
+      throw new ClientError('CLIENT_ERR_STATE_CORRUPT', 'inbox journal entry has the wrong shape');
+    this.#peers.set(peer, Object.freeze({ stream, next }));
+  }
+}

@@ -1,0 +1,654 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import {
+  bytesEqual,
+  type CryptoSuite,
+  decodeKey,
+  EnvelopeType,
+  encodeKey,
+  formatFingerprint,
+  type Identity,
+  openEnvelope,
+  type ReplayGuard,
+  sealEnvelope,
+} from '@p2p-comm/protocol';
+import {
+  ACK_DELAY_MS,
+  APPROVAL_TIMEOUT_MS,
+  CONSENT_RETRY_MS,
+  MAX_MESSAGE_BYTES,
+  PENDING_APPROVALS_MAX,
+  PENDING_CONSENT_MAX,
+  RETRANSMIT_INITIAL_MS,
+  RETRANSMIT_MAX_MS,
+  REVOKE_NOTICE_INTERVAL_MS,
+  SEND_WINDOW_MESSAGES,
+} from '../constants.js';
+import { ClientError } from '../errors.js';
+import { DEFAULT_SCOPES, type TrustedPeer, type TrustStore } from '../store/trust-store.js';
+import type { PathKind } from '../transports/link.js';
+import type { InboxState } from './inbox-state.js';
+import type { Outbox, OutboxMessage } from './outbox.js';
+import { type BodyEncoding, decodePayload, encodePayload, type Payload } from './payload.js';
+import { ConsentRateLimiter } from './rate-limiter.js';
+
+export interface ConsentRequestEvent {
+  requestId: string;
+  key: string;
+  fingerprint: string;
+  name: string;
+  /** Set when a trusted peer's display name arrives with this new key: a hard stop. */
+  keyChanged?: { previousKey: string; previousFingerprint: string };
+}
+export interface MessageReceivedEvent {
+  id: string;
+  from: string;
+  name: string;
+  seq: number;
+  text?: string;
+  /** base64 when the body is binary. */
+  data?: string;
+  via: PathKind;
+  receivedAt: number;
+}
+export interface ApprovalRequestEvent {
+  approvalId: string;
+  from: string;
+  name: string;
+  fingerprint: string;
+  id: string;
+  bytes: number;
+  enc: BodyEncoding;
+  /** First 200 characters of a text message (what the user is asked to allow). */
+  preview?: string;
+}
+export interface PeerStatusEvent {
+  key: string;
+  name: string;
+  fingerprint: string;
+  state: TrustedPeer['state'] | 'unknown' | 'denied';
+  path: string;
+}
+
+export interface SessionEvents {
+  'consent.request': [ConsentRequestEvent];
+  'message.received': [MessageReceivedEvent];
+  'message.delivered': [{ id: string; to: string; seq: number }];
+  'message.failed': [{ id: string; to: string; code: string }];
+  'peer.status': [PeerStatusEvent];
+  'approval.request': [ApprovalRequestEvent];
+  /** Diagnostics: an envelope was refused (code), never fatal. */
+  rejected: [{ from: string; code: string }];
+}
+
+export interface SessionDeps {
+  suite: CryptoSuite;
+  identity: Identity;
+  localName: () => string;
+  trust: TrustStore;
+  outbox: Outbox;
+  inbox: InboxState;
+  replayGuard: ReplayGuard;
+  /** Send an envelope over the best path; throws CLIENT_ERR_NO_PATH. */
+  transmit: (peerKey: Uint8Array, envelope: Uint8Array) => PathKind;
+  /** Human status of the paths to a peer ("relay: connected"). */
+  pathStatus: (peer: string) => string;
+  /** Ask the host before handing incoming data to the app. */
+  requireApproval: boolean;
+}
+
+interface SendState {
+  /** Messages at the head of the outbox already transmitted in this round. */
+  sent: number;
+  rto: number;
+  timer: NodeJS.Timeout | null;
+}
+
+interface PendingConsent extends ConsentRequestEvent {
+  at: number;
+}
+
+interface PendingApproval {
+  event: ApprovalRequestEvent;
+  stream: string;
+  seq: number;
+  payload: Extract<Payload, { type: typeof EnvelopeType.DATA }>;
+  via: PathKind;
+  timer: NodeJS.Timeout;
+}
+
+export type OutgoingBody = { text: string } | { data: Uint8Array };
+
+/**
+ * The path-agnostic session layer: bilateral consent, the outbox with end-to-end signed acks,
+ * retransmission with backoff, in-order delivery and dedupe by (stream, sequence), and
+ * runtime approval. It sees envelopes only through `receive()` and `transmit`, so which path
+ * carried them never matters: a message moved to another link is at worst a duplicate,
+ * which the receiver acks and drops.
+ */
+export class Session extends EventEmitter<SessionEvents> {
+  readonly #d: SessionDeps;
+  readonly #send = new Map<string, SendState>();
+  readonly #ackTimers = new Map<string, NodeJS.Timeout>();
+  readonly #consent = new Map<string, PendingConsent>();
+  readonly #approvals = new Map<string, PendingApproval>();
+  readonly #revokeNotices = new Map<string, number>();
+  readonly #limiter = new ConsentRateLimiter();
+  #consentTimer: NodeJS.Timeout | null = null;
+  #stopped = false;
+  readonly counters = { received: 0, delivered: 0, duplicates: 0, rejected: 0, retransmits: 0 };
+
+  constructor(deps: SessionDeps) {
+    super();
+    this.#d = deps;
+  }
+
+  get myKey(): string {
+    return encodeKey(this.#d.identity.publicKey);
+  }
+
+  start(): void {
+    this.#consentTimer = setInterval(() => this.#retryConsent(), CONSENT_RETRY_MS);
+    this.#consentTimer.unref?.();
+    for (const peer of this.#d.outbox.peers()) this.kick(peer);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#consentTimer) clearInterval(this.#consentTimer);
+    for (const s of this.#send.values()) if (s.timer) clearTimeout(s.timer);
+    for (const t of this.#ackTimers.values()) clearTimeout(t);
+    for (const a of this.#approvals.values()) clearTimeout(a.timer);
+    this.#send.clear();
+    this.#ackTimers.clear();
+    this.#approvals.clear();
+  }
+
+  // ---------------------------------------------------------------- consent
+
+  /** A asks B. Resolves once the request is on its way (or the peer is already trusted). */
+  connect(target: { key: Uint8Array; name?: string; address?: string }, opts: { acceptChangedKey?: boolean } = {}) {
+    const key = encodeKey(target.key);
+    if (key === this.myKey) throw new ClientError('CLIENT_ERR_SELF');
+    const existing = this.#d.trust.get(key);
+    if (target.name && !opts.acceptChangedKey && existing?.state !== 'trusted') {
+      const clash = this.#d.trust.sameName(target.name, key)[0];
+      if (clash)
+        throw new ClientError(
+          'CLIENT_ERR_KEY_CHANGED',
+          `"${target.name}" was ${clash.fingerprint}, this key is ${formatFingerprint(target.key)}`,
+          { name: target.name, previousFingerprint: clash.fingerprint, fingerprint: formatFingerprint(target.key) },
+        );
+    }
+    if (opts.acceptChangedKey && target.name)
+      for (const old of this.#d.trust.sameName(target.name, key)) this.#d.trust.remove(old.key);
+    const state = existing?.state === 'trusted' ? 'trusted' : 'pending-out';
+    const peer = this.#d.trust.put(key, {
+      state,
+      ...(target.name && !existing?.name ? { name: target.name } : {}),
+      ...(target.address ? { addresses: [target.address] } : {}),
+    });
+    // A peer we answered for already (they asked first) becomes trusted by our connect.
+    const pending = this.#consent.get(key);
+    if (pending && !pending.keyChanged) {
+      this.respondConsent(key, true);
+      return this.peerInfo(key);
+    }
+    this.#sendControl(target.key, { type: EnvelopeType.CONSENT_REQUEST, name: this.#d.localName() });
+    this.#emitStatus(peer.key);
+    return this.peerInfo(key);
+  }
+
+  pendingConsents(): ConsentRequestEvent[] {
+    return [...this.#consent.values()].map(({ at: _at, ...e }) => e);
+  }
+
+  /** B answers a consent request, by request id or key. */
+  respondConsent(ref: string, accept: boolean): ReturnType<Session['peerInfo']> {
+    const pending = this.#consent.get(ref) ?? [...this.#consent.values()].find((p) => p.requestId === ref);
+    if (!pending) throw new ClientError('CLIENT_ERR_NO_PENDING_REQUEST', ref);
+    this.#consent.delete(pending.key);
+    const keyBytes = decodeKey(pending.key);
+    if (accept) {
+      if (pending.keyChanged) this.#d.trust.remove(pending.keyChanged.previousKey);
+      const old = this.#d.trust.get(pending.key);
+      this.#d.trust.put(pending.key, {
+        state: 'trusted',
+        name: pending.name || old?.name || '',
+        scopes: DEFAULT_SCOPES as string[],
+      });
+    }
+    this.#sendControl(keyBytes, { type: EnvelopeType.CONSENT_RESPONSE, accept, name: this.#d.localName() });
+    this.#emitStatus(pending.key, accept ? undefined : 'denied');
+    if (accept) this.kick(pending.key);
+    return this.peerInfo(pending.key);
+  }
+
+  /** Revoke a peer: nothing flows either way until a new consent. */
+  revoke(ref: string): ReturnType<Session['peerInfo']> {
+    const key = this.resolvePeer(ref);
+    this.#d.trust.put(key, { state: 'revoked', scopes: [] });
+    this.#consent.delete(key);
+    this.#failOutbox(key, 'CLIENT_ERR_REVOKED');
+    this.#sendControl(decodeKey(key), { type: EnvelopeType.REVOKE });
+    this.#emitStatus(key);
+    return this.peerInfo(key);
+  }
+
+  #retryConsent(): void {
+    for (const p of this.#d.trust.list())
+      if (p.state === 'pending-out')
+        this.#sendControl(decodeKey(p.key), { type: EnvelopeType.CONSENT_REQUEST, name: this.#d.localName() });
+  }
+
+  #onConsentRequest(key: string, name: string): void {
+    const peer = this.#d.trust.get(key);
+    if (peer?.state === 'trusted' || peer?.state === 'pending-out') {
+      // Trusted: auto-approve. Pending-out: we asked them too, so both sides have consented.
+      this.#d.trust.put(key, { state: 'trusted', ...(peer.name ? {} : { name }), scopes: DEFAULT_SCOPES as string[] });
+      this.#sendControl(decodeKey(key), {
+        type: EnvelopeType.CONSENT_RESPONSE,
+        accept: true,
+        name: this.#d.localName(),
+      });
+      if (peer.state === 'pending-out') this.#emitStatus(key);
+      this.kick(key);
+      return;
+    }
+    if (this.#consent.has(key)) return; // already asked the user; a resend changes nothing
+    if (!this.#limiter.allow(key) || this.#consent.size >= PENDING_CONSENT_MAX) {
+      this.emit('rejected', { from: key, code: 'CLIENT_ERR_CONSENT_RATE_LIMITED' });
+      return;
+    }
+    const clash = this.#d.trust.sameName(name, key).find((p) => p.state === 'trusted');
+    const event: PendingConsent = {
+      requestId: randomBytes(8).toString('hex'),
+      key,
+      fingerprint: formatFingerprint(decodeKey(key)),
+      name,
+      at: Date.now(),
+      ...(clash ? { keyChanged: { previousKey: clash.key, previousFingerprint: clash.fingerprint } } : {}),
+    };
+    this.#consent.set(key, event);
+    const { at: _at, ...wire } = event;
+    this.emit('consent.request', wire);
+  }
+
+  #onConsentResponse(key: string, accept: boolean, name: string): void {
+    const peer = this.#d.trust.get(key);
+    if (!peer) return; // unsolicited
+    if (accept && (peer.state === 'pending-out' || peer.state === 'trusted')) {
+      this.#d.trust.put(key, { state: 'trusted', ...(name ? { name } : {}), scopes: DEFAULT_SCOPES as string[] });
+      if (peer.state !== 'trusted') this.#emitStatus(key);
+      this.kick(key);
+    } else if (!accept && peer.state !== 'revoked') {
+      if (peer.state === 'pending-out') {
+        this.#d.trust.remove(key);
+        this.#failOutbox(key, 'CLIENT_ERR_CONSENT_DENIED');
+        this.#emitStatus(key, 'denied');
+      } else this.#onRevoke(key);
+    }
+  }
+
+  #onRevoke(key: string): void {
+    const peer = this.#d.trust.get(key);
+    if (!peer || peer.state === 'revoked' || peer.state === 'revoked-by-peer') return;
+    this.#d.trust.put(key, { state: 'revoked-by-peer', scopes: [] });
+    this.#failOutbox(key, 'CLIENT_ERR_REVOKED');
+    this.#emitStatus(key);
+  }
+
+  #failOutbox(key: string, code: string): void {
+    const s = this.#send.get(key);
+    if (s?.timer) clearTimeout(s.timer);
+    this.#send.delete(key);
+    for (const m of this.#d.outbox.drop(key)) this.emit('message.failed', { id: m.id, to: key, code });
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  send(ref: string, body: OutgoingBody): { id: string; seq: number; to: string } {
+    if (this.#stopped) throw new ClientError('CLIENT_ERR_STOPPED');
+    const key = this.resolvePeer(ref);
+    const peer = this.#d.trust.get(key);
+    if (peer?.state === 'revoked' || peer?.state === 'revoked-by-peer')
+      throw new ClientError('CLIENT_ERR_REVOKED', `${peer.name || key} (${peer.state})`, { state: peer.state });
+    if (peer?.state !== 'trusted') throw new ClientError('CLIENT_ERR_NOT_TRUSTED', peer?.name || key);
+    const enc: BodyEncoding = 'text' in body ? 'text' : 'bytes';
+    const bytes = 'text' in body ? new Uint8Array(Buffer.from(body.text, 'utf8')) : body.data;
+    if (bytes.length > MAX_MESSAGE_BYTES)
+      throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${bytes.length} > ${MAX_MESSAGE_BYTES} bytes`, {
+        limit: MAX_MESSAGE_BYTES,
+      });
+    const m = this.#d.outbox.add(key, enc, bytes);
+    this.#pump(key);
+    return { id: m.id, seq: m.seq, to: key };
+  }
+
+  /** A path to `peer` (re)appeared: resend what is unacked now, with a fresh timeout. */
+  kick(peer: string): void {
+    const s = this.#state(peer);
+    s.sent = 0;
+    s.rto = RETRANSMIT_INITIAL_MS;
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = null;
+    this.#pump(peer);
+  }
+
+  kickAll(): void {
+    for (const peer of this.#d.outbox.peers()) this.kick(peer);
+    this.#retryConsent();
+  }
+
+  #state(peer: string): SendState {
+    let s = this.#send.get(peer);
+    if (!s) {
+      s = { sent: 0, rto: RETRANSMIT_INITIAL_MS, timer: null };
+      this.#send.set(peer, s);
+    }
+    return s;
+  }
+
+  #pump(peer: string): void {
+    if (this.#stopped) return;
+    if (this.#d.trust.get(peer)?.state !== 'trusted') return;
+    const pending = this.#d.outbox.pending(peer);
+    const s = this.#state(peer);
+    const limit = Math.min(pending.length, SEND_WINDOW_MESSAGES);
+    const peerKey = decodeKey(peer);
+    while (s.sent < limit) {
+      const m = pending[s.sent]!;
+      try {
+        this.#d.transmit(peerKey, this.#sealData(peerKey, m));
+      } catch {
+        break; // no path now: the timer or the next path-up resends
+      }
+      s.sent++;
+    }
+    if (pending.length > 0 && !s.timer) this.#arm(peer, s);
+  }
+
+  #arm(peer: string, s: SendState): void {
+    s.timer = setTimeout(
+      () => {
+        s.timer = null;
+        if (this.#d.outbox.pending(peer).length === 0) return;
+        // Go-back-N: nothing was acked for a whole timeout, resend the window.
+        this.counters.retransmits += s.sent;
+        s.sent = 0;
+        s.rto = Math.min(s.rto * 2, RETRANSMIT_MAX_MS);
+        this.#pump(peer);
+        if (!s.timer) this.#arm(peer, s);
+      },
+      s.rto + Math.floor(Math.random() * (s.rto / 4)),
+    );
+    s.timer.unref?.();
+  }
+
+  #sealData(peerKey: Uint8Array, m: OutboxMessage): Uint8Array {
+    // Every (re)transmission is a fresh envelope (new nonce, timestamp) with the same message
+    // id, stream and sequence: the replay guard stays strict and the receiver dedupes.
+    return sealEnvelope(this.#d.suite, {
+      type: EnvelopeType.DATA,
+      sender: this.#d.identity,
+      recipient: peerKey,
+      messageId: Buffer.from(m.id, 'hex'),
+      plaintext: encodePayload({
+        type: EnvelopeType.DATA,
+        id: m.id,
+        stream: m.stream,
+        seq: m.seq,
+        enc: m.enc,
+        body: m.body,
+      }),
+    });
+  }
+
+  #sendControl(peerKey: Uint8Array, payload: Payload): void {
+    if (this.#stopped) return;
+    try {
+      const envelope = sealEnvelope(this.#d.suite, {
+        type: payload.type,
+        sender: this.#d.identity,
+        recipient: peerKey,
+        plaintext: encodePayload(payload),
+      });
+      this.#d.transmit(peerKey, envelope);
+    } catch {
+      // No path now. Consent requests are retried on a timer and on path-up; acks are sent
+      // again for the retransmission that must follow; a revoke notice again on their next data.
+    }
+  }
+
+  #onAck(key: string, stream: string, upTo: number): void {
+    const removed = this.#d.outbox.ack(key, stream, upTo);
+    if (removed.length === 0) return;
+    const s = this.#state(key);
+    s.sent = Math.max(0, s.sent - removed.length);
+    s.rto = RETRANSMIT_INITIAL_MS;
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = null;
+    for (const m of removed) this.emit('message.delivered', { id: m.id, to: key, seq: m.seq });
+    this.#pump(key);
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /** Every envelope from every path comes in here. Never throws. */
+  receive(from: Uint8Array, envelope: Uint8Array, via: PathKind): void {
+    if (this.#stopped) return;
+    const fromKey = safeKey(from);
+    let opened: ReturnType<typeof openEnvelope>;
+    try {
+      opened = openEnvelope(this.#d.suite, envelope, { recipient: this.#d.identity, replayGuard: this.#d.replayGuard });
+    } catch (err) {
+      this.#reject(fromKey, err);
+      return;
+    }
+    if (!bytesEqual(opened.fields.sender, from)) {
+      this.#reject(fromKey, new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'path and envelope disagree on the sender'));
+      return;
+    }
+    let payload: Payload;
+    try {
+      payload = decodePayload(opened.fields.type, opened.plaintext);
+    } catch (err) {
+      this.#reject(fromKey, err);
+      return;
+    }
+    this.counters.received++;
+    this.#d.trust.touch(fromKey);
+    switch (payload.type) {
+      case EnvelopeType.CONSENT_REQUEST:
+        this.#onConsentRequest(fromKey, payload.name);
+        return;
+      case EnvelopeType.CONSENT_RESPONSE:
+        this.#onConsentResponse(fromKey, payload.accept, payload.name);
+        return;
+      case EnvelopeType.REVOKE:
+        this.#onRevoke(fromKey);
+        return;
+      case EnvelopeType.ACK:
+        if (this.#d.trust.get(fromKey)?.state === 'trusted') this.#onAck(fromKey, payload.stream, payload.upTo);
+        return;
+      case EnvelopeType.DATA:
+        this.#onData(fromKey, payload, via);
+        return;
+    }
+  }
+
+  #reject(from: string, err: unknown): void {
+    this.counters.rejected++;
+    const code = (err as { code?: unknown })?.code;
+    this.emit('rejected', { from, code: typeof code === 'string' ? code : 'CLIENT_ERR_BAD_PAYLOAD' });
+  }
+
+  #onData(key: string, p: Extract<Payload, { type: typeof EnvelopeType.DATA }>, via: PathKind): void {
+    const peer = this.#d.trust.get(key);
+    if (peer?.state !== 'trusted') {
+      // Refused with a clear code: tell a sender we do not trust (at a bounded rate) that it
+      // is revoked. A pending-out peer gets silence; its retransmission follows consent.
+      this.#reject(key, new ClientError(peer?.state === 'revoked' ? 'CLIENT_ERR_REVOKED' : 'CLIENT_ERR_NOT_TRUSTED'));
+      if (peer?.state !== 'pending-out') this.#noticeRevoked(key);
+      return;
+    }
+    const pos = this.#d.inbox.get(key);
+    let next = pos?.next ?? 0;
+    if (!pos || pos.stream !== p.stream) {
+      // A new stream starts at 0; a straggler from an old stream is ignored.
+      if (p.seq !== 0) return;
+      next = 0;
+      if (pos) this.#d.inbox.advance(key, p.stream, 0);
+    }
+    if (p.seq < next) {
+      this.counters.duplicates++;
+      this.#scheduleAck(key);
+      return;
+    }
+    if (p.seq > next) {
+      this.#scheduleAck(key); // a gap: our ack says where we are; the sender goes back
+      return;
+    }
+    if (this.#d.requireApproval) {
+      this.#askApproval(key, peer, p, via);
+      return;
+    }
+    this.#deliver(key, peer, p, via);
+  }
+
+  #deliver(key: string, peer: TrustedPeer, p: Extract<Payload, { type: typeof EnvelopeType.DATA }>, via: PathKind) {
+    // Persist first: after a crash the message counts as delivered, never as twice delivered.
+    this.#d.inbox.advance(key, p.stream, p.seq + 1);
+    this.counters.delivered++;
+    const body =
+      p.enc === 'text'
+        ? { text: Buffer.from(p.body).toString('utf8') }
+        : { data: Buffer.from(p.body).toString('base64') };
+    this.emit('message.received', {
+      id: p.id,
+      from: key,
+      name: peer.name,
+      seq: p.seq,
+      ...body,
+      via,
+      receivedAt: Date.now(),
+    });
+    this.#scheduleAck(key);
+  }
+
+  #askApproval(key: string, peer: TrustedPeer, p: Extract<Payload, { type: typeof EnvelopeType.DATA }>, via: PathKind) {
+    for (const a of this.#approvals.values()) if (a.event.from === key) return; // one at a time per peer, in order
+    if (this.#approvals.size >= PENDING_APPROVALS_MAX) return; // not acked: the sender retries later
+    const approvalId = randomBytes(8).toString('hex');
+    const event: ApprovalRequestEvent = {
+      approvalId,
+      from: key,
+      name: peer.name,
+      fingerprint: peer.fingerprint,
+      id: p.id,
+      bytes: p.body.length,
+      enc: p.enc,
+      ...(p.enc === 'text' ? { preview: Buffer.from(p.body).toString('utf8').slice(0, 200) } : {}),
+    };
+    const timer = setTimeout(() => this.respondApproval(approvalId, false), APPROVAL_TIMEOUT_MS);
+    timer.unref?.();
+    this.#approvals.set(approvalId, { event, stream: p.stream, seq: p.seq, payload: p, via, timer });
+    this.emit('approval.request', event);
+  }
+
+  /** Host's answer to approval.request. A denied message is consumed but never delivered. */
+  respondApproval(approvalId: string, allow: boolean): { delivered: boolean } {
+    const a = this.#approvals.get(approvalId);
+    if (!a) throw new ClientError('CLIENT_ERR_NO_PENDING_REQUEST', approvalId);
+    this.#approvals.delete(approvalId);
+    clearTimeout(a.timer);
+    const key = a.event.from;
+    const peer = this.#d.trust.get(key);
+    const pos = this.#d.inbox.get(key);
+    const expected = pos?.stream === a.stream ? pos.next : 0;
+    if (!peer || peer.state !== 'trusted' || expected !== a.seq) return { delivered: false };
+    if (allow) this.#deliver(key, peer, a.payload, a.via);
+    else {
+      this.#d.inbox.advance(key, a.stream, a.seq + 1);
+      this.#scheduleAck(key);
+    }
+    return { delivered: allow };
+  }
+
+  #scheduleAck(key: string): void {
+    if (this.#ackTimers.has(key)) return;
+    const t = setTimeout(() => {
+      this.#ackTimers.delete(key);
+      const pos = this.#d.inbox.get(key);
+      if (!pos || pos.next === 0) return;
+      this.#sendControl(decodeKey(key), { type: EnvelopeType.ACK, stream: pos.stream, upTo: pos.next - 1 });
+    }, ACK_DELAY_MS);
+    this.#ackTimers.set(key, t);
+  }
+
+  #noticeRevoked(key: string): void {
+    const now = Date.now();
+    const last = this.#revokeNotices.get(key) ?? 0;
+    if (now - last < REVOKE_NOTICE_INTERVAL_MS) return;
+    this.#revokeNotices.delete(key);
+    this.#revokeNotices.set(key, now);
+    if (this.#revokeNotices.size > PENDING_CONSENT_MAX * 16)
+      this.#revokeNotices.delete(this.#revokeNotices.keys().next().value!);
+    this.#sendControl(decodeKey(key), { type: EnvelopeType.REVOKE });
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** A key, or the display name of exactly one known peer → base64url key. */
+  resolvePeer(ref: unknown): string {
+    if (typeof ref !== 'string' || ref.length === 0) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'peer');
+    if (ref.length === 43) {
+      try {
+        return encodeKey(decodeKey(ref));
+      } catch {
+        // not a key: maybe a name
+      }
+    }
+    const byName = this.#d.trust.list().filter((p) => p.name === ref);
+    if (byName.length === 1) return byName[0]!.key;
+    if (byName.length > 1)
+      throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', `"${ref}" names ${byName.length} peers; use the key`);
+    throw new ClientError('CLIENT_ERR_UNKNOWN_PEER', ref);
+  }
+
+  peerInfo(key: string) {
+    const p = this.#d.trust.get(key);
+    return {
+      key,
+      fingerprint: p?.fingerprint ?? formatFingerprint(decodeKey(key)),
+      name: p?.name ?? '',
+      state: p?.state ?? ('unknown' as const),
+      path: this.#d.pathStatus(key),
+      pending: this.#d.outbox.pending(key).length,
+    };
+  }
+
+  #emitStatus(key: string, override?: 'denied'): void {
+    const info = this.peerInfo(key);
+    this.emit('peer.status', {
+      key,
+      name: info.name,
+      fingerprint: info.fingerprint,
+      state: override ?? info.state,
+      path: info.path,
+    });
+  }
+
+  /** Path layer reports a change of best path for a peer. */
+  pathChanged(peer: string): void {
+    if (this.#d.trust.get(peer)) this.#emitStatus(peer);
+  }
+}
+
+function safeKey(key: Uint8Array): string {
+  try {
+    return encodeKey(key);
+  } catch {
+    return '';
+  }
+}

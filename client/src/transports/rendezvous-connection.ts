@@ -1,0 +1,317 @@
+import { EventEmitter } from 'node:events';
+import {
+  buildHello,
+  type CryptoSuite,
+  DEFAULT_MAX_FRAME_BYTES,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  FrameType,
+  type Identity,
+} from '@p2p-comm/protocol';
+import WebSocket from 'ws';
+import {
+  DEFAULT_HEARTBEAT_MS,
+  HANDSHAKE_TIMEOUT_MS,
+  PENDING_FRAMES_MAX,
+  RECONNECT_INITIAL_MS,
+  RECONNECT_MAX_MS,
+} from '../constants.js';
+import { ClientError } from '../errors.js';
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'replaced' | 'stopped';
+
+/** What the server told us in WELCOME (fields we use; the rest is kept raw). */
+export interface WelcomeInfo {
+  readonly heartbeatMs: number;
+  readonly maxFrameBytes: number;
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+export interface RendezvousEvents {
+  state: [state: ConnectionState, detail: string];
+  welcome: [info: WelcomeInfo];
+  deliver: [from: Uint8Array, envelope: Uint8Array, channel: number];
+  'peer-offline': [to: Uint8Array];
+  'server-error': [code: string, message: string, frameId: number];
+}
+
+export interface RendezvousOptions {
+  /** ws:// or wss:// URL; `/v1/ws` is appended when the path is empty. */
+  url: string;
+  identity: Identity;
+  suite: CryptoSuite;
+  /** Invite token for servers with ADMISSION=token. */
+  token?: string;
+  /** Injected for tests of the backoff; default Math.random. */
+  random?: () => number;
+}
+
+/** Normalise a server URL: scheme ws/wss (http/https mapped), default path /v1/ws. */
+export function normalizeServerUrl(input: string): URL {
+  let url: URL;
+  try {
+    url = new URL(input.includes('://') ? input : `ws://${input}`);
+  } catch {
+    throw new ClientError('CLIENT_ERR_CONFIG', `server URL ${JSON.stringify(input)} does not parse`);
+  }
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+    throw new ClientError('CLIENT_ERR_CONFIG', `server URL must be ws:// or wss://, got ${url.protocol}`);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/ws';
+  return url;
+}
+
+/**
+ * The one authenticated WebSocket to the rendezvous server. Answers the challenge (signing
+ * the origin we dialed), keeps a heartbeat, and reconnects with full-jitter exponential
+ * backoff forever (until stop), honouring RESTARTING's retry-after. A REPLACED error means
+ * another process holds our key: we stop rather than fight over it.
+ */
+export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
+  readonly url: URL;
+  readonly #opts: RendezvousOptions;
+  #ws: WebSocket | null = null;
+  #state: ConnectionState = 'idle';
+  #attempt = 0;
+  #timers = new Set<NodeJS.Timeout>();
+  #heartbeat: NodeJS.Timeout | null = null;
+  #lastHeard = 0;
+  #frameId = 0;
+  #pending = new Set<number>();
+  #welcome: WelcomeInfo | null = null;
+  #retryAfterMs = 0;
+
+  constructor(opts: RendezvousOptions) {
+    super();
+    this.#opts = opts;
+    this.url = normalizeServerUrl(opts.url);
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get isConnected(): boolean {
+    return this.#state === 'connected' && this.#ws?.readyState === WebSocket.OPEN;
+  }
+
+  get welcome(): WelcomeInfo | null {
+    return this.#welcome;
+  }
+
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#connect();
+  }
+
+  stop(): void {
+    this.#setState('stopped', 'stopped');
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#stopHeartbeat();
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws) {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+    }
+  }
+
+  /** RELAY frame: the server mailboxes it when the peer is offline. Returns the frame id. */
+  relay(to: Uint8Array, envelope: Uint8Array): number {
+    return this.#sendRouted(FrameType.RELAY, to, envelope);
+  }
+
+  /** SIGNAL frame: forwarded only if the peer is online (never stored). For WebRTC signalling. */
+  signal(to: Uint8Array, envelope: Uint8Array): number {
+    return this.#sendRouted(FrameType.SIGNAL, to, envelope);
+  }
+
+  #sendRouted(type: typeof FrameType.RELAY | typeof FrameType.SIGNAL, to: Uint8Array, envelope: Uint8Array): number {
+    const ws = this.#ws;
+    if (!this.isConnected || !ws) throw new ClientError('CLIENT_ERR_LINK_CLOSED', `rendezvous ${this.#state}`);
+    this.#frameId = (this.#frameId % 0xffffffff) + 1;
+    const frameId = this.#frameId;
+    if (this.#pending.size >= PENDING_FRAMES_MAX) this.#pending.delete(this.#pending.values().next().value!);
+    this.#pending.add(frameId);
+    ws.send(encodeFrame({ type, frameId, to, envelope }));
+    return frameId;
+  }
+
+  #setState(state: ConnectionState, detail: string): void {
+    if (this.#state === 'stopped' && state !== 'stopped') return;
+    const changed = this.#state !== state;
+    this.#state = state;
+    if (changed || state === 'reconnecting') this.emit('state', state, detail);
+  }
+
+  #timer(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      fn();
+    }, ms);
+    t.unref?.();
+    this.#timers.add(t);
+  }
+
+  #connect(): void {
+    if (this.#state === 'stopped' || this.#state === 'replaced') return;
+    this.#setState('connecting', this.url.href);
+    const ws = new WebSocket(this.url, {
+      maxPayload: DEFAULT_MAX_FRAME_BYTES * 2,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    });
+    this.#ws = ws;
+    ws.binaryType = 'nodebuffer';
+    let authed = false;
+    const deadline = setTimeout(() => {
+      if (!authed) ws.terminate();
+    }, HANDSHAKE_TIMEOUT_MS);
+    deadline.unref?.();
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.#lastHeard = Date.now();
+      if (!isBinary) return;
+      let frame: Frame;
+      try {
+        frame = decodeFrame(
+          new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+          this.#welcome?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES * 2,
+        );
+      } catch {
+        // A server that speaks garbage gets dropped and redialled; nothing crashes.
+        ws.terminate();
+        return;
+      }
+      if (!authed) {
+        authed = this.#handshake(ws, frame);
+        if (authed) clearTimeout(deadline);
+        return;
+      }
+      this.#onFrame(ws, frame);
+    });
+    ws.on('error', () => {
+      // 'close' follows and schedules the reconnect.
+    });
+    ws.on('close', (code, reason) => {
+      clearTimeout(deadline);
+      if (this.#ws !== ws) return;
+      this.#ws = null;
+      this.#stopHeartbeat();
+      if (this.#state === 'stopped' || this.#state === 'replaced') return;
+      this.#scheduleReconnect(`closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
+    });
+  }
+
+  /** Returns true once WELCOME has arrived. */
+  #handshake(ws: WebSocket, frame: Frame): boolean {
+    if (frame.type === FrameType.CHALLENGE) {
+      // Sign the origin we dialed, never the one the server names.
+      const hello = buildHello(this.#opts.suite, this.#opts.identity, frame.challenge, this.url.host, {
+        token: this.#opts.token ?? '',
+      });
+      ws.send(encodeFrame(hello));
+      return false;
+    }
+    if (frame.type === FrameType.WELCOME) {
+      this.#welcome = parseWelcome(frame.info);
+      this.#attempt = 0;
+      this.#lastHeard = Date.now();
+      this.#setState('connected', this.url.href);
+      this.#startHeartbeat(ws);
+      this.emit('welcome', this.#welcome);
+      return true;
+    }
+    if (frame.type === FrameType.ERROR) {
+      this.emit('server-error', frame.code, frame.message, frame.frameId);
+      this.#stateFromError(frame.code, frame.message);
+      ws.close();
+    }
+    return false;
+  }
+
+  #stateFromError(code: string, message: string): void {
+    if (code === 'RDV_ERR_REPLACED') {
+      this.#setState('replaced', message);
+      for (const t of this.#timers) clearTimeout(t);
+    }
+  }
+
+  #onFrame(ws: WebSocket, frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.DELIVER:
+        this.emit('deliver', Uint8Array.from(frame.from), Uint8Array.from(frame.envelope), frame.channel);
+        return;
+      case FrameType.ACK:
+        this.#pending.delete(frame.frameId);
+        return;
+      case FrameType.PEER_OFFLINE:
+        this.#pending.delete(frame.frameId);
+        this.emit('peer-offline', Uint8Array.from(frame.to));
+        return;
+      case FrameType.ERROR:
+        this.#pending.delete(frame.frameId);
+        this.emit('server-error', frame.code, frame.message, frame.frameId);
+        this.#stateFromError(frame.code, frame.message);
+        return;
+      case FrameType.PING:
+        ws.send(encodeFrame({ type: FrameType.PONG, nonce: frame.nonce }));
+        return;
+      case FrameType.PONG:
+        return;
+      case FrameType.RESTARTING:
+        // The server is draining: leave now, come back after its hint (plus jitter).
+        this.#retryAfterMs = frame.retryAfterMs;
+        ws.close(1001, 'server restarting');
+        return;
+      default:
+        return;
+    }
+  }
+
+  #startHeartbeat(ws: WebSocket): void {
+    this.#stopHeartbeat();
+    const every = this.#welcome?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.#heartbeat = setInterval(() => {
+      if (Date.now() - this.#lastHeard > every * 2) {
+        ws.terminate();
+        return;
+      }
+      if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ type: FrameType.PING, nonce: Date.now() }));
+    }, every);
+    this.#heartbeat.unref?.();
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+  }
+
+  #scheduleReconnect(detail: string): void {
+    const random = this.#opts.random ?? Math.random;
+    const cap = Math.min(RECONNECT_MAX_MS, RECONNECT_INITIAL_MS * 2 ** this.#attempt);
+    this.#attempt = Math.min(this.#attempt + 1, 30);
+    const delay = Math.max(this.#retryAfterMs, 0) + Math.floor(random() * cap);
+    this.#retryAfterMs = 0;
+    this.#setState('reconnecting', `${detail}; retry in ${delay} ms`);
+    this.#timer(() => this.#connect(), delay);
+  }
+}
+
+function parseWelcome(info: string): WelcomeInfo {
+  let raw: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(info);
+    if (typeof parsed === 'object' && parsed !== null) raw = parsed as Record<string, unknown>;
+  } catch {
+    // An unreadable WELCOME still means we are authenticated; use defaults.
+  }
+  const num = (v: unknown, def: number) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : def);
+  return Object.freeze({
+    heartbeatMs: num(raw.heartbeatMs, DEFAULT_HEARTBEAT_MS),
+    maxFrameBytes: num(raw.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES),
+    raw: Object.freeze(raw),
+  });
+}

@@ -201,8 +201,7 @@ describe('direct handshake', () => {
 
   it('reports an unreachable address as CLIENT_ERR_DIRECT_CONNECT_FAILED', async () => {
     const port = await rawServer(() => {});
-    cleanups.splice(0).forEach((c) => c());
-    await new Promise((r) => setTimeout(r, 50));
+    for (const c of cleanups.splice(0)) await c();
     const err = await dialError(
       dialDirect({
         suite: nodeSuite,

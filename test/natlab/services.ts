@@ -74,3 +74,52 @@ export async function startCoturn(lab: Lab, node: LabNode, opts: CoturnOptions):
   await p.waitForOutput(/Total (UDP|General) servers|IPv4\. UDP listener opened on/, SERVICE_START_TIMEOUT_MS);
   return p;
 }
+
+export const RENDEZVOUS_ENTRY = 'apps/rendezvous/src/server.ts';
+export const RENDEZVOUS_HTTP_PORT = 8080;
+export const RENDEZVOUS_STUN_PORT = 3478;
+export const RENDEZVOUS_STUN_ALT_PORT = 3479;
+
+export interface RendezvousInLab {
+  readonly process: LabProcess;
+  readonly node: LabNode;
+  /** ws:// URL as clients on the lab's hosts reach it. */
+  readonly url: string;
+}
+
+/** The real rendezvous server (in-memory broker unless REDIS_URL is given) on a lab server node. */
+export async function startRendezvous(
+  lab: Lab,
+  node: LabNode,
+  env: Record<string, string> = {},
+): Promise<RendezvousInLab> {
+  const url = `ws://${node.ip}:${RENDEZVOUS_HTTP_PORT}`;
+  const p = spawnTs(lab, node, RENDEZVOUS_ENTRY, [], {
+    label: `rendezvous on ${node.name}`,
+    env: {
+      HOST: '0.0.0.0',
+      PORT: String(RENDEZVOUS_HTTP_PORT),
+      STUN_PORT: String(RENDEZVOUS_STUN_PORT),
+      STUN_ALT_PORT: String(RENDEZVOUS_STUN_ALT_PORT),
+      PUBLIC_ORIGINS: `${node.ip}:${RENDEZVOUS_HTTP_PORT}`,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+  });
+  await p.waitForOutput(/[Ll]istening/, SERVICE_START_TIMEOUT_MS);
+  return { process: p, node, url };
+}
+
+/** A real redis-server on a lab server node, state in a temp dir. */
+export async function startRedis(lab: Lab, node: LabNode, port = 6379): Promise<{ process: LabProcess; url: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'p2pnl-redis-'));
+  const p = lab.spawn(
+    node,
+    'redis-server',
+    ['--bind', node.ip, '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no'],
+    { label: `redis on ${node.name}` },
+  );
+  void p.exited.then(() => rmSync(dir, { recursive: true, force: true }));
+  await p.waitForOutput(/Ready to accept connections/, SERVICE_START_TIMEOUT_MS);
+  return { process: p, url: `redis://${node.ip}:${port}` };
+}

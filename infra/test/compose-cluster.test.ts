@@ -85,7 +85,11 @@ describe.skipIf(!NGINX && !IN_CI)('compose cluster through the TLS proxy', () =>
   let httpPort = 0;
   const peers: TestPeer[] = [];
 
-  const diagnostics = () => procs.map((p) => p.output).join('\n');
+  const diagnostics = () => {
+    const nginxLog = join(dir, 'nginx', 'error.log');
+    const log = existsSync(nginxLog) ? readFileSync(nginxLog, 'utf8').slice(-8_192) : '';
+    return `${procs.map((p) => p.output).join('\n')}\n--- nginx error.log ---\n${log}`;
+  };
 
   beforeAll(async () => {
     if (!NGINX) throw new Error('CI=true but nginx is missing: .ci/run installs nginx-light');
@@ -299,9 +303,12 @@ describe.skipIf(!NGINX && !IN_CI)('compose cluster through the TLS proxy', () =>
       replica.proc.child.kill('SIGTERM');
       const restarting = await peer.next(FrameType.RESTARTING, drainMs);
       expect(restarting.retryAfterMs).toBeGreaterThanOrEqual(0);
-      peer.close();
+      // Clients leave when told; once they have, the replica exits without waiting out the drain.
+      const leftAt = Date.now();
+      for (const p of peers) p.close();
       const exit = await replica.proc.stop('SIGTERM', drainMs + 5_000);
       expect(exit).toEqual({ code: 0, signal: null });
+      expect(Date.now() - leftAt).toBeLessThan(drainMs);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${diagnostics()}`);
     }

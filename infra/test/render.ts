@@ -26,7 +26,7 @@ export interface NginxRenderOptions {
   httpPort: number;
   /** Directory that plays /etc/nginx/certs. */
   certDir: string;
-  /** Writable directory for the pid file and temp files. */
+  /** Writable directory for the pid file, logs and temp files. */
   runDir: string;
 }
 
@@ -49,6 +49,9 @@ export function renderNginxConf(text: string, opts: NginxRenderOptions): string 
   out = replaceExactly(out, /^(\s*)listen 80;$/m, `$1listen 127.0.0.1:${opts.httpPort};`, 1, 'HTTP listener');
   out = replaceExactly(out, /\/etc\/nginx\/certs\//m, `${opts.certDir}/`, 2, 'certificate path');
   out = replaceExactly(out, /^pid .*;$/m, `pid ${opts.runDir}/nginx.pid;`, 1, 'pid');
+  // A child process's stdio may be a socket, which /dev/stdout cannot be opened on: use files.
+  out = replaceExactly(out, /^(\s*)error_log \S+/m, `$1error_log ${opts.runDir}/error.log`, 1, 'error_log');
+  out = replaceExactly(out, /^(\s*)access_log \S+;/m, `$1access_log ${opts.runDir}/access.log;`, 1, 'access_log');
   // One worker is plenty for a test on a shared machine; temp paths default to /var/lib/nginx.
   out = replaceExactly(out, /^worker_processes .*;$/m, 'worker_processes 1;', 1, 'worker_processes');
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']

@@ -33,6 +33,8 @@ export const CLIENT_ERRORS = Object.freeze({
   CLIENT_ERR_BAD_PAYLOAD: entry(-32022, 'a peer sent a payload that does not parse'),
   CLIENT_ERR_SELF: entry(-32023, 'that is this client’s own key'),
   CLIENT_ERR_STOPPED: entry(-32024, 'the client stopped before the operation finished'),
+  CLIENT_ERR_HOME_LOCKED: entry(-32025, 'another p2p-comm process is using this NEXUS_HOME'),
+  CLIENT_ERR_TIMEOUT: entry(-32026, 'the peer did not answer in time'),
 } as const);
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

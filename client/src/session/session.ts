@@ -566,7 +566,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const peer = this.#d.trust.get(key);
     const pos = this.#d.inbox.get(key);
     const expected = pos?.stream === a.stream ? pos.next : 0;
-    if (!peer || peer.state !== 'trusted' || expected !== a.seq) return { delivered: false };
+    if (peer?.state !== 'trusted' || expected !== a.seq) return { delivered: false };
     if (allow) this.#deliver(key, peer, a.payload, a.via);
     else {
       this.#d.inbox.advance(key, a.stream, a.seq + 1);

@@ -50,7 +50,7 @@ export class IdentityStore {
       return null;
     }
     const secret = fromBase64url(secretText);
-    if (!secret || secret.length !== 32) throw corrupt(this.paths.secretKeyFile, 'not a 32-byte base64url secret');
+    if (secret?.length !== 32) throw corrupt(this.paths.secretKeyFile, 'not a 32-byte base64url secret');
     const identity = identityFromSecret(nodeSuite, secret);
     const publicText = readText(this.paths.publicKeyFile);
     if (publicText !== null) {

@@ -83,7 +83,7 @@ export class PathManager {
     link.onEnvelope((envelope) => this.#sink(link.remoteKey, envelope, link.kind));
     link.onClose((reason) => {
       const e = this.#peers.get(peer);
-      if (!e || !e.links.includes(link)) return;
+      if (!e?.links.includes(link)) return;
       const prev = this.best(peer)?.kind ?? null;
       e.links = e.links.filter((l) => l !== link);
       e.status.set(link.kind, `${link.kind}: closed${reason ? ` (${reason})` : ''}`);

@@ -1,0 +1,393 @@
+import { readFileSync } from 'node:fs';
+import { decodeKey, formatFingerprint, mintInviteToken } from '@p2p-comm/protocol';
+import { MAX_MESSAGE_BYTES } from '../constants.js';
+import { ClientError } from '../errors.js';
+import { serveExtension } from '../extension/extension.js';
+import { createClient, type P2PClient } from '../sdk/client.js';
+import { IdentityStore } from '../store/identity-store.js';
+import { storePaths } from '../store/paths.js';
+import { TrustStore } from '../store/trust-store.js';
+import { normalizeServerUrl } from '../transports/rendezvous-connection.js';
+import { parse, parseDuration } from './args.js';
+import { Prompter } from './prompt.js';
+
+/** What a command may touch: its environment and stdio, injected so tests drive it. */
+export interface CliContext {
+  env: Readonly<Record<string, string | undefined>>;
+  home: string;
+  stdin: NodeJS.ReadableStream & import('node:stream').Readable;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Resolves when the user interrupts (SIGINT/SIGTERM). */
+  interrupted: Promise<void>;
+}
+
+type Parsed = ReturnType<typeof parse>;
+
+function serverOf(ctx: CliContext, values: Parsed['values']): string | undefined {
+  return (values.server as string | undefined) ?? ctx.env.P2P_COMM_SERVER ?? undefined;
+}
+
+function print(ctx: CliContext, json: boolean, value: unknown, human: string): void {
+  ctx.out(json ? `${JSON.stringify(value)}\n` : `${human}\n`);
+}
+
+async function withClient<T>(
+  ctx: CliContext,
+  values: Parsed['values'],
+  fn: (client: P2PClient) => Promise<T>,
+  opts: { needServer?: boolean } = {},
+): Promise<T> {
+  const server = serverOf(ctx, values);
+  if (opts.needServer !== false && !server)
+    throw new ClientError('CLIENT_ERR_NO_SERVER', 'pass --server ws://host:port or set P2P_COMM_SERVER');
+  const client = createClient({
+    home: ctx.home,
+    ...(server ? { server } : {}),
+    ...(((values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN)
+      ? { token: (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN }
+      : {}),
+  });
+  client.on('server.status', ({ state, detail }) => {
+    if (state !== 'connected') ctx.err(`rendezvous ${state}: ${detail}\n`);
+  });
+  await client.start();
+  try {
+    return await fn(client);
+  } finally {
+    await client.stop();
+  }
+}
+
+export async function cmdInit(ctx: CliContext, args: string[]): Promise<void> {
+  const { values } = parse(args, { name: { type: 'string' } });
+  const store = new IdentityStore(storePaths(ctx.home));
+  const existed = store.load() !== null;
+  const local = store.loadOrCreate();
+  const name = values.name !== undefined ? store.setName(values.name as string) : local.name;
+  if (!name)
+    throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'give a display name: p2p-comm init --name "Your Name"');
+  const info = identityInfo(ctx, values, local.identity.publicKey, name);
+  print(
+    ctx,
+    values.json === true,
+    { ...info, created: !existed },
+    `${existed ? 'Identity kept' : 'Identity created'} in ${storePaths(ctx.home).identityDir}\n${humanId(info)}`,
+  );
+}
+
+function identityInfo(ctx: CliContext, values: Parsed['values'], publicKey: Uint8Array, name: string) {
+  const server = serverOf(ctx, values);
+  const address = server ? normalizeServerUrl(server).host : undefined;
+  const key = Buffer.from(publicKey).toString('base64url');
+  const share = `p2p-comm://${key}${address ? `@${address}` : ''}${name ? `?name=${encodeURIComponent(name)}` : ''}`;
+  return { key, fingerprint: formatFingerprint(publicKey), name, share };
+}
+
+function humanId(info: { key: string; fingerprint: string; name: string; share: string }): string {
+  return `Name:        ${info.name || '(not set)'}\nFingerprint: ${info.fingerprint}\nKey:         ${info.key}\nShare:       ${info.share}`;
+}
+
+export async function cmdId(ctx: CliContext, args: string[]): Promise<void> {
+  const { values } = parse(args, {});
+  const store = new IdentityStore(storePaths(ctx.home));
+  const local = store.loadOrCreate();
+  const info = identityInfo(ctx, values, local.identity.publicKey, local.name);
+  print(ctx, values.json === true, info, humanId(info));
+}
+
+export async function cmdConnect(ctx: CliContext, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { wait: { type: 'string' }, 'accept-changed-key': { type: 'boolean' } });
+  const share = positionals[0];
+  if (!share) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm connect <share string or key>');
+  const waitMs = parseDuration((values.wait as string | undefined) ?? '120s');
+  await withClient(ctx, values, async (client) => {
+    await client.waitForServer();
+    const info = client.connect(share, { acceptChangedKey: values['accept-changed-key'] === true });
+    if (info.state === 'trusted') {
+      print(ctx, values.json === true, info, `Already connected to ${info.name || info.key} (${info.fingerprint})`);
+      return;
+    }
+    if (values.json !== true)
+      ctx.err(`Asked ${info.name || info.key} (${info.fingerprint}) to connect; waiting for them to accept…\n`);
+    const outcome = await new Promise<string>((resolve) => {
+      const t = setTimeout(() => resolve('timeout'), waitMs);
+      client.on('peer.status', (s) => {
+        if (s.key !== info.key) return;
+        if (s.state === 'trusted' || s.state === 'denied' || s.state === 'revoked-by-peer') {
+          clearTimeout(t);
+          resolve(s.state);
+        }
+      });
+      void ctx.interrupted.then(() => resolve('interrupted'));
+    });
+    const final = client.session.peerInfo(info.key);
+    const result = { ...final, outcome };
+    if (outcome === 'trusted')
+      print(ctx, values.json === true, result, `Connected: ${final.name || final.key} accepted.`);
+    else if (outcome === 'denied' || outcome === 'revoked-by-peer') {
+      print(ctx, values.json === true, result, `${info.name || info.key} denied the connection.`);
+      process.exitCode = 3;
+    } else {
+      print(
+        ctx,
+        values.json === true,
+        result,
+        'No answer yet; the request stays pending (run `p2p-comm listen` to see it arrive).',
+      );
+      process.exitCode = 4;
+    }
+  });
+}
+
+export async function cmdTrust(ctx: CliContext, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(rest, {});
+  if (sub === 'list' || sub === undefined) {
+    const trust = new TrustStore(storePaths(ctx.home));
+    const peers = trust.list();
+    const human =
+      peers.length === 0
+        ? 'No peers yet.'
+        : peers
+            .map(
+              (p) =>
+                `${(p.name || '(no name)').padEnd(20)} ${p.state.padEnd(16)} ${p.fingerprint}\n${' '.repeat(21)}${p.key}`,
+            )
+            .join('\n');
+    print(ctx, values.json === true, { peers }, human);
+    return;
+  }
+  if (sub === 'revoke') {
+    const peer = positionals[0];
+    if (!peer) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm trust revoke <peer>');
+    const hasServer = serverOf(ctx, values) !== undefined;
+    await withClient(
+      ctx,
+      values,
+      async (client) => {
+        if (hasServer) await client.waitForServer(5_000).catch(() => undefined);
+        const info = client.revoke(peer);
+        // Give the revoke notice a moment to leave; the peer is refused either way.
+        if (hasServer) await new Promise((r) => setTimeout(r, 200));
+        print(
+          ctx,
+          values.json === true,
+          info,
+          `Revoked ${info.name || info.key}: nothing flows until you connect again.`,
+        );
+      },
+      { needServer: false },
+    );
+    return;
+  }
+  throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm trust list|revoke <peer>');
+}
+
+export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { file: { type: 'string' }, wait: { type: 'string' } });
+  const [peer, ...words] = positionals;
+  if (!peer || (words.length === 0 && values.file === undefined))
+    throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm send <peer> <text…> | --file <path>');
+  let body: { text: string } | { data: Uint8Array };
+  if (values.file !== undefined) {
+    const bytes = readFileSync(values.file as string);
+    if (bytes.length > MAX_MESSAGE_BYTES)
+      throw new ClientError(
+        'CLIENT_ERR_MESSAGE_TOO_LARGE',
+        `${values.file}: ${bytes.length} > ${MAX_MESSAGE_BYTES} bytes`,
+      );
+    body = { data: new Uint8Array(bytes) };
+  } else body = { text: words.join(' ') };
+  const waitMs = parseDuration((values.wait as string | undefined) ?? '30s');
+  await withClient(ctx, values, async (client) => {
+    const delivered = new Map<string, boolean>();
+    client.on('message.delivered', (d) => delivered.set(d.id, true));
+    await client.waitForServer();
+    const sent = client.send(peer, body);
+    const ok = await new Promise<boolean>((resolve) => {
+      if (delivered.has(sent.id)) return resolve(true);
+      const t = setTimeout(() => resolve(false), waitMs);
+      client.on('message.delivered', (d) => {
+        if (d.id === sent.id) {
+          clearTimeout(t);
+          resolve(true);
+        }
+      });
+      client.on('message.failed', (f) => {
+        if (f.id === sent.id) {
+          clearTimeout(t);
+          resolve(false);
+        }
+      });
+      void ctx.interrupted.then(() => resolve(false));
+    });
+    const result = { ...sent, delivered: ok };
+    if (ok) print(ctx, values.json === true, result, `Delivered to ${peer}.`);
+    else {
+      print(
+        ctx,
+        values.json === true,
+        result,
+        `Not acknowledged yet; it stays in the outbox and is resent the next time p2p-comm runs.`,
+      );
+      process.exitCode = 4;
+    }
+  });
+}
+
+export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> {
+  const { values } = parse(args, { approve: { type: 'boolean' }, yes: { type: 'boolean' } });
+  const json = values.json === true;
+  const server = serverOf(ctx, values);
+  if (!server) throw new ClientError('CLIENT_ERR_NO_SERVER', 'pass --server ws://host:port or set P2P_COMM_SERVER');
+  const client = createClient({ home: ctx.home, server, requireApproval: values.approve === true });
+  const prompter = new Prompter(ctx.stdin, (q) => ctx.out(q));
+  const emit = (event: string, data: unknown, human: string) =>
+    ctx.out(json ? `${JSON.stringify({ event, ...(data as object) })}\n` : `${human}\n`);
+  client.on('server.status', ({ state, detail }) =>
+    json
+      ? emit('server.status', { state, detail }, '')
+      : ctx.err(`rendezvous ${state}${state === 'connected' ? '' : `: ${detail}`}\n`),
+  );
+  client.on('consent.request', async (r) => {
+    emit(
+      'consent.request',
+      r,
+      r.keyChanged
+        ? `WARNING: "${r.name}" now has a DIFFERENT KEY.\n  before: ${r.keyChanged.previousFingerprint}\n  now:    ${r.fingerprint}`
+        : `${r.name || 'Someone'} wants to connect. Fingerprint: ${r.fingerprint}`,
+    );
+    const accept =
+      values.yes === true && !r.keyChanged
+        ? true
+        : await prompter.confirm(r.keyChanged ? 'Trust the new key?' : 'Accept?');
+    try {
+      const info = client.respondConsent(r.requestId, accept);
+      emit('consent.answered', { key: r.key, accept }, accept ? `Connected to ${info.name || info.key}.` : 'Denied.');
+    } catch (err) {
+      ctx.err(`${(err as Error).message}\n`);
+    }
+  });
+  client.on('approval.request', async (a) => {
+    emit(
+      'approval.request',
+      a,
+      `${a.name} wants to send you ${a.enc === 'text' ? `"${a.preview}"` : `${a.bytes} bytes`}.`,
+    );
+    const allow = await prompter.confirm('Allow?');
+    try {
+      client.respondApproval(a.approvalId, allow);
+    } catch (err) {
+      ctx.err(`${(err as Error).message}\n`);
+    }
+  });
+  client.on('message.received', (m) =>
+    emit(
+      'message.received',
+      m,
+      `[${new Date(m.receivedAt).toISOString().slice(11, 19)}] ${m.name || m.from}: ${m.text ?? `(${Buffer.from(m.data ?? '', 'base64').length} bytes)`}`,
+    ),
+  );
+  client.on('peer.status', (s) => emit('peer.status', s, `${s.name || s.key}: ${s.state}`));
+  client.on('message.delivered', (d) => json && emit('message.delivered', d, ''));
+  await client.start();
+  if (!json)
+    ctx.err(`Listening as ${client.id().name || client.id().key} (${client.id().fingerprint}). Ctrl-C to stop.\n`);
+  else emit('listening', client.id(), '');
+  await ctx.interrupted;
+  await client.stop();
+}
+
+export async function cmdServe(ctx: CliContext, args: string[]): Promise<void> {
+  const { values } = parse(args, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'stun-port': { type: 'string' },
+  });
+  let mod: {
+    loadConfig: (env: Record<string, string | undefined>) => unknown;
+    startServer: (config: unknown) => Promise<{ close(): Promise<void>; port: number; stunPort?: number }>;
+  };
+  const name = '@p2p-comm/rendezvous';
+  try {
+    // No static import: the client must not depend on apps/ (optional peer dependency).
+    mod = (await import(name)) as typeof mod;
+  } catch (err) {
+    throw new ClientError(
+      'CLIENT_ERR_SERVE_UNAVAILABLE',
+      `install it next to the client (npm install @p2p-comm/rendezvous): ${(err as Error).message}`,
+    );
+  }
+  const env = {
+    ...ctx.env,
+    ...(values.port !== undefined ? { PORT: values.port as string } : {}),
+    ...(values.host !== undefined ? { HOST: values.host as string } : {}),
+    ...(values['stun-port'] !== undefined ? { STUN_PORT: values['stun-port'] as string } : {}),
+  };
+  const server = await mod.startServer(mod.loadConfig(env));
+  const host = (values.host as string | undefined) ?? ctx.env.HOST ?? '127.0.0.1';
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  print(
+    ctx,
+    values.json === true,
+    { url: `ws://${shown}:${server.port}`, port: server.port, stunPort: server.stunPort ?? null },
+    `Rendezvous server listening on ws://${shown}:${server.port} (STUN udp ${server.stunPort ?? '-'}).\nPeers use: export P2P_COMM_SERVER=ws://${shown}:${server.port}`,
+  );
+  await ctx.interrupted;
+  await server.close();
+}
+
+export async function cmdAdmin(ctx: CliContext, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'invite')
+    throw new ClientError(
+      'CLIENT_ERR_INVALID_ARGUMENT',
+      'usage: p2p-comm admin invite --secret-env VAR --ttl 7d [--key K]',
+    );
+  const { values } = parse(rest, {
+    'secret-env': { type: 'string' },
+    ttl: { type: 'string' },
+    key: { type: 'string' },
+  });
+  const varName = (values['secret-env'] as string | undefined) ?? 'INVITE_SECRET';
+  const secret = ctx.env[varName];
+  if (!secret) throw new ClientError('CLIENT_ERR_CONFIG', `environment variable ${varName} is not set`);
+  const ttlMs = parseDuration((values.ttl as string | undefined) ?? '7d');
+  let key: Uint8Array | undefined;
+  if (values.key !== undefined) {
+    try {
+      key = decodeKey(values.key);
+    } catch {
+      throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', '--key must be a 43-character base64url key');
+    }
+  }
+  let token: string;
+  try {
+    token = mintInviteToken(secret, { ttlMs, ...(key ? { key } : {}) });
+  } catch (err) {
+    throw new ClientError('CLIENT_ERR_CONFIG', (err as Error).message);
+  }
+  const expires = new Date(Date.now() + ttlMs).toISOString();
+  print(ctx, values.json === true, { token, expires }, token);
+}
+
+export async function cmdExtension(ctx: CliContext, args: string[]): Promise<void> {
+  const { values } = parse(args, { approve: { type: 'boolean' } });
+  const server = serverOf(ctx, values);
+  const token = (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN;
+  const client = createClient({
+    home: ctx.home,
+    ...(server ? { server } : {}),
+    ...(token ? { token } : {}),
+    requireApproval: values.approve === true || ctx.env.P2P_COMM_APPROVAL === 'always',
+  });
+  await client.start();
+  const done = serveExtension(client, {
+    input: ctx.stdin,
+    output: process.stdout,
+    log: (line) => ctx.err(`${line}\n`),
+  });
+  await Promise.race([done, ctx.interrupted]);
+  await client.stop();
+}

@@ -1,0 +1,52 @@
+import type { Readable } from 'node:stream';
+import { readLines } from '../extension/line-reader.js';
+
+/** Longest answer line read from the terminal, bytes. */
+const MAX_ANSWER_BYTES = 4096;
+
+/**
+ * Questions asked one at a time on a terminal or a pipe: each `ask` waits for its own line.
+ * When input ends, pending and later questions are answered with the empty string (= no).
+ */
+export class Prompter {
+  readonly #lines: string[] = [];
+  readonly #waiters: Array<(line: string) => void> = [];
+  #ended = false;
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    input: Readable,
+    private readonly write: (text: string) => void,
+  ) {
+    readLines(input, MAX_ANSWER_BYTES, {
+      onLine: (line) => {
+        const w = this.#waiters.shift();
+        if (w) w(line);
+        else this.#lines.push(line);
+      },
+      onOversize: () => {},
+      onEnd: () => {
+        this.#ended = true;
+        for (const w of this.#waiters.splice(0)) w('');
+      },
+    });
+  }
+
+  #nextLine(): Promise<string> {
+    const line = this.#lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.#ended) return Promise.resolve('');
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Ask a yes/no question; resolves true only for y/yes. Questions queue in order. */
+  confirm(question: string): Promise<boolean> {
+    const p = this.#chain.then(async () => {
+      this.write(`${question} [y/N] `);
+      const answer = (await this.#nextLine()).trim().toLowerCase();
+      return answer === 'y' || answer === 'yes';
+    });
+    this.#chain = p.catch(() => undefined);
+    return p;
+  }
+}

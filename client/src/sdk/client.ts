@@ -1,0 +1,258 @@
+import { EventEmitter } from 'node:events';
+import { encodeKey, formatFingerprint, type Identity } from '@p2p-comm/protocol';
+import { nodeSuite } from '@p2p-comm/protocol/node';
+import { ClientError } from '../errors.js';
+import { InboxState } from '../session/inbox-state.js';
+import { Outbox } from '../session/outbox.js';
+import { openPersistentReplayGuard } from '../session/replay-store.js';
+import { type OutgoingBody, Session, type SessionEvents } from '../session/session.js';
+import { formatShare, parseShare } from '../share.js';
+import { HomeLock } from '../store/home-lock.js';
+import { IdentityStore } from '../store/identity-store.js';
+import { storePaths } from '../store/paths.js';
+import { TrustStore } from '../store/trust-store.js';
+import { PathManager } from '../transports/path-manager.js';
+import { RelayTransport } from '../transports/relay.js';
+import { type ConnectionState, RendezvousConnection } from '../transports/rendezvous-connection.js';
+import { type ClientConfig, type ClientInit, validateClientInit } from './config.js';
+
+export interface ClientEvents extends SessionEvents {
+  'server.status': [{ state: ConnectionState; detail: string }];
+}
+
+export interface IdentityInfo {
+  key: string;
+  fingerprint: string;
+  name: string;
+  share: string;
+}
+
+/**
+ * The p2p-comm client as a library. Construction has no side effects; `start()` takes the
+ * NEXUS_HOME lock, loads (or creates) the identity and state, and dials the rendezvous
+ * server; `stop()` undoes all of it.
+ *
+ * @example
+ *   const client = createClient({ home: '/home/me/.nexus', server: 'ws://127.0.0.1:8080' });
+ *   client.on('consent.request', (r) => client.respondConsent(r.requestId, true));
+ *   client.on('message.received', (m) => console.log(m.name, m.text));
+ *   await client.start();
+ *   client.connect('p2p-comm://…@127.0.0.1:8080?name=Bob');
+ *   client.send('Bob', { text: 'hello' });
+ */
+export class P2PClient extends EventEmitter<ClientEvents> {
+  readonly config: ClientConfig;
+  #session: Session | null = null;
+  #identity: Identity | null = null;
+  #identityStore: IdentityStore;
+  #name = '';
+  #trust: TrustStore | null = null;
+  #outbox: Outbox | null = null;
+  #lock: HomeLock | null = null;
+  #paths: PathManager | null = null;
+  #conn: RendezvousConnection | null = null;
+
+  constructor(init: ClientInit) {
+    super();
+    this.config = validateClientInit(init);
+    this.#identityStore = new IdentityStore(storePaths(this.config.home));
+  }
+
+  /** The path manager, for direct/WebRTC transports to offer links (after start). */
+  get paths(): PathManager {
+    return this.#need(this.#paths);
+  }
+
+  /** The rendezvous connection (signalling for other transports), null when offline. */
+  get rendezvous(): RendezvousConnection | null {
+    return this.#conn;
+  }
+
+  get identity(): Identity {
+    return this.#need(this.#identity);
+  }
+
+  get session(): Session {
+    return this.#need(this.#session);
+  }
+
+  #need<T>(v: T | null): T {
+    if (v === null) throw new ClientError('CLIENT_ERR_NOT_STARTED');
+    return v;
+  }
+
+  async start(): Promise<void> {
+    if (this.#session) return;
+    const paths = storePaths(this.config.home);
+    const lock = new HomeLock(paths.stateDir);
+    lock.acquire();
+    try {
+      const local = this.#identityStore.loadOrCreate();
+      this.#identity = local.identity;
+      this.#name = local.name;
+      this.#trust = new TrustStore(paths);
+      this.#outbox = new Outbox(paths.stateDir);
+      const inbox = new InboxState(paths.stateDir);
+      const replayGuard = openPersistentReplayGuard(paths.stateDir);
+      const pathManager = new PathManager((from, envelope, via) => this.#session?.receive(from, envelope, via));
+      this.#paths = pathManager;
+      const session = new Session({
+        suite: nodeSuite,
+        identity: local.identity,
+        localName: () => this.#name,
+        trust: this.#trust,
+        outbox: this.#outbox,
+        inbox,
+        replayGuard,
+        transmit: (peer, envelope) => pathManager.send(peer, envelope),
+        pathStatus: (peer) => pathManager.status(peer),
+        requireApproval: this.config.requireApproval,
+      });
+      for (const ev of [
+        'consent.request',
+        'message.received',
+        'message.delivered',
+        'message.failed',
+        'peer.status',
+        'approval.request',
+        'rejected',
+      ] as const) {
+        // Re-emit session events unchanged; the two event maps share these names and payloads.
+        (session.on as (e: string, h: (p: unknown) => void) => Session)(ev, (payload) =>
+          (this.emit as (e: string, p: unknown) => boolean)(ev, payload),
+        );
+      }
+      pathManager.onPathChange((peer) => {
+        session.pathChanged(peer);
+        session.kick(peer);
+      });
+      this.#session = session;
+      this.#lock = lock;
+      if (this.config.server) {
+        const conn = new RendezvousConnection({
+          url: this.config.server,
+          identity: local.identity,
+          suite: nodeSuite,
+          token: this.config.token,
+        });
+        const relay = new RelayTransport(conn, (link) => pathManager.addLink(link));
+        pathManager.addProvider(relay);
+        conn.on('state', (state, detail) => {
+          this.emit('server.status', { state, detail });
+          if (state === 'connected') session.kickAll();
+        });
+        this.#conn = conn;
+        conn.start();
+      }
+      session.start();
+    } catch (err) {
+      lock.release();
+      this.#session = null;
+      throw err;
+    }
+  }
+
+  /** Resolves once the rendezvous connection is authenticated (or rejects after timeoutMs). */
+  waitForServer(timeoutMs = 10_000): Promise<void> {
+    const conn = this.#conn;
+    if (!conn) return Promise.reject(new ClientError('CLIENT_ERR_NO_SERVER'));
+    if (conn.isConnected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        conn.off('state', onState);
+        reject(new ClientError('CLIENT_ERR_TIMEOUT', `rendezvous not connected after ${timeoutMs} ms (${conn.state})`));
+      }, timeoutMs);
+      const onState = (state: ConnectionState, detail: string) => {
+        if (state === 'connected' || state === 'replaced' || state === 'stopped') {
+          clearTimeout(t);
+          conn.off('state', onState);
+          if (state === 'connected') resolve();
+          else reject(new ClientError(state === 'replaced' ? 'CLIENT_ERR_REPLACED' : 'CLIENT_ERR_STOPPED', detail));
+        }
+      };
+      conn.on('state', onState);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#session?.stop();
+    this.#conn?.stop();
+    this.#paths?.closeAll('stopped');
+    this.#lock?.release();
+    this.#session = null;
+    this.#conn = null;
+    this.#lock = null;
+  }
+
+  id(): IdentityInfo {
+    const id = this.identity;
+    const address = this.config.server ? new URL(this.config.server).host : undefined;
+    return {
+      key: encodeKey(id.publicKey),
+      fingerprint: formatFingerprint(id.publicKey),
+      name: this.#name,
+      share: formatShare(id.publicKey, {
+        ...(address ? { address } : {}),
+        ...(this.#name ? { name: this.#name } : {}),
+      }),
+    };
+  }
+
+  setName(name: string): IdentityInfo {
+    this.#name = this.#identityStore.setName(name);
+    return this.id();
+  }
+
+  peers() {
+    const trust = this.#need(this.#trust);
+    return trust
+      .list()
+      .map((p) => ({ ...p, path: this.paths.status(p.key), pending: this.session.peerInfo(p.key).pending }));
+  }
+
+  /** Ask a peer to connect (share string or key). */
+  connect(share: string, opts: { acceptChangedKey?: boolean } = {}) {
+    const target = parseShare(share);
+    return this.session.connect(
+      {
+        key: target.key,
+        ...(target.name ? { name: target.name } : {}),
+        ...(target.address ? { address: target.address } : {}),
+      },
+      opts,
+    );
+  }
+
+  respondConsent(ref: string, accept: boolean) {
+    return this.session.respondConsent(ref, accept);
+  }
+
+  revoke(peer: string) {
+    return this.session.revoke(peer);
+  }
+
+  send(peer: string, body: OutgoingBody) {
+    return this.session.send(peer, body);
+  }
+
+  respondApproval(approvalId: string, allow: boolean) {
+    return this.session.respondApproval(approvalId, allow);
+  }
+
+  status() {
+    const outbox = this.#need(this.#outbox);
+    return {
+      key: encodeKey(this.identity.publicKey),
+      name: this.#name,
+      server: this.#conn ? { url: this.#conn.url.href, state: this.#conn.state } : null,
+      peers: this.#need(this.#trust).list().length,
+      outbox: { messages: outbox.size, bytes: outbox.bytes },
+      pendingConsents: this.session.pendingConsents().length,
+      counters: { ...this.session.counters },
+    };
+  }
+}
+
+export function createClient(init: ClientInit): P2PClient {
+  return new P2PClient(init);
+}

@@ -5,7 +5,6 @@
  * `reason` strings such as "webrtc: ice failed" to people; codes are for programs.
  */
 export const PATH_ERRORS = Object.freeze({
-  CLIENT_ERR_LINK_CLOSED: 'the link is closed',
   CLIENT_ERR_PATH_TOO_LARGE: 'the envelope or frame exceeds the path size limit',
   CLIENT_ERR_PATH_BACKPRESSURE: 'the peer does not read fast enough; the send buffer limit was reached',
   CLIENT_ERR_DIRECT_CONNECT_FAILED: 'the direct address could not be reached',
@@ -20,8 +19,9 @@ export const PATH_ERRORS = Object.freeze({
   CLIENT_ERR_WEBRTC_FAILED: 'the WebRTC stack reported an error',
   CLIENT_ERR_WEBRTC_BAD_SIGNAL: 'a WebRTC signal message is malformed or too large',
   CLIENT_ERR_WEBRTC_UNAVAILABLE: 'no WebRTC implementation could be loaded',
-  CLIENT_ERR_PEER_TIMEOUT: 'the peer stopped answering heartbeats',
 } as const);
+
+// A closed link throws the client registry's CLIENT_ERR_LINK_CLOSED (../errors.ts), like every Link.
 
 export type PathErrorCode = keyof typeof PATH_ERRORS;
 

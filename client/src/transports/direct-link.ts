@@ -4,6 +4,7 @@
  * A ping/pong heartbeat closes a link whose peer went silent.
  */
 import type { RawData, WebSocket } from 'ws';
+import { ClientError } from '../errors.js';
 import {
   DIRECT_DEAD_AFTER_MS,
   DIRECT_MAX_BUFFERED_BYTES,
@@ -82,7 +83,7 @@ export class DirectLink extends LinkEvents {
   }
 
   send(envelope: Uint8Array): void {
-    if (!this.isOpen || this.#ws.readyState !== this.#ws.OPEN) throw new PathError('CLIENT_ERR_LINK_CLOSED');
+    if (!this.isOpen || this.#ws.readyState !== this.#ws.OPEN) throw new ClientError('CLIENT_ERR_LINK_CLOSED');
     if (envelope.length > DIRECT_MAX_MESSAGE_BYTES)
       throw new PathError('CLIENT_ERR_PATH_TOO_LARGE', `${envelope.length} > ${DIRECT_MAX_MESSAGE_BYTES} bytes`);
     if (this.#ws.bufferedAmount > DIRECT_MAX_BUFFERED_BYTES) {

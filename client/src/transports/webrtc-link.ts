@@ -12,6 +12,7 @@
  *   attempt.link.then((link) => paths.addLink(link), (err) => status(peer, reasonOf(err)));
  */
 
+import { ClientError } from '../errors.js';
 import { PathError } from './direct-errors.js';
 import { LinkEvents } from './direct-link-events.js';
 import {
@@ -83,7 +84,7 @@ export class WebRtcLink extends LinkEvents {
   }
 
   send(envelope: Uint8Array): void {
-    if (!this.isOpen) throw new PathError('CLIENT_ERR_LINK_CLOSED');
+    if (!this.isOpen) throw new ClientError('CLIENT_ERR_LINK_CLOSED');
     if (envelope.length + 1 > WEBRTC_MAX_MESSAGE_BYTES)
       throw new PathError('CLIENT_ERR_PATH_TOO_LARGE', `${envelope.length} bytes`);
     if (this.#peer.bufferedAmount > WEBRTC_MAX_BUFFERED_BYTES) {
@@ -93,7 +94,7 @@ export class WebRtcLink extends LinkEvents {
     const framed = new Uint8Array(envelope.length + 1);
     framed[0] = KIND_ENVELOPE;
     framed.set(envelope, 1);
-    if (!this.#write(framed)) throw new PathError('CLIENT_ERR_LINK_CLOSED');
+    if (!this.#write(framed)) throw new ClientError('CLIENT_ERR_LINK_CLOSED');
   }
 
   get bufferedAmount(): number {

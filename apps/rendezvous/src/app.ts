@@ -1,0 +1,149 @@
+/**
+ * buildApp(config, deps): the whole rendezvous service, constructed without side effects.
+ * `listen()` binds HTTP/WebSocket and STUN and starts the broker; `close()` drains and stops.
+ *
+ * WebSockets are upgraded with `ws` directly on Fastify's HTTP server rather than through
+ * @fastify/websocket: that plugin keeps each connection's Fastify request/reply alive (its
+ * per-socket error closure), which costs several KB per idle connection — over our budget.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { Admission } from './admission.js';
+import type { Broker } from './broker/broker.js';
+import { createBroker } from './broker/create.js';
+import { MemoryBroker } from './broker/memory.js';
+import type { Config } from './config.js';
+import { RelayHub } from './hub.js';
+import { buildMetrics } from './metrics.js';
+import { Stats } from './stats.js';
+import { StunResponder } from './stun.js';
+
+export const WS_PATH = '/v1/ws';
+// Probes and scrapes arrive every few seconds: keep them out of the info log.
+const QUIET = { logLevel: 'warn' } as const;
+
+export interface AppDeps {
+  /** Override the broker (tests share a MemoryBus between instances). */
+  broker?: Broker;
+  logger?: Logger;
+}
+
+export interface ListenResult {
+  port: number;
+  stunPort: number;
+  stunAltPort: number;
+}
+
+export interface RendezvousApp {
+  readonly http: FastifyInstance;
+  readonly hub: RelayHub;
+  readonly broker: Broker;
+  readonly stats: Stats;
+  readonly config: Config;
+  listen(): Promise<ListenResult>;
+  /** Drain (RESTARTING, wait up to drainTimeoutMs) and stop everything. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Client address for per-IP limits: the socket's, or with TRUST_PROXY the last X-Forwarded-For hop (added by our proxy). */
+function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const xff = req.headers['x-forwarded-for'];
+    const v = Array.isArray(xff) ? xff[xff.length - 1] : xff;
+    if (v) {
+      const parts = v.split(',');
+      const last = parts[parts.length - 1]!.trim();
+      if (last !== '' && last.length <= 64) return last;
+    }
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * @example
+ *   const app = buildApp(loadConfig({ PORT: '0', STUN_PORT: '0' }), {});
+ *   const { port } = await app.listen();
+ *   // ws://127.0.0.1:${port}/v1/ws
+ *   await app.close();
+ */
+export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
+  const log = deps.logger ?? pino({ level: config.logLevel, base: { svc: 'rendezvous', instance: config.instanceId } });
+  const broker = deps.broker ?? createBroker(config, log);
+  const stats = new Stats();
+  const admission = new Admission(config, broker);
+  const hub = new RelayHub({ config, broker, admission, stats, log });
+  const stun = config.stunPort !== 0 ? new StunResponder(config.stunHost, config.stunPort) : null;
+  const stunAlt =
+    config.stunPort !== 0 && config.stunAltPort !== 0 ? new StunResponder(config.stunHost, config.stunAltPort) : null;
+  const http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1024 });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    skipUTF8Validation: true, // text frames are refused anyway
+  });
+  const registry = buildMetrics(stats, hub, broker, () => ({
+    stunRequests: (stun?.requests ?? 0) + (stunAlt?.requests ?? 0),
+    mailboxDepth: broker instanceof MemoryBroker ? broker.mailboxStats().messages : null,
+  }));
+
+  http.get('/healthz', QUIET, async () => ({ ok: true }));
+  http.get('/readyz', QUIET, async (_req, reply) => {
+    const ready = broker.isReady() && !hub.draining;
+    return reply.code(ready ? 200 : 503).send({ ready, broker: broker.kind, draining: hub.draining });
+  });
+  http.get('/metrics', QUIET, async (_req, reply) => {
+    return reply.header('content-type', registry.contentType).send(await registry.metrics());
+  });
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => {});
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => hub.accept(ws, clientIp(req, config.trustProxy), req.headers.host));
+  };
+
+  let closing: Promise<void> | null = null;
+  return {
+    http,
+    hub,
+    broker,
+    stats,
+    config,
+    async listen() {
+      admission.load();
+      await hub.start();
+      http.server.on('upgrade', onUpgrade);
+      await http.listen({ host: config.host, port: config.port });
+      const addr = http.server.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+      const stunPort = stun ? await stun.start() : 0;
+      const stunAltPort = stunAlt ? await stunAlt.start() : 0;
+      hub.setStunPorts(stunPort, stunAltPort);
+      log.info(
+        { port, stunPort, stunAltPort, broker: broker.kind, admission: config.admission },
+        'rendezvous listening',
+      );
+      return { port, stunPort, stunAltPort };
+    },
+    close() {
+      closing ??= (async () => {
+        await hub.drain(config.drainTimeoutMs);
+        http.server.off('upgrade', onUpgrade);
+        hub.stop();
+        await http.close();
+        wss.close();
+        await Promise.all([stun?.close(), stunAlt?.close()]);
+        await broker.stop();
+      })();
+      return closing;
+    },
+  };
+}

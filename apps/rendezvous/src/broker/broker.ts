@@ -1,0 +1,78 @@
+/**
+ * The one interface the rendezvous core needs from shared state: presence (key → instance),
+ * routing (opaque batches to another instance's channel), mailboxes, rate-limit counters and
+ * allowlist membership. MemoryBroker serves one process; RedisBroker serves a fleet over a
+ * single Redis or a Redis Cluster. Both pass test/broker-contract.ts.
+ *
+ * Keys are base64url public keys (43 chars). Presence values are opaque "claims" written by
+ * `claim`; `instanceOf` extracts the instance id from one.
+ */
+
+export type MailboxPushResult = 'queued' | 'full';
+
+export interface MailboxLimits {
+  /** Envelopes per recipient. */
+  readonly maxMessages: number;
+  /** Bytes of envelopes per recipient. */
+  readonly maxBytes: number;
+  /** Lifetime of one envelope, ms. */
+  readonly ttlMs: number;
+}
+
+export interface Broker {
+  /** 'memory' | 'redis' | 'redis-cluster' — shown in logs and /readyz. */
+  readonly kind: string;
+  /** True when presence and routing through this broker work right now. */
+  isReady(): boolean;
+  /** Subscribe to this instance's channel; `onBatch` gets every batch published to it. */
+  start(instanceId: string, onBatch: (batch: Buffer) => void): Promise<void>;
+  /** Unsubscribe and disconnect. Idempotent. */
+  stop(): Promise<void>;
+  /** Called when readiness changes (e.g. Redis lost / back). `ready` true after re-subscribing. */
+  onReadyChange(listener: (ready: boolean) => void): void;
+
+  /** Record that `key` is now served by `claimValue` (see makeClaim). Returns the previous claim, if any. */
+  claim(key: string, claimValue: string, ttlMs: number): Promise<string | null>;
+  /** Remove the presence of `key` only if it still holds `claimValue`. */
+  release(key: string, claimValue: string): Promise<void>;
+  /** Current claim for `key`, or null when offline. */
+  lookup(key: string): Promise<string | null>;
+  /** Extend the presence TTL of these keys (they must still hold the given claims). */
+  refresh(entries: ReadonlyArray<readonly [key: string, claimValue: string]>, ttlMs: number): Promise<void>;
+
+  /** Send one batch to `instanceId`'s channel. Fire-and-forget; failures are counted by the broker. */
+  publish(instanceId: string, batch: Buffer): void;
+
+  /** Append an envelope to `key`'s mailbox within `limits`. */
+  mailboxPush(key: string, envelope: Buffer, limits: MailboxLimits, now: number): Promise<MailboxPushResult>;
+  /** Remove and return `key`'s unexpired envelopes, oldest first. */
+  mailboxTake(key: string, now: number): Promise<Buffer[]>;
+
+  /** Increment a fixed-window counter (`name` within the current `windowMs` window); returns its new value. */
+  hit(name: string, windowMs: number, now: number): Promise<number>;
+  /** Whether `member` is in the set `setKey` (allowlist). */
+  isMember(setKey: string, member: string): Promise<boolean>;
+
+  /** Last measured round trip to the backing store, ms, or null. */
+  latencyMs(): number | null;
+  /** Publish failures since start (counted, never thrown). */
+  publishErrors(): number;
+}
+
+/** A presence claim: `instanceId|sinceMs|nonce`. The nonce keeps two sessions' claims distinct. */
+export function makeClaim(instanceId: string, sinceMs: number, nonce: number): string {
+  return `${instanceId}|${sinceMs}|${nonce}`;
+}
+
+/** The instance id inside a claim. */
+export function instanceOf(claim: string): string {
+  const i = claim.indexOf('|');
+  return i < 0 ? claim : claim.slice(0, i);
+}
+
+/** The connect time (ms) inside a claim, or 0. */
+export function sinceOf(claim: string): number {
+  const parts = claim.split('|');
+  const n = Number(parts[1]);
+  return Number.isFinite(n) ? n : 0;
+}

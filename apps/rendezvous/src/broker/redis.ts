@@ -1,0 +1,350 @@
+/**
+ * Redis broker for a fleet of rendezvous instances, on one Redis or a Redis Cluster.
+ *
+ * Keys (P = REDIS_KEY_PREFIX). Every key of one peer shares the hash tag `{<key>}`, so every
+ * multi-key script stays in one cluster slot:
+ *   P{<key>}:at    presence claim "instance|since|nonce", PX = PRESENCE_TTL_S
+ *   P{<key>}:mb    mailbox list; item = 15-digit expiry ms ‖ envelope
+ *   P{<key>}:mbb   mailbox bytes counter
+ *   P{c:<name>}:<window>  fixed-window rate counter
+ *   P{i:<id>}:ch   an instance's channel: PUBLISH on one Redis, SPUBLISH (sharded) on a cluster
+ *
+ * Outage behaviour: commands fail fast while disconnected (no offline queue), so callers answer
+ * RDV_ERR_UNAVAILABLE at once instead of hanging; ioredis reconnects by itself, re-subscribes,
+ * and `onReadyChange(true)` lets the hub re-claim presence.
+ */
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Broker, MailboxLimits, MailboxPushResult } from './broker.js';
+
+/** Interval of the latency probe (PING), ms. */
+export const REDIS_PING_INTERVAL_MS = 5_000;
+/** Cap of the reconnect backoff, ms. */
+export const REDIS_RECONNECT_MAX_DELAY_MS = 2_000;
+/** Per-command timeout, ms: a hung Redis must not hold frames forever. */
+export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
+const EXPIRY_DIGITS = 15;
+
+const SCRIPTS = {
+  release: {
+    numberOfKeys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+  },
+  refresh: {
+    numberOfKeys: 1,
+    // Extend our own claim; re-create it if Redis lost it (restart without persistence).
+    lua: `local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
+return 0`,
+  },
+  mbpush: {
+    numberOfKeys: 2,
+    // KEYS: list, bytes. ARGV: item, envelope length, now ms, max messages, max bytes, ttl ms.
+    lua: `local now = tonumber(ARGV[3])
+local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
+while true do
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  if not head then break end
+  if tonumber(string.sub(head, 1, ${EXPIRY_DIGITS})) > now then break end
+  redis.call('LPOP', KEYS[1])
+  bytes = bytes - (string.len(head) - ${EXPIRY_DIGITS})
+end
+if bytes < 0 then bytes = 0 end
+local n = redis.call('LLEN', KEYS[1])
+local len = tonumber(ARGV[2])
+if n >= tonumber(ARGV[4]) or bytes + len > tonumber(ARGV[5]) then
+  redis.call('SET', KEYS[2], bytes, 'KEEPTTL')
+  return 0
+end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], bytes + len)
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+return 1`,
+  },
+  mbtake: {
+    numberOfKeys: 2,
+    lua: `local items = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1], KEYS[2])
+return items`,
+  },
+  hit: {
+    numberOfKeys: 1,
+    lua: `local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n`,
+  },
+} as const;
+
+interface ScriptClient {
+  release(key: string, claim: string): Promise<number>;
+  refresh(key: string, claim: string, ttlMs: number): Promise<number>;
+  mbpushBuffer(
+    list: string,
+    bytes: string,
+    item: Buffer,
+    len: number,
+    now: number,
+    maxN: number,
+    maxB: number,
+    ttl: number,
+  ): Promise<number>;
+  mbtakeBuffer(list: string, bytes: string): Promise<Buffer[]>;
+  hit(key: string, ttlMs: number): Promise<number>;
+}
+
+type Client = (Redis | Cluster) & ScriptClient;
+
+export interface RedisBrokerOptions {
+  /** redis://… for a single Redis (ignored when clusterNodes is non-empty). */
+  url: string | null;
+  /** host:port seeds; non-empty = cluster mode with sharded pub/sub. */
+  clusterNodes: readonly string[];
+  prefix: string;
+  log: Logger;
+}
+
+export class RedisBroker implements Broker {
+  readonly kind: string;
+  private cmd: Client | null = null;
+  /** Single-Redis mode: a dedicated subscriber connection. Cluster mode uses ioredis's sharded subscribers. */
+  private sub: Redis | null = null;
+  private ready = false;
+  private subscribed = false;
+  private channel = '';
+  private readonly listeners: ((ready: boolean) => void)[] = [];
+  private lastLatency: number | null = null;
+  private pubErrors = 0;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly opts: RedisBrokerOptions) {
+    this.kind = opts.clusterNodes.length > 0 ? 'redis-cluster' : 'redis';
+  }
+
+  private key(peer: string, suffix: string): string {
+    return `${this.opts.prefix}{${peer}}:${suffix}`;
+  }
+
+  private channelOf(instanceId: string): string {
+    return `${this.opts.prefix}{i:${instanceId}}:ch`;
+  }
+
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  onReadyChange(listener: (ready: boolean) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private setReady(): void {
+    const now =
+      this.cmd !== null &&
+      this.cmd.status === 'ready' &&
+      this.subscribed &&
+      (this.sub === null || this.sub.status === 'ready');
+    if (now === this.ready) return;
+    this.ready = now;
+    for (const l of this.listeners) l(now);
+  }
+
+  async start(instanceId: string, onBatch: (batch: Buffer) => void): Promise<void> {
+    const log = this.opts.log;
+    this.channel = this.channelOf(instanceId);
+    const base: RedisOptions = {
+      enableAutoPipelining: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), REDIS_RECONNECT_MAX_DELAY_MS),
+      lazyConnect: true,
+    };
+    const onErr = (err: Error): void => log.debug({ err: err.message }, 'redis error');
+    let cmd: Redis | Cluster;
+    if (this.opts.clusterNodes.length > 0) {
+      const nodes = this.opts.clusterNodes.map((n) => {
+        const i = n.lastIndexOf(':');
+        return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+      });
+      const cluster = new Cluster(nodes, {
+        enableAutoPipelining: true,
+        enableOfflineQueue: false,
+        shardedSubscribers: true,
+        lazyConnect: true,
+        clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), REDIS_RECONNECT_MAX_DELAY_MS),
+        redisOptions: { maxRetriesPerRequest: 0, commandTimeout: REDIS_COMMAND_TIMEOUT_MS },
+      });
+      cluster.on('smessageBuffer', (_ch: Buffer, message: Buffer) => onBatch(message));
+      cmd = cluster;
+    } else {
+      const url = this.opts.url ?? 'redis://127.0.0.1:6379';
+      cmd = new Redis(url, base);
+      const sub = new Redis(url, { ...base, enableAutoPipelining: false });
+      sub.on('messageBuffer', (_ch: Buffer, message: Buffer) => onBatch(message));
+      sub.on('error', onErr);
+      sub.on('ready', () => {
+        // ioredis re-subscribes by itself after a reconnect; we only track readiness.
+        if (this.subscribed) this.setReady();
+      });
+      sub.on('close', () => this.setReady());
+      this.sub = sub;
+    }
+    for (const [name, s] of Object.entries(SCRIPTS)) cmd.defineCommand(name, s);
+    cmd.on('error', onErr);
+    cmd.on('ready', () => {
+      if (this.opts.clusterNodes.length > 0 && this.subscribed)
+        // Re-assert the sharded subscription after the cluster comes back.
+        (cmd as Cluster).ssubscribe(this.channel).then(
+          () => this.setReady(),
+          () => {},
+        );
+      this.setReady();
+    });
+    cmd.on('close', () => this.setReady());
+    cmd.on('end', () => this.setReady());
+    this.cmd = cmd as Client;
+
+    // Connect now, but a Redis that is down at start is an outage, not a crash: keep retrying.
+    try {
+      await cmd.connect();
+      if (this.sub) {
+        await this.sub.connect();
+        await this.sub.subscribe(this.channel);
+      } else {
+        await (cmd as Cluster).ssubscribe(this.channel);
+      }
+      this.subscribed = true;
+    } catch (err) {
+      log.warn({ err: String(err) }, 'redis unreachable at start; serving locally until it is back');
+      this.retrySubscribe();
+    }
+    this.setReady();
+    this.pingTimer = setInterval(() => this.probe(), REDIS_PING_INTERVAL_MS);
+    this.pingTimer.unref();
+    this.probe();
+  }
+
+  private retrySubscribe(): void {
+    const t = setTimeout(async () => {
+      if (this.stopped || this.subscribed) return;
+      try {
+        if (this.cmd?.status === 'wait') await this.cmd.connect();
+        if (this.sub) {
+          if (this.sub.status === 'wait') await this.sub.connect();
+          await this.sub.subscribe(this.channel);
+        } else await (this.cmd as Cluster).ssubscribe(this.channel);
+        this.subscribed = true;
+        this.setReady();
+      } catch {
+        this.retrySubscribe();
+      }
+    }, REDIS_RECONNECT_MAX_DELAY_MS / 2);
+    t.unref();
+  }
+
+  private probe(): void {
+    const c = this.cmd;
+    if (c === null || c.status !== 'ready') return;
+    const t0 = performance.now();
+    c.ping().then(
+      () => {
+        this.lastLatency = performance.now() - t0;
+      },
+      () => {},
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const c = this.cmd;
+    const s = this.sub;
+    this.cmd = null;
+    this.sub = null;
+    this.subscribed = false;
+    this.ready = false;
+    await Promise.all([c?.quit().catch(() => c.disconnect()), s?.quit().catch(() => s.disconnect())]);
+  }
+
+  private client(): Client {
+    if (this.cmd === null) throw new Error('redis broker not started');
+    return this.cmd;
+  }
+
+  async claim(key: string, claimValue: string, ttlMs: number): Promise<string | null> {
+    const prev = await this.client().set(this.key(key, 'at'), claimValue, 'PX', ttlMs, 'GET');
+    return prev ?? null;
+  }
+
+  async release(key: string, claimValue: string): Promise<void> {
+    await this.client().release(this.key(key, 'at'), claimValue);
+  }
+
+  async lookup(key: string): Promise<string | null> {
+    return this.client().get(this.key(key, 'at'));
+  }
+
+  async refresh(entries: ReadonlyArray<readonly [string, string]>, ttlMs: number): Promise<void> {
+    const c = this.client();
+    // Auto-pipelining groups these per node; no cross-slot multi-key commands are involved.
+    await Promise.all(entries.map(([key, claim]) => c.refresh(this.key(key, 'at'), claim, ttlMs)));
+  }
+
+  publish(instanceId: string, batch: Buffer): void {
+    const c = this.cmd;
+    if (c === null) {
+      this.pubErrors++;
+      return;
+    }
+    const ch = this.channelOf(instanceId);
+    const p = this.sub === null ? (c as Cluster).spublish(ch, batch) : c.publish(ch, batch);
+    p.catch(() => {
+      // The sender's pending frame times out with RDV_ERR_ROUTE_TIMEOUT: still exactly one answer.
+      this.pubErrors++;
+    });
+  }
+
+  async mailboxPush(key: string, envelope: Buffer, limits: MailboxLimits, now: number): Promise<MailboxPushResult> {
+    const expiry = String(now + limits.ttlMs).padStart(EXPIRY_DIGITS, '0');
+    const item = Buffer.concat([Buffer.from(expiry, 'latin1'), envelope]);
+    const r = await this.client().mbpushBuffer(
+      this.key(key, 'mb'),
+      this.key(key, 'mbb'),
+      item,
+      envelope.length,
+      now,
+      limits.maxMessages,
+      limits.maxBytes,
+      limits.ttlMs,
+    );
+    return Number(r) === 1 ? 'queued' : 'full';
+  }
+
+  async mailboxTake(key: string, now: number): Promise<Buffer[]> {
+    const items = await this.client().mbtakeBuffer(this.key(key, 'mb'), this.key(key, 'mbb'));
+    const out: Buffer[] = [];
+    for (const item of items) {
+      if (item.length <= EXPIRY_DIGITS) continue;
+      if (Number(item.toString('latin1', 0, EXPIRY_DIGITS)) <= now) continue;
+      out.push(item.subarray(EXPIRY_DIGITS));
+    }
+    return out;
+  }
+
+  async hit(name: string, windowMs: number, now: number): Promise<number> {
+    const n = await this.client().hit(`${this.opts.prefix}{c:${name}}:${Math.floor(now / windowMs)}`, windowMs);
+    return Number(n);
+  }
+
+  async isMember(setKey: string, member: string): Promise<boolean> {
+    return (await this.client().sismember(setKey, member)) === 1;
+  }
+
+  latencyMs(): number | null {
+    return this.lastLatency;
+  }
+
+  publishErrors(): number {
+    return this.pubErrors;
+  }
+}

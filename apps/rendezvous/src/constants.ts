@@ -1,0 +1,75 @@
+/**
+ * Every default limit of the rendezvous service, with its unit. Each one is configurable
+ * through the env variable named next to it (see config.ts) and listed in docs/limits.md.
+ */
+
+/** Largest client frame, bytes (MAX_FRAME_BYTES). Larger frames close the socket with 1009. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+/** Per-key sustained frame rate, frames/s (RATE_MSGS_PER_S). */
+export const DEFAULT_RATE_MSGS_PER_S = 1_000;
+/** Per-key frame burst, frames (RATE_BURST_MSGS). */
+export const DEFAULT_RATE_BURST_MSGS = 2_000;
+/** Per-key sustained byte rate, bytes/s (RATE_BYTES_PER_S). */
+export const DEFAULT_RATE_BYTES_PER_S = 4 * 1024 * 1024;
+/** Per-key byte burst, bytes (RATE_BURST_BYTES). */
+export const DEFAULT_RATE_BURST_BYTES = 8 * 1024 * 1024;
+/** Per-IP sustained frame rate across all of that IP's connections, frames/s (RATE_IP_MSGS_PER_S). */
+export const DEFAULT_RATE_IP_MSGS_PER_S = 20_000;
+/** Per-IP sustained byte rate across all of that IP's connections, bytes/s (RATE_IP_BYTES_PER_S). */
+export const DEFAULT_RATE_IP_BYTES_PER_S = 64 * 1024 * 1024;
+/** Concurrent connections from one IP on one instance, connections (MAX_CONNS_PER_IP). */
+export const DEFAULT_MAX_CONNS_PER_IP = 1_000;
+/** Concurrent connections on one instance, connections (MAX_CONNECTIONS). */
+export const DEFAULT_MAX_CONNECTIONS = 100_000;
+/** Time from upgrade to a verified hello, ms (AUTH_DEADLINE_MS). */
+export const DEFAULT_AUTH_DEADLINE_MS = 10_000;
+/** Interval between server pings, ms (HEARTBEAT_INTERVAL_MS). Two missed pongs terminate. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+/** Pings a peer may leave unanswered before it is terminated, count. */
+export const HEARTBEAT_MAX_MISSED = 2;
+/** Bytes buffered towards one socket before the slow reader is dropped, bytes (SEND_QUEUE_MAX_BYTES). */
+export const DEFAULT_SEND_QUEUE_MAX_BYTES = 1024 * 1024;
+/** Envelopes held for one offline recipient, messages (MAILBOX_MAX_MESSAGES). */
+export const DEFAULT_MAILBOX_MAX_MESSAGES = 256;
+/** Bytes held for one offline recipient, bytes (MAILBOX_MAX_BYTES). */
+export const DEFAULT_MAILBOX_MAX_BYTES = 4 * 1024 * 1024;
+/** How long a mailboxed envelope is kept, s (MAILBOX_TTL_S). */
+export const DEFAULT_MAILBOX_TTL_S = 7 * 24 * 3600;
+/** Recipients with a non-empty mailbox in the memory broker, keys (MAILBOX_MAX_KEYS). */
+export const DEFAULT_MAILBOX_MAX_KEYS = 100_000;
+/** Time SIGTERM allows for clients to leave before the process exits, ms (DRAIN_TIMEOUT_MS). */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/** Retry hint sent in RESTARTING, ms (RESTART_RETRY_AFTER_MS). */
+export const DEFAULT_RESTART_RETRY_AFTER_MS = 1_000;
+/** Lifetime of issued TURN REST credentials, s (TURN_TTL_S). */
+export const DEFAULT_TURN_TTL_S = 3_600;
+/** Time a cross-instance frame waits for the remote instance's answer, ms (ROUTE_TIMEOUT_MS). */
+export const DEFAULT_ROUTE_TIMEOUT_MS = 5_000;
+/** Cross-instance frames awaiting an answer on one instance, frames (MAX_PENDING_ROUTES). */
+export const DEFAULT_MAX_PENDING_ROUTES = 100_000;
+/** How long a key→instance lookup is cached, ms (ROUTE_CACHE_TTL_MS). A stale entry costs one extra hop. */
+export const DEFAULT_ROUTE_CACHE_TTL_MS = 2_000;
+/** Cached key→instance lookups, entries (ROUTE_CACHE_MAX_ENTRIES). */
+export const DEFAULT_ROUTE_CACHE_MAX_ENTRIES = 100_000;
+/** Presence key lifetime in Redis, s; refreshed every heartbeat (PRESENCE_TTL_S). */
+export const DEFAULT_PRESENCE_TTL_S = 90;
+/** Failed hellos per IP per minute, cluster-wide, before the IP is refused for the rest of the minute (AUTH_FAILURES_PER_IP_PER_MIN). */
+export const DEFAULT_AUTH_FAILURES_PER_IP_PER_MIN = 120;
+/** Bytes of one cross-instance batch before it is flushed early, bytes. */
+export const ROUTE_BATCH_MAX_BYTES = 512 * 1024;
+/** Hops a cross-instance frame may take (the second only when a cached route was stale), hops. */
+export const ROUTE_MAX_HOPS = 2;
+/** Distinct IPs tracked for per-IP limits, entries (bounded by MAX_CONNECTIONS: one entry per connected IP). */
+export const IP_STATE_MAX_ENTRIES = DEFAULT_MAX_CONNECTIONS;
+/** IPs remembered as blocked for auth failures, entries. */
+export const AUTH_BLOCK_MAX_ENTRIES = 10_000;
+/** Interval of the pending-route sweep, ms. */
+export const ROUTE_SWEEP_INTERVAL_MS = 250;
+/** Allowlist entries accepted from a file, keys. */
+export const ALLOWLIST_MAX_KEYS = 1_000_000;
+/** Cached allowlist answers from Redis, entries; cached for ALLOWLIST_CACHE_TTL_MS. */
+export const ALLOWLIST_CACHE_MAX_ENTRIES = 10_000;
+/** Lifetime of a cached allowlist answer, ms. */
+export const ALLOWLIST_CACHE_TTL_MS = 5_000;
+/** Largest UDP datagram the STUN responder reads, bytes (RFC 5389 messages here are small). */
+export const STUN_MAX_MESSAGE_BYTES = 548;

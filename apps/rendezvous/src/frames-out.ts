@@ -1,0 +1,37 @@
+/** Server→client frames built on the hot path without the generic encoder's allocations. */
+import { encodeFrame, FrameType } from '@p2p-comm/protocol';
+import { RDV_ERRORS, type RendezvousErrorCode } from './errors.js';
+
+export function ackFrame(frameId: number, status: number): Buffer {
+  const b = Buffer.allocUnsafe(6);
+  b[0] = FrameType.ACK;
+  b.writeUInt32BE(frameId, 1);
+  b[5] = status;
+  return b;
+}
+
+export function peerOfflineFrame(frameId: number, to: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(37);
+  b[0] = FrameType.PEER_OFFLINE;
+  b.writeUInt32BE(frameId, 1);
+  b.set(to, 5);
+  return b;
+}
+
+// Error frames never change per code: encode each once.
+const errorFrames = new Map<string, Uint8Array>();
+
+export function errorFrame(frameId: number, code: RendezvousErrorCode): Buffer {
+  let cached = errorFrames.get(code);
+  if (cached === undefined) {
+    cached = encodeFrame({ type: FrameType.ERROR, frameId: 0, code, message: RDV_ERRORS[code].message });
+    errorFrames.set(code, cached);
+  }
+  const b = Buffer.from(cached);
+  b.writeUInt32BE(frameId >>> 0, 1);
+  return b;
+}
+
+export function restartingFrame(retryAfterMs: number): Buffer {
+  return Buffer.from(encodeFrame({ type: FrameType.RESTARTING, retryAfterMs }));
+}

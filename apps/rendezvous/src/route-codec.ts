@@ -1,0 +1,161 @@
+/**
+ * Instance ⇄ instance records, carried in batches over the broker (one publish per
+ * destination per event-loop tick). A batch is a sequence of `u32 length ‖ record`.
+ *
+ *   kind  name   body
+ *   1     ROUTE  pendingId u32, hops u8, replyTo str8, to[32], 0x12, channel u8, from[32], envelope rest
+ *   2     REPLY  pendingId u32, result u8 (0 delivered, 1 queued, 2 offline, 3 error), code str8
+ *   3     KICK   key[32], since u64 (ms; close local sessions of key that started earlier)
+ *
+ * ROUTE ends with a ready-made DELIVER frame (0x12, channel, from, envelope), so the receiving
+ * instance sends `record.subarray(deliverOffset)` without copying.
+ */
+import { FrameType } from '@p2p-comm/protocol';
+
+export const RecordKind = Object.freeze({ ROUTE: 1, REPLY: 2, KICK: 3 } as const);
+export const ReplyResult = Object.freeze({ DELIVERED: 0, QUEUED: 1, OFFLINE: 2, ERROR: 3 } as const);
+export type ReplyResult = (typeof ReplyResult)[keyof typeof ReplyResult];
+
+const KEY = 32;
+
+/** Header of a ROUTE record up to (not including) the DELIVER frame; the caller appends deliver header + envelope. */
+export function encodeRouteHeader(
+  pendingId: number,
+  hops: number,
+  replyTo: Buffer,
+  to: Uint8Array,
+  channel: number,
+  from: Uint8Array,
+  envelopeLength: number,
+): Buffer {
+  const bodyLen = 1 + 4 + 1 + 1 + replyTo.length + KEY + 2 + KEY + envelopeLength;
+  const b = Buffer.allocUnsafe(4 + bodyLen - envelopeLength);
+  let o = b.writeUInt32BE(bodyLen, 0);
+  o = b.writeUInt8(RecordKind.ROUTE, o);
+  o = b.writeUInt32BE(pendingId, o);
+  o = b.writeUInt8(hops, o);
+  o = b.writeUInt8(replyTo.length, o);
+  o += replyTo.copy(b, o);
+  b.set(to, o);
+  o += KEY;
+  b[o++] = FrameType.DELIVER;
+  b[o++] = channel;
+  b.set(from, o);
+  return b;
+}
+
+export function encodeReply(pendingId: number, result: ReplyResult, code = ''): Buffer {
+  const codeBytes = Buffer.from(code, 'latin1');
+  const bodyLen = 1 + 4 + 1 + 1 + codeBytes.length;
+  const b = Buffer.allocUnsafe(4 + bodyLen);
+  let o = b.writeUInt32BE(bodyLen, 0);
+  o = b.writeUInt8(RecordKind.REPLY, o);
+  o = b.writeUInt32BE(pendingId, o);
+  o = b.writeUInt8(result, o);
+  o = b.writeUInt8(codeBytes.length, o);
+  codeBytes.copy(b, o);
+  return b;
+}
+
+export function encodeKick(key: Uint8Array, since: number): Buffer {
+  const bodyLen = 1 + KEY + 8;
+  const b = Buffer.allocUnsafe(4 + bodyLen);
+  let o = b.writeUInt32BE(bodyLen, 0);
+  o = b.writeUInt8(RecordKind.KICK, o);
+  b.set(key, o);
+  o += KEY;
+  b.writeBigUInt64BE(BigInt(since), o);
+  return b;
+}
+
+export interface RouteRecord {
+  kind: typeof RecordKind.ROUTE;
+  pendingId: number;
+  hops: number;
+  replyTo: string;
+  /** Recipient key, 32 bytes (view). */
+  to: Buffer;
+  channel: number;
+  /** Sender key, 32 bytes (view). */
+  from: Buffer;
+  /** Ready DELIVER frame (view). */
+  deliver: Buffer;
+  /** Envelope alone (view). */
+  envelope: Buffer;
+}
+export interface ReplyRecord {
+  kind: typeof RecordKind.REPLY;
+  pendingId: number;
+  result: number;
+  code: string;
+}
+export interface KickRecord {
+  kind: typeof RecordKind.KICK;
+  key: Buffer;
+  since: number;
+}
+export type RouteBatchRecord = RouteRecord | ReplyRecord | KickRecord;
+
+/**
+ * Walk a batch, calling `visit` per record. Malformed records end the walk (returns false):
+ * batches come from our own instances, but a bad one must never crash the process.
+ */
+export function forEachRecord(batch: Buffer, visit: (r: RouteBatchRecord) => void): boolean {
+  let o = 0;
+  while (o < batch.length) {
+    if (o + 4 > batch.length) return false;
+    const len = batch.readUInt32BE(o);
+    o += 4;
+    const end = o + len;
+    if (len < 1 || end > batch.length) return false;
+    const kind = batch[o]!;
+    if (kind === RecordKind.ROUTE) {
+      if (len < 1 + 4 + 1 + 1) return false;
+      const pendingId = batch.readUInt32BE(o + 1);
+      const hops = batch[o + 5]!;
+      const rl = batch[o + 6]!;
+      let p = o + 7;
+      if (p + rl + KEY + 2 + KEY > end) return false;
+      const replyTo = batch.toString('latin1', p, p + rl);
+      p += rl;
+      const to = batch.subarray(p, p + KEY);
+      p += KEY;
+      const deliver = batch.subarray(p, end);
+      if (deliver[0] !== FrameType.DELIVER) return false;
+      const channel = deliver[1]!;
+      visit({
+        kind,
+        pendingId,
+        hops,
+        replyTo,
+        to,
+        channel,
+        from: deliver.subarray(2, 2 + KEY),
+        deliver,
+        envelope: deliver.subarray(2 + KEY),
+      });
+    } else if (kind === RecordKind.REPLY) {
+      if (len < 7) return false;
+      const cl = batch[o + 6]!;
+      if (7 + cl > len) return false;
+      visit({
+        kind,
+        pendingId: batch.readUInt32BE(o + 1),
+        result: batch[o + 5]!,
+        code: batch.toString('latin1', o + 7, o + 7 + cl),
+      });
+    } else if (kind === RecordKind.KICK) {
+      if (len !== 1 + KEY + 8) return false;
+      const since = batch.readBigUInt64BE(o + 1 + KEY);
+      visit({
+        kind,
+        key: batch.subarray(o + 1, o + 1 + KEY),
+        since: since > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(since),
+      });
+    } else {
+      return false;
+    }
+    o = end;
+  }
+  return true;
+}

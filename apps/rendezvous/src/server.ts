@@ -1,0 +1,37 @@
+/**
+ * Entry point: the only place that reads process.env, listens and handles signals.
+ * SIGTERM/SIGINT: RESTARTING to every client, stop accepting, drain, exit 0 within DRAIN_TIMEOUT_MS.
+ */
+import { loadConfig } from './config.js';
+import { isRendezvousError } from './errors.js';
+import { startServer } from './start.js';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`${isRendezvousError(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
+    process.exit(2);
+  }
+  const server = await startServer(config);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: draining (up to ${config.drainTimeoutMs} ms)\n`);
+    // Hard stop slightly after the drain deadline, whatever happens.
+    setTimeout(() => process.exit(0), config.drainTimeoutMs + 500).unref();
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(0),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`rendezvous failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+/**
+ * Per-connection state. Kept to plain fields (no closures, no per-connection maps) because an
+ * idle authenticated connection must cost only a few KB: the socket, ws's objects and this.
+ */
+import type { WebSocket } from 'ws';
+
+export const SessionState = Object.freeze({ PENDING: 0, AUTHING: 1, OPEN: 2, CLOSED: 3 } as const);
+export type SessionState = (typeof SessionState)[keyof typeof SessionState];
+
+/** Per-IP state shared by that IP's connections on this instance. */
+export class IpState {
+  connections = 0;
+  msgTokens: number;
+  byteTokens: number;
+  last: number;
+  constructor(msgBurst: number, byteBurst: number, now: number) {
+    this.msgTokens = msgBurst;
+    this.byteTokens = byteBurst;
+    this.last = now;
+  }
+}
+
+export class Session {
+  state: SessionState = SessionState.PENDING;
+  /** 32-byte challenge sent in CHALLENGE; verified against the hello. */
+  challenge: Buffer;
+  /** Origins the signed hello may name (PUBLIC_ORIGINS, or this request's Host header). */
+  origins: readonly string[];
+  /** Hostname the client dialed (for the STUN URL in WELCOME). */
+  hostname: string;
+  openedAt: number;
+  /** Pings sent since the last sign of life. */
+  missed = 0;
+  key: Buffer | null = null;
+  /** The key as a latin1 string: the local routing map key (cheaper than base64url). */
+  keyId = '';
+  keyB64 = '';
+  claim = '';
+  since = 0;
+  msgTokens: number;
+  byteTokens: number;
+  lastRefill: number;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly ip: string,
+    readonly ipState: IpState,
+    challenge: Buffer,
+    origins: readonly string[],
+    hostname: string,
+    now: number,
+    msgBurst: number,
+    byteBurst: number,
+  ) {
+    this.challenge = challenge;
+    this.origins = origins;
+    this.hostname = hostname;
+    this.openedAt = now;
+    this.msgTokens = msgBurst;
+    this.byteTokens = byteBurst;
+    this.lastRefill = now;
+  }
+}

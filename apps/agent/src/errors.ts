@@ -5,8 +5,6 @@
 export const AGENT_ERRORS = {
   AGENT_ERR_CONFIG_INVALID: 'agent configuration is invalid',
   AGENT_ERR_BAD_MESSAGE: 'agent message is malformed, oversized or of an unknown version',
-  AGENT_ERR_UNSUPPORTED_KIND: 'agent message kind is not handled',
-  AGENT_ERR_TOO_DEEP: 'question passed on too many times',
   AGENT_ERR_BUSY: 'too many requests waiting for this agent',
   AGENT_ERR_LLM_FAILED: 'the LLM call failed',
   AGENT_ERR_LLM_BAD_RESPONSE: 'the LLM answered in an unexpected shape',

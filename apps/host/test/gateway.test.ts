@@ -1,0 +1,254 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HostApp } from '../src/app.js';
+import { API_PREFIX } from '../src/routes/plugin-api.js';
+import { AGENT_TOKEN, makeHost, READER_TOKEN, waitFor } from './support/harness.js';
+import { fakeKey, type StubExtension } from './support/stub-extension.js';
+
+const ME = fakeKey(1);
+const PEER = fakeKey(2);
+const STRANGER = fakeKey(3);
+let host: (HostApp & { ext: StubExtension; lines: string[] }) | undefined;
+
+afterEach(async () => {
+  await host?.app.close();
+  host = undefined;
+});
+
+function send(token: string | undefined, payload: unknown) {
+  return host!.app.inject({
+    method: 'POST',
+    url: `${API_PREFIX}/send`,
+    headers: { host: '127.0.0.1', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    payload: payload as Record<string, unknown>,
+  });
+}
+
+const denials = () => host!.audit.entries().filter((e) => e.outcome === 'deny');
+
+describe('outgoing gates, in order', () => {
+  it('auth: missing and unknown tokens are refused with their own codes and audit lines', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    const r1 = await send(undefined, { to: PEER, body: 'hi' });
+    expect(r1.statusCode).toBe(401);
+    expect(r1.json().error.code).toBe('HOST_ERR_AUTH_MISSING');
+    const r2 = await send('x'.repeat(30), { to: PEER, body: 'hi' });
+    expect(r2.json().error.code).toBe('HOST_ERR_AUTH_INVALID');
+    expect(denials().map((d) => [d.gate, d.code])).toEqual([
+      ['auth', 'HOST_ERR_AUTH_MISSING'],
+      ['auth', 'HOST_ERR_AUTH_INVALID'],
+    ]);
+    expect(host.ext.sent).toEqual([]);
+  });
+
+  it('permission: a plugin without ext:p2p-comm:send is refused', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    const r = await send(READER_TOKEN, { to: PEER, body: 'hi' });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.code).toBe('HOST_ERR_PERMISSION_DENIED');
+    expect(denials().map((d) => [d.gate, d.plugin, d.code])).toEqual([
+      ['permission', 'reader', 'HOST_ERR_PERMISSION_DENIED'],
+    ]);
+    expect(host.ext.sent).toEqual([]);
+  });
+
+  it('scope: a peer not approved for the plugin is refused; "trusted" follows the extension', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER, 'trusted'] });
+    const r = await send(AGENT_TOKEN, { to: STRANGER, body: 'hi' });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.code).toBe('HOST_ERR_SCOPE_DENIED');
+    expect(denials().at(-1)).toMatchObject({ gate: 'scope', peer: STRANGER, code: 'HOST_ERR_SCOPE_DENIED' });
+    host.ext.peersList = [{ key: STRANGER, trusted: true, name: 'Bob' }];
+    expect((await send(AGENT_TOKEN, { to: STRANGER, body: 'hi' })).statusCode).toBe(200);
+    expect(host.ext.sent.map((s) => s.to)).toEqual([STRANGER]);
+  });
+
+  it('risk: a low-risk message goes straight to the extension', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    const r = await send(AGENT_TOKEN, { to: PEER, body: 'What is 2 + 3?' });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toEqual({ messageId: 'm1', risk: 'low' });
+    expect(host.ext.sent).toEqual([{ to: PEER, body: 'What is 2 + 3?', messageId: 'm1' }]);
+    expect(host.audit.entries().map((e) => e.gate)).toEqual(['auth', 'permission', 'scope', 'risk', 'extension']);
+    // The audit log never holds content.
+    expect(host.lines.join('\n')).not.toContain('What is 2 + 3?');
+  });
+
+  it('risk: a high-risk message waits for the user; Accept sends it', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.peersList = [{ key: PEER, trusted: true, name: 'Bob' }];
+    const pending = send(AGENT_TOKEN, {
+      to: PEER,
+      body: 'drwxr-xr-x 2 a a 4096 Jan 1 x\n-rw-r--r-- 1 a a 1 Jan 1 y\n-rw-r--r-- 1 a a 1 Jan 1 z\n',
+    });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval.prompt).toBe("Alice's AI agent wants to share a file listing with Bob via P2P. Allow?");
+    expect(approval.peer.fingerprint).toMatch(/^([0-9a-f]{2}:){15,}[0-9a-f]{2}$/);
+    expect(host.ext.sent).toEqual([]);
+    host.approvals.decide(approval.id, true);
+    const r = await pending;
+    expect(r.json()).toMatchObject({ risk: 'high' });
+    expect(host.ext.sent).toHaveLength(1);
+  });
+
+  it('risk: Deny is final and nothing reaches the extension', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    const pending = send(AGENT_TOKEN, { to: PEER, body: 'password = hunter22' });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    host.approvals.decide(approval.id, false);
+    const r = await pending;
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.code).toBe('HOST_ERR_RISK_DENIED');
+    expect(denials().at(-1)).toMatchObject({ gate: 'approval', code: 'HOST_ERR_RISK_DENIED' });
+    expect(host.ext.sent).toEqual([]);
+  });
+
+  it('risk: an unanswered approval times out as a denial', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER], approvalTimeoutMs: 100 });
+    const r = await send(AGENT_TOKEN, { to: PEER, body: 'see /etc/passwd' });
+    expect(r.json().error.code).toBe('HOST_ERR_APPROVAL_TIMEOUT');
+    expect(host.ext.sent).toEqual([]);
+  });
+
+  it('rejects malformed and oversized requests with typed codes', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    expect((await send(AGENT_TOKEN, { to: 'nope', body: 'x' })).json().error.code).toBe('HOST_ERR_BAD_REQUEST');
+    expect((await send(AGENT_TOKEN, { to: PEER, body: 5 })).json().error.code).toBe('HOST_ERR_BAD_REQUEST');
+    expect((await send(AGENT_TOKEN, { to: PEER, body: 'x'.repeat(70_000) })).json().error.code).toBe(
+      'HOST_ERR_BODY_TOO_LARGE',
+    );
+    const huge = await send(AGENT_TOKEN, { to: PEER, body: 'x'.repeat(200_000) });
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json().error.code).toBe('HOST_ERR_BODY_TOO_LARGE');
+    const bad = await host.app.inject({
+      method: 'POST',
+      url: `${API_PREFIX}/send`,
+      headers: { host: '127.0.0.1', authorization: `Bearer ${AGENT_TOKEN}`, 'content-type': 'application/json' },
+      payload: '{not json',
+    });
+    expect(bad.json().error.code).toBe('HOST_ERR_BAD_REQUEST');
+    const nf = await host.app.inject({ url: '/nope', headers: { host: 'localhost:7600' } });
+    expect(nf.json().error.code).toBe('HOST_ERR_NOT_FOUND');
+    expect(host.ext.sent).toEqual([]);
+  });
+
+  it('refuses requests whose Host header is not a loopback name (DNS rebinding)', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    const r = await host.app.inject({
+      method: 'POST',
+      url: `${API_PREFIX}/send`,
+      headers: { host: 'evil.example:7600', authorization: `Bearer ${AGENT_TOKEN}` },
+      payload: { to: PEER, body: 'hi' },
+    });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.code).toBe('HOST_ERR_UI_FORBIDDEN');
+  });
+});
+
+describe('incoming gates', () => {
+  const read = (token: string, wait = 0) =>
+    host!.app.inject({
+      url: `${API_PREFIX}/messages?wait=${wait}`,
+      headers: { host: '127.0.0.1', authorization: `Bearer ${token}` },
+    });
+
+  it('asks the user; Accept delivers to the plugin in scope only', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    const poll = read(AGENT_TOKEN, 5_000);
+    host.ext.emit('message', { from: PEER, messageId: 'x1', body: 'hello there', fromName: 'Bob' });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval).toMatchObject({
+      kind: 'receive',
+      prompt: 'Bob wants to send a message to your AI agent. Allow?',
+      preview: 'hello there',
+    });
+    host.approvals.decide(approval.id, true);
+    const r = await poll;
+    expect(r.json().items).toEqual([
+      expect.objectContaining({ type: 'message', messageId: 'x1', from: PEER, body: 'hello there', fromName: 'Bob' }),
+    ]);
+    // "reader" holds receive but PEER is not in its scope.
+    expect((await read(READER_TOKEN)).json().items).toEqual([]);
+    expect(denials()).toContainEqual(
+      expect.objectContaining({ gate: 'scope', plugin: 'reader', code: 'HOST_ERR_SCOPE_DENIED' }),
+    );
+  });
+
+  it('Deny: nothing reaches any plugin', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.emit('message', { from: PEER, messageId: 'x2', body: 'secret plans' });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    host.approvals.decide(approval.id, false);
+    await waitFor(() => denials().find((d) => d.gate === 'approval'));
+    expect((await read(AGENT_TOKEN)).json().items).toEqual([]);
+    expect(denials().at(-1)).toMatchObject({ gate: 'approval', code: 'HOST_ERR_RECEIVE_DENIED', messageId: 'x2' });
+  });
+
+  it('a message nobody may receive is dropped without asking the user', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.emit('message', { from: STRANGER, messageId: 'x3', body: 'hi' });
+    await waitFor(() => denials().find((d) => d.code === 'HOST_ERR_NO_RECIPIENT'));
+    expect(host.approvals.pending()).toEqual([]);
+  });
+
+  it('"high-risk" policy delivers low-risk messages without a prompt', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER], incomingApproval: 'high-risk' });
+    host.ext.emit('message', { from: PEER, messageId: 'x4', body: 'The answer is 5.' });
+    await waitFor(() => host!.audit.entries().find((e) => e.gate === 'deliver'));
+    expect(host.approvals.pending()).toEqual([]);
+    expect((await read(AGENT_TOKEN)).json().items).toHaveLength(1);
+  });
+
+  it('receive permission is required to read', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER], readerPermissions: ['ext:p2p-comm:peers'] });
+    expect((await read(READER_TOKEN)).json().error.code).toBe('HOST_ERR_PERMISSION_DENIED');
+  });
+
+  it('routes delivery receipts to the sending plugin', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    await send(AGENT_TOKEN, { to: PEER, body: 'hi' });
+    host.ext.emit('delivered', { messageId: 'm1', to: PEER });
+    expect((await read(AGENT_TOKEN)).json().items).toEqual([{ type: 'delivered', messageId: 'm1', to: PEER }]);
+  });
+});
+
+describe('consent and peer calls', () => {
+  it('a consent request goes to the user and the answer back to the extension', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.emit('consent', { requestId: 'c1', peer: { key: STRANGER, name: 'Carol' } });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval.prompt).toMatch(
+      /^Carol wants to connect\. Fingerprint: ([0-9a-f]{2}:){15,}[0-9a-f]{2}\. Accept\?$/,
+    );
+    host.approvals.decide(approval.id, false);
+    await waitFor(() => host!.ext.consents.length > 0);
+    expect(host.ext.consents).toEqual([{ requestId: 'c1', accept: false }]);
+  });
+
+  it('lists peers with scope flags, connects, and reports status under their permissions', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.peersList = [
+      { key: PEER, trusted: true, name: 'Bob' },
+      { key: STRANGER, trusted: true },
+    ];
+    const h = { host: '127.0.0.1', authorization: `Bearer ${AGENT_TOKEN}` };
+    const peers = (await host.app.inject({ url: `${API_PREFIX}/peers`, headers: h })).json().peers;
+    expect(peers.map((p: { key: string; inScope: boolean }) => [p.key, p.inScope])).toEqual([
+      [PEER, true],
+      [STRANGER, false],
+    ]);
+    const c = await host.app.inject({
+      method: 'POST',
+      url: `${API_PREFIX}/peers/connect`,
+      headers: h,
+      payload: { address: 'x' },
+    });
+    expect(c.json()).toEqual({ result: { requested: true } });
+    const s = await host.app.inject({ url: `${API_PREFIX}/status`, headers: h });
+    expect(s.json().identity.publicKey).toBe(ME);
+    const denied = await host.app.inject({
+      url: `${API_PREFIX}/peers`,
+      headers: { host: '127.0.0.1', authorization: `Bearer ${READER_TOKEN}` },
+    });
+    expect(denied.json().error.code).toBe('HOST_ERR_PERMISSION_DENIED');
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * An in-memory stand-in for the p2p-comm extension's JSON-RPC interface, for unit tests of the
+ * gates. (The end-to-end test drives the real extension process.) Two stubs can be linked so a
+ * send on one arrives as `message.received` on the other.
+ */
+import { EventEmitter } from 'node:events';
+import type { ExtensionEvents, HostExtension, PeerInfo } from '../../src/extension/api.js';
+import type { JsonObject, JsonValue } from '../../src/extension/json-rpc.js';
+
+export function fakeKey(seed: number): string {
+  // 32 bytes → 43 base64url characters, like a real Ed25519 public key on the wire.
+  return Buffer.alloc(32, seed).toString('base64url');
+}
+
+export class StubExtension extends EventEmitter<ExtensionEvents> implements HostExtension {
+  readonly sent: { to: string; body: string; messageId: string }[] = [];
+  readonly consents: { requestId: string; accept: boolean }[] = [];
+  readonly connects: JsonObject[] = [];
+  peersList: PeerInfo[] = [];
+  private seq = 0;
+  private linked: StubExtension | undefined;
+
+  constructor(readonly key: string) {
+    super();
+  }
+
+  link(other: StubExtension): void {
+    this.linked = other;
+    other.linked = this;
+  }
+
+  async identity(): Promise<JsonObject> {
+    return { publicKey: this.key, name: 'stub' };
+  }
+  async status(): Promise<JsonObject> {
+    return { connected: true };
+  }
+  async listPeers(): Promise<PeerInfo[]> {
+    return this.peersList.map((p) => ({ ...p }));
+  }
+  async connect(params: JsonObject): Promise<JsonValue> {
+    this.connects.push(params);
+    return { requested: true };
+  }
+  async respondConsent(requestId: string, accept: boolean): Promise<void> {
+    this.consents.push({ requestId, accept });
+  }
+  async send(to: string, body: string): Promise<{ messageId: string }> {
+    const messageId = `m${++this.seq}`;
+    this.sent.push({ to, body, messageId });
+    const peer = this.linked;
+    if (peer && peer.key === to) {
+      setImmediate(() => peer.emit('message', { from: this.key, messageId, body }));
+    }
+    return { messageId };
+  }
+  async close(): Promise<void> {}
+}

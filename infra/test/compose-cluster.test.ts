@@ -234,7 +234,14 @@ describe.skipIf(!NGINX && !IN_CI)('compose cluster through the TLS proxy', () =>
       const health = await httpGet(`https://${origin}/healthz`, ca);
       expect(health.status).toBe(200);
       expect((await httpGet(`https://${origin}/metrics`, ca)).status).toBe(404);
-      expect((await httpGet(`http://127.0.0.1:${replicas[0]!.port}/metrics`)).status).toBe(200);
+      const metrics = await httpGet(`http://127.0.0.1:${replicas[0]!.port}/metrics`);
+      expect(metrics.status).toBe(200);
+      // Every metric the shipped alert rules use is one the replica exports.
+      const alerts = readFileSync(`${REPO_ROOT}infra/prometheus/alerts.yml`, 'utf8');
+      const used = new Set(alerts.match(/\brdv_[a-z0-9_]+/g));
+      expect(used.size).toBeGreaterThan(5);
+      const exported = new Set(metrics.body.match(/^# TYPE (\S+)/gm)?.map((l) => l.slice('# TYPE '.length)));
+      expect([...used].filter((m) => !exported.has(m))).toEqual([]);
       const redirect = await httpGet(`http://127.0.0.1:${httpPort}/healthz`);
       expect(redirect.status).toBe(308);
       expect(String(redirect.headers.location)).toMatch(/^https:\/\//);

@@ -90,6 +90,12 @@ describe('docker-compose.yml', () => {
     expect(loadConfig(ok).admission).toBe('token');
   });
 
+  it('asks for no variable in optional services, so a plain `docker compose up` never needs them', () => {
+    const raw = readComposeRaw() as { services: Record<string, { profiles?: string[] }> };
+    for (const [name, service] of Object.entries(raw.services))
+      if (service.profiles) expect(JSON.stringify(service), name).not.toMatch(/\$\{[A-Z0-9_]+:?\?/);
+  });
+
   it('documents every variable it reads in .env.example', () => {
     const missing = [...composeVariables().keys()].filter((v) => !(v in exampleEnv));
     expect(missing).toEqual([]);

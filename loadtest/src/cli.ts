@@ -1,0 +1,137 @@
+/**
+ * `npm run loadtest -- <scenario> [options]`: runs scenarios against the servers under test
+ * and prints a markdown table; with --out, also writes JSON + markdown files.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { type CliConfig, parseArgs } from './config.js';
+import { LoadtestError } from './errors.js';
+import { machineInfo, markdownReport, markdownTable, type RunReport } from './report.js';
+import { type RunOptions, runScenario, type ScenarioResult } from './runner.js';
+import { planScenario, type RelaySize, type ScenarioName } from './scenarios.js';
+import { REPO_ROOT } from './spawn.js';
+import type { TargetName } from './targets.js';
+
+interface Step {
+  scenario: ScenarioName;
+  targets: readonly TargetName[];
+  peers?: number;
+  size?: RelaySize;
+  durationS?: number;
+}
+
+const ALL: readonly TargetName[] = ['bare', 'peerjs', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'];
+const RELAYS: readonly TargetName[] = ['bare', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'];
+
+/** The full matrix of `all`: every scenario, each next to its references. */
+const FULL_SUITE: readonly Step[] = [
+  { scenario: 'relay', size: '300', targets: RELAYS },
+  { scenario: 'relay', size: '1k', targets: RELAYS },
+  { scenario: 'relay', size: '16k', targets: RELAYS },
+  { scenario: 'signal', targets: ALL },
+  { scenario: 'latency', targets: ALL },
+  { scenario: 'connect', peers: 2_000, targets: ALL },
+  { scenario: 'connect', peers: 5_000, targets: ['bare', 'peerjs', 'rdv-memory', 'rdv-redis'] },
+  { scenario: 'connect', peers: 19_000, targets: ['bare', 'rdv-memory', 'rdv-redis'] },
+  { scenario: 'soak', peers: 2_000, durationS: 30, targets: ['rdv-memory', 'rdv-redis-2'] },
+];
+
+/** A quick pass over every scenario with small numbers (seconds each). */
+const SMOKE_SUITE: readonly Step[] = [
+  { scenario: 'relay', size: '1k', targets: RELAYS, durationS: 1 },
+  { scenario: 'signal', targets: ALL, durationS: 1 },
+  { scenario: 'latency', targets: ALL, durationS: 1 },
+  { scenario: 'connect', peers: 200, targets: ALL },
+  { scenario: 'soak', peers: 200, targets: ['rdv-memory'], durationS: 3 },
+];
+
+function steps(cfg: CliConfig): readonly Step[] {
+  if (cfg.scenario === 'all') return FULL_SUITE;
+  if (cfg.scenario === 'smoke') return SMOKE_SUITE;
+  const targets = cfg.targets ?? (cfg.scenario === 'relay' ? RELAYS : ALL);
+  return [{ scenario: cfg.scenario, targets, ...(cfg.size ? { size: cfg.size } : {}) }];
+}
+
+function versions(): Record<string, string> {
+  const v = (pkg: string) => {
+    try {
+      return (
+        JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }
+      ).version;
+    } catch {
+      return 'absent';
+    }
+  };
+  return { node: process.version, ws: v('ws'), peer: v('peer'), fastify: v('fastify'), ioredis: v('ioredis') };
+}
+
+async function main(): Promise<void> {
+  const cfg = parseArgs(process.argv.slice(2));
+  const pin = cfg.pin && availableParallelism() >= 2;
+  const startedAt = new Date().toISOString();
+  const results: ScenarioResult[] = [];
+  for (const step of steps(cfg)) {
+    const targets =
+      cfg.targets && (cfg.scenario === 'all' || cfg.scenario === 'smoke')
+        ? step.targets.filter((t) => cfg.targets!.includes(t))
+        : step.targets;
+    for (const target of targets) {
+      const plan = planScenario(step.scenario, {
+        peers: cfg.peers ?? step.peers,
+        pairs: cfg.pairs ?? undefined,
+        window: cfg.window ?? undefined,
+        rate: cfg.rate ?? undefined,
+        size: step.size ?? cfg.size ?? undefined,
+      });
+      const opts: RunOptions = {
+        durationS: step.durationS ?? cfg.durationS,
+        warmupS: cfg.scenario === 'smoke' ? 0 : cfg.warmupS,
+        generators: cfg.generators,
+        connectConcurrency: cfg.concurrency,
+        sourceAddresses: cfg.sourceAddresses,
+        serverCpus: pin ? '0' : null,
+        generatorCpus: pin ? '1' : null,
+      };
+      process.stderr.write(`» ${plan.label} × ${target} …\n`);
+      try {
+        const r = await runScenario(target, plan, opts);
+        results.push(r);
+        process.stderr.write(`${markdownTable([r])}\n`);
+      } catch (e) {
+        process.stderr.write(`  failed: ${e instanceof Error ? e.message : String(e)}\n`);
+        if (e instanceof LoadtestError && e.code === 'LOAD_ERR_CONFIG') throw e;
+      }
+    }
+  }
+  const report: RunReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: machineInfo(),
+    versions: versions(),
+    pinned: pin,
+    results,
+  };
+  const md = markdownReport(report);
+  process.stdout.write(`${md}\n`);
+  if (cfg.out) {
+    mkdirSync(cfg.out, { recursive: true });
+    const stamp = startedAt.replace(/[:.]/g, '-');
+    for (const name of [`${stamp}`, 'latest']) {
+      writeFileSync(join(cfg.out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+      writeFileSync(join(cfg.out, `${name}.md`), `${md}\n`);
+    }
+  }
+  const bad = results.filter(
+    (r) => r.lost + r.misrouted + r.unacked + r.errors + r.unexpectedCloses + r.failedConnects > 0,
+  );
+  if (bad.length) {
+    process.stderr.write(`${bad.length} run(s) lost messages, saw errors or failed connections\n`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 2;
+});

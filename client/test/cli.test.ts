@@ -1,0 +1,186 @@
+/**
+ * The CLI driven as two people would drive it on two terminals: init, id, listen (answering
+ * its prompt through a pipe), connect, send; plus serve and admin invite.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { decodeKey, verifyInviteToken } from '@p2p-comm/protocol';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnCli } from './helpers/extension-process.js';
+import { startRendezvous, tempHome, waitFor } from './helpers/server.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Run {
+  proc: ChildProcessWithoutNullStreams;
+  out: () => string;
+  err: () => string;
+  done: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string>, stdin?: string): Run {
+  const proc = spawnCli(args, env);
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  if (stdin !== undefined) proc.stdin.end(stdin);
+  const done = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  cleanups.push(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  return { proc, out: () => out, err: () => err, done };
+}
+
+describe('p2p-comm CLI, two people', () => {
+  it('init, id, listen + connect (accept at the prompt), send, trust list', async () => {
+    const srv = await startRendezvous();
+    cleanups.push(() => srv.close());
+    const a = tempHome();
+    const b = tempHome();
+    cleanups.push(a.cleanup, b.cleanup);
+    const envA = { NEXUS_HOME: a.home, P2P_COMM_SERVER: srv.url };
+    const envB = { NEXUS_HOME: b.home, P2P_COMM_SERVER: srv.url };
+
+    const initA = run(['init', '--name', 'Alice'], envA, '');
+    const initB = run(['init', '--name', 'Bob'], envB, '');
+    expect(await initA.done).toBe(0);
+    expect(await initB.done).toBe(0);
+    expect(initA.out()).toContain('Identity created');
+    expect(initA.out()).toMatch(/Fingerprint: ([0-9a-f]{2}:){15}[0-9a-f]{2}/);
+
+    const idB = run(['id', '--json'], envB, '');
+    expect(await idB.done).toBe(0);
+    const bob = JSON.parse(idB.out()) as { key: string; fingerprint: string; name: string; share: string };
+    expect(Object.keys(bob).sort()).toEqual(['fingerprint', 'key', 'name', 'share']);
+    expect(bob.name).toBe('Bob');
+    expect(bob.share).toBe(`p2p-comm://${bob.key}@127.0.0.1:${srv.port}?name=Bob`);
+    expect(decodeKey(bob.key)).toHaveLength(32);
+
+    // Bob listens; his answers come from a pipe, line by line, like keystrokes.
+    const listen = run(['listen'], envB);
+    await waitFor(() => listen.err().includes('Listening as Bob'), 15_000, 'listen ready');
+
+    const connect = run(['connect', bob.share], envA, '');
+    await waitFor(() => listen.out().includes('Accept? [y/N]'), 15_000, 'consent prompt');
+    expect(listen.out()).toContain('Alice wants to connect. Fingerprint: ');
+    listen.proc.stdin.write('y\n');
+    expect(await connect.done).toBe(0);
+    expect(connect.out()).toContain('Connected: Bob accepted.');
+
+    const send = run(['send', 'Bob', 'hello', 'from', 'Alice'], envA, '');
+    expect(await send.done).toBe(0);
+    expect(send.out()).toContain('Delivered to Bob.');
+    await waitFor(() => listen.out().includes('Alice: hello from Alice'), 10_000, 'message printed');
+
+    const list = run(['trust', 'list', '--json'], envA, '');
+    expect(await list.done).toBe(0);
+    const peers = (JSON.parse(list.out()) as { peers: Array<{ name: string; state: string; key: string }> }).peers;
+    expect(peers).toEqual([expect.objectContaining({ name: 'Bob', state: 'trusted', key: bob.key })]);
+
+    listen.proc.kill('SIGINT');
+    expect(await listen.done).toBe(0);
+  }, 90_000);
+
+  it('a denied request is reported and nothing can be sent', async () => {
+    const srv = await startRendezvous();
+    cleanups.push(() => srv.close());
+    const a = tempHome();
+    const b = tempHome();
+    cleanups.push(a.cleanup, b.cleanup);
+    const envA = { NEXUS_HOME: a.home, P2P_COMM_SERVER: srv.url };
+    const envB = { NEXUS_HOME: b.home, P2P_COMM_SERVER: srv.url };
+    await run(['init', '--name', 'Alice'], envA, '').done;
+    const idB = run(['id', '--json'], envB, '');
+    await idB.done;
+    const bob = JSON.parse(idB.out()) as { share: string; key: string };
+    const listen = run(['listen'], envB);
+    await waitFor(() => listen.err().includes('Listening as'), 15_000, 'listen ready');
+    const connect = run(['connect', bob.share], envA, '');
+    await waitFor(() => listen.out().includes('Accept? [y/N]'), 15_000, 'consent prompt');
+    listen.proc.stdin.write('n\n');
+    expect(await connect.done).toBe(3);
+    expect(connect.out()).toContain('denied');
+    const send = run(['send', bob.key, 'hi'], envA, '');
+    expect(await send.done).toBe(1);
+    expect(send.err()).toMatch(/CLIENT_ERR_(NOT_TRUSTED|UNKNOWN_PEER)/);
+    listen.proc.kill('SIGTERM');
+    await listen.done;
+  }, 90_000);
+});
+
+describe('p2p-comm serve and admin invite', () => {
+  it('serve starts a rendezvous server a client can use', async () => {
+    const h = tempHome();
+    cleanups.push(h.cleanup);
+    const serve = run(['serve', '--port', '0', '--host', '127.0.0.1', '--stun-port', '0', '--json'], {
+      NEXUS_HOME: h.home,
+      STUN_ALT_PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
+    await waitFor(() => serve.out().includes('"url"'), 20_000, `serve output (${serve.err()})`);
+    const { url } = JSON.parse(serve.out().trim().split('\n')[0]!) as { url: string };
+    const c = tempHome();
+    cleanups.push(c.cleanup);
+    const id = run(['trust', 'list'], { NEXUS_HOME: c.home, P2P_COMM_SERVER: url }, '');
+    expect(await id.done).toBe(0);
+    const res = await fetch(`${url.replace('ws:', 'http:')}/healthz`);
+    expect(res.ok).toBe(true);
+    serve.proc.kill('SIGTERM');
+    expect(await serve.done).toBe(0);
+  }, 60_000);
+
+  it('admin invite mints a token the server secret verifies, bound to a key when asked', async () => {
+    const secret = 'a-very-long-invite-secret-for-tests-0123456789';
+    const key = 'A'.repeat(42) + 'E';
+    const r = run(
+      ['admin', 'invite', '--secret-env', 'INVITE_SECRET', '--ttl', '7d', '--key', key, '--json'],
+      {
+        INVITE_SECRET: secret,
+      },
+      '',
+    );
+    expect(await r.done).toBe(0);
+    const { token, expires } = JSON.parse(r.out()) as { token: string; expires: string };
+    const claims = verifyInviteToken(secret, token, decodeKey(key));
+    expect(claims.key).toBe(key);
+    expect(Math.abs(claims.exp - Date.parse(expires))).toBeLessThan(5_000);
+    const missing = run(['admin', 'invite', '--secret-env', 'NOPE', '--ttl', '1h'], {}, '');
+    expect(await missing.done).toBe(1);
+    expect(missing.err()).toContain('NOPE');
+  });
+});
+
+describe('bin/p2p-comm.js', () => {
+  it('runs the sources through tsx when there is no dist/ build, forwarding args and exit code', async () => {
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const { existsSync } = await import('node:fs');
+    const bin = fileURLToPath(new URL('../bin/p2p-comm.js', import.meta.url));
+    expect(existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)))).toBe(false);
+    const h = tempHome();
+    cleanups.push(h.cleanup);
+    const exec = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, [bin, ...args], {
+          env: { PATH: process.env.PATH ?? '', NEXUS_HOME: h.home },
+        });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        p.once('exit', (code) => resolve({ code, out }));
+      });
+    const ok = await exec(['init', '--name', 'Bin', '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ name: 'Bin', created: true });
+    const bad = await exec(['no-such-command']);
+    expect(bad.code).toBe(2);
+  }, 30_000);
+});

@@ -7,6 +7,8 @@ import { doctorIn, EXPECTED_MAPPING } from './doctor-in-lab.js';
 import { run } from './exec.js';
 import { describeLab, itWhen } from './harness.js';
 import { createLab, LAB_NS_PREFIX, type Lab, sweepStaleNamespaces } from './lab.js';
+import { printTimings } from './scenario.js';
+import { registerScenarios } from './scenarios.js';
 import { RENDEZVOUS_ENTRY, startCoturn, startRendezvous } from './services.js';
 
 async function labNamespaces(id: string): Promise<string[]> {
@@ -124,5 +126,10 @@ describeLab('NAT lab', () => {
       },
       45_000,
     );
+  });
+
+  describe('scenarios', () => {
+    afterAll(() => printTimings());
+    registerScenarios();
   });
 });

@@ -3,7 +3,14 @@
  * interfaces linked in memory. The full network path is covered by e2e.test.ts.
  */
 import { EventEmitter } from 'node:events';
-import { buildApp, type HostApp, type HostExtension, type PeerInfo, parseConfig } from '@p2p-comm/host';
+import {
+  buildApp,
+  type ExtensionEvents,
+  type HostApp,
+  type HostExtension,
+  type PeerInfo,
+  parseConfig,
+} from '@p2p-comm/host';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../src/agent.js';
 import { parseAgentConfig } from '../src/config.js';
@@ -15,7 +22,7 @@ const KEY_A = Buffer.alloc(32, 0xa).toString('base64url');
 const KEY_B = Buffer.alloc(32, 0xb).toString('base64url');
 const TOKEN = 'agent-plugin-token-0123456789';
 
-class LinkedExtension extends EventEmitter implements HostExtension {
+class LinkedExtension extends EventEmitter<ExtensionEvents> implements HostExtension {
   other: LinkedExtension | undefined;
   private seq = 0;
   constructor(
@@ -37,6 +44,7 @@ class LinkedExtension extends EventEmitter implements HostExtension {
     return null;
   }
   async respondConsent() {}
+  async respondApproval() {}
   async send(to: string, body: string) {
     const messageId = `${this.key.slice(0, 4)}-${++this.seq}`;
     const other = this.other;

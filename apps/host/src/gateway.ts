@@ -19,7 +19,14 @@ import {
   type Permission,
 } from './constants.js';
 import { HostError, type HostErrorCode, isHostError } from './errors.js';
-import type { ConsentRequest, DeliveredNotice, HostExtension, IncomingMessage, PeerInfo } from './extension/api.js';
+import type {
+  ConsentRequest,
+  DeliveredNotice,
+  HostExtension,
+  IncomingApproval,
+  IncomingMessage,
+  PeerInfo,
+} from './extension/api.js';
 import type { JsonObject, JsonValue } from './extension/json-rpc.js';
 import { checkPermission } from './gates/permission.js';
 import { type RiskReviewer, reviewSafely } from './gates/risk.js';
@@ -40,6 +47,9 @@ export interface SendResult {
 }
 
 const PEER_KEY = /^[A-Za-z0-9_-]{43}$/;
+
+type AuditBase = { direction: 'in' | 'out'; peer: string; messageId?: string; bytes: number };
+type DescribedPeer = { label: string; info: { key: string; name?: string; fingerprint: string } };
 
 export function peerFingerprint(key: string, given?: string): string {
   if (given) return given;
@@ -63,11 +73,13 @@ export class Gateway {
   /** Outgoing message id → plugin id, to route `message.delivered` (bounded, oldest evicted). */
   private readonly sentBy = new Map<string, string>();
   private readonly listeners: [string, (...args: never[]) => void][] = [];
+  /** Message ids the user already allowed through `approval.request` → receiving plugin ids. */
+  private readonly preApproved = new Map<string, string[]>();
 
   constructor(private readonly deps: GatewayDeps) {
     for (const p of deps.config.plugins) this.inboxes.set(p.id, new Inbox());
     const ext = deps.extension;
-    const on = <K extends 'consent' | 'message' | 'delivered' | 'protocolError'>(
+    const on = <K extends 'consent' | 'message' | 'approval' | 'delivered' | 'protocolError'>(
       event: K,
       fn: (...args: never[]) => void,
     ) => {
@@ -76,6 +88,7 @@ export class Gateway {
     };
     on('consent', (c: ConsentRequest) => void this.onConsent(c));
     on('message', (m: IncomingMessage) => void this.onMessage(m));
+    on('approval', (a: IncomingApproval) => void this.onApprovalRequest(a));
     on('delivered', (d: DeliveredNotice) => this.onDelivered(d));
     on('protocolError', (detail: string) =>
       deps.audit.record({ gate: 'rpc', outcome: 'info', code: 'HOST_ERR_RPC_PROTOCOL', detail }),
@@ -191,12 +204,20 @@ export class Gateway {
     const { audit, extension } = this.deps;
     const fingerprint = peerFingerprint(c.peer.key, c.peer.fingerprint);
     const label = c.peer.name ? `${c.peer.name}` : `Peer ${c.peer.key.slice(0, 8)}…`;
-    const state = await this.askUser({
-      kind: 'consent',
-      prompt: `${label} wants to connect. Fingerprint: ${fingerprint}. Accept?`,
-      peer: { ...c.peer, fingerprint },
-      reasons: [],
-    });
+    const prompt = c.previousFingerprint
+      ? `WARNING: ${label} now has a DIFFERENT KEY. Before: ${c.previousFingerprint}. Now: ${fingerprint}. Accept the new key?`
+      : `${label} wants to connect. Fingerprint: ${fingerprint}. Accept?`;
+    let state: ApprovalState;
+    try {
+      state = await this.askUser({
+        kind: 'consent',
+        prompt,
+        peer: { ...c.peer, fingerprint },
+        reasons: c.previousFingerprint ? ['key-changed'] : [],
+      });
+    } catch {
+      state = 'denied';
+    }
     const accept = state === 'accepted';
     audit.record({
       gate: 'consent',
@@ -218,11 +239,9 @@ export class Gateway {
     }
   }
 
-  /** Incoming data: receive permission → scope → runtime approval → inboxes. */
-  private async onMessage(m: IncomingMessage): Promise<void> {
+  /** Plugins that hold `receive` and have this peer in scope (one audit line per refusal). */
+  private async receiversFor(from: string, base: AuditBase): Promise<PluginConfig[]> {
     const { audit, config } = this.deps;
-    const bytes = Buffer.byteLength(m.body);
-    const base = { direction: 'in' as const, peer: m.from, messageId: m.messageId, bytes };
     const receivers: PluginConfig[] = [];
     let trustedCache: boolean | undefined;
     const isTrusted = async (k: string) => {
@@ -231,44 +250,118 @@ export class Gateway {
     };
     for (const plugin of config.plugins) {
       if (!plugin.permissions.includes(PERMISSION_RECEIVE)) continue;
-      if (await inScope(plugin, m.from, isTrusted)) receivers.push(plugin);
+      if (await inScope(plugin, from, isTrusted)) receivers.push(plugin);
       else audit.record({ gate: 'scope', outcome: 'deny', ...base, plugin: plugin.id, code: 'HOST_ERR_SCOPE_DENIED' });
     }
     if (receivers.length === 0) {
       audit.record({ gate: 'permission', outcome: 'deny', ...base, code: 'HOST_ERR_NO_RECIPIENT' });
-      return;
+    } else {
+      audit.record({ gate: 'scope', outcome: 'allow', ...base, detail: receivers.map((p) => p.id).join(',') });
     }
-    audit.record({ gate: 'scope', outcome: 'allow', ...base, detail: receivers.map((p) => p.id).join(',') });
+    return receivers;
+  }
 
-    const verdict = await reviewSafely(this.deps.risk, { direction: 'in', body: m.body, peer: m.from });
+  /** Risk review and, when policy or risk says so, the user's runtime approval. */
+  private async approveIncoming(
+    input: { from: string; fromName?: string; body: string; bytes: number; receivers: PluginConfig[] },
+    base: AuditBase,
+  ): Promise<{ allowed: boolean; peer: DescribedPeer }> {
+    const { audit, config } = this.deps;
+    const verdict = await reviewSafely(this.deps.risk, {
+      direction: 'in',
+      body: input.body,
+      bytes: input.bytes,
+      peer: input.from,
+    });
     audit.record({ gate: 'risk', outcome: 'allow', ...base, detail: `${verdict.level}:${verdict.reasons.join(',')}` });
-    const peer = await this.describePeer(m.from, m.fromName);
-    if (config.incomingApproval === 'always' || verdict.level === 'high') {
-      const to = receivers.map((p) => p.name).join(', ');
-      let state: ApprovalState;
-      try {
-        state = await this.askUser({
-          kind: 'receive',
-          prompt: `${peer.label} wants to send ${verdict.summary} to your ${to}. Allow?`,
-          peer: peer.info,
-          reasons: verdict.reasons,
-          preview: preview(m.body),
-          bytes,
-        });
-      } catch (err) {
-        audit.record({ gate: 'approval', outcome: 'deny', ...base, code: codeOf(err) });
-        return;
-      }
-      if (state !== 'accepted') {
-        audit.record({
-          gate: 'approval',
-          outcome: 'deny',
-          ...base,
-          code: stateToCode(state, 'HOST_ERR_RECEIVE_DENIED'),
-        });
-        return;
-      }
-      audit.record({ gate: 'approval', outcome: 'allow', ...base });
+    const peer = await this.describePeer(input.from, input.fromName);
+    if (config.incomingApproval !== 'always' && verdict.level !== 'high') return { allowed: true, peer };
+    const to = input.receivers.map((p) => p.name).join(', ');
+    let state: ApprovalState;
+    try {
+      state = await this.askUser({
+        kind: 'receive',
+        prompt: `${peer.label} wants to send ${verdict.summary} to your ${to}. Allow?`,
+        peer: peer.info,
+        reasons: verdict.reasons,
+        preview: preview(input.body),
+        bytes: input.bytes,
+      });
+    } catch (err) {
+      audit.record({ gate: 'approval', outcome: 'deny', ...base, code: codeOf(err) });
+      return { allowed: false, peer };
+    }
+    if (state !== 'accepted') {
+      audit.record({ gate: 'approval', outcome: 'deny', ...base, code: stateToCode(state, 'HOST_ERR_RECEIVE_DENIED') });
+      return { allowed: false, peer };
+    }
+    audit.record({ gate: 'approval', outcome: 'allow', ...base });
+    return { allowed: true, peer };
+  }
+
+  /**
+   * The extension holds an incoming message and asks (`--approve` mode): the host runs its
+   * incoming gates on the preview before the content is ever handed over.
+   */
+  private async onApprovalRequest(a: IncomingApproval): Promise<void> {
+    const base = { direction: 'in' as const, peer: a.from, messageId: a.messageId, bytes: a.bytes };
+    const receivers = await this.receiversFor(a.from, base);
+    let allowed = false;
+    if (receivers.length > 0) {
+      allowed = (
+        await this.approveIncoming(
+          {
+            from: a.from,
+            body: a.preview ?? '',
+            bytes: a.bytes,
+            receivers,
+            ...(a.fromName ? { fromName: a.fromName } : {}),
+          },
+          base,
+        )
+      ).allowed;
+    }
+    if (allowed) {
+      this.preApproved.set(
+        a.messageId,
+        receivers.map((p) => p.id),
+      );
+      if (this.preApproved.size > MAX_TRACKED_SENDS) this.preApproved.delete(this.preApproved.keys().next().value!);
+    }
+    try {
+      await this.deps.extension.respondApproval(a.approvalId, allowed);
+    } catch (err) {
+      this.deps.audit.record({
+        gate: 'extension',
+        outcome: 'info',
+        ...base,
+        code: codeOf(err),
+        detail: 'approval.respond',
+      });
+    }
+  }
+
+  /** Incoming data: receive permission → scope → risk → runtime approval → inboxes. */
+  private async onMessage(m: IncomingMessage): Promise<void> {
+    const bytes = Buffer.byteLength(m.body);
+    const base = { direction: 'in' as const, peer: m.from, messageId: m.messageId, bytes };
+    const approvedFor = this.preApproved.get(m.messageId);
+    let receivers: PluginConfig[];
+    let peer: DescribedPeer;
+    if (approvedFor) {
+      // Already through every incoming gate at approval.request time.
+      this.preApproved.delete(m.messageId);
+      receivers = this.deps.config.plugins.filter((p) => approvedFor.includes(p.id));
+      peer = await this.describePeer(m.from, m.fromName);
+    } else {
+      receivers = await this.receiversFor(m.from, base);
+      if (receivers.length === 0) return;
+      const r = await this.approveIncoming(
+        { from: m.from, body: m.body, bytes, receivers, ...(m.fromName ? { fromName: m.fromName } : {}) },
+        base,
+      );
+      if (!r.allowed) return;
+      peer = r.peer;
     }
     const item: InboxItem = {
       type: 'message',
@@ -281,9 +374,9 @@ export class Gateway {
     };
     for (const plugin of receivers) {
       const dropped = this.inboxes.get(plugin.id)!.push(item);
-      audit.record({ gate: 'deliver', outcome: 'allow', ...base, plugin: plugin.id });
+      this.deps.audit.record({ gate: 'deliver', outcome: 'allow', ...base, plugin: plugin.id });
       if (dropped > 0) {
-        audit.record({
+        this.deps.audit.record({
           gate: 'deliver',
           outcome: 'info',
           plugin: plugin.id,
@@ -322,10 +415,7 @@ export class Gateway {
     }
   }
 
-  private async describePeer(
-    key: string,
-    nameHint?: string,
-  ): Promise<{ label: string; info: { key: string; name?: string; fingerprint: string } }> {
+  private async describePeer(key: string, nameHint?: string): Promise<DescribedPeer> {
     let known: PeerInfo | undefined;
     try {
       known = (await this.deps.extension.listPeers()).find((p) => p.key === key);

@@ -12,7 +12,7 @@ export { type AuditEntry, AuditLog, type Gate } from './audit.js';
 export { CONFIG_DEFAULTS, type HostConfig, type PluginConfig, parseConfig } from './config.js';
 export * from './constants.js';
 export { HOST_ERRORS, HostError, type HostErrorCode } from './errors.js';
-export type { HostExtension, PeerInfo } from './extension/api.js';
+export type { ExtensionEvents, HostExtension, PeerInfo } from './extension/api.js';
 export { ExtensionClient } from './extension/client.js';
 export { createDefaultRiskReviewer, type RiskReviewer, type RiskVerdict } from './gates/risk.js';
 export { Gateway } from './gateway.js';

@@ -211,6 +211,60 @@ describe('incoming gates', () => {
   });
 });
 
+describe("incoming gates in the extension's approve mode (approval.request before content)", () => {
+  it('Accept: the extension is told to release, and the released message is delivered without a second prompt', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.emit('approval', {
+      approvalId: 'a1',
+      from: PEER,
+      fromName: 'Bob',
+      messageId: 'p1',
+      bytes: 11,
+      preview: 'hello there',
+    });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval).toMatchObject({ kind: 'receive', preview: 'hello there' });
+    host.approvals.decide(approval.id, true);
+    await waitFor(() => host!.ext.approvalAnswers.length > 0);
+    expect(host.ext.approvalAnswers).toEqual([{ approvalId: 'a1', allow: true }]);
+    host.ext.emit('message', { from: PEER, messageId: 'p1', body: 'hello there' });
+    await waitFor(() => host!.audit.entries().find((e) => e.gate === 'deliver'));
+    expect(host.approvals.pending()).toEqual([]);
+    const items = (
+      await host.app.inject({
+        url: `${API_PREFIX}/messages`,
+        headers: { host: '127.0.0.1', authorization: `Bearer ${AGENT_TOKEN}` },
+      })
+    ).json().items;
+    expect(items.map((i: { body: string }) => i.body)).toEqual(['hello there']);
+  });
+
+  it('Deny, or no plugin in scope: the extension is told to drop it', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.emit('approval', { approvalId: 'a2', from: PEER, messageId: 'p2', bytes: 3, preview: 'hey' });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    host.approvals.decide(approval.id, false);
+    host.ext.emit('approval', { approvalId: 'a3', from: STRANGER, messageId: 'p3', bytes: 3, preview: 'hey' });
+    await waitFor(() => host!.ext.approvalAnswers.length === 2);
+    expect(host.ext.approvalAnswers).toEqual(
+      expect.arrayContaining([
+        { approvalId: 'a2', allow: false },
+        { approvalId: 'a3', allow: false },
+      ]),
+    );
+    expect(denials().map((d) => d.code)).toEqual(
+      expect.arrayContaining(['HOST_ERR_RECEIVE_DENIED', 'HOST_ERR_NO_RECIPIENT']),
+    );
+  });
+
+  it('a large held message is high risk from its declared size, even with a short preview', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER], incomingApproval: 'high-risk' });
+    host.ext.emit('approval', { approvalId: 'a4', from: PEER, messageId: 'p4', bytes: 50_000, preview: 'hi' });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval.reasons).toEqual(['size']);
+  });
+});
+
 describe('consent and peer calls', () => {
   it('a consent request goes to the user and the answer back to the extension', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER] });
@@ -222,6 +276,14 @@ describe('consent and peer calls', () => {
     host.approvals.decide(approval.id, false);
     await waitFor(() => host!.ext.consents.length > 0);
     expect(host.ext.consents).toEqual([{ requestId: 'c1', accept: false }]);
+  });
+
+  it('a changed key is a hard stop shown to the user', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.emit('consent', { requestId: 'c2', peer: { key: STRANGER, name: 'Bob' }, previousFingerprint: 'aa:bb' });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval.prompt).toMatch(/^WARNING: Bob now has a DIFFERENT KEY\. Before: aa:bb\. Now: /);
+    expect(approval.reasons).toEqual(['key-changed']);
   });
 
   it('lists peers with scope flags, connects, and reports status under their permissions', async () => {

@@ -11,12 +11,29 @@ export interface PeerInfo {
   name?: string;
   fingerprint?: string;
   trusted: boolean;
-  online?: boolean;
+  /** The extension's trust state: pending-out, trusted, revoked, revoked-by-peer. */
+  state?: string;
+  /** Human path status ("relay: connected"). */
+  path?: string;
 }
 
 export interface ConsentRequest {
   requestId: string;
   peer: { key: string; name?: string; fingerprint?: string };
+  /** Set when a known peer's name arrives with a new key: the user must see it (TOFU stop). */
+  previousFingerprint?: string;
+}
+
+/** The extension holds an incoming message until the host answers (`--approve` mode). */
+export interface IncomingApproval {
+  approvalId: string;
+  from: string;
+  fromName?: string;
+  fingerprint?: string;
+  messageId: string;
+  bytes: number;
+  /** Start of a text message; absent for binary. */
+  preview?: string;
 }
 
 export interface IncomingMessage {
@@ -35,6 +52,7 @@ export interface ExtensionEvents {
   consent: [ConsentRequest];
   message: [IncomingMessage];
   delivered: [DeliveredNotice];
+  approval: [IncomingApproval];
   peerStatus: [JsonObject];
   protocolError: [string];
 }
@@ -47,6 +65,8 @@ export interface HostExtension extends EventEmitter<ExtensionEvents> {
   connect(params: JsonObject): Promise<JsonValue>;
   respondConsent(requestId: string, accept: boolean): Promise<void>;
   send(to: string, body: string): Promise<{ messageId: string }>;
+  /** Answer an `approval.request`: allow hands the message to the host, deny drops it. */
+  respondApproval(approvalId: string, allow: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,13 +84,16 @@ export function parsePeer(v: unknown): PeerInfo | undefined {
   if (!isRecord(v)) return undefined;
   const key = str(v.publicKey) ?? str(v.key) ?? str(v.peer);
   if (!key || !KEY.test(key)) return undefined;
-  const peer: PeerInfo = { key, trusted: v.trusted !== false };
+  const state = str(v.state, 64);
+  // Trust is what the extension says it is; a peer with no explicit trust is not trusted.
+  const peer: PeerInfo = { key, trusted: state !== undefined ? state === 'trusted' : v.trusted === true };
+  if (state) peer.state = state;
   const name = str(v.name, 256) ?? str(v.displayName, 256);
   if (name) peer.name = name;
   const fp = str(v.fingerprint, 256);
   if (fp) peer.fingerprint = fp;
-  if (typeof v.online === 'boolean') peer.online = v.online;
-  else if (typeof v.status === 'string') peer.online = v.status === 'online' || v.status === 'connected';
+  const path = str(v.path, 256);
+  if (path) peer.path = path;
   return peer;
 }
 
@@ -87,6 +110,7 @@ export function parseConsentRequest(p: JsonObject): ConsentRequest | undefined {
   const out: ConsentRequest = { requestId, peer: { key: peer.key } };
   if (peer.name) out.peer.name = peer.name;
   if (peer.fingerprint) out.peer.fingerprint = peer.fingerprint;
+  if (isRecord(p.keyChanged)) out.previousFingerprint = str(p.keyChanged.previousFingerprint, 256) ?? 'unknown';
   return out;
 }
 
@@ -107,4 +131,21 @@ export function parseDelivered(p: JsonObject): DeliveredNotice | undefined {
   if (!messageId) return undefined;
   const to = str(p.to) ?? str(p.peer);
   return to ? { messageId, to } : { messageId };
+}
+
+export function parseIncomingApproval(p: JsonObject): IncomingApproval | undefined {
+  const approvalId = str(p.approvalId, 256);
+  const from = str(p.from);
+  const messageId = str(p.id, 256) ?? str(p.messageId, 256);
+  const bytes = p.bytes;
+  if (!approvalId || !from || !KEY.test(from) || !messageId) return undefined;
+  if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 0) return undefined;
+  const a: IncomingApproval = { approvalId, from, messageId, bytes };
+  const fromName = str(p.name, 256);
+  if (fromName) a.fromName = fromName;
+  const fp = str(p.fingerprint, 256);
+  if (fp) a.fingerprint = fp;
+  const preview = str(p.preview, 4096);
+  if (preview !== undefined) a.preview = preview;
+  return a;
 }

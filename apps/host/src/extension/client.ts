@@ -13,6 +13,7 @@ import {
   type PeerInfo,
   parseConsentRequest,
   parseDelivered,
+  parseIncomingApproval,
   parseIncomingMessage,
   parsePeerList,
 } from './api.js';
@@ -113,10 +114,14 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
   }
 
   async send(to: string, body: string): Promise<{ messageId: string }> {
-    const r = await this.call('messages.send', { to, body });
+    const r = await this.call('messages.send', { peer: to, text: body });
     const messageId = isRecord(r) ? (r.messageId ?? r.id) : undefined;
     if (typeof messageId !== 'string') throw new HostError('HOST_ERR_RPC_PROTOCOL', 'messages.send result');
     return { messageId };
+  }
+
+  async respondApproval(approvalId: string, allow: boolean): Promise<void> {
+    await this.call('approval.respond', { approvalId, allow });
   }
 
   /** Ends the extension: closes its stdin (its signal to shut down), then SIGTERM after a grace. */
@@ -148,6 +153,12 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
       case 'message.delivered': {
         const d = parseDelivered(n.params);
         if (d) this.emit('delivered', d);
+        return;
+      }
+      case 'approval.request': {
+        const a = parseIncomingApproval(n.params);
+        if (a) this.emit('approval', a);
+        else this.emit('protocolError', 'bad approval.request');
         return;
       }
       case 'peer.status':

@@ -9,6 +9,8 @@ export type RiskLevel = 'low' | 'high';
 export interface RiskInput {
   direction: 'out' | 'in';
   body: string;
+  /** Full size when `body` is only a preview (incoming data held by the extension). */
+  bytes?: number;
   plugin?: string;
   peer: string;
 }
@@ -77,7 +79,7 @@ export interface DefaultRiskOptions {
 
 export function createDefaultRiskReviewer(opts: DefaultRiskOptions): RiskReviewer {
   return {
-    review({ body }: RiskInput): RiskVerdict {
+    review({ body, bytes: declared }: RiskInput): RiskVerdict {
       const reasons: string[] = [];
       const phrases: string[] = [];
       if (looksLikeFileListing(body)) {
@@ -92,7 +94,7 @@ export function createDefaultRiskReviewer(opts: DefaultRiskOptions): RiskReviewe
         reasons.push('credentials');
         phrases.push('something that looks like a credential');
       }
-      const bytes = Buffer.byteLength(body);
+      const bytes = Math.max(Buffer.byteLength(body), declared ?? 0);
       if (bytes > opts.highRiskBytes) {
         reasons.push('size');
         phrases.push(`a large message (${bytes} bytes)`);

@@ -15,6 +15,7 @@ export function fakeKey(seed: number): string {
 export class StubExtension extends EventEmitter<ExtensionEvents> implements HostExtension {
   readonly sent: { to: string; body: string; messageId: string }[] = [];
   readonly consents: { requestId: string; accept: boolean }[] = [];
+  readonly approvalAnswers: { approvalId: string; allow: boolean }[] = [];
   readonly connects: JsonObject[] = [];
   peersList: PeerInfo[] = [];
   private seq = 0;
@@ -53,6 +54,9 @@ export class StubExtension extends EventEmitter<ExtensionEvents> implements Host
       setImmediate(() => peer.emit('message', { from: this.key, messageId, body }));
     }
     return { messageId };
+  }
+  async respondApproval(approvalId: string, allow: boolean): Promise<void> {
+    this.approvalAnswers.push({ approvalId, allow });
   }
   async close(): Promise<void> {}
 }

@@ -242,6 +242,10 @@ describe.skipIf(!NGINX && !IN_CI)('compose cluster through the TLS proxy', () =>
       expect(used.size).toBeGreaterThan(5);
       const exported = new Set(metrics.body.match(/^# TYPE (\S+)/gm)?.map((l) => l.slice('# TYPE '.length)));
       expect([...used].filter((m) => !exported.has(m))).toEqual([]);
+      // …and every service metric is explained to operators.
+      const doc = readFileSync(`${REPO_ROOT}docs/operations.md`, 'utf8');
+      const service = [...exported].filter((m) => m.startsWith('rdv_') && !m.startsWith('rdv_process_'));
+      expect(service.filter((m) => !doc.includes(`\`${m}\``) && !doc.includes(`\`${m}{`))).toEqual([]);
       const redirect = await httpGet(`http://127.0.0.1:${httpPort}/healthz`);
       expect(redirect.status).toBe(308);
       expect(String(redirect.headers.location)).toMatch(/^https:\/\//);

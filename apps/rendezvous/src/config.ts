@@ -431,6 +431,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   for (const node of cfg.redisClusterNodes)
     if (!/^[^:\s]+:\d{1,5}$/.test(node))
       problems.push(`REDIS_CLUSTER_NODES entry ${JSON.stringify(node)} is not host:port`);
+  // Braces would change the Redis Cluster hash tag of every key.
+  if (/[{}\s]/.test(cfg.redisKeyPrefix)) problems.push('REDIS_KEY_PREFIX must not contain braces or spaces');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(cfg.instanceId)) problems.push('INSTANCE_ID must be 1-64 of [A-Za-z0-9._-]');
   const usesRedis = cfg.redisUrl !== null || cfg.redisClusterNodes.length > 0;
   if (cfg.admission === 'allowlist') {

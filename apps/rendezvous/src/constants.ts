@@ -59,8 +59,6 @@ export const DEFAULT_AUTH_FAILURES_PER_IP_PER_MIN = 120;
 export const ROUTE_BATCH_MAX_BYTES = 512 * 1024;
 /** Hops a cross-instance frame may take (the second only when a cached route was stale), hops. */
 export const ROUTE_MAX_HOPS = 2;
-/** Distinct IPs tracked for per-IP limits, entries (bounded by MAX_CONNECTIONS: one entry per connected IP). */
-export const IP_STATE_MAX_ENTRIES = DEFAULT_MAX_CONNECTIONS;
 /** IPs remembered as blocked for auth failures, entries. */
 export const AUTH_BLOCK_MAX_ENTRIES = 10_000;
 /** Interval of the pending-route sweep, ms. */

@@ -7,9 +7,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function peer(server: string, name: string): Promise<P2PClient> {
+async function peer(server: string, name: string, requireApproval = false): Promise<P2PClient> {
   const { home, cleanup } = tempHome();
-  const c = createClient({ home, server });
+  const c = createClient({ home, server, requireApproval });
   await c.start();
   c.setName(name);
   cleanups.push(cleanup, () => c.stop());
@@ -50,5 +50,56 @@ describe('SDK through a real rendezvous server (memory broker)', () => {
     await waitFor(() => delivered.length === 20, 10_000, 'acks');
     expect(delivered).toEqual(ids);
     expect(alice.status().outbox.messages).toBe(0);
+  });
+
+  it('runtime approval: an allowed message is delivered, a denied one never is, and both are acked', async () => {
+    const srv = await startRendezvous();
+    cleanups.push(() => srv.close());
+    const alice = await peer(srv.url, 'Alice');
+    const bob = await peer(srv.url, 'Bob', true);
+    bob.on('consent.request', (r) => bob.respondConsent(r.requestId, true));
+    alice.connect(bob.id().share);
+    await waitFor(() => alice.session.peerInfo(bob.id().key).state === 'trusted', 10_000, 'trust');
+    const got: string[] = [];
+    const asked: string[] = [];
+    bob.on('message.received', (m) => got.push(m.text!));
+    bob.on('approval.request', (a) => {
+      asked.push(a.preview!);
+      expect(a.name).toBe('Alice');
+      bob.respondApproval(a.approvalId, !a.preview!.includes('secret'));
+    });
+    const delivered: string[] = [];
+    alice.on('message.delivered', (d) => delivered.push(d.id));
+    const ids = ['hello', 'the secret plan', 'bye'].map((text) => alice.send('Bob', { text }).id);
+    await waitFor(() => delivered.length === 3, 10_000, 'acks');
+    expect(delivered).toEqual(ids);
+    expect(asked).toEqual(['hello', 'the secret plan', 'bye']);
+    expect(got).toEqual(['hello', 'bye']);
+  });
+
+  it('messages queued while the peer is offline arrive once it is back (server mailbox + retransmit)', async () => {
+    const srv = await startRendezvous();
+    cleanups.push(() => srv.close());
+    const alice = await peer(srv.url, 'Alice');
+    const bobHome = tempHome();
+    cleanups.push(bobHome.cleanup);
+    let bob = createClient({ home: bobHome.home, server: srv.url });
+    await bob.start();
+    bob.setName('Bob');
+    await bob.waitForServer();
+    bob.on('consent.request', (r) => bob.respondConsent(r.requestId, true));
+    alice.connect(bob.id().share);
+    await waitFor(() => alice.session.peerInfo(bob.id().key).state === 'trusted', 10_000, 'trust');
+    const bobKey = bob.id().key;
+    await bob.stop();
+    for (let i = 0; i < 10; i++) alice.send('Bob', { text: `offline ${i}` });
+    bob = createClient({ home: bobHome.home, server: srv.url });
+    const got: string[] = [];
+    bob.on('message.received', (m) => got.push(m.text!));
+    await bob.start();
+    cleanups.push(() => bob.stop());
+    expect(bob.id().key).toBe(bobKey);
+    await waitFor(() => got.length === 10 && alice.status().outbox.messages === 0, 15_000, 'offline delivery');
+    expect(got).toEqual(Array.from({ length: 10 }, (_, i) => `offline ${i}`));
   });
 });

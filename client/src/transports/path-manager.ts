@@ -19,6 +19,8 @@ interface PeerPaths {
   links: Link[];
   /** Latest human status per path kind, e.g. "webrtc: ice failed". */
   status: Map<PathKind, string>;
+  /** Best kind last reported to onPathChange handlers. */
+  reported: PathKind | null;
 }
 
 /**
@@ -62,7 +64,7 @@ export class PathManager {
           }
         }
       }
-      e = { links: [], status: new Map() };
+      e = { links: [], status: new Map(), reported: null };
       this.#peers.set(peer, e);
     }
     return e;
@@ -74,7 +76,6 @@ export class PathManager {
     const peer = encodeKey(link.remoteKey);
     const entry = this.#entry(peer);
     if (entry.links.includes(link)) return;
-    const before = this.best(peer)?.kind ?? null;
     for (const old of entry.links.filter((l) => l.kind === link.kind && l !== link)) old.close('superseded');
     entry.links = entry.links.filter((l) => l.kind !== link.kind);
     entry.links.push(link);
@@ -84,17 +85,20 @@ export class PathManager {
     link.onClose((reason) => {
       const e = this.#peers.get(peer);
       if (!e?.links.includes(link)) return;
-      const prev = this.best(peer)?.kind ?? null;
       e.links = e.links.filter((l) => l !== link);
       e.status.set(link.kind, `${link.kind}: closed${reason ? ` (${reason})` : ''}`);
-      this.#emitIfChanged(peer, prev);
+      this.#emitIfChanged(peer);
     });
-    this.#emitIfChanged(peer, before);
+    this.#emitIfChanged(peer);
   }
 
-  #emitIfChanged(peer: string, before: PathKind | null): void {
+  #emitIfChanged(peer: string): void {
+    const e = this.#peers.get(peer);
+    if (!e) return;
     const after = this.best(peer)?.kind ?? null;
-    if (after !== before) for (const h of this.#changeHandlers) h(peer, after);
+    if (after === e.reported) return;
+    e.reported = after;
+    for (const h of this.#changeHandlers) h(peer, after);
   }
 
   /** Record a transport's status line for a peer ("webrtc: ice failed"). */

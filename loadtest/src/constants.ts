@@ -11,8 +11,6 @@ export const MAX_PEERS_PER_GENERATOR = 9_500;
 export const MAX_DURATION_S = 600;
 /** Most generator processes one run starts. */
 export const MAX_GENERATORS = 8;
-/** Most server instances one run starts. */
-export const MAX_INSTANCES = 4;
 /** Most in-flight messages per direction of one pair (closed-loop window), messages. */
 export const MAX_WINDOW = 256;
 /** Most round-trip samples kept per generator; later samples overwrite a random slot (reservoir). */
@@ -37,8 +35,14 @@ export const RSS_SETTLE_MS = 3_000;
 export const MAX_HANDSHAKE_RESPONSE_BYTES = 8 * 1024;
 /** Largest WebSocket message the generator accepts from a server, bytes. */
 export const MAX_INBOUND_MESSAGE_BYTES = 1024 * 1024;
+/** Messages buffered before a connection's handler is set (e.g. in the same read as the 101). */
+export const MAX_EARLY_MESSAGES = 64;
+/** Distinct error codes counted per generator; the rest are counted under "other". */
+export const MAX_ERROR_CODES = 32;
+/** Identities the k6 signer sidecar holds. */
+export const SIGNER_MAX_PEERS = 50_000;
+/** Largest request body the k6 signer reads, bytes. */
+export const SIGNER_MAX_BODY_BYTES = 4_096;
 
-/** Envelope plaintext sizes of the relay scenario, bytes (the envelope adds 222 bytes). */
-export const RELAY_PLAINTEXT_BYTES = Object.freeze({ small: 300 - 222, '1k': 1024 - 222, '16k': 16 * 1024 - 222 });
 /** Signaling message sizes (offer, answer, ICE candidate) as envelope bytes. */
 export const SIGNAL_ENVELOPE_BYTES = Object.freeze({ offer: 2_000, answer: 1_600, candidate: 300 });

@@ -56,8 +56,11 @@ export interface ScenarioResult {
   rttP99Ms: number | null;
   rttP999Ms: number | null;
   roundTrips: number | null;
+  /** Delivered after the measurement mark. */
   delivered: number;
+  /** Sent and delivered over the whole run (warm-up and drain included): equal unless lost. */
   sent: number;
+  totalDelivered: number;
   lost: number;
   misrouted: number;
   unacked: number;
@@ -261,6 +264,7 @@ async function measure(
     roundTrips: traffic ? rtt.count : null,
     delivered,
     sent: sum((r) => r.totalSent),
+    totalDelivered: sum((r) => r.totalDelivered),
     lost: sum((r) => r.lost),
     misrouted: sum((r) => r.misrouted),
     unacked: sum((r) => Math.max(0, r.acksExpected - r.acks)),

@@ -5,7 +5,7 @@
  */
 import { EnvelopeType, generateIdentity, sealEnvelope } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
-import { CONNECT_PHASE_TIMEOUT_MS, DRAIN_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS } from '../constants.js';
+import { CONNECT_PHASE_TIMEOUT_MS, DRAIN_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS, MAX_ERROR_CODES } from '../constants.js';
 import { LoadtestError } from '../errors.js';
 import { bareProtocol } from '../protocols/bare.js';
 import { peerjsProtocol } from '../protocols/peerjs.js';
@@ -21,8 +21,6 @@ const PROTOCOLS: Record<ProtocolName, PeerProtocol> = {
   peerjs: peerjsProtocol,
 };
 
-/** Distinct error codes remembered per shard; the rest are counted under "other". */
-const MAX_ERROR_CODES = 32;
 /** Envelope overhead: header 142 + AEAD tag 16 + signature 64, bytes. */
 const ENVELOPE_OVERHEAD_BYTES = 222;
 
@@ -185,7 +183,7 @@ export class LoadShard {
 
   #send(peer: SimPeer): void {
     const ws = peer.ws;
-    if (!ws || peer.outs.length === 0) return;
+    if (!ws || ws.isClosed || peer.outs.length === 0) return;
     const out = peer.outs[peer.pos]!;
     peer.pos = (peer.pos + 1) % peer.outs.length;
     ws.send(out.next());

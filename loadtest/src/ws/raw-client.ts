@@ -5,12 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { HANDSHAKE_TIMEOUT_MS, MAX_HANDSHAKE_RESPONSE_BYTES } from '../constants.js';
+import { HANDSHAKE_TIMEOUT_MS, MAX_EARLY_MESSAGES, MAX_HANDSHAKE_RESPONSE_BYTES } from '../constants.js';
 import { LoadtestError } from '../errors.js';
 import { buildClientFrame, type MessageHandler, newMask, Opcode, ServerFrameParser } from './frame.js';
 
-/** Messages buffered before the first handler is set, messages. */
-const MAX_EARLY_MESSAGES = 64;
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 export interface RawWsOptions {

@@ -5,8 +5,8 @@
 
 /** Largest HTTP request body a plugin may post (bytes). */
 export const MAX_HTTP_BODY_BYTES = 128 * 1024;
-/** Largest message body a plugin may send in one call (bytes of UTF-8); the extension chunks. */
-export const MAX_SEND_BODY_BYTES = 60 * 1024;
+/** Largest message body a plugin may send in one call (bytes of UTF-8); the extension's own limit. */
+export const MAX_SEND_BODY_BYTES = 56 * 1024;
 /** Longest line the extension may write on stdout (bytes); a longer one is dropped. */
 export const MAX_RPC_LINE_BYTES = 1024 * 1024;
 /** JSON-RPC requests to the extension awaiting a response at once. */

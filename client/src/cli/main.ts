@@ -4,6 +4,7 @@
  * extension: `p2p-comm extension`). The only module that reads process.env and argv.
  */
 import { isClientError } from '../errors.js';
+import { runMcpFromEnv } from '../mcp/index.js';
 import { resolveHome } from '../store/paths.js';
 import {
   type CliContext,
@@ -29,6 +30,7 @@ const USAGE = `usage: p2p-comm <command> [options]
   serve [--port 8080]            run a rendezvous server (needs @p2p-comm/rendezvous)
   admin invite --secret-env VAR --ttl 7d [--key K]   mint an invite token
   extension [--approve]          JSON-RPC 2.0 on stdin/stdout (for the Nexus host)
+  mcp                            MCP server on stdin/stdout via the host gateway (P2P_COMM_HOST_URL, P2P_COMM_PLUGIN_TOKEN)
 
 Global: --server ws://host:port (or P2P_COMM_SERVER), --token T (or P2P_COMM_TOKEN), --json.
 Files live in ~/.nexus (or NEXUS_HOME).`;
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, (ctx: CliContext, args: string[]) => Promise<void
   serve: cmdServe,
   admin: cmdAdmin,
   extension: cmdExtension,
+  mcp: (ctx) => runMcpFromEnv(ctx.env, { input: ctx.stdin, output: process.stdout }),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -13,6 +13,7 @@ export function makeHost(opts: {
   incomingApproval?: 'always' | 'high-risk';
   approvalTimeoutMs?: number;
   readerPermissions?: string[];
+  extraPlugins?: Record<string, unknown>[];
 }): HostApp & { ext: StubExtension; lines: string[] } {
   const ext = new StubExtension(opts.key);
   const lines: string[] = [];
@@ -38,6 +39,7 @@ export function makeHost(opts: {
         permissions: opts.readerPermissions ?? ['ext:p2p-comm:receive'],
         peers: [],
       },
+      ...(opts.extraPlugins ?? []),
     ],
   });
   const host = buildApp(config, { extension: ext, auditSink: (l) => lines.push(l) });

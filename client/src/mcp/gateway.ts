@@ -1,0 +1,75 @@
+/**
+ * The MCP server's client for the host gateway's plugin API. The MCP server is a plugin like
+ * any other: it holds its own token and only the permissions and peer scopes the host gave it,
+ * so every tool call passes the same gates (auth → permission → scope → risk → approval).
+ */
+import { MCP_GATEWAY_TIMEOUT_MS, MCP_MAX_RESPONSE_BYTES } from './constants.js';
+
+export const GATEWAY_PREFIX = '/v1/extensions/p2p-comm';
+
+/** A refusal or failure from the gateway, carrying its HOST_ERR_* code. */
+export class GatewayCallError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GatewayCallError';
+  }
+}
+
+export class HostGatewayClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  get(path: string): Promise<unknown> {
+    return this.call('GET', path);
+  }
+
+  post(path: string, body: unknown): Promise<unknown> {
+    return this.call('POST', path, body);
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${GATEWAY_PREFIX}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(MCP_GATEWAY_TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new GatewayCallError('GATEWAY_UNREACHABLE', 0, `host gateway unreachable: ${(err as Error).message}`);
+    }
+    const text = await res.text();
+    if (Buffer.byteLength(text) > MCP_MAX_RESPONSE_BYTES) {
+      throw new GatewayCallError('GATEWAY_RESPONSE_TOO_LARGE', res.status, 'host gateway response too large');
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new GatewayCallError(
+        'GATEWAY_BAD_RESPONSE',
+        res.status,
+        `host gateway answered HTTP ${res.status} without JSON`,
+      );
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: unknown; message?: unknown } }).error;
+      throw new GatewayCallError(
+        typeof e?.code === 'string' ? e.code : `HTTP_${res.status}`,
+        res.status,
+        typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`,
+      );
+    }
+    return json;
+  }
+}

@@ -90,7 +90,7 @@ describeLab('NAT lab', () => {
         if (site.nat === 'udp-blocked') expect(r.serverReflexive).toBeUndefined();
         else expect(r.serverReflexive?.address).toBe(site.nat === 'none' ? site.hosts[0]!.ip : site.router.ip);
       }
-    }, 30_000);
+    }, 45_000);
 
     it('follows NAT changes made at run time', async () => {
       const server = `http://${lab.servers[0]!.ip}:8080`;

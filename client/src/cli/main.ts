@@ -3,6 +3,7 @@
  * `p2p-comm` — the command line for people (and the entry the Nexus host runs as its
  * extension: `p2p-comm extension`). The only module that reads process.env and argv.
  */
+import { cmdDoctor, DOCTOR_USAGE } from '../doctor/cli.js';
 import { isClientError } from '../errors.js';
 import { runMcpFromEnv } from '../mcp/index.js';
 import { resolveHome } from '../store/paths.js';
@@ -31,6 +32,7 @@ const USAGE = `usage: p2p-comm <command> [options]
   admin invite --secret-env VAR --ttl 7d [--key K]   mint an invite token
   extension [--approve]          JSON-RPC 2.0 on stdin/stdout (for the Nexus host)
   mcp                            MCP server on stdin/stdout via the host gateway (P2P_COMM_HOST_URL, P2P_COMM_PLUGIN_TOKEN)
+  ${DOCTOR_USAGE}
 
 Global: --server ws://host:port (or P2P_COMM_SERVER), --token T (or P2P_COMM_TOKEN), --json.
 Files live in ~/.nexus (or NEXUS_HOME).`;
@@ -47,6 +49,7 @@ const COMMANDS: Record<string, (ctx: CliContext, args: string[]) => Promise<void
   admin: cmdAdmin,
   extension: cmdExtension,
   mcp: (ctx) => runMcpFromEnv(ctx.env, { input: ctx.stdin, output: process.stdout }),
+  doctor: cmdDoctor,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -7,13 +7,14 @@
  * through the proxy over TLS, land on different replicas, and relay a sealed envelope across
  * them. Skips only when nginx is not installed and CI is not set.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import {
   AckStatus,
@@ -305,6 +306,51 @@ describe.skipIf(!NGINX && !IN_CI)('compose cluster through the TLS proxy', () =>
       throw new Error(`${(err as Error).message}\n${diagnostics()}`);
     }
   });
+
+  it('carries a consented message between two real clients (the SDK) through the proxy', async () => {
+    const homes = [join(dir, 'home-a'), join(dir, 'home-b')];
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        tsx,
+        join(REPO_ROOT, 'infra/test/fixtures/sdk-pair.ts'),
+        `wss://${origin}`,
+        ...homes,
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH, HOME: dir, NODE_EXTRA_CA_CERTS: join(dir, 'certs', 'tls.crt') },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-8_192);
+    });
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const nextLine = async () => {
+      const { value, done } = await lines.next();
+      if (done) throw new Error(`client pair exited early\n${stderr}`);
+      return JSON.parse(value) as { keys?: string[]; ok?: boolean; text?: string; error?: string };
+    };
+    try {
+      const { keys } = await nextLine();
+      expect(keys).toHaveLength(2);
+      if (composeEnv.ADMISSION === 'allowlist')
+        for (const key of keys!)
+          await redisCommand(redisPort, redisPassword, ['SADD', composeEnv.ALLOWLIST_REDIS_KEY!, key]);
+      child.stdin.write('go\n');
+      const result = await nextLine();
+      expect(result, stderr).toEqual({ ok: true, text: 'hello through the proxy' });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${stderr}\n${diagnostics()}`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('drains on SIGTERM: connected peers are told RESTARTING and the replica exits cleanly', async () => {
     try {

@@ -79,6 +79,14 @@ describe('p2p-comm CLI, two people', () => {
     expect(send.out()).toContain('Delivered to Bob.');
     await waitFor(() => listen.out().includes('Alice: hello from Alice'), 10_000, 'message printed');
 
+    // Bob answers from his listen window; Alice reads it with her own listen.
+    listen.proc.stdin.write('Alice: hi back\n');
+    const listenA = run(['listen'], envA);
+    await waitFor(() => listenA.out().includes('Bob: hi back'), 15_000, 'reply printed');
+    await waitFor(() => listen.out().includes('(delivered to Alice)'), 15_000, 'reply acked');
+    listenA.proc.kill('SIGINT');
+    expect(await listenA.done).toBe(0);
+
     const list = run(['trust', 'list', '--json'], envA, '');
     expect(await list.done).toBe(0);
     const peers = (JSON.parse(list.out()) as { peers: Array<{ name: string; state: string; key: string }> }).peers;

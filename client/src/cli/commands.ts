@@ -242,7 +242,25 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
   const server = serverOf(ctx, values);
   if (!server) throw new ClientError('CLIENT_ERR_NO_SERVER', 'pass --server ws://host:port or set P2P_COMM_SERVER');
   const client = createClient({ home: ctx.home, server, requireApproval: values.approve === true });
-  const prompter = new Prompter(ctx.stdin, (q) => ctx.out(q));
+  // While no question is open, a typed line "<peer>: <text>" sends a message.
+  const prompter = new Prompter(
+    ctx.stdin,
+    (q) => ctx.out(q),
+    (line) => {
+      const m = /^\s*([^:]{1,256}):\s?(.*)$/.exec(line);
+      if (!m) {
+        if (line.trim()) ctx.err('To send, type: <peer name or key>: <message>\n');
+        return;
+      }
+      try {
+        const sent = client.send(m[1]!.trim(), { text: m[2]! });
+        pendingSends.set(sent.id, m[1]!.trim());
+      } catch (err) {
+        ctx.err(`${(err as Error).message}\n`);
+      }
+    },
+  );
+  const pendingSends = new Map<string, string>();
   const emit = (event: string, data: unknown, human: string) =>
     ctx.out(json ? `${JSON.stringify({ event, ...(data as object) })}\n` : `${human}\n`);
   client.on('server.status', ({ state, detail }) =>
@@ -290,10 +308,17 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
     ),
   );
   client.on('peer.status', (s) => emit('peer.status', s, `${s.name || s.key}: ${s.state}`));
-  client.on('message.delivered', (d) => json && emit('message.delivered', d, ''));
+  client.on('message.delivered', (d) => {
+    const to = pendingSends.get(d.id);
+    pendingSends.delete(d.id);
+    if (json) emit('message.delivered', d, '');
+    else if (to) ctx.out(`(delivered to ${to})\n`);
+  });
   await client.start();
   if (!json)
-    ctx.err(`Listening as ${client.id().name || client.id().key} (${client.id().fingerprint}). Ctrl-C to stop.\n`);
+    ctx.err(
+      `Listening as ${client.id().name || client.id().key} (${client.id().fingerprint}). Type "<peer>: <message>" to send; Ctrl-C to stop.\n`,
+    );
   else emit('listening', client.id(), '');
   await ctx.interrupted;
   await client.stop();

@@ -13,15 +13,19 @@ export class Prompter {
   readonly #waiters: Array<(line: string) => void> = [];
   #ended = false;
   #chain: Promise<unknown> = Promise.resolve();
+  #asking = 0;
 
+  /** `onIdleLine` gets lines typed while no question is waiting (e.g. messages to send). */
   constructor(
     input: Readable,
     private readonly write: (text: string) => void,
+    private readonly onIdleLine?: (line: string) => void,
   ) {
     readLines(input, MAX_ANSWER_BYTES, {
       onLine: (line) => {
         const w = this.#waiters.shift();
         if (w) w(line);
+        else if (this.onIdleLine && this.#asking === 0) this.onIdleLine(line);
         else this.#lines.push(line);
       },
       onOversize: () => {},
@@ -41,10 +45,15 @@ export class Prompter {
 
   /** Ask a yes/no question; resolves true only for y/yes. Questions queue in order. */
   confirm(question: string): Promise<boolean> {
+    this.#asking++;
     const p = this.#chain.then(async () => {
       this.write(`${question} [y/N] `);
-      const answer = (await this.#nextLine()).trim().toLowerCase();
-      return answer === 'y' || answer === 'yes';
+      try {
+        const answer = (await this.#nextLine()).trim().toLowerCase();
+        return answer === 'y' || answer === 'yes';
+      } finally {
+        this.#asking--;
+      }
     });
     this.#chain = p.catch(() => undefined);
     return p;

@@ -27,7 +27,7 @@ const compose = loadCompose(operatorEnv);
 const rendezvousNames = Object.keys(compose.services).filter((n) => /^rendezvous-\d+$/.test(n));
 const specDefault = (env: string) => CONFIG_SPEC.find((e) => e.env === env)?.default;
 
-describe('compose interpolation helper', () => {
+describe('compose variable interpolation', () => {
   it('follows compose semantics for defaults, required variables and escapes', () => {
     // biome-ignore-start lint/suspicious/noTemplateCurlyInString: compose interpolation syntax, not JS templates
     const vars = { SET: 'x', EMPTY: '' };

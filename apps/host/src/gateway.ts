@@ -112,7 +112,13 @@ export class Gateway {
         ...(direction ? { direction } : {}),
       });
     }
-    this.deps.audit.record({ gate: 'permission', outcome: 'allow', plugin: plugin.id, detail: permission });
+    this.deps.audit.record({
+      gate: 'permission',
+      outcome: 'allow',
+      plugin: plugin.id,
+      detail: permission,
+      ...(direction ? { direction } : {}),
+    });
   }
 
   async send(plugin: PluginConfig, to: unknown, body: unknown): Promise<SendResult> {

@@ -11,6 +11,7 @@ import { HomeLock } from '../store/home-lock.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { storePaths } from '../store/paths.js';
 import { TrustStore } from '../store/trust-store.js';
+import { PathUpgrader } from '../transports/direct-paths.js';
 import { PathManager } from '../transports/path-manager.js';
 import { RelayTransport } from '../transports/relay.js';
 import { type ConnectionState, RendezvousConnection } from '../transports/rendezvous-connection.js';
@@ -51,6 +52,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   #lock: HomeLock | null = null;
   #paths: PathManager | null = null;
   #conn: RendezvousConnection | null = null;
+  #upgrader: PathUpgrader | null = null;
 
   constructor(init: ClientInit) {
     super();
@@ -61,6 +63,11 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   /** The path manager, for direct/WebRTC transports to offer links (after start). */
   get paths(): PathManager {
     return this.#need(this.#paths);
+  }
+
+  /** Direct/WebRTC/mDNS path upgrades (after start). */
+  get upgrader(): PathUpgrader {
+    return this.#need(this.#upgrader);
   }
 
   /** The rendezvous connection (signalling for other transports), null when offline. */
@@ -144,6 +151,21 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         this.#conn = conn;
         conn.start();
       }
+      const trust = this.#trust;
+      const pc = this.config.paths;
+      const upgrader = new PathUpgrader({
+        suite: nodeSuite,
+        identity: local.identity,
+        paths: pathManager,
+        conn: this.#conn,
+        isTrusted: (key) => trust.get(key)?.state === 'trusted',
+        listen: pc.listen ?? null,
+        webrtc: pc.webrtc ?? true,
+        mdns: pc.mdns === true ? {} : pc.mdns || false,
+        ...(pc.timings ? { timings: pc.timings } : {}),
+      });
+      this.#upgrader = upgrader;
+      await upgrader.start();
       session.start();
     } catch (err) {
       lock.release();
@@ -175,6 +197,8 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   }
 
   async stop(): Promise<void> {
+    await this.#upgrader?.stop();
+    this.#upgrader = null;
     this.#session?.stop();
     this.#conn?.stop();
     this.#paths?.closeAll('stopped');

@@ -11,6 +11,27 @@ export interface ClientInit {
   token?: string;
   /** Ask the host (approval.request) before any incoming message is delivered. Default false. */
   requireApproval?: boolean;
+  /** Paths beyond the relay (client/src/transports/direct-paths.ts). */
+  paths?: PathsInit;
+}
+
+/** Direct listener (off by default), WebRTC (on by default), mDNS (off by default). */
+export interface PathsInit {
+  /** Listen for direct WebSocket links on host:port (port 0 = any free port). */
+  listen?: { host: string; port: number; advertise?: { host: string; port: number }[] } | null;
+  webrtc?: boolean;
+  /** mDNS on the LAN; `{ interface: '127.0.0.1', port }` confines it to loopback. */
+  mdns?: boolean | { interface?: string; port?: number };
+  /** Shorter upgrade timers (tests, benchmarks), ms; defaults in transports/*-constants.ts. */
+  timings?: PathTimings;
+}
+
+export interface PathTimings {
+  tickMs?: number;
+  retryBaseMs?: number;
+  webrtcConnectTimeoutMs?: number;
+  webrtcPingIntervalMs?: number;
+  webrtcDeadAfterMs?: number;
 }
 
 export interface ClientConfig {
@@ -18,6 +39,7 @@ export interface ClientConfig {
   readonly server: string | null;
   readonly token: string;
   readonly requireApproval: boolean;
+  readonly paths: Readonly<PathsInit>;
 }
 
 export function validateClientInit(init: unknown): ClientConfig {
@@ -40,11 +62,63 @@ export function validateClientInit(init: unknown): ClientConfig {
     problems.push('token must be a string of at most 1024 characters');
   if (i.requireApproval !== undefined && typeof i.requireApproval !== 'boolean')
     problems.push('requireApproval must be a boolean');
+  const paths = validatePaths(i.paths, problems);
   if (problems.length > 0) throw new ClientError('CLIENT_ERR_CONFIG', problems.join('; '), { problems });
   return Object.freeze({
     home: i.home as string,
     server,
     token: (i.token as string | undefined) ?? '',
     requireApproval: (i.requireApproval as boolean | undefined) ?? false,
+    paths,
+  });
+}
+
+const isPort = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65_535;
+
+function validatePaths(v: unknown, problems: string[]): Readonly<PathsInit> {
+  if (v === undefined || v === null) return Object.freeze({ listen: null, webrtc: true, mdns: false });
+  if (typeof v !== 'object') {
+    problems.push('paths must be an object');
+    return {};
+  }
+  const p = v as Record<string, unknown>;
+  const listen = p.listen as Record<string, unknown> | null | undefined;
+  if (listen !== undefined && listen !== null) {
+    if (typeof listen !== 'object' || typeof listen.host !== 'string' || !isPort(listen.port))
+      problems.push('paths.listen must be { host: string, port: 0..65535 }');
+    else if (
+      listen.advertise !== undefined &&
+      (!Array.isArray(listen.advertise) ||
+        !listen.advertise.every((a: unknown) => {
+          const r = a as Record<string, unknown> | null;
+          return typeof r === 'object' && r !== null && typeof r.host === 'string' && isPort(r.port);
+        }))
+    )
+      problems.push('paths.listen.advertise must be [{ host, port }]');
+  }
+  if (p.webrtc !== undefined && typeof p.webrtc !== 'boolean') problems.push('paths.webrtc must be a boolean');
+  const m = p.mdns as Record<string, unknown> | boolean | undefined;
+  if (
+    m !== undefined &&
+    typeof m !== 'boolean' &&
+    (typeof m !== 'object' ||
+      m === null ||
+      (m.interface !== undefined && typeof m.interface !== 'string') ||
+      (m.port !== undefined && !isPort(m.port)))
+  )
+    problems.push('paths.mdns must be a boolean or { interface?, port? }');
+  const t = p.timings as Record<string, unknown> | undefined;
+  if (
+    t !== undefined &&
+    (typeof t !== 'object' ||
+      t === null ||
+      !Object.values(t).every((n) => typeof n === 'number' && Number.isFinite(n) && n > 0 && n <= 3_600_000))
+  )
+    problems.push('paths.timings must map timer names to ms in (0, 3600000]');
+  return Object.freeze({
+    ...(t ? { timings: Object.freeze({ ...t }) as PathTimings } : {}),
+    listen: (listen as PathsInit['listen']) ?? null,
+    webrtc: (p.webrtc as boolean | undefined) ?? true,
+    mdns: (m as PathsInit['mdns']) ?? false,
   });
 }

@@ -21,3 +21,20 @@ export const DIRECT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 export const DIRECT_MAX_CONNECTIONS = 256;
 /** Connections still in the handshake at once (unauthenticated), bound against floods. */
 export const DIRECT_MAX_PENDING_HANDSHAKES = 32;
+
+/** Upgrade attempts (direct or WebRTC) to one peer back off from this after a failure, ms. */
+export const UPGRADE_RETRY_BASE_MS = 2_000;
+/** …doubling up to this, ms (jittered ±25%). */
+export const UPGRADE_RETRY_MAX_MS = 5 * 60_000;
+/** How often the upgrader re-checks peers that are not on their best path, ms. */
+export const UPGRADE_TICK_MS = 3_000;
+/** Peers the upgrader tracks (attempt state, addresses), peers; idle ones are forgotten first. */
+export const UPGRADE_MAX_PEERS = 4_096;
+/** Direct addresses remembered per peer (from rendezvous hints, mDNS, share strings), entries. */
+export const UPGRADE_MAX_ADDRESSES_PER_PEER = 8;
+/** Addresses a client publishes about its own listener, entries. */
+export const UPGRADE_MAX_OWN_ADDRESSES = 8;
+/** Largest path-negotiation payload inside a SIGNAL envelope, bytes. */
+export const UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES = 16 * 1024;
+/** (sender, nonce) pairs remembered for path-negotiation envelopes, entries (in memory). */
+export const UPGRADE_SIGNAL_REPLAY_MAX_ENTRIES = 10_000;

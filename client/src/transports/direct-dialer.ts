@@ -85,7 +85,7 @@ export async function dialDirect(opts: DialDirectOptions): Promise<DirectLink> {
       identity: opts.identity,
       timeoutMs: opts.handshakeTimeoutMs ?? DIRECT_HANDSHAKE_TIMEOUT_MS,
     });
-    return new DirectLink(ws, remoteKey, `${opts.address.host}:${opts.address.port}`, opts.timings, early);
+    return new DirectLink(ws, remoteKey, `${opts.address.host}:${opts.address.port}`, opts.timings, early, true);
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }

@@ -32,6 +32,8 @@ export class DirectLink extends LinkEvents {
   readonly remoteKey: Uint8Array;
   /** "host:port" of the other end, for status output. */
   readonly remoteAddress: string;
+  /** Whether this side dialed (true) or accepted (false); settles duplicate links deterministically. */
+  readonly dialedByUs: boolean;
   readonly #ws: WebSocket;
   readonly #timer: NodeJS.Timeout;
   #lastSeen = Date.now();
@@ -42,8 +44,10 @@ export class DirectLink extends LinkEvents {
     remoteAddress: string,
     timings: DirectLinkTimings = {},
     early: readonly Uint8Array[] = [],
+    dialedByUs = false,
   ) {
     super();
+    this.dialedByUs = dialedByUs;
     for (const envelope of early) this.deliver(envelope);
     this.#ws = ws;
     this.remoteKey = remoteKey;

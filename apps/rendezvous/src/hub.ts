@@ -566,6 +566,9 @@ export class RelayHub {
     s.missed = 0;
     this.stats.authOk++;
     this.send(s, encodeFrame({ type: FrameType.WELCOME, info: this.welcomeInfo(s) }));
+    // Only needed for the handshake: don't carry them for the connection's lifetime.
+    s.origins = NO_ORIGINS;
+    s.hostname = '';
     this.claimAndDrain(s);
   }
 
@@ -809,6 +812,7 @@ export class RelayHub {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_ORIGINS: readonly string[] = Object.freeze([]);
 
 import { randomFillSync } from 'node:crypto';
 

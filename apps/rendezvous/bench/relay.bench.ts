@@ -1,0 +1,365 @@
+/**
+ * Rendezvous relay benchmark (bounded: a few seconds per scenario, 127.0.0.1 only).
+ *
+ *   node --conditions=source --import tsx apps/rendezvous/bench/relay.bench.ts
+ *
+ * Scenarios: bare ws forwarder vs one rendezvous instance vs two instances over Redis
+ * (msgs/s delivered with a window of frames in flight per sender); authenticated connections
+ * per second; RSS per idle authenticated connection; round-trip p99 at a fixed 1,000 rt/s.
+ * Server processes are children so the load generator does not share their event loop.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  buildHello,
+  decodeFrame,
+  EnvelopeType,
+  encodeFrame,
+  FrameType,
+  generateIdentity,
+  type Identity,
+  sealEnvelope,
+} from '@p2p-comm/protocol';
+import { nodeSuite } from '@p2p-comm/protocol/node';
+import WebSocket from 'ws';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 20);
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
+const PAYLOAD = Number(process.env.BENCH_PAYLOAD ?? 256);
+const tsx = import.meta.resolve('tsx');
+const serverTs = fileURLToPath(new URL('../src/server.ts', import.meta.url));
+const bareTs = fileURLToPath(new URL('./bare-forwarder.ts', import.meta.url));
+const idleTs = fileURLToPath(new URL('./idle-server.ts', import.meta.url));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+function child(file: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
+  const c = spawn(process.execPath, ['--conditions=source', '--import', tsx, file, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(c);
+  return new Promise((resolve) => {
+    c.stdout!.on('data', (d) => {
+      if (String(d).includes('ready') || String(d).includes('rendezvous listening')) resolve(c);
+    });
+  });
+}
+
+const BENCH_ENV = {
+  HOST: '127.0.0.1',
+  STUN_PORT: '0',
+  LOG_LEVEL: 'info',
+  RATE_MSGS_PER_S: '10000000',
+  RATE_BURST_MSGS: '10000000',
+  RATE_BYTES_PER_S: '1000000000',
+  RATE_BURST_BYTES: '1000000000',
+  RATE_IP_MSGS_PER_S: '10000000',
+  RATE_IP_BYTES_PER_S: '1000000000',
+  MAX_CONNS_PER_IP: '100000',
+  SEND_QUEUE_MAX_BYTES: '16777216',
+};
+
+async function rendezvous(env: Record<string, string> = {}): Promise<{ port: number; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = await child(serverTs, [], { ...BENCH_ENV, PORT: String(port), ...env });
+  return { port, proc };
+}
+
+interface Peer {
+  ws: WebSocket;
+  id: Identity;
+}
+
+async function connectRdv(port: number, id = generateIdentity(nodeSuite)): Promise<Peer> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws`, { perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.on('message', function onMsg(data: Buffer) {
+      const f = decodeFrame(new Uint8Array(data), 1 << 20);
+      if (f.type === FrameType.CHALLENGE)
+        ws.send(encodeFrame(buildHello(nodeSuite, id, f.challenge, `127.0.0.1:${port}`)));
+      else if (f.type === FrameType.WELCOME) {
+        ws.off('message', onMsg);
+        resolve();
+      } else reject(new Error(`auth: ${JSON.stringify(f)}`));
+    });
+  });
+  return { ws, id };
+}
+
+/** Throughput: PAIRS senders each keep WINDOW frames in flight; a frame is re-sent when delivered. */
+async function throughput(
+  kind: 'bare' | 'rdv',
+  portA: number,
+  portB: number,
+  pids: number[],
+): Promise<{ rate: number; perCpuS: number }> {
+  let delivered = 0;
+  const senders: { ws: WebSocket; frame: Buffer }[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    if (kind === 'bare') {
+      const ida = Buffer.alloc(32, 0);
+      ida.writeUInt32BE(i * 2, 0);
+      const idb = Buffer.alloc(32, 0);
+      idb.writeUInt32BE(i * 2 + 1, 0);
+      const a = new WebSocket(`ws://127.0.0.1:${portA}`, { perMessageDeflate: false });
+      const b = new WebSocket(`ws://127.0.0.1:${portB}`, { perMessageDeflate: false });
+      await Promise.all([new Promise((r) => a.once('open', r)), new Promise((r) => b.once('open', r))]);
+      a.send(ida);
+      b.send(idb);
+      const frame = Buffer.concat([idb, Buffer.alloc(PAYLOAD + 37 + 240)]);
+      b.on('message', () => {
+        delivered++;
+        a.send(frame);
+      });
+      senders.push({ ws: a, frame });
+    } else {
+      const a = await connectRdv(portA);
+      const b = await connectRdv(portB);
+      const env = sealEnvelope(nodeSuite, {
+        type: EnvelopeType.DATA,
+        sender: a.id,
+        recipient: b.id.publicKey,
+        plaintext: new Uint8Array(PAYLOAD),
+      });
+      const frame = Buffer.from(encodeFrame({ type: FrameType.RELAY, frameId: 1, to: b.id.publicKey, envelope: env }));
+      b.ws.on('message', () => {
+        delivered++;
+        a.ws.send(frame);
+      });
+      senders.push({ ws: a.ws, frame });
+    }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  for (const s of senders) for (let k = 0; k < WINDOW; k++) s.ws.send(s.frame);
+  await new Promise((r) => setTimeout(r, 1000)); // warm-up
+  const d0 = delivered;
+  const c0 = pids.reduce((a, p) => a + cpuS(p), 0);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const n = delivered - d0;
+  const rate = (n * 1000) / (performance.now() - t0);
+  const cpu = pids.reduce((a, p) => a + cpuS(p), 0) - c0;
+  for (const s of senders) s.ws.terminate();
+  return { rate, perCpuS: n / cpu };
+}
+
+async function connectRate(
+  port: number,
+  n: number,
+  concurrency = 50,
+  pid = 0,
+): Promise<{ rate: number; perCpuS: number }> {
+  const ids = Array.from({ length: n }, () => generateIdentity(nodeSuite));
+  const peers: Peer[] = [];
+  let next = 0;
+  const c0 = pid ? cpuS(pid) : 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) peers.push(await connectRdv(port, ids[next++]));
+    }),
+  );
+  const rate = (n * 1000) / (performance.now() - t0);
+  const cpu = pid ? cpuS(pid) - c0 : Number.NaN;
+  for (const p of peers) p.ws.terminate();
+  return { rate, perCpuS: n / cpu };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuS(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+function rssKb(pid: number): number {
+  return Number(
+    execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
+      .toString()
+      .trim(),
+  );
+}
+
+async function idleRss(n: number): Promise<{ rssPerConn: number; heapPerConn: number }> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ['--expose-gc', '--conditions=source', '--import', tsx, idleTs, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(proc);
+  let buf = '';
+  proc.stdout!.on('data', (d) => {
+    buf += String(d);
+  });
+  const waitFor = async (s: string) => {
+    while (!buf.includes(s)) await new Promise((r) => setTimeout(r, 20));
+  };
+  const mem = async (): Promise<{ rss: number; heapUsed: number; external: number; arrayBuffers: number }> => {
+    buf = '';
+    proc.kill('SIGUSR2');
+    await waitFor('\n');
+    await new Promise((r) => setTimeout(r, 50));
+    return JSON.parse(buf.slice(buf.indexOf('{'), buf.indexOf('}') + 1));
+  };
+  await waitFor('ready');
+  const warm = await connectRate(port, 300);
+  void warm;
+  await new Promise((r) => setTimeout(r, 500));
+  const before = await mem();
+  const ids = Array.from({ length: n }, () => generateIdentity(nodeSuite));
+  const peers: Peer[] = [];
+  for (let i = 0; i < n; i += 100)
+    peers.push(...(await Promise.all(ids.slice(i, i + 100).map((id) => connectRdv(port, id)))));
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = await mem();
+  for (const p of peers) p.ws.terminate();
+  proc.kill('SIGKILL');
+  return {
+    rssPerConn: (after.rss - before.rss) / n,
+    heapPerConn: (after.heapUsed + after.external - before.heapUsed - before.external) / n,
+  };
+}
+
+async function latency(port: number, rps: number, seconds: number): Promise<{ p50: number; p99: number; n: number }> {
+  const a = await connectRdv(port);
+  const b = await connectRdv(port);
+  const env = sealEnvelope(nodeSuite, {
+    type: EnvelopeType.DATA,
+    sender: a.id,
+    recipient: b.id.publicKey,
+    plaintext: new Uint8Array(PAYLOAD),
+  });
+  const back = sealEnvelope(nodeSuite, {
+    type: EnvelopeType.DATA,
+    sender: b.id,
+    recipient: a.id.publicKey,
+    plaintext: new Uint8Array(PAYLOAD),
+  });
+  const toB = Buffer.from(encodeFrame({ type: FrameType.RELAY, frameId: 1, to: b.id.publicKey, envelope: env }));
+  const toA = Buffer.from(encodeFrame({ type: FrameType.RELAY, frameId: 2, to: a.id.publicKey, envelope: back }));
+  const samples: number[] = [];
+  const sentAt: number[] = [];
+  b.ws.on('message', (d: Buffer) => {
+    if (d[0] === FrameType.DELIVER) b.ws.send(toA);
+  });
+  a.ws.on('message', (d: Buffer) => {
+    if (d[0] === FrameType.DELIVER) {
+      const t = sentAt.shift();
+      if (t !== undefined) samples.push(performance.now() - t);
+    }
+  });
+  const total = rps * seconds;
+  const interval = 1000 / rps;
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    sentAt.push(performance.now());
+    a.ws.send(toB);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  samples.sort((x, y) => x - y);
+  a.ws.terminate();
+  b.ws.terminate();
+  return {
+    p50: samples[Math.floor(samples.length * 0.5)] ?? Number.NaN,
+    p99: samples[Math.floor(samples.length * 0.99)] ?? Number.NaN,
+    n: samples.length,
+  };
+}
+
+async function startRedis(): Promise<{ url: string; stop(): void }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'rdv-bench-'));
+  const p = spawn(
+    '/usr/bin/redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  children.push(p);
+  for (let i = 0; i < 100; i++) {
+    try {
+      execFileSync('/usr/bin/redis-cli', ['-p', String(port), 'ping']);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop() {
+      p.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY?.split(',');
+  const want = (s: string) => !only || only.includes(s);
+  const results: Record<string, string> = {};
+  if (want('throughput')) {
+    const barePort = await freePort();
+    const bare = await child(bareTs, [String(barePort)], {});
+    const b = await throughput('bare', barePort, barePort, [bare.pid!]);
+    bare.kill('SIGKILL');
+    const one = await rendezvous();
+    const o = await throughput('rdv', one.port, one.port, [one.proc.pid!]);
+    one.proc.kill('SIGKILL');
+    const fmt = (x: { rate: number; perCpuS: number }) =>
+      `${x.rate.toFixed(0)}/s wall (${(x.rate / b.rate).toFixed(2)}x bare); ${x.perCpuS.toFixed(0)} per server CPU-s (${(x.perCpuS / b.perCpuS).toFixed(2)}x bare)`;
+    results.bare_msgs = `${b.rate.toFixed(0)}/s wall; ${b.perCpuS.toFixed(0)} per server CPU-s`;
+    results.one_instance_msgs = fmt(o);
+    const redis = await startRedis();
+    const r1 = await rendezvous({ REDIS_URL: redis.url, INSTANCE_ID: 'b1' });
+    const r2 = await rendezvous({ REDIS_URL: redis.url, INSTANCE_ID: 'b2' });
+    const t = await throughput('rdv', r1.port, r2.port, [r1.proc.pid!, r2.proc.pid!]);
+    r1.proc.kill('SIGKILL');
+    r2.proc.kill('SIGKILL');
+    redis.stop();
+    results.two_instances_redis_msgs = `${fmt(t)} (CPU of both instances, Redis excluded)`;
+  }
+  if (want('connect')) {
+    const one = await rendezvous();
+    const c = await connectRate(one.port, 2000, 50, one.proc.pid!);
+    results.auth_connections = `${c.rate.toFixed(0)}/s wall; ${c.perCpuS.toFixed(0)} per server CPU-s`;
+    one.proc.kill('SIGKILL');
+  }
+  if (want('rss')) {
+    const m = await idleRss(Number(process.env.BENCH_IDLE_CONNS ?? 3000));
+    results.idle_conn_bytes = `RSS ${m.rssPerConn.toFixed(0)} B, JS heap + external ${m.heapPerConn.toFixed(0)} B per authenticated idle connection (after GC)`;
+  }
+  if (want('latency')) {
+    const one = await rendezvous();
+    const l = await latency(one.port, 1000, 5);
+    one.proc.kill('SIGKILL');
+    results.rtt_at_1000_per_s = `p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms (n=${l.n})`;
+  }
+  console.log(
+    JSON.stringify({ pairs: PAIRS, window: WINDOW, payload: PAYLOAD, seconds: SECONDS, ...results }, null, 2),
+  );
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

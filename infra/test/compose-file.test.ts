@@ -177,7 +177,9 @@ describe('infra/coturn/turnserver.conf', () => {
   it('does not collide with the STUN ports published by the replicas and uses the REST secret', () => {
     const conf = read('infra/coturn/turnserver.conf');
     const turnPort = Number(/^listening-port=(\d+)$/m.exec(conf)?.[1]);
-    expect([Number(exampleEnv.STUN_PORT), Number(exampleEnv.STUN_ALT_PORT)]).not.toContain(turnPort);
+    const published = (compose.services['rendezvous-1']?.ports ?? []).map((p) => Number(p.split(':')[0]));
+    expect(published).toEqual([Number(specDefault('STUN_PORT')), Number(specDefault('STUN_ALT_PORT'))]);
+    expect(published).not.toContain(turnPort);
     expect(conf).toMatch(/^use-auth-secret$/m);
     expect(compose.services.coturn?.command?.join(' ')).toMatch(/--static-auth-secret=/);
   });

@@ -1,3 +1,4 @@
+import { mintInviteToken } from '@p2p-comm/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type P2PClient } from '../src/index.js';
 import { startRendezvous, tempHome, waitFor } from './helpers/server.js';
@@ -101,5 +102,22 @@ describe('SDK through a real rendezvous server (memory broker)', () => {
     expect(bob.id().key).toBe(bobKey);
     await waitFor(() => got.length === 10 && alice.status().outbox.messages === 0, 15_000, 'offline delivery');
     expect(got).toEqual(Array.from({ length: 10 }, (_, i) => `offline ${i}`));
+  });
+
+  it('invite-token admission: refused without a token (CLIENT_ERR_SERVER_REJECTED), admitted with one', async () => {
+    const secret = 'an-invite-secret-that-is-long-enough-0123456789';
+    const srv = await startRendezvous({ ADMISSION: 'token', INVITE_SECRET: secret });
+    cleanups.push(() => srv.close());
+    const { home, cleanup } = tempHome();
+    cleanups.push(cleanup);
+    const without = createClient({ home, server: srv.url });
+    await without.start();
+    await expect(without.waitForServer(10_000)).rejects.toMatchObject({ code: 'CLIENT_ERR_SERVER_REJECTED' });
+    await without.stop();
+    const token = mintInviteToken(secret, { ttlMs: 60_000 });
+    const withToken = createClient({ home, server: srv.url, token });
+    await withToken.start();
+    cleanups.push(() => withToken.stop());
+    await withToken.waitForServer(10_000);
   });
 });

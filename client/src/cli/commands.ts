@@ -48,8 +48,9 @@ async function withClient<T>(
       ? { token: (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN }
       : {}),
   });
+  // Only trouble is worth a line: the normal connect/stop sequence is silent.
   client.on('server.status', ({ state, detail }) => {
-    if (state !== 'connected') ctx.err(`rendezvous ${state}: ${detail}\n`);
+    if (state === 'reconnecting' || state === 'replaced') ctx.err(`rendezvous ${state}: ${detail}\n`);
   });
   await client.start();
   try {
@@ -263,11 +264,11 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
   const pendingSends = new Map<string, string>();
   const emit = (event: string, data: unknown, human: string) =>
     ctx.out(json ? `${JSON.stringify({ event, ...(data as object) })}\n` : `${human}\n`);
-  client.on('server.status', ({ state, detail }) =>
-    json
-      ? emit('server.status', { state, detail }, '')
-      : ctx.err(`rendezvous ${state}${state === 'connected' ? '' : `: ${detail}`}\n`),
-  );
+  client.on('server.status', ({ state, detail }) => {
+    if (json) emit('server.status', { state, detail }, '');
+    else if (state === 'connected' || state === 'reconnecting' || state === 'replaced')
+      ctx.err(`rendezvous ${state}${state === 'connected' ? '' : `: ${detail}`}\n`);
+  });
   client.on('consent.request', async (r) => {
     emit(
       'consent.request',
@@ -307,7 +308,12 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
       `[${new Date(m.receivedAt).toISOString().slice(11, 19)}] ${m.name || m.from}: ${m.text ?? `(${Buffer.from(m.data ?? '', 'base64').length} bytes)`}`,
     ),
   );
-  client.on('peer.status', (s) => emit('peer.status', s, `${s.name || s.key}: ${s.state}`));
+  client.on('peer.status', (s) => {
+    // Our own answers are printed where they are given; here only what the peer did.
+    if (json) emit('peer.status', s, '');
+    else if (s.state === 'revoked-by-peer') ctx.out(`${s.name || s.key} revoked the connection.\n`);
+    else if (s.state === 'denied') ctx.out(`${s.name || s.key} denied the connection.\n`);
+  });
   client.on('message.delivered', (d) => {
     const to = pendingSends.get(d.id);
     pendingSends.delete(d.id);

@@ -182,17 +182,29 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         conn.off('state', onState);
+        conn.off('server-error', onRefused);
         reject(new ClientError('CLIENT_ERR_TIMEOUT', `rendezvous not connected after ${timeoutMs} ms (${conn.state})`));
       }, timeoutMs);
       const onState = (state: ConnectionState, detail: string) => {
         if (state === 'connected' || state === 'replaced' || state === 'stopped') {
           clearTimeout(t);
           conn.off('state', onState);
+          conn.off('server-error', onRefused);
           if (state === 'connected') resolve();
           else reject(new ClientError(state === 'replaced' ? 'CLIENT_ERR_REPLACED' : 'CLIENT_ERR_STOPPED', detail));
         }
       };
+      // An error before WELCOME is the server refusing us (admission, auth): report it now
+      // rather than after the timeout; the connection keeps retrying in the background.
+      const onRefused = (code: string, message: string) => {
+        if (conn.isConnected) return;
+        clearTimeout(t);
+        conn.off('state', onState);
+        conn.off('server-error', onRefused);
+        reject(new ClientError('CLIENT_ERR_SERVER_REJECTED', `${code}: ${message}`, { serverCode: code }));
+      };
       conn.on('state', onState);
+      conn.on('server-error', onRefused);
     });
   }
 

@@ -82,6 +82,7 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   #pending = new Set<number>();
   #welcome: WelcomeInfo | null = null;
   #retryAfterMs = 0;
+  #lastRefusal = '';
 
   constructor(opts: RendezvousOptions) {
     super();
@@ -225,6 +226,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
       return true;
     }
     if (frame.type === FrameType.ERROR) {
+      // Refused before WELCOME (admission, auth): keep the code for the reconnect status line.
+      this.#lastRefusal = `${frame.code}: ${frame.message}`;
       this.emit('server-error', frame.code, frame.message, frame.frameId);
       this.#stateFromError(frame.code, frame.message);
       ws.close();
@@ -295,7 +298,9 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     this.#attempt = Math.min(this.#attempt + 1, 30);
     const delay = Math.max(this.#retryAfterMs, 0) + Math.floor(random() * cap);
     this.#retryAfterMs = 0;
-    this.#setState('reconnecting', `${detail}; retry in ${delay} ms`);
+    const refusal = this.#lastRefusal ? `refused (${this.#lastRefusal}); ` : '';
+    this.#lastRefusal = '';
+    this.#setState('reconnecting', `${refusal}${detail}; retry in ${delay} ms`);
     this.#timer(() => this.#connect(), delay);
   }
 }

@@ -76,7 +76,7 @@ export function validateClientInit(init: unknown): ClientConfig {
 const isPort = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65_535;
 
 function validatePaths(v: unknown, problems: string[]): Readonly<PathsInit> {
-  if (v === undefined || v === null) return Object.freeze({ listen: null, webrtc: false, mdns: false });
+  if (v === undefined || v === null) return Object.freeze({ listen: null, webrtc: true, mdns: false });
   if (typeof v !== 'object') {
     problems.push('paths must be an object');
     return {};

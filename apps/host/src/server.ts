@@ -42,6 +42,14 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: address, ui: `${address}/ui` })}\n`);
 
   let stopping = false;
+  // Without its extension the gateway can only refuse; exit so a supervisor restarts both.
+  void extension.exited.then(async () => {
+    if (stopping) return;
+    process.stderr.write('HOST_ERR_EXTENSION_UNAVAILABLE: the p2p-comm extension exited; stopping\n');
+    stopping = true;
+    await app.close();
+    process.exit(1);
+  });
   const stop = async () => {
     if (stopping) return;
     stopping = true;

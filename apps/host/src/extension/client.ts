@@ -36,7 +36,8 @@ export interface SpawnExtensionOptions {
 
 export class ExtensionClient extends EventEmitter<ExtensionEvents> implements HostExtension {
   private readonly rpc: JsonRpcConnection;
-  private readonly exited: Promise<void>;
+  /** Resolves when the extension process has exited (or failed to start). */
+  readonly exited: Promise<void>;
 
   constructor(
     private readonly child: ChildProcess,

@@ -74,7 +74,8 @@ function fromSource(command: readonly string[]): { cmd: string; args: string[] }
   return { cmd: process.execPath, args: ['--conditions=source', '--import', tsx, source, ...rest] };
 }
 
-describe.skipIf(!NGINX && !IN_CI)('compose cluster through the TLS proxy', () => {
+const SKIP = !NGINX && !IN_CI;
+describe.skipIf(SKIP)(`compose cluster through the TLS proxy${SKIP ? ` (skipped: ${SKIP_REASON})` : ''}`, () => {
   const procs: Proc[] = [];
   let dir = '';
   let ca = '';

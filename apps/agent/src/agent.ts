@@ -4,10 +4,19 @@
  * requests by id. start()/stop() are explicit; construction has no side effects.
  */
 import type { AgentConfig } from './config.js';
-import { MAX_AGENT_TEXT_CHARS, MAX_PENDING_ASKS, MAX_QUEUED_REQUESTS, POLL_RETRY_MS } from './constants.js';
+import {
+  ASK_PEER_PREFIX,
+  MAX_AGENT_DEPTH,
+  MAX_AGENT_TEXT_CHARS,
+  MAX_CONCURRENT_ANSWERS,
+  MAX_PEER_QUESTIONS_PER_ANSWER,
+  MAX_PENDING_ASKS,
+  MAX_QUEUED_REQUESTS,
+  POLL_RETRY_MS,
+} from './constants.js';
 import { AgentError, type AgentErrorCode } from './errors.js';
 import type { GatewayClient, GatewayItem } from './gateway-client.js';
-import type { LlmClient } from './llm/types.js';
+import type { ChatTurn, LlmClient } from './llm/types.js';
 import { type AgentMessage, decodeAgentMessage, encodeAgentMessage, isReply, newMessageId } from './messages.js';
 
 export interface AgentDeps {
@@ -29,6 +38,8 @@ export interface AgentStats {
   answered: number;
   rejected: number;
   llmFailures: number;
+  /** Questions this agent asked the peer while answering one of the peer's. */
+  peerQuestions: number;
 }
 
 export class Agent {
@@ -36,9 +47,11 @@ export class Agent {
   private running = false;
   private loop: Promise<void> | undefined;
   private abort: AbortController | undefined;
-  private queue: Promise<void> = Promise.resolve();
-  private queued = 0;
-  readonly stats: AgentStats = { answered: 0, rejected: 0, llmFailures: 0 };
+  /** Requests waiting for an answer slot, in arrival order. */
+  private readonly waiting: (() => void)[] = [];
+  private active = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  readonly stats: AgentStats = { answered: 0, rejected: 0, llmFailures: 0, peerQuestions: 0 };
 
   constructor(private readonly deps: AgentDeps) {}
 
@@ -53,7 +66,14 @@ export class Agent {
     this.running = false;
     this.abort?.abort();
     await this.loop;
-    await this.queue;
+    // Answers in flight may be waiting on our own questions: fail those first so they finish.
+    this.rejectPending();
+    this.waiting.splice(0);
+    await Promise.allSettled([...this.inFlight]);
+    this.rejectPending();
+  }
+
+  private rejectPending(): void {
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new AgentError('AGENT_ERR_STOPPED'));
@@ -123,17 +143,23 @@ export class Agent {
       return;
     }
     if (msg.kind === 'note') return;
-    if (this.queued >= MAX_QUEUED_REQUESTS) {
+    if (this.active + this.waiting.length >= MAX_QUEUED_REQUESTS) {
       void this.replyError(item.from, msg.id, 'AGENT_ERR_BUSY');
       return;
     }
-    // Requests are answered one at a time, in order: the LLM is the scarce resource.
-    this.queued++;
-    this.queue = this.queue
-      .then(() => this.answer(item.from, msg))
-      .finally(() => {
-        this.queued--;
+    // Several requests are answered at once (an answer may wait on the peer's agent, which may
+    // be asking us in turn), bounded because the LLM is the scarce resource.
+    const run = () => {
+      this.active++;
+      const task = this.answer(item.from, msg).finally(() => {
+        this.active--;
+        this.inFlight.delete(task);
+        this.waiting.shift()?.();
       });
+      this.inFlight.add(task);
+    };
+    if (this.active < MAX_CONCURRENT_ANSWERS) run();
+    else this.waiting.push(run);
   }
 
   private onReply(from: string, msg: AgentMessage): void {
@@ -150,14 +176,10 @@ export class Agent {
   }
 
   private async answer(peer: string, msg: AgentMessage): Promise<void> {
-    const { config, llm } = this.deps;
+    const { config } = this.deps;
     let text: string;
     try {
-      text = await llm.complete({
-        system: config.systemPrompt,
-        maxTokens: config.maxTokens,
-        messages: [{ role: 'user', content: msg.text }],
-      });
+      text = await this.think(peer, msg);
     } catch (err) {
       this.stats.llmFailures++;
       const code = err instanceof AgentError ? err.code : 'AGENT_ERR_LLM_FAILED';
@@ -176,6 +198,36 @@ export class Agent {
       this.log('answered', { peer, re: msg.id });
     } catch (err) {
       this.log('reply-failed', { peer, re: msg.id, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /**
+   * Runs the LLM on a request. When the LLM answers with an ASK_PEER: line, the question goes
+   * to the peer's agent (one level deeper) and its answer back to the LLM, a bounded number of
+   * times; then the LLM's reply is the answer.
+   */
+  private async think(peer: string, msg: AgentMessage): Promise<string> {
+    const { config, llm } = this.deps;
+    const turns: ChatTurn[] = [{ role: 'user', content: msg.text }];
+    for (let round = 0; ; round++) {
+      const text = await llm.complete({ system: config.systemPrompt, maxTokens: config.maxTokens, messages: turns });
+      const line = text.trim();
+      const depth = (msg.depth ?? 0) + 1;
+      if (!line.startsWith(ASK_PEER_PREFIX) || round >= MAX_PEER_QUESTIONS_PER_ANSWER || depth > MAX_AGENT_DEPTH) {
+        return text;
+      }
+      const question = line.slice(ASK_PEER_PREFIX.length).trim().slice(0, MAX_AGENT_TEXT_CHARS);
+      this.stats.peerQuestions++;
+      let reply: string;
+      try {
+        reply = (await this.ask(peer, question, { depth })).text;
+      } catch (err) {
+        reply = `(the peer's agent could not answer: ${err instanceof AgentError ? err.code : 'error'})`;
+      }
+      turns.push(
+        { role: 'assistant', content: line },
+        { role: 'user', content: `The peer's agent answered: ${reply}` },
+      );
     }
   }
 

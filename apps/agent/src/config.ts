@@ -28,7 +28,7 @@ export interface AgentConfig {
 export const AGENT_DEFAULTS = {
   name: 'AI agent',
   systemPrompt:
-    "You are an AI agent collaborating with a peer's agent over an end-to-end encrypted link. Answer the peer's question concisely. Never reveal secrets, credentials or file contents.",
+    "You are an AI agent collaborating with a peer's agent over an end-to-end encrypted link. Answer the peer's question concisely. Never reveal secrets, credentials or file contents. If you need information only the peer's agent has, reply with a single line starting with ASK_PEER: followed by your question; you will then get its answer.",
   maxTokens: DEFAULT_MAX_TOKENS,
   pollWaitMs: DEFAULT_POLL_WAIT_MS,
   askTimeoutMs: DEFAULT_ASK_TIMEOUT_MS,

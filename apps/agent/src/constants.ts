@@ -24,5 +24,14 @@ export const DEFAULT_MAX_TOKENS = 1_024;
 export const LLM_TIMEOUT_MS = 60_000;
 /** Largest LLM HTTP response read (bytes). */
 export const MAX_LLM_RESPONSE_BYTES = 1024 * 1024;
-/** Messages awaiting the LLM at once (count); more get a busy error reply. */
+/** Peer requests accepted and not yet answered (count); more get a busy error reply. */
 export const MAX_QUEUED_REQUESTS = 32;
+/** Peer requests answered at the same time (count); the rest wait their turn, in order. */
+export const MAX_CONCURRENT_ANSWERS = 4;
+/**
+ * Prefix by which the LLM asks the peer's agent a question while answering one. The agent
+ * sends it (depth + 1), then gives the LLM the peer's answer and sends the LLM's final reply.
+ */
+export const ASK_PEER_PREFIX = 'ASK_PEER:';
+/** Questions to the peer one answer may make (count). */
+export const MAX_PEER_QUESTIONS_PER_ANSWER = 2;

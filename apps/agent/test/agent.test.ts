@@ -163,6 +163,31 @@ describe('Agent', () => {
     expect(b.agent.stats.llmFailures).toBe(1);
   });
 
+  it('B’s LLM asks A’s agent in turn (ASK_PEER), then answers with what it learned', async () => {
+    llm = await startFakeLlm({
+      responder: (r) => {
+        if (r.prompt.includes('Where does Alice live')) return 'ASK_PEER: Which city are you in?';
+        if (r.prompt.startsWith("The peer's agent answered:")) return `Alice lives in ${r.prompt.split(': ')[1]}`;
+        if (r.prompt === 'Which city are you in?') return 'Lisbon';
+        return 'unexpected';
+      },
+    });
+    const [extA, extB] = linked();
+    const a = await side(extA, 'Alice agent', llm.url);
+    const b = await side(extB, 'Bob agent', llm.url);
+    autoDecide(a.host, true);
+    autoDecide(b.host, true);
+    const answer = await a.agent.ask(KEY_B, 'Where does Alice live?');
+    expect(answer.text).toBe('Alice lives in Lisbon');
+    expect(b.agent.stats.peerQuestions).toBe(1);
+    expect(a.agent.stats.answered).toBe(1);
+    expect(llm.requests.map((r) => r.prompt)).toEqual([
+      'Where does Alice live?',
+      'Which city are you in?',
+      "The peer's agent answered: Lisbon",
+    ]);
+  });
+
   it('ignores malformed bodies and replies from peers it did not ask', async () => {
     llm = await startFakeLlm();
     const [extA, extB] = linked();

@@ -31,7 +31,7 @@ export const CONSENT_RETRY_MS = 5_000;
 /** Unanswered incoming consent requests kept, requests. Extra ones are dropped. */
 export const PENDING_CONSENT_MAX = 64;
 /** Consent requests from one unknown key shown to the user, per CONSENT_RATE_WINDOW_MS. */
-export const CONSENT_RATE_PER_KEY = 1;
+export const CONSENT_RATE_PER_KEY = 3;
 /** Consent requests from all unknown keys shown to the user, per CONSENT_RATE_WINDOW_MS. */
 export const CONSENT_RATE_GLOBAL = 10;
 /** Window of the consent rate limits, ms. */

@@ -107,13 +107,10 @@ for (const broker of ['memory', 'redis'] as const) {
       await carol.call('peers.connect', { share: ids.Bob!.share });
       const r1 = await bob.waitNotification('consent.request', (p) => p.key === ids.Carol!.key);
       await bob.call('consent.respond', { requestId: r1.requestId, accept: true });
+      // Carol denied Alice once (first test); Alice asks again and this new request is shown.
+      const mark = carol.notifications.length;
       await alice.call('peers.connect', { share: ids.Carol!.share });
-      const r2 = await carol.waitNotification(
-        'consent.request',
-        (p) => p.key === ids.Alice!.key && p.requestId !== undefined,
-        15_000,
-      );
-      // Carol denied Alice once; this is a new request after Alice asked again.
+      const r2 = await carol.waitNotification('consent.request', (p) => p.key === ids.Alice!.key, 15_000, mark);
       await carol.call('consent.respond', { requestId: r2.requestId, accept: true });
       await alice.waitNotification('peer.status', (p) => p.key === ids.Carol!.key && p.state === 'trusted');
       await carol.waitNotification('peer.status', (p) => p.key === ids.Bob!.key && p.state === 'trusted');

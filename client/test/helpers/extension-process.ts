@@ -103,8 +103,13 @@ export class ExtensionProcess {
   }
 
   /** Wait for the first notification (already seen or future) matching. */
-  waitNotification(method: string, pred: (p: Record<string, unknown>) => boolean = () => true, timeoutMs = 15_000) {
-    const seen = this.notifications.find((n) => n.method === method && pred(n.params ?? {}));
+  waitNotification(
+    method: string,
+    pred: (p: Record<string, unknown>) => boolean = () => true,
+    timeoutMs = 15_000,
+    fromIndex = 0,
+  ) {
+    const seen = this.notifications.slice(fromIndex).find((n) => n.method === method && pred(n.params ?? {}));
     if (seen) return Promise.resolve(seen.params ?? {});
     return new Promise<Record<string, unknown>>((resolve, reject) => {
       const t = setTimeout(() => {

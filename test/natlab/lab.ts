@@ -85,6 +85,8 @@ export class Lab {
   readonly sites: LabSite[] = [];
   private readonly namespaces: string[] = [];
   private readonly processes = new Set<LabProcess>();
+  /** Every process started, also exited ones, for failure reports (a lab starts a few dozen). */
+  private readonly started: LabProcess[] = [];
   private torn = false;
 
   constructor(id: string) {
@@ -98,6 +100,7 @@ export class Lab {
     const label = opts.label ?? (typeof node === 'string' ? node : node.name);
     const p = new LabProcess(ns, cmd, args, { ...opts, label });
     this.processes.add(p);
+    this.started.push(p);
     void p.exited.then(() => this.processes.delete(p));
     return p;
   }
@@ -146,6 +149,11 @@ export class Lab {
   /** Counters of the router's rules, to show a scenario what its packets did. */
   routerRules(siteIndex: number): Promise<string> {
     return nsRun(this.site(siteIndex).router.ns, 'iptables-save', ['-c']);
+  }
+
+  /** The tail of every process's output, for a failing test's message. */
+  describeProcesses(maxCharsEach = 2_000): string {
+    return this.started.map((p) => p.describe(maxCharsEach)).join('\n');
   }
 
   /** @internal */

@@ -52,9 +52,10 @@ export async function befriend(a: Peer, b: Peer, by: 'share' | 'key' = 'share'):
   );
   const ref = typeof req['requestId'] === 'string' ? { requestId: req['requestId'] } : { key: a.id.key };
   await b.ext.request('consent.respond', { ...ref, accept: true });
+  // Data may flow only once both sides consented: A's entry for B turns "trusted".
   await a.ext.waitFor(
-    'trust of the peer',
-    async () => ((await peerEntry(a, b)) ? true : undefined),
+    'consent of the peer',
+    async () => ((await peerEntry(a, b))?.['state'] === 'trusted' ? true : undefined),
     CONSENT_TIMEOUT_MS,
   );
 }

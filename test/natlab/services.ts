@@ -110,16 +110,32 @@ export async function startRendezvous(
   return { process: p, node, url };
 }
 
+const REDIS_LAB_PASSWORD = 'lab-redis-password';
+
 /** A real redis-server on a lab server node, state in a temp dir. */
 export async function startRedis(lab: Lab, node: LabNode, port = 6379): Promise<{ process: LabProcess; url: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'p2pnl-redis-'));
   const p = lab.spawn(
     node,
     'redis-server',
-    ['--bind', node.ip, '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no'],
+    // A password, as Redis refuses non-loopback clients without one (protected mode).
+    [
+      '--bind',
+      node.ip,
+      '--port',
+      String(port),
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--requirepass',
+      REDIS_LAB_PASSWORD,
+    ],
     { label: `redis on ${node.name}` },
   );
   void p.exited.then(() => rmSync(dir, { recursive: true, force: true }));
   await p.waitForOutput(/Ready to accept connections/, SERVICE_START_TIMEOUT_MS);
-  return { process: p, url: `redis://${node.ip}:${port}` };
+  return { process: p, url: `redis://:${REDIS_LAB_PASSWORD}@${node.ip}:${port}` };
 }

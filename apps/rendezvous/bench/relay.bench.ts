@@ -50,8 +50,20 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Extra node flags for server children, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+
+/** Stop a server child gracefully (SIGINT → drain → exit, so profiles get written), SIGKILL after 5 s. */
+async function stop(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null) return;
+  const exited = new Promise((r) => c.once('exit', r));
+  c.kill('SIGINT');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  c.kill('SIGKILL');
+}
+
 function child(file: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
-  const c = spawn(process.execPath, ['--conditions=source', '--import', tsx, file, ...args], {
+  const c = spawn(process.execPath, [...NODE_ARGS, '--conditions=source', '--import', tsx, file, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -190,14 +202,6 @@ function cpuS(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-function rssKb(pid: number): number {
-  return Number(
-    execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
-      .toString()
-      .trim(),
-  );
-}
-
 async function idleRss(n: number): Promise<{ rssPerConn: number; heapPerConn: number }> {
   const port = await freePort();
   const proc = spawn(process.execPath, ['--expose-gc', '--conditions=source', '--import', tsx, idleTs, String(port)], {
@@ -323,7 +327,7 @@ async function main(): Promise<void> {
     bare.kill('SIGKILL');
     const one = await rendezvous();
     const o = await throughput('rdv', one.port, one.port, [one.proc.pid!]);
-    one.proc.kill('SIGKILL');
+    await stop(one.proc);
     const fmt = (x: { rate: number; perCpuS: number }) =>
       `${x.rate.toFixed(0)}/s wall (${(x.rate / b.rate).toFixed(2)}x bare); ${x.perCpuS.toFixed(0)} per server CPU-s (${(x.perCpuS / b.perCpuS).toFixed(2)}x bare)`;
     results.bare_msgs = `${b.rate.toFixed(0)}/s wall; ${b.perCpuS.toFixed(0)} per server CPU-s`;
@@ -332,8 +336,7 @@ async function main(): Promise<void> {
     const r1 = await rendezvous({ REDIS_URL: redis.url, INSTANCE_ID: 'b1' });
     const r2 = await rendezvous({ REDIS_URL: redis.url, INSTANCE_ID: 'b2' });
     const t = await throughput('rdv', r1.port, r2.port, [r1.proc.pid!, r2.proc.pid!]);
-    r1.proc.kill('SIGKILL');
-    r2.proc.kill('SIGKILL');
+    await Promise.all([stop(r1.proc), stop(r2.proc)]);
     redis.stop();
     results.two_instances_redis_msgs = `${fmt(t)} (CPU of both instances, Redis excluded)`;
   }

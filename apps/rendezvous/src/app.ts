@@ -107,7 +107,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => hub.accept(ws, clientIp(req, config.trustProxy), req.headers.host));
+    wss.handleUpgrade(req, socket, head, (ws) =>
+      hub.accept(ws, socket, clientIp(req, config.trustProxy), req.headers.host),
+    );
   };
 
   let closing: Promise<void> | null = null;

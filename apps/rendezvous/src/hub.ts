@@ -8,6 +8,8 @@
  * structure check, two 32-byte compares, one Map lookup, the DELIVER header written in place
  * over the incoming frame (zero-copy) and a 6-byte ACK. No JSON, promises or closures.
  */
+
+import type { Duplex } from 'node:stream';
 import {
   decodeFrame,
   encodeFrame,
@@ -92,6 +94,18 @@ export class RelayHub {
   private stunPorts = { port: 0, altPort: 0 };
   private drainWaiter: (() => void) | null = null;
   draining = false;
+  private corked: Session[] = [];
+  private uncorkScheduled = false;
+  private readonly uncorkAll = (): void => {
+    this.uncorkScheduled = false;
+    const list = this.corked;
+    this.corked = [];
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i]!;
+      s.corked = false;
+      s.sock.uncork();
+    }
+  };
 
   // Shared listeners: one function per hub, `this` is the socket, so no per-connection closures.
   private readonly onWsMessage: (this: SessionSocket, data: RawData, isBinary: boolean) => void;
@@ -159,7 +173,7 @@ export class RelayHub {
   // ---------------------------------------------------------------- connections
 
   /** Take a freshly upgraded socket. `host` is the request's Host header. */
-  accept(socket: WebSocket, ip: string, host: string | undefined): void {
+  accept(socket: WebSocket, raw: Duplex, ip: string, host: string | undefined): void {
     const ws = socket as SessionSocket;
     ws.on('error', this.onWsError);
     const c = this.config;
@@ -188,6 +202,7 @@ export class RelayHub {
     const challenge = nodeRandom32();
     const s = new Session(
       ws,
+      raw,
       ip,
       ipState,
       challenge,
@@ -248,6 +263,17 @@ export class RelayHub {
       s.state = SessionState.CLOSED;
       ws.terminate();
       return false;
+    }
+    if (!s.corked) {
+      // Coalesce every frame this tick sends to this socket (DELIVERs, ACKs) into one write:
+      // ws writes each frame separately, and the syscalls were the relay's main cost.
+      s.corked = true;
+      s.sock.cork();
+      this.corked.push(s);
+      if (!this.uncorkScheduled) {
+        this.uncorkScheduled = true;
+        setImmediate(this.uncorkAll);
+      }
     }
     ws.send(buf);
     return true;

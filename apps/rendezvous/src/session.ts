@@ -2,6 +2,7 @@
  * Per-connection state. Kept to plain fields (no closures, no per-connection maps) because an
  * idle authenticated connection must cost only a few KB: the socket, ws's objects and this.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 export const SessionState = Object.freeze({ PENDING: 0, AUTHING: 1, OPEN: 2, CLOSED: 3 } as const);
@@ -40,9 +41,13 @@ export class Session {
   msgTokens: number;
   byteTokens: number;
   lastRefill: number;
+  /** True while the socket is corked to coalesce this tick's frames into one write. */
+  corked = false;
 
   constructor(
     readonly ws: WebSocket,
+    /** The raw socket under `ws` (corked/uncorked around a tick's writes). */
+    readonly sock: Duplex,
     readonly ip: string,
     readonly ipState: IpState,
     challenge: Buffer,

@@ -132,7 +132,7 @@ describe('p2p-comm serve and admin invite', () => {
       STUN_ALT_PORT: '0',
       LOG_LEVEL: 'silent',
     });
-    await waitFor(() => serve.out().includes('"url"'), 20_000, `serve output (${serve.err()})`);
+    await waitFor(() => serve.out().includes('"url"'), 45_000, `serve output (${serve.err()})`);
     const { url } = JSON.parse(serve.out().trim().split('\n')[0]!) as { url: string };
     const c = tempHome();
     cleanups.push(c.cleanup);

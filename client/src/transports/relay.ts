@@ -1,4 +1,5 @@
 import { bytesEqual, encodeKey } from '@p2p-comm/protocol';
+import { PATHS_MAX_PEERS } from '../constants.js';
 import { ClientError } from '../errors.js';
 import type { Link } from './link.js';
 import type { LinkProvider } from './path-manager.js';
@@ -89,6 +90,12 @@ export class RelayTransport implements LinkProvider {
     const key = encodeKey(peerKey);
     const existing = this.#links.get(key);
     if (existing?.isOpen && bytesEqual(existing.remoteKey, peerKey)) return existing;
+    if (this.#links.size >= PATHS_MAX_PEERS) {
+      // Bounded like the path manager: the least recently opened link goes first.
+      const [oldestKey, oldest] = this.#links.entries().next().value!;
+      this.#links.delete(oldestKey);
+      oldest.close('evicted');
+    }
     const link = new RelayLink(this.#conn, Uint8Array.from(peerKey));
     link.onClose(() => {
       if (this.#links.get(key) === link) this.#links.delete(key);

@@ -4,7 +4,7 @@
  * Scenarios whose product feature has not landed yet are skipped with the missing part named in
  * the test title, and run as soon as it exists.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { labAvailability, labMustRun } from './availability.js';
@@ -27,9 +27,18 @@ export function describeLab(name: string, body: () => void): void {
   describe.skip(`${name} [skipped: ${a.reason}]`, body);
 }
 
-/** Files a scenario needs; the ones missing, relative to the repository root. */
-export function missingFiles(files: readonly string[]): string[] {
-  return files.filter((f) => !existsSync(join(REPO_ROOT, f)));
+/**
+ * What a scenario needs, relative to the repository root: a file ("client/bin/p2p-comm.js"), or
+ * a file that must mention a text ("client/src/cli/commands.ts::P2P_COMM_LISTEN", for a setting
+ * the scenario passes). Returns the ones missing.
+ */
+export function missingFiles(needs: readonly string[]): string[] {
+  return needs.filter((need) => {
+    const [file, text] = need.split('::') as [string, string | undefined];
+    const path = join(REPO_ROOT, file);
+    if (!existsSync(path)) return true;
+    return text !== undefined && !readFileSync(path, 'utf8').includes(text);
+  });
 }
 
 /** `it`, or a skip whose title names what has not landed yet. */

@@ -29,13 +29,18 @@ export const FALLBACK_BOUND_MS = 30_000;
 /** Bound on an upgrade to a better path once one exists (ms). */
 export const UPGRADE_BOUND_MS = 20_000;
 
-/** Extension settings for a host that runs a direct-WebSocket listener (and announces it on mDNS). */
+/**
+ * Extension settings for a host that runs a direct-WebSocket listener (host:port) and announces
+ * it on mDNS ("1"). The extension reads them from its environment, as it reads P2P_COMM_SERVER.
+ */
 export const LISTENER_ENV: Readonly<Record<string, string>> = { P2P_COMM_LISTEN: '0.0.0.0:7700', P2P_COMM_MDNS: '1' };
 
 const BASE = [RENDEZVOUS_ENTRY, EXTENSION_BIN];
 const WEBRTC = [...BASE, 'client/src/transports/webrtc-link.ts'];
-const DIRECT = [...BASE, 'client/src/transports/direct-listener.ts'];
-const MDNS = [...DIRECT, 'client/src/transports/mdns-discovery.ts'];
+// The extension must take the listener and mDNS settings the scenarios pass (LISTENER_ENV).
+const CLI_SETTINGS = 'client/src/cli/commands.ts';
+const DIRECT = [...BASE, 'client/src/transports/direct-listener.ts', `${CLI_SETTINGS}::P2P_COMM_LISTEN`];
+const MDNS = [...DIRECT, 'client/src/transports/mdns-discovery.ts', `${CLI_SETTINGS}::P2P_COMM_MDNS`];
 
 async function withLab(options: LabOptions, body: (lab: Lab) => Promise<void>): Promise<void> {
   const lab = await createLab(options);

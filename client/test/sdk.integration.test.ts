@@ -1,7 +1,7 @@
 import { mintInviteToken } from '@p2p-comm/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type P2PClient } from '../src/index.js';
-import { startRendezvous, tempHome, waitFor } from './helpers/server.js';
+import { freePort, startRendezvous, tempHome, waitFor } from './helpers/server.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -119,5 +119,43 @@ describe('SDK through a real rendezvous server (memory broker)', () => {
     await withToken.start();
     cleanups.push(() => withToken.stop());
     await withToken.waitForServer(10_000);
+  });
+
+  it('a graceful server restart (RESTARTING) and a sender restart lose nothing', async () => {
+    const port = await freePort();
+    let srv = await startRendezvous({ PORT: String(port), RESTART_RETRY_AFTER_MS: '200' });
+    let stopped = false;
+    cleanups.push(() => (stopped ? undefined : srv.close()));
+    const aliceHome = tempHome();
+    cleanups.push(aliceHome.cleanup);
+    let alice = createClient({ home: aliceHome.home, server: srv.url });
+    await alice.start();
+    alice.setName('Alice');
+    await alice.waitForServer();
+    const bob = await peer(srv.url, 'Bob');
+    bob.on('consent.request', (r) => bob.respondConsent(r.requestId, true));
+    alice.connect(bob.id().share);
+    await waitFor(() => alice.session.peerInfo(bob.id().key).state === 'trusted', 10_000, 'trust');
+    const got: string[] = [];
+    bob.on('message.received', (m) => got.push(m.text!));
+    const states: string[] = [];
+    bob.on('server.status', (s) => states.push(s.state));
+
+    // Server drains (RESTARTING to every client) and a new one takes the port.
+    await srv.close();
+    stopped = true;
+    for (let i = 0; i < 5; i++) alice.send('Bob', { text: `during restart ${i}` });
+    srv = await startRendezvous({ PORT: String(port) });
+    stopped = false;
+    // The sender stops with messages unacked and starts again from its durable outbox.
+    await alice.stop();
+    alice = createClient({ home: aliceHome.home, server: srv.url });
+    await alice.start();
+    cleanups.push(() => alice.stop());
+    expect(alice.status().outbox.messages).toBeGreaterThan(0);
+    alice.send('Bob', { text: 'after sender restart' });
+    await waitFor(() => got.length === 6 && alice.status().outbox.messages === 0, 20_000, 'delivery after restarts');
+    expect(got).toEqual([...Array.from({ length: 5 }, (_, i) => `during restart ${i}`), 'after sender restart']);
+    expect(states).toContain('reconnecting');
   });
 });

@@ -14,7 +14,7 @@
 
 import { ClientError } from '../errors.js';
 import { PathError } from './direct-errors.js';
-import { LinkEvents } from './direct-link-events.js';
+import { LINK_EARLY_ENVELOPES_MAX, LinkEvents } from './direct-link-events.js';
 import {
   WEBRTC_CONNECT_TIMEOUT_MS,
   WEBRTC_DEAD_AFTER_MS,
@@ -124,6 +124,7 @@ export class WebRtcAttempt {
   #signals = 0;
   #settled = false;
   #link: WebRtcLink | undefined;
+  readonly #early: Uint8Array[] = [];
   #reject: ((err: PathError) => void) | undefined;
 
   constructor(opts: WebRtcAttemptOptions) {
@@ -161,9 +162,14 @@ export class WebRtcAttempt {
             opts.pingIntervalMs ?? WEBRTC_PING_INTERVAL_MS,
             opts.deadAfterMs ?? WEBRTC_DEAD_AFTER_MS,
           );
+          for (const bytes of this.#early.splice(0)) this.#link.receive(bytes);
           resolve(this.#link);
         },
-        onData: (bytes) => this.#link?.receive(bytes),
+        onData: (bytes) => {
+          if (this.#link) this.#link.receive(bytes);
+          // The far side may open and send before our 'connect' fires: hold it (bounded).
+          else if (this.#early.length < LINK_EARLY_ENVELOPES_MAX) this.#early.push(bytes);
+        },
         onEnd: (end: DataPeerEnd) => {
           if (this.#link)
             return this.#link.close(end.kind === 'closed' ? 'webrtc: closed by peer' : `webrtc: ${end.detail}`);

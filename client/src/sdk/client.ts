@@ -163,6 +163,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         webrtc: pc.webrtc ?? true,
         mdns: pc.mdns === true ? {} : pc.mdns || false,
         ...(pc.timings ? { timings: pc.timings } : {}),
+        onStatus: (peer) => session.pathChanged(peer),
       });
       this.#upgrader = upgrader;
       await upgrader.start();

@@ -15,6 +15,7 @@
  *   {t:'rtc-off', id}  "WebRTC is disabled here"
  *   {t:'addrs', a}     the sender's direct listener addresses [{h, p}]
  */
+import { networkInterfaces } from 'node:os';
 import {
   bytesEqual,
   type CryptoSuite,
@@ -71,6 +72,8 @@ export interface PathUpgraderOptions {
   readonly webrtcFactory?: () => DataPeerFactory;
   /** mDNS discovery; false/undefined = off. */
   readonly mdns?: MdnsSocketOptions | false;
+  /** Called after a path's status line changed (e.g. "webrtc: ice failed") for that peer. */
+  readonly onStatus?: (peer: string) => void;
   /** Overrides for tests, ms. */
   readonly timings?: {
     readonly tickMs?: number;
@@ -145,7 +148,7 @@ export class PathUpgrader {
         onLink: (link) => this.#onDirectLink(link),
       });
       const bound = await this.#listener.start();
-      const advertise = o.listen.advertise ?? (bound.host === '0.0.0.0' || bound.host === '::' ? [] : [bound]);
+      const advertise = o.listen.advertise ?? (isWildcard(bound.host) ? lanAddresses(bound.port) : [bound]);
       this.#ownAddresses = advertise
         .slice(0, UPGRADE_MAX_OWN_ADDRESSES)
         .map((a) => ({ host: a.host, port: a.port || bound.port }));
@@ -198,7 +201,7 @@ export class PathUpgrader {
         p.attempt?.rtc.cancel('webrtc: disabled');
         p.attempt = undefined;
         p.webrtcLink?.close('webrtc: disabled');
-        this.#o.paths.setStatus(id, 'webrtc', 'webrtc: disabled');
+        this.#status(id, 'webrtc', 'webrtc: disabled');
       } else {
         p.webrtc.failures = 0;
         p.webrtc.nextAt = 0;
@@ -267,6 +270,12 @@ export class PathUpgrader {
     return p;
   }
 
+  /** Record why a path is (not) up, and tell the owner so `peer.status` shows it. */
+  #status(peer: string, kind: 'direct' | 'webrtc', text: string): void {
+    this.#o.paths.setStatus(peer, kind, text);
+    this.#o.onStatus?.(peer);
+  }
+
   #backoff(t: PathTry): void {
     t.failures++;
     const base = this.#o.timings?.retryBaseMs ?? UPGRADE_RETRY_BASE_MS;
@@ -278,7 +287,7 @@ export class PathUpgrader {
     const t = p.direct;
     if (t.busy || p.directLink?.isOpen || p.addresses.length === 0 || Date.now() < t.nextAt) return;
     t.busy = true;
-    this.#o.paths.setStatus(peer, 'direct', 'direct: connecting');
+    this.#status(peer, 'direct', 'direct: connecting');
     const tryAll = async (): Promise<DirectLink> => {
       let last: unknown;
       for (const address of p.addresses) {
@@ -303,7 +312,7 @@ export class PathUpgrader {
       (err: unknown) => {
         t.busy = false;
         this.#backoff(t);
-        this.#o.paths.setStatus(peer, 'direct', directReason(err));
+        this.#status(peer, 'direct', directReason(err));
       },
     );
   }
@@ -332,7 +341,7 @@ export class PathUpgrader {
       p.directLink = undefined;
       if (reason === 'direct: duplicate' || this.#stopped) return;
       this.#backoff(p.direct);
-      queueMicrotask(() => this.#o.paths.setStatus(peer, 'direct', reason));
+      queueMicrotask(() => this.#status(peer, 'direct', reason));
     });
     this.#o.paths.addLink(link);
   }
@@ -363,7 +372,7 @@ export class PathUpgrader {
       factory = this.#factory;
     } catch (err) {
       this.#webrtc = false;
-      this.#o.paths.setStatus(peer, 'webrtc', webrtcReason(err));
+      this.#status(peer, 'webrtc', webrtcReason(err));
       return undefined;
     }
     const tm = this.#o.timings;
@@ -379,7 +388,7 @@ export class PathUpgrader {
     });
     p.attempt = { id, rtc };
     p.webrtc.busy = true;
-    this.#o.paths.setStatus(peer, 'webrtc', 'webrtc: connecting');
+    this.#status(peer, 'webrtc', 'webrtc: connecting');
     rtc.link.then(
       (link) => {
         if (p.attempt?.rtc !== rtc) return link.close('webrtc: superseded');
@@ -393,7 +402,7 @@ export class PathUpgrader {
           p.webrtcLink = undefined;
           if (this.#stopped) return;
           this.#backoff(p.webrtc);
-          queueMicrotask(() => this.#o.paths.setStatus(peer, 'webrtc', reason));
+          queueMicrotask(() => this.#status(peer, 'webrtc', reason));
         });
         this.#o.paths.addLink(link);
       },
@@ -402,7 +411,7 @@ export class PathUpgrader {
         p.attempt = undefined;
         p.webrtc.busy = false;
         this.#backoff(p.webrtc);
-        this.#o.paths.setStatus(peer, 'webrtc', webrtcReason(err));
+        this.#status(peer, 'webrtc', webrtcReason(err));
       },
     );
     return rtc;
@@ -473,7 +482,7 @@ export class PathUpgrader {
         this.#backoff(p.webrtc);
         rtc.cancel('webrtc: disabled by peer');
       }
-      this.#o.paths.setStatus(peer, 'webrtc', 'webrtc: disabled by peer');
+      this.#status(peer, 'webrtc', 'webrtc: disabled by peer');
     } else if (msg.t === 'rtc' && typeof msg.id === 'string' && msg.id.length <= 32) {
       const signal = checkSignal(msg.s);
       if (!this.#webrtc) {
@@ -504,6 +513,18 @@ export class PathUpgrader {
     }
     this.#mdns?.query();
   }
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+/** A wildcard listener is reachable at each non-internal IPv4 address of this host. */
+function lanAddresses(port: number): DirectAddress[] {
+  const out: DirectAddress[] = [];
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push({ host: a.address, port });
+  return out.slice(0, UPGRADE_MAX_OWN_ADDRESSES);
 }
 
 function compareKeys(a: Uint8Array, b: Uint8Array): number {

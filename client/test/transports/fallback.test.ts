@@ -135,6 +135,8 @@ describe('path choice and switching (loopback)', () => {
     cleanups.push(() => trap.stop());
     const got: string[] = [];
     bob.on('message.received', (m) => got.push(m.text!));
+    const statusLines: string[] = [];
+    alice.on('peer.status', (st) => statusLines.push(st.path));
     alice.upgrader.addAddress(bob.identity.publicKey, { host: '127.0.0.1', port });
     for (let i = 0; i < 20; i++) alice.send('Bob', { text: `x${i}` });
     const bobKey = bob.id().key;
@@ -142,6 +144,8 @@ describe('path choice and switching (loopback)', () => {
     await waitFor(() => got.length === 20, 10_000, 'messages on relay');
     expect(alice.paths.best(bobKey)?.kind).toBe('relay');
     expect(malloryLinks).toBe(0);
+    // The host hears why through peer.status (the CLI prints these lines).
+    expect(statusLines.some((l) => /^relay: connected; direct: wrong key at address/.test(l))).toBe(true);
   });
 
   it('upgrades to a direct link when the peer listens, preferring it over the relay', { timeout: 60_000 }, async () => {

@@ -94,9 +94,13 @@ export class TestClient {
   static async open(
     url: string,
     identity = generateIdentity(nodeSuite),
-    headers: Record<string, string> = {},
+    opts: { headers?: Record<string, string>; autoPong?: boolean } = {},
   ): Promise<TestClient> {
-    const ws = new WebSocket(url, { perMessageDeflate: false, headers });
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      headers: opts.headers ?? {},
+      autoPong: opts.autoPong ?? true,
+    });
     const c = new TestClient(ws, identity);
     const ch = await c.next((f) => f.type === FrameType.CHALLENGE);
     c.challenge = ch as Frame & { type: typeof FrameType.CHALLENGE };

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type CliConfig, parseArgs } from './config.js';
 import { LoadtestError } from './errors.js';
 import { machineInfo, markdownReport, markdownTable, type RunReport } from './report.js';
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
         sourceAddresses: cfg.sourceAddresses,
         serverCpus: pin ? '0' : null,
         generatorCpus: pin ? '1' : null,
+        serverNodeArgs: cfg.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(cfg.profile)}`] : [],
       };
       process.stderr.write(`» ${plan.label} × ${target} …\n`);
       try {

@@ -32,6 +32,8 @@ export interface CliConfig {
   readonly pin: boolean;
   /** Write results/<stamp>.{json,md} and latest.{json,md}. */
   readonly out: string | null;
+  /** Write a V8 CPU profile of every server process into this directory. */
+  readonly profile: string | null;
 }
 
 const INT_FLAGS: Record<string, [min: number, max: number]> = {
@@ -57,7 +59,8 @@ export const USAGE = `usage: npm run loadtest -- <${[...SCENARIO_NAMES, 'all', '
   --generators G      generator processes           --concurrency C  parallel connection attempts
   --source-addresses A  spread peers over 127.0.0.1..A
   --no-pin            do not pin server and generator to separate CPUs
-  --out DIR           write <DIR>/latest.{json,md} and a timestamped copy`;
+  --out DIR           write <DIR>/latest.{json,md} and a timestamped copy
+  --profile DIR       run servers under node --cpu-prof, profiles into DIR (summarise: loadtest/src/profile-summary.ts)`;
 
 /** Parse argv (without node and script). Throws one LOAD_ERR_CONFIG listing every problem. */
 export function parseArgs(argv: readonly string[]): CliConfig {
@@ -72,6 +75,7 @@ export function parseArgs(argv: readonly string[]): CliConfig {
   let size: RelaySize | null = null;
   let pin = true;
   let out: string | null = null;
+  let profile: string | null = null;
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
     if (!flag.startsWith('--')) {
@@ -98,6 +102,7 @@ export function parseArgs(argv: readonly string[]): CliConfig {
       if (value === '300' || value === '1k' || value === '16k') size = value;
       else problems.push(`--size must be 300, 1k or 16k, got ${JSON.stringify(value)}`);
     } else if (name === 'out') out = value;
+    else if (name === 'profile') profile = value;
     else if (name in INT_FLAGS) {
       const [min, max] = INT_FLAGS[name]!;
       const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -128,5 +133,6 @@ export function parseArgs(argv: readonly string[]): CliConfig {
     sourceAddresses: ints['source-addresses'] ?? 1,
     pin,
     out,
+    profile,
   });
 }

@@ -26,6 +26,11 @@ const fmt = (v: number | null | undefined, d = 0): string =>
     ? '–'
     : v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
+/** Generator CPU µs per message / connection. */
+function perUnit(cpuMs: number, n: number): number {
+  return n > 0 ? (cpuMs * 1000) / n : Number.NaN;
+}
+
 /** Ratio of `v` to the bare forwarder's value in the same scenario. */
 function ratio(
   results: readonly ScenarioResult[],
@@ -46,23 +51,23 @@ export function markdownTable(results: readonly ScenarioResult[]): string {
   const lines: string[] = [];
   if (traffic.length) {
     lines.push(
-      '| scenario | server | msgs/s | × bare | MB/s | CPU µs/msg | × bare | RTT p50 / p99 / p99.9 ms | lost | errors | load |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| scenario | server | msgs/s | × bare | MB/s | CPU µs/msg | × bare | RTT p50 / p99 / p99.9 ms | lost | errors | gen µs/msg | load |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const r of traffic)
       lines.push(
-        `| ${r.scenario} | ${r.targetLabel} | ${fmt(r.msgsPerS)} | ${ratio(results, r, 'msgsPerS')} | ${fmt(r.mbPerS, 1)} | ${fmt(r.cpuUsPerMsg, 1)} | ${ratio(results, r, 'cpuUsPerMsg')} | ${r.rttP50Ms === null ? '–' : `${fmt(r.rttP50Ms, 2)} / ${fmt(r.rttP99Ms, 2)} / ${fmt(r.rttP999Ms, 2)}`} | ${r.lost + r.misrouted + r.unacked} | ${r.errors + r.unexpectedCloses} | ${fmt(r.loadAvg1m, 2)} |`,
+        `| ${r.scenario} | ${r.targetLabel} | ${fmt(r.msgsPerS)} | ${ratio(results, r, 'msgsPerS')} | ${fmt(r.mbPerS, 1)} | ${fmt(r.cpuUsPerMsg, 1)} | ${ratio(results, r, 'cpuUsPerMsg')} | ${r.rttP50Ms === null ? '–' : `${fmt(r.rttP50Ms, 2)} / ${fmt(r.rttP99Ms, 2)} / ${fmt(r.rttP999Ms, 2)}`} | ${r.lost + r.misrouted + r.unacked} | ${r.errors + r.unexpectedCloses} | ${fmt(perUnit(r.generatorCpuMs, r.delivered), 1)} | ${fmt(r.loadAvg1m, 2)} |`,
       );
     lines.push('');
   }
   if (connect.length) {
     lines.push(
-      '| scenario | server | connected | conns/s | CPU µs/conn | connect p50 / p99 ms | RSS MB (base → idle) | RSS KB/conn | failed | load |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| scenario | server | connected | conns/s | CPU µs/conn | connect p50 / p99 ms | RSS MB (base → idle) | RSS KB/conn | failed | gen µs/conn | load |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const r of connect)
       lines.push(
-        `| ${r.scenario} | ${r.targetLabel} | ${fmt(r.connected)} | ${fmt(r.connsPerS)} | ${fmt(r.cpuUsPerConn, 1)} | ${fmt(r.connectP50Ms, 1)} / ${fmt(r.connectP99Ms, 1)} | ${fmt(r.rssBaselineMB, 1)} → ${fmt(r.rssMB, 1)} | ${fmt(r.rssPerConnKB, 2)} | ${r.failedConnects} | ${fmt(r.loadAvg1m, 2)} |`,
+        `| ${r.scenario} | ${r.targetLabel} | ${fmt(r.connected)} | ${fmt(r.connsPerS)} | ${fmt(r.cpuUsPerConn, 1)} | ${fmt(r.connectP50Ms, 1)} / ${fmt(r.connectP99Ms, 1)} | ${fmt(r.rssBaselineMB, 1)} → ${fmt(r.rssMB, 1)} | ${fmt(r.rssPerConnKB, 2)} | ${r.failedConnects} | ${fmt(perUnit(r.generatorCpuMs, r.connected), 1)} | ${fmt(r.loadAvg1m, 2)} |`,
       );
     lines.push('');
   }

@@ -31,6 +31,8 @@ export interface RunOptions {
   generatorCpus: string | null;
   /** Extra env for rendezvous instances. */
   serverEnv?: Record<string, string>;
+  /** Extra Node flags for server processes (profiling). */
+  serverNodeArgs?: readonly string[];
 }
 
 export interface ScenarioResult {
@@ -71,6 +73,8 @@ export interface ScenarioResult {
   heartbeatsSent: number;
   serverCpuMs: number;
   redisCpuMs: number | null;
+  /** CPU of all generator processes in the same phase, ms. */
+  generatorCpuMs: number;
   durationS: number;
   loadAvg1m: number;
 }
@@ -143,7 +147,11 @@ export async function runScenario(target: TargetName, plan: ScenarioPlan, opts: 
   if (plan.peers % 2 !== 0 || plan.peers < 2) throw new LoadtestError('LOAD_ERR_CONFIG', 'peers must be even and ≥ 2');
   if (opts.durationS > MAX_DURATION_S) throw new LoadtestError('LOAD_ERR_CONFIG', `duration > ${MAX_DURATION_S} s`);
   const shards = Math.min(MAX_GENERATORS, Math.max(opts.generators, Math.ceil(plan.peers / MAX_PEERS_PER_GENERATOR)));
-  const server: RunningTarget = await startTarget(target, { cpus: opts.serverCpus, env: opts.serverEnv });
+  const server: RunningTarget = await startTarget(target, {
+    cpus: opts.serverCpus,
+    env: opts.serverEnv,
+    nodeArgs: opts.serverNodeArgs,
+  });
   const gens: Generator[] = [];
   try {
     for (const slice of splitShards(plan.peers, plan.activePairs, shards)) {
@@ -275,6 +283,7 @@ async function measure(
     heartbeatsSent: sum((r) => r.heartbeatsSent),
     serverCpuMs: round(traffic ? cpuRun : cpu1 - cpu0, 0),
     redisCpuMs: redisCpuRun === null ? null : round(redisCpuRun, 0),
+    generatorCpuMs: round(traffic ? sum((r) => r.cpuMs) : connects.reduce((s, c) => s + c.cpuMs, 0), 0),
     durationS: round(measuredS, 2),
     loadAvg1m: loadAverage(),
   };

@@ -84,14 +84,13 @@ export function spawnPinned(argv: readonly string[], opts: SpawnOptions): Spawne
 
 /** argv to run a TypeScript entry of this repo with the source condition. */
 export function tsEntry(relPath: string, ...args: string[]): string[] {
-  return [
-    'node',
-    '--conditions=source',
-    '--import',
-    TSX_LOADER,
-    fileURLToPath(new URL(relPath, `file://${REPO_ROOT}`)),
-    ...args,
-  ];
+  return tsEntryWith([], relPath, ...args);
+}
+
+/** Like tsEntry, with extra Node flags first (e.g. --cpu-prof). */
+export function tsEntryWith(nodeArgs: readonly string[], relPath: string, ...args: string[]): string[] {
+  const file = fileURLToPath(new URL(relPath, `file://${REPO_ROOT}`));
+  return ['node', ...nodeArgs, '--conditions=source', '--import', TSX_LOADER, file, ...args];
 }
 
 /** Resolve once 127.0.0.1:port accepts a TCP connection; reject on timeout or exit. */

@@ -5,7 +5,7 @@
 import type { Endpoint } from './generator/types.js';
 import type { ProtocolName } from './protocols/types.js';
 import { type RedisHandle, startRedis } from './redis.js';
-import { freePort, type Spawned, spawnPinned, tsEntry, waitForPort } from './spawn.js';
+import { freePort, type Spawned, spawnPinned, tsEntryWith, waitForPort } from './spawn.js';
 
 export type TargetName = 'bare' | 'peerjs' | 'rdv-memory' | 'rdv-redis' | 'rdv-redis-2';
 export const TARGET_NAMES: readonly TargetName[] = ['bare', 'peerjs', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'];
@@ -58,6 +58,8 @@ export interface TargetOptions {
   cpus: string | null;
   /** Extra env for rendezvous instances (tests lower limits, etc.). */
   env?: Record<string, string>;
+  /** Extra Node flags for server processes (e.g. --cpu-prof --cpu-prof-dir=…). */
+  nodeArgs?: readonly string[];
 }
 
 async function startOne(
@@ -85,7 +87,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
     if (name === 'bare' || name === 'peerjs') {
       const port = await freePort();
       const file = name === 'bare' ? 'loadtest/src/refs/bare-forwarder.ts' : 'loadtest/src/refs/peerjs-server.ts';
-      procs.push(await startOne(tsEntry(file, String(port)), port, name, opts));
+      procs.push(await startOne(tsEntryWith(opts.nodeArgs ?? [], file, String(port)), port, name, opts));
       endpoints.push({ host: '127.0.0.1', port });
     } else {
       const instances = name === 'rdv-redis-2' ? 2 : 1;
@@ -94,7 +96,15 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
         const port = await freePort();
         const env: Record<string, string> = { ...RENDEZVOUS_BENCH_ENV, PORT: String(port), INSTANCE_ID: `lt-${i}` };
         if (redis) env.REDIS_URL = redis.url;
-        procs.push(await startOne(tsEntry('apps/rendezvous/src/server.ts'), port, `rendezvous-${i}`, opts, env));
+        procs.push(
+          await startOne(
+            tsEntryWith(opts.nodeArgs ?? [], 'apps/rendezvous/src/server.ts'),
+            port,
+            `rendezvous-${i}`,
+            opts,
+            env,
+          ),
+        );
         endpoints.push({ host: '127.0.0.1', port });
       }
     }

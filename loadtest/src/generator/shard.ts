@@ -48,6 +48,11 @@ function sealFor(from: PeerId, to: PeerId, spec: MessageSpec): Uint8Array {
   return sealEnvelope(nodeSuite, { type, sender: from.identity, recipient: to.identity.publicKey, plaintext });
 }
 
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}
+
 export class LoadShard {
   readonly peers: SimPeer[] = [];
   readonly #proto: PeerProtocol;
@@ -110,12 +115,22 @@ export class LoadShard {
       roundTripMs: [],
       skippedRoundTrips: 0,
       heartbeatsSent: 0,
+      cpuMs: 0,
     };
   }
 
   /** Open and authenticate every peer, `connectConcurrency` at a time. */
   async connect(): Promise<ConnectStats> {
-    const stats: ConnectStats = { ok: 0, failed: 0, failures: {}, startedAt: Date.now(), endedAt: 0, connectMs: [] };
+    const cpu0 = process.cpuUsage();
+    const stats: ConnectStats = {
+      ok: 0,
+      failed: 0,
+      failures: {},
+      startedAt: Date.now(),
+      endedAt: 0,
+      connectMs: [],
+      cpuMs: 0,
+    };
     const samples = new Reservoir(20_000);
     const deadline = Date.now() + CONNECT_PHASE_TIMEOUT_MS;
     let next = 0;
@@ -138,6 +153,7 @@ export class LoadShard {
     stats.failed += this.peers.length - stats.ok - stats.failed;
     stats.endedAt = Date.now();
     stats.connectMs = samples.values();
+    stats.cpuMs = cpuMsSince(cpu0);
     return stats;
   }
 
@@ -175,6 +191,7 @@ export class LoadShard {
   }
 
   #closing = false;
+  #markCpu: NodeJS.CpuUsage | null = null;
 
   #countCode(into: Record<string, number>, code: string): void {
     if (code in into || Object.keys(into).length < MAX_ERROR_CODES) into[code] = (into[code] ?? 0) + 1;
@@ -306,6 +323,7 @@ export class LoadShard {
   }
 
   mark(): void {
+    this.#markCpu = process.cpuUsage();
     this.#markAt = performance.now();
     this.#lastDeliveryAt = this.#markAt;
     this.#s.delivered = 0;
@@ -326,6 +344,7 @@ export class LoadShard {
     s.lost = this.#inflightTotal();
     s.measuredMs = this.#markAt > 0 ? this.#lastDeliveryAt - this.#markAt : 0;
     s.roundTripMs = this.#rtt.values();
+    s.cpuMs = this.#markCpu ? cpuMsSince(this.#markCpu) : 0;
     return s;
   }
 

@@ -43,6 +43,8 @@ export interface ConnectStats {
   endedAt: number;
   /** Upgrade + authentication time per connection, ms (sampled). */
   connectMs: number[];
+  /** CPU this generator process spent in the phase, ms (to show it was not the bottleneck). */
+  cpuMs: number;
 }
 
 export interface RunStats {
@@ -66,6 +68,8 @@ export interface RunStats {
   /** Round trips the schedule wanted but every pair was busy. */
   skippedRoundTrips: number;
   heartbeatsSent: number;
+  /** CPU this generator process spent from the mark to the end of the drain, ms. */
+  cpuMs: number;
 }
 
 /** Parent → generator commands. */

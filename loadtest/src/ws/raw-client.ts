@@ -1,6 +1,6 @@
 /**
  * A lean WebSocket client over a raw TCP socket: HTTP/1.1 upgrade, then pre-built masked
- * frames written with cork/uncork so a burst of sends costs one write. The generator needs
+ * frames queued per tick and written as one buffer, so a burst of sends costs one write. The generator needs
  * this to stay well below the cost of the server it measures on a shared two-core machine.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,13 +19,13 @@ export interface RawWsOptions {
   localAddress?: string;
 }
 
-/** Sockets corked during the current tick; uncorked together on the next tick. */
-const corked = new Set<Socket>();
+/** Connections with frames queued in the current tick; flushed together on the next tick. */
+const dirty = new Set<RawWs>();
 let flushScheduled = false;
-function flushCorked(): void {
+function flushAll(): void {
   flushScheduled = false;
-  for (const s of corked) s.uncork();
-  corked.clear();
+  for (const ws of dirty) ws.flush();
+  dirty.clear();
 }
 
 export class RawWs {
@@ -35,6 +35,8 @@ export class RawWs {
   #early: Array<[number, Buffer]> = [];
   onClose: (reason: string) => void = () => {};
   #closed = false;
+  /** Frames queued this tick, written as one buffer (one syscall, one stream write). */
+  #pending: Buffer[] = [];
 
   private constructor(private readonly socket: Socket) {}
 
@@ -124,18 +126,25 @@ export class RawWs {
     this.onClose(reason);
   }
 
-  /** Queue a complete frame; writes in one tick are coalesced into one syscall. */
+  /** Queue a complete frame; frames queued in one tick go out in one write. */
   send(frame: Buffer): void {
     if (this.#closed) return;
-    if (!corked.has(this.socket)) {
-      this.socket.cork();
-      corked.add(this.socket);
+    this.#pending.push(frame);
+    if (this.#pending.length === 1) {
+      dirty.add(this);
       if (!flushScheduled) {
         flushScheduled = true;
-        process.nextTick(flushCorked);
+        process.nextTick(flushAll);
       }
     }
-    this.socket.write(frame);
+  }
+
+  /** Write what send() queued. Called once per tick by the scheduler. */
+  flush(): void {
+    const p = this.#pending;
+    if (p.length === 0 || this.#closed) return;
+    this.#pending = [];
+    this.socket.write(p.length === 1 ? p[0]! : Buffer.concat(p));
   }
 
   /** Bytes queued in user space (backpressure signal). */

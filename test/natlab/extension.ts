@@ -29,6 +29,8 @@ export interface ExtensionOptions {
   /** Extra environment (listener, mDNS, … as the extension documents them). */
   env?: Record<string, string>;
   name: string;
+  /** Run this file instead of the `p2p-comm extension` command (path from the repository root). */
+  entry?: { file: string; args: readonly string[] };
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
@@ -47,7 +49,7 @@ export class Extension {
     this.node = node;
     this.name = opts.name;
     this.home = mkdtempSync(join(tmpdir(), `p2pnl-home-${opts.name}-`));
-    this.process = spawnTs(lab, node, EXTENSION_BIN, EXTENSION_ARGS, {
+    this.process = spawnTs(lab, node, opts.entry?.file ?? EXTENSION_BIN, opts.entry?.args ?? EXTENSION_ARGS, {
       label: `extension ${opts.name} on ${node.name}`,
       env: { NEXUS_HOME: this.home, P2P_COMM_SERVER: opts.server, ...opts.env },
     });

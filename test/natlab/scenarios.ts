@@ -4,9 +4,9 @@
  * every message arrives exactly once, records its timings, and tears the lab down.
  */
 import { expect } from 'vitest';
-import { EXTENSION_BIN } from './extension.js';
-import { itWhen } from './harness.js';
-import { createLab, type Lab, type LabOptions } from './lab.js';
+import { EXTENSION_BIN, type ExtensionOptions } from './extension.js';
+import { itWhen, missingFiles } from './harness.js';
+import { createLab, type Lab, type LabNode, type LabOptions } from './lab.js';
 import {
   activePath,
   batch,
@@ -30,17 +30,27 @@ export const FALLBACK_BOUND_MS = 30_000;
 export const UPGRADE_BOUND_MS = 20_000;
 
 /**
- * Extension settings for a host that runs a direct-WebSocket listener (host:port) and announces
- * it on mDNS ("1"). The extension reads them from its environment, as it reads P2P_COMM_SERVER.
+ * Extension settings for a host that runs a direct-WebSocket listener on its lab address and
+ * announces it on mDNS. The extension reads them from its environment, as it reads
+ * P2P_COMM_SERVER; until its command line does, the lab runs the same SDK client and JSON-RPC
+ * server from a fixture that applies them (fixtures/extension-with-listener.ts).
  */
-export const LISTENER_ENV: Readonly<Record<string, string>> = { P2P_COMM_LISTEN: '0.0.0.0:7700', P2P_COMM_MDNS: '1' };
+export const LISTEN_PORT = 7700;
+function listenerPeer(node: LabNode, server: string, name: string): ExtensionOptions {
+  const cliReady = missingFiles([`${CLI_SETTINGS}::P2P_COMM_LISTEN`, `${CLI_SETTINGS}::P2P_COMM_MDNS`]).length === 0;
+  return {
+    server,
+    name,
+    env: { P2P_COMM_LISTEN: `${node.ip}:${LISTEN_PORT}`, P2P_COMM_MDNS: '1' },
+    ...(cliReady ? {} : { entry: { file: 'test/natlab/fixtures/extension-with-listener.ts', args: [] } }),
+  };
+}
 
+const CLI_SETTINGS = 'client/src/cli/commands.ts';
 const BASE = [RENDEZVOUS_ENTRY, EXTENSION_BIN];
 const WEBRTC = [...BASE, 'client/src/transports/webrtc-link.ts'];
-// The extension must take the listener and mDNS settings the scenarios pass (LISTENER_ENV).
-const CLI_SETTINGS = 'client/src/cli/commands.ts';
-const DIRECT = [...BASE, 'client/src/transports/direct-listener.ts', `${CLI_SETTINGS}::P2P_COMM_LISTEN`];
-const MDNS = [...DIRECT, 'client/src/transports/mdns-discovery.ts', `${CLI_SETTINGS}::P2P_COMM_MDNS`];
+const DIRECT = [...BASE, 'client/src/transports/direct-listener.ts'];
+const MDNS = [...DIRECT, 'client/src/transports/mdns-discovery.ts'];
 
 async function withLab(options: LabOptions, body: (lab: Lab) => Promise<void>): Promise<void> {
   const lab = await createLab(options);
@@ -91,13 +101,20 @@ export function registerScenarios(): void {
       withLab({ sites: [{ nat: 'eim', hosts: 2 }] }, async (lab) => {
         const rdv = await startRendezvous(lab, lab.servers[0]!);
         const [h0, h1] = lab.site(0).hosts;
-        const a = await startPeer(lab, h0!, { server: rdv.url, name: 'alice', env: LISTENER_ENV });
-        const b = await startPeer(lab, h1!, { server: rdv.url, name: 'bob', env: LISTENER_ENV });
+        // Count the mDNS datagrams alice receives from bob (a rule that only counts).
+        await lab.exec(h0!, 'iptables', ['-A', 'INPUT', '-p', 'udp', '-s', h1!.ip, '--dport', '5353', '-j', 'ACCEPT']);
+        const a = await startPeer(lab, h0!, listenerPeer(h0!, rdv.url, 'alice'));
+        const b = await startPeer(lab, h1!, listenerPeer(h1!, rdv.url, 'bob'));
         await befriend(a, b, 'key');
         const texts = batch('s1', 20);
         const first = await sendAll(a, b, texts);
         const up = await waitForPath(a, b, 'direct', UPGRADE_BOUND_MS);
         await expectExactlyOnce(b, texts, 20_000);
+        // Bob's listener was announced to alice over mDNS on the LAN. (The rendezvous may also
+        // carry address hints between the two; the client does not say which one it used.)
+        const counters = await lab.exec(h0!, 'iptables', ['-L', 'INPUT', '-v', '-n', '-x']);
+        const mdnsPackets = Number(/^\s*(\d+)\s+\d+\s+ACCEPT\s+(17|udp)/m.exec(counters)?.[1] ?? 0);
+        expect(mdnsPackets, counters).toBeGreaterThan(0);
         timings.push({
           scenario: '1 mDNS, same LAN',
           path: 'direct',
@@ -115,7 +132,7 @@ export function registerScenarios(): void {
       withLab({ sites: [{ nat: 'eim' }], publicHosts: 1 }, async (lab) => {
         const rdv = await startRendezvous(lab, lab.servers[0]!);
         const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: rdv.url, name: 'alice' });
-        const b = await startPeer(lab, lab.publicHosts[0]!, { server: rdv.url, name: 'bob', env: LISTENER_ENV });
+        const b = await startPeer(lab, lab.publicHosts[0]!, listenerPeer(lab.publicHosts[0]!, rdv.url, 'bob'));
         await befriend(a, b, 'share');
         const texts = batch('s2', 20);
         const first = await sendAll(a, b, texts);

@@ -65,7 +65,7 @@ describe('direct path', () => {
           expectedKey: idB.publicKey,
           timings: { pingIntervalMs: 500, deadAfterMs: 2_000 },
         });
-        return { a, kill: () => child.kill(), dispose: async () => child.kill() };
+        return { a, idA, kill: () => child.kill(), dispose: async () => child.kill() };
       } catch (err) {
         child.kill();
         throw err;

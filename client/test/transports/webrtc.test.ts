@@ -68,7 +68,7 @@ describe('webrtc path', () => {
         if (line.signal) attempt.signal(checkSignal(line.signal));
       });
       try {
-        return { a: await attempt.link, kill: () => child.kill(), dispose: async () => child.kill() };
+        return { a: await attempt.link, idA, kill: () => child.kill(), dispose: async () => child.kill() };
       } catch (err) {
         child.kill();
         throw err;

@@ -294,14 +294,14 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'rdv-bench-'));
   const p = spawn(
-    '/usr/bin/redis-server',
+    'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' },
   );
   children.push(p);
   for (let i = 0; i < 100; i++) {
     try {
-      execFileSync('/usr/bin/redis-cli', ['-p', String(port), 'ping']);
+      execFileSync('redis-cli', ['-p', String(port), 'ping']);
       break;
     } catch {
       await new Promise((r) => setTimeout(r, 50));

@@ -57,7 +57,8 @@ const CH_RELAY = 1;
 interface Pending {
   s: Session;
   frameId: number;
-  to: Buffer;
+  /** Recipient key as latin1 (already computed for the routing map; no copy per frame). */
+  toId: string;
   expires: number;
 }
 
@@ -417,7 +418,7 @@ export class RelayHub {
     }
     const cached = this.cache.get(toId, now);
     if (cached !== null) {
-      this.forward(s, frameId, channel, data.subarray(5, ROUTED_HEADER), env, cached, now);
+      this.forward(s, frameId, channel, data.subarray(5, ROUTED_HEADER), toId, env, cached, now);
       return;
     }
     this.lookupAndRoute(s, frameId, channel, Buffer.from(data.subarray(5, ROUTED_HEADER)), env);
@@ -452,7 +453,7 @@ export class RelayHub {
         const inst = claim === null ? null : instanceOf(claim);
         if (inst !== null && inst !== this.selfId) {
           this.cache.set(to.toString('latin1'), inst, now);
-          this.forward(s, frameId, channel, to, env, inst, now);
+          this.forward(s, frameId, channel, to, to.toString('latin1'), env, inst, now);
         } else {
           this.offlineLocal(s, frameId, channel, to, env);
         }
@@ -470,6 +471,7 @@ export class RelayHub {
     frameId: number,
     channel: number,
     to: Uint8Array,
+    toId: string,
     env: Buffer,
     inst: string,
     now: number,
@@ -481,7 +483,7 @@ export class RelayHub {
     }
     const id = this.nextPendingId;
     this.nextPendingId = id >= 0xffffffff ? 1 : id + 1;
-    this.pending.set(id, { s, frameId, to: Buffer.from(to), expires: now + this.config.routeTimeoutMs });
+    this.pending.set(id, { s, frameId, toId, expires: now + this.config.routeTimeoutMs });
     this.stats.forwardedRemote++;
     this.out.push(inst, encodeRouteHeader(id, 1, this.selfIdBuf, to, channel, s.key!, env.length), env);
   }
@@ -683,8 +685,8 @@ export class RelayHub {
         else if (r.result === ReplyResult.QUEUED) this.send(s, ackFrame(p.frameId, 1));
         else if (r.result === ReplyResult.OFFLINE) {
           this.stats.peerOffline++;
-          this.cache.delete(p.to.toString('latin1'));
-          this.send(s, peerOfflineFrame(p.frameId, p.to));
+          this.cache.delete(p.toId);
+          this.send(s, peerOfflineFrame(p.frameId, Buffer.from(p.toId, 'latin1')));
         } else {
           const code = (r.code in RDV_ERRORS ? r.code : 'RDV_ERR_INTERNAL') as RendezvousErrorCode;
           this.fail(s, RDV_ERRORS[code].close === null ? code : 'RDV_ERR_INTERNAL', p.frameId);

@@ -7,8 +7,9 @@ import { promisify } from 'node:util';
 import { freePort } from './helpers.js';
 
 const run = promisify(execFile);
-export const REDIS_SERVER = '/usr/bin/redis-server';
-export const REDIS_CLI = '/usr/bin/redis-cli';
+// From PATH: /usr/bin here, wherever the CI's package manager put them elsewhere.
+export const REDIS_SERVER = 'redis-server';
+export const REDIS_CLI = 'redis-cli';
 
 export interface RedisProc {
   port: number;

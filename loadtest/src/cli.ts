@@ -7,7 +7,14 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type CliConfig, parseArgs } from './config.js';
 import { LoadtestError } from './errors.js';
-import { machineInfo, markdownReport, markdownTable, type RunReport } from './report.js';
+import {
+  machineInfo,
+  markdownReport,
+  markdownTable,
+  RESULTS_MARKER,
+  type RunReport,
+  replaceResults,
+} from './report.js';
 import { type RunOptions, runScenario, type ScenarioResult } from './runner.js';
 import { planScenario, type RelaySize, type ScenarioName } from './scenarios.js';
 import { REPO_ROOT } from './spawn.js';
@@ -122,6 +129,11 @@ async function main(): Promise<void> {
       writeFileSync(join(cfg.out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
       writeFileSync(join(cfg.out, `${name}.md`), `${md}\n`);
     }
+  }
+  if (cfg.doc) {
+    const updated = replaceResults(readFileSync(cfg.doc, 'utf8'), md);
+    if (updated === null) throw new LoadtestError('LOAD_ERR_CONFIG', `${cfg.doc} has no ${RESULTS_MARKER} line`);
+    writeFileSync(cfg.doc, updated);
   }
   const bad = results.filter(
     (r) => r.lost + r.misrouted + r.unacked + r.errors + r.unexpectedCloses + r.failedConnects > 0,

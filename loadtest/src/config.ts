@@ -34,6 +34,8 @@ export interface CliConfig {
   readonly out: string | null;
   /** Write a V8 CPU profile of every server process into this directory. */
   readonly profile: string | null;
+  /** Markdown file whose results section (after RESULTS_MARKER) is replaced by this run's. */
+  readonly doc: string | null;
 }
 
 const INT_FLAGS: Record<string, [min: number, max: number]> = {
@@ -60,6 +62,7 @@ export const USAGE = `usage: npm run loadtest -- <${[...SCENARIO_NAMES, 'all', '
   --source-addresses A  spread peers over 127.0.0.1..A
   --no-pin            do not pin server and generator to separate CPUs
   --out DIR           write <DIR>/latest.{json,md} and a timestamped copy
+  --doc FILE          replace the results section of FILE (e.g. docs/performance.md) with this run
   --profile DIR       run servers under node --cpu-prof, profiles into DIR (summarise: loadtest/src/profile-summary.ts)`;
 
 /** Parse argv (without node and script). Throws one LOAD_ERR_CONFIG listing every problem. */
@@ -76,6 +79,7 @@ export function parseArgs(argv: readonly string[]): CliConfig {
   let pin = true;
   let out: string | null = null;
   let profile: string | null = null;
+  let doc: string | null = null;
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
     if (!flag.startsWith('--')) {
@@ -103,6 +107,7 @@ export function parseArgs(argv: readonly string[]): CliConfig {
       else problems.push(`--size must be 300, 1k or 16k, got ${JSON.stringify(value)}`);
     } else if (name === 'out') out = value;
     else if (name === 'profile') profile = value;
+    else if (name === 'doc') doc = value;
     else if (name in INT_FLAGS) {
       const [min, max] = INT_FLAGS[name]!;
       const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -134,5 +139,6 @@ export function parseArgs(argv: readonly string[]): CliConfig {
     pin,
     out,
     profile,
+    doc,
   });
 }

@@ -99,3 +99,13 @@ export function markdownReport(report: RunReport): string {
     markdownTable(report.results),
   ].join('\n');
 }
+
+/** The line after which a document's results section starts. */
+export const RESULTS_MARKER = '<!-- results: replaced by the latest run -->';
+
+/** Replace everything after RESULTS_MARKER in `doc` with `report` (the marker must exist). */
+export function replaceResults(doc: string, report: string): string | null {
+  const at = doc.indexOf(RESULTS_MARKER);
+  if (at < 0) return null;
+  return `${doc.slice(0, at + RESULTS_MARKER.length)}\n\n${report.trim()}\n`;
+}

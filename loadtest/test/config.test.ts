@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../src/config.js';
+import { RESULTS_MARKER, replaceResults } from '../src/report.js';
 import { splitShards } from '../src/runner.js';
 import { planScenario } from '../src/scenarios.js';
 import { percentile, Reservoir, summarize } from '../src/stats.js';
@@ -60,5 +61,13 @@ describe('stats', () => {
     for (let i = 0; i < 10_000; i++) r.add(i);
     expect(r.values()).toHaveLength(100);
     expect(r.count).toBe(10_000);
+  });
+});
+
+describe('replaceResults', () => {
+  it('replaces only what follows the marker, and refuses a document without it', () => {
+    const doc = `# Perf\n\nintro\n\n${RESULTS_MARKER}\n\nold table\n`;
+    expect(replaceResults(doc, 'new table')).toBe(`# Perf\n\nintro\n\n${RESULTS_MARKER}\n\nnew table\n`);
+    expect(replaceResults('# nothing', 'x')).toBeNull();
   });
 });

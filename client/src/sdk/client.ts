@@ -17,6 +17,14 @@ import { RelayTransport } from '../transports/relay.js';
 import { type ConnectionState, RendezvousConnection } from '../transports/rendezvous-connection.js';
 import { type ClientConfig, type ClientInit, validateClientInit } from './config.js';
 
+/** Server refusals that retrying cannot fix; others (draining, busy) are waited out. */
+const FINAL_REFUSALS: ReadonlySet<string> = new Set([
+  'RDV_ERR_ADMISSION_DENIED',
+  'RDV_ERR_AUTH_FAILED',
+  'RDV_ERR_AUTH_BLOCKED',
+  'RDV_ERR_REPLACED',
+]);
+
 export interface ClientEvents extends SessionEvents {
   'server.status': [{ state: ConnectionState; detail: string }];
 }
@@ -198,7 +206,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       // An error before WELCOME is the server refusing us (admission, auth): report it now
       // rather than after the timeout; the connection keeps retrying in the background.
       const onRefused = (code: string, message: string) => {
-        if (conn.isConnected) return;
+        if (conn.isConnected || !FINAL_REFUSALS.has(code)) return; // transient: keep waiting
         clearTimeout(t);
         conn.off('state', onState);
         conn.off('server-error', onRefused);

@@ -19,10 +19,7 @@ import {
   MAX_MESSAGE_BYTES,
   PENDING_APPROVALS_MAX,
   PENDING_CONSENT_MAX,
-  RETRANSMIT_INITIAL_MS,
-  RETRANSMIT_MAX_MS,
   REVOKE_NOTICE_INTERVAL_MS,
-  SEND_WINDOW_MESSAGES,
 } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { DEFAULT_SCOPES, type TrustedPeer, type TrustStore } from '../store/trust-store.js';
@@ -31,6 +28,7 @@ import type { InboxState } from './inbox-state.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import { type BodyEncoding, decodePayload, encodePayload, type Payload } from './payload.js';
 import { ConsentRateLimiter } from './rate-limiter.js';
+import { Retransmitter } from './retransmitter.js';
 
 export interface ConsentRequestEvent {
   requestId: string;
@@ -97,13 +95,6 @@ export interface SessionDeps {
   requireApproval: boolean;
 }
 
-interface SendState {
-  /** Messages at the head of the outbox already transmitted in this round. */
-  sent: number;
-  rto: number;
-  timer: NodeJS.Timeout | null;
-}
-
 interface PendingConsent extends ConsentRequestEvent {
   at: number;
 }
@@ -128,7 +119,7 @@ export type OutgoingBody = { text: string } | { data: Uint8Array };
  */
 export class Session extends EventEmitter<SessionEvents> {
   readonly #d: SessionDeps;
-  readonly #send = new Map<string, SendState>();
+  readonly #retx: Retransmitter;
   readonly #ackTimers = new Map<string, NodeJS.Timeout>();
   readonly #consent = new Map<string, PendingConsent>();
   readonly #approvals = new Map<string, PendingApproval>();
@@ -141,6 +132,18 @@ export class Session extends EventEmitter<SessionEvents> {
   constructor(deps: SessionDeps) {
     super();
     this.#d = deps;
+    this.#retx = new Retransmitter({
+      outbox: deps.outbox,
+      canSend: (peer) => deps.trust.get(peer)?.state === 'trusted',
+      transmit: (peer, m) => {
+        const peerKey = decodeKey(peer);
+        deps.transmit(peerKey, this.#sealData(peerKey, m));
+      },
+      onDelivered: (peer, m) => this.emit('message.delivered', { id: m.id, to: peer, seq: m.seq }),
+      onRetransmit: (n) => {
+        this.counters.retransmits += n;
+      },
+    });
   }
 
   get myKey(): string {
@@ -156,10 +159,9 @@ export class Session extends EventEmitter<SessionEvents> {
   stop(): void {
     this.#stopped = true;
     if (this.#consentTimer) clearInterval(this.#consentTimer);
-    for (const s of this.#send.values()) if (s.timer) clearTimeout(s.timer);
+    this.#retx.stop();
     for (const t of this.#ackTimers.values()) clearTimeout(t);
     for (const a of this.#approvals.values()) clearTimeout(a.timer);
-    this.#send.clear();
     this.#ackTimers.clear();
     this.#approvals.clear();
   }
@@ -299,10 +301,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #failOutbox(key: string, code: string): void {
-    const s = this.#send.get(key);
-    if (s?.timer) clearTimeout(s.timer);
-    this.#send.delete(key);
-    for (const m of this.#d.outbox.drop(key)) this.emit('message.failed', { id: m.id, to: key, code });
+    for (const m of this.#retx.forget(key)) this.emit('message.failed', { id: m.id, to: key, code });
   }
 
   // ---------------------------------------------------------------- sending
@@ -321,68 +320,18 @@ export class Session extends EventEmitter<SessionEvents> {
         limit: MAX_MESSAGE_BYTES,
       });
     const m = this.#d.outbox.add(key, enc, bytes);
-    this.#pump(key);
+    this.#retx.pump(key);
     return { id: m.id, seq: m.seq, to: key };
   }
 
   /** A path to `peer` (re)appeared: resend what is unacked now, with a fresh timeout. */
   kick(peer: string): void {
-    const s = this.#state(peer);
-    s.sent = 0;
-    s.rto = RETRANSMIT_INITIAL_MS;
-    if (s.timer) clearTimeout(s.timer);
-    s.timer = null;
-    this.#pump(peer);
+    this.#retx.kick(peer);
   }
 
   kickAll(): void {
     for (const peer of this.#d.outbox.peers()) this.kick(peer);
     this.#retryConsent();
-  }
-
-  #state(peer: string): SendState {
-    let s = this.#send.get(peer);
-    if (!s) {
-      s = { sent: 0, rto: RETRANSMIT_INITIAL_MS, timer: null };
-      this.#send.set(peer, s);
-    }
-    return s;
-  }
-
-  #pump(peer: string): void {
-    if (this.#stopped) return;
-    if (this.#d.trust.get(peer)?.state !== 'trusted') return;
-    const pending = this.#d.outbox.pending(peer);
-    const s = this.#state(peer);
-    const limit = Math.min(pending.length, SEND_WINDOW_MESSAGES);
-    const peerKey = decodeKey(peer);
-    while (s.sent < limit) {
-      const m = pending[s.sent]!;
-      try {
-        this.#d.transmit(peerKey, this.#sealData(peerKey, m));
-      } catch {
-        break; // no path now: the timer or the next path-up resends
-      }
-      s.sent++;
-    }
-    if (pending.length > 0 && !s.timer) this.#arm(peer, s);
-  }
-
-  #arm(peer: string, s: SendState): void {
-    s.timer = setTimeout(
-      () => {
-        s.timer = null;
-        if (this.#d.outbox.pending(peer).length === 0) return;
-        // Go-back-N: nothing was acked for a whole timeout, resend the window.
-        this.counters.retransmits += s.sent;
-        s.sent = 0;
-        s.rto = Math.min(s.rto * 2, RETRANSMIT_MAX_MS);
-        this.#pump(peer);
-        if (!s.timer) this.#arm(peer, s);
-      },
-      s.rto + Math.floor(Math.random() * (s.rto / 4)),
-    );
-    s.timer.unref?.();
   }
 
   #sealData(peerKey: Uint8Array, m: OutboxMessage): Uint8Array {
@@ -418,18 +367,6 @@ export class Session extends EventEmitter<SessionEvents> {
       // No path now. Consent requests are retried on a timer and on path-up; acks are sent
       // again for the retransmission that must follow; a revoke notice again on their next data.
     }
-  }
-
-  #onAck(key: string, stream: string, upTo: number): void {
-    const removed = this.#d.outbox.ack(key, stream, upTo);
-    if (removed.length === 0) return;
-    const s = this.#state(key);
-    s.sent = Math.max(0, s.sent - removed.length);
-    s.rto = RETRANSMIT_INITIAL_MS;
-    if (s.timer) clearTimeout(s.timer);
-    s.timer = null;
-    for (const m of removed) this.emit('message.delivered', { id: m.id, to: key, seq: m.seq });
-    this.#pump(key);
   }
 
   // ---------------------------------------------------------------- receiving
@@ -469,7 +406,7 @@ export class Session extends EventEmitter<SessionEvents> {
         this.#onRevoke(fromKey);
         return;
       case EnvelopeType.ACK:
-        if (this.#d.trust.get(fromKey)?.state === 'trusted') this.#onAck(fromKey, payload.stream, payload.upTo);
+        if (this.#d.trust.get(fromKey)?.state === 'trusted') this.#retx.ack(fromKey, payload.stream, payload.upTo);
         return;
       case EnvelopeType.DATA:
         this.#onData(fromKey, payload, via);

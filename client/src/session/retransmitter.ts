@@ -1,0 +1,121 @@
+import { RETRANSMIT_INITIAL_MS, RETRANSMIT_MAX_MS, SEND_WINDOW_MESSAGES } from '../constants.js';
+import type { Outbox, OutboxMessage } from './outbox.js';
+
+export interface RetransmitterDeps {
+  outbox: Outbox;
+  /** False while the peer may not receive data (no consent, revoked). */
+  canSend: (peer: string) => boolean;
+  /** Seal and send one message over the best path; throws when there is none. */
+  transmit: (peer: string, m: OutboxMessage) => void;
+  onDelivered: (peer: string, m: OutboxMessage) => void;
+  onRetransmit: (count: number) => void;
+}
+
+interface SendState {
+  /** Messages at the head of the outbox already transmitted in this round. */
+  sent: number;
+  rto: number;
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Per peer, go-back-N over the durable outbox: up to SEND_WINDOW_MESSAGES in flight; when a
+ * whole timeout passes without the cumulative ack advancing, the window is sent again and
+ * the timeout doubles (RETRANSMIT_INITIAL_MS … RETRANSMIT_MAX_MS, with jitter). A new path or
+ * an ack resets it. Path-agnostic: `transmit` picks the path each time.
+ */
+export class Retransmitter {
+  readonly #d: RetransmitterDeps;
+  readonly #peers = new Map<string, SendState>();
+  #stopped = false;
+
+  constructor(deps: RetransmitterDeps) {
+    this.#d = deps;
+  }
+
+  /** A path to `peer` (re)appeared or consent arrived: resend what is unacked now. */
+  kick(peer: string): void {
+    const s = this.#state(peer);
+    s.sent = 0;
+    s.rto = RETRANSMIT_INITIAL_MS;
+    this.#clear(s);
+    this.pump(peer);
+  }
+
+  /** Send what the window allows. */
+  pump(peer: string): void {
+    if (this.#stopped || !this.#d.canSend(peer)) return;
+    const pending = this.#d.outbox.pending(peer);
+    const s = this.#state(peer);
+    const limit = Math.min(pending.length, SEND_WINDOW_MESSAGES);
+    while (s.sent < limit) {
+      try {
+        this.#d.transmit(peer, pending[s.sent]!);
+      } catch {
+        break; // no path now: the timer or the next path-up resends
+      }
+      s.sent++;
+    }
+    if (pending.length > 0 && !s.timer) this.#arm(peer, s);
+  }
+
+  /** The peer's signed cumulative ack. */
+  ack(peer: string, stream: string, upTo: number): void {
+    const removed = this.#d.outbox.ack(peer, stream, upTo);
+    if (removed.length === 0) return;
+    const s = this.#state(peer);
+    s.sent = Math.max(0, s.sent - removed.length);
+    s.rto = RETRANSMIT_INITIAL_MS;
+    this.#clear(s);
+    for (const m of removed) this.#d.onDelivered(peer, m);
+    this.pump(peer);
+  }
+
+  /** Trust ended: drop the peer's outbox; returns what was dropped. */
+  forget(peer: string): OutboxMessage[] {
+    const s = this.#peers.get(peer);
+    if (s) this.#clear(s);
+    this.#peers.delete(peer);
+    return this.#d.outbox.drop(peer);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const s of this.#peers.values()) this.#clear(s);
+    this.#peers.clear();
+  }
+
+  #state(peer: string): SendState {
+    let s = this.#peers.get(peer);
+    if (!s) {
+      s = { sent: 0, rto: RETRANSMIT_INITIAL_MS, timer: null };
+      this.#peers.set(peer, s);
+    }
+    return s;
+  }
+
+  #clear(s: SendState): void {
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = null;
+  }
+
+  #arm(peer: string, s: SendState): void {
+    s.timer = setTimeout(
+      () => {
+        s.timer = null;
+        if (this.#d.outbox.pending(peer).length === 0) {
+          this.#peers.delete(peer); // idle: the map holds only peers with messages in flight
+          return;
+        }
+        // Go-back-N: nothing was acked for a whole timeout, resend the window.
+        this.#d.onRetransmit(s.sent);
+        s.sent = 0;
+        s.rto = Math.min(s.rto * 2, RETRANSMIT_MAX_MS);
+        this.pump(peer);
+        if (!s.timer) this.#arm(peer, s);
+      },
+      s.rto + Math.floor(Math.random() * (s.rto / 4)),
+    );
+    s.timer.unref?.();
+  }
+}

@@ -10,6 +10,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../src/agent.js';
@@ -31,6 +33,7 @@ import {
 
 const UI_TOKEN = 'e2e-ui-token-0123456789abcdef';
 const AGENT_TOKEN = 'e2e-agent-token-0123456789abcdef';
+const MCP_TOKEN = 'e2e-mcp-token-0123456789abcdef';
 const API = '/v1/extensions/p2p-comm';
 
 interface HostSide {
@@ -51,7 +54,20 @@ let agentA: Agent;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let bobPage: Page;
 
-async function startHost(name: string, incomingApproval: 'always' | 'high-risk'): Promise<HostSide> {
+/** Claude Code (via `p2p-comm mcp`) is a second plugin on Alice's host, with its own token. */
+const CLAUDE_CODE_PLUGIN = {
+  id: 'claude-code',
+  name: 'Claude Code',
+  token: MCP_TOKEN,
+  permissions: ['ext:p2p-comm:send', 'ext:p2p-comm:receive', 'ext:p2p-comm:peers'],
+  peers: ['trusted'],
+};
+
+async function startHost(
+  name: string,
+  incomingApproval: 'always' | 'high-risk',
+  extraPlugins: Record<string, unknown>[] = [],
+): Promise<HostSide> {
   const dir = mkdtempSync(join(tmpdir(), `p2p-comm-e2e-${name.toLowerCase()}-`));
   stops.push(() => rmSync(dir, { recursive: true, force: true }));
   const home = join(dir, 'nexus');
@@ -76,6 +92,7 @@ async function startHost(name: string, incomingApproval: 'always' | 'high-risk')
           permissions: ['ext:p2p-comm:send', 'ext:p2p-comm:receive', 'ext:p2p-comm:peers', 'ext:p2p-comm:connect'],
           peers: ['trusted'],
         },
+        ...extraPlugins,
       ],
     }),
   );
@@ -128,7 +145,7 @@ beforeAll(async () => {
   llm = await startFakeLlm({ apiKeys: ['fake-anthropic-key'] });
   stops.push(() => llm.close());
   // A only asks its user about high-risk incoming data; B asks about everything.
-  [alice, bob] = await Promise.all([startHost('Alice', 'high-risk'), startHost('Bob', 'always')]);
+  [alice, bob] = await Promise.all([startHost('Alice', 'high-risk', [CLAUDE_CODE_PLUGIN]), startHost('Bob', 'always')]);
 
   const agentB = await startProcess(
     tsArgs(AGENT_MAIN, 'serve'),
@@ -199,6 +216,7 @@ describe('call flow: agent A asks, B’s user decides in the browser, agent B an
 
   it('Accept: the question reaches B’s agent, its LLM answers, A receives the answer', async () => {
     const answer = agentA.ask(bob.id.key, 'What is 20 + 22?');
+    answer.catch(() => {}); // awaited below; don't report it twice if an earlier step fails
     const card = bobPage.locator('#pending [data-kind="receive"]');
     await card.waitFor({ timeout: 30_000 });
     expect(await card.locator('.prompt').textContent()).toBe('Alice wants to send a message to your AI agent. Allow?');
@@ -237,4 +255,41 @@ describe('call flow: agent A asks, B’s user decides in the browser, agent B an
       expect.objectContaining({ gate: 'approval', outcome: 'deny', code: 'HOST_ERR_RECEIVE_DENIED' }),
     );
   }, 60_000);
+
+  it('MCP: Claude Code on A asks Bob’s agent through `p2p-comm mcp`, under its own token and the same gates', async () => {
+    const mcp = new Client({ name: 'e2e', version: '1.0.0' });
+    await mcp.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: tsArgs(CLI_MAIN, 'mcp'),
+        env: { PATH: process.env.PATH ?? '', P2P_COMM_HOST_URL: alice.url, P2P_COMM_PLUGIN_TOKEN: MCP_TOKEN },
+        stderr: 'inherit',
+      }),
+    );
+    stops.push(() => mcp.close());
+    type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; content: { text: string }[] };
+    const call = async (name: string, args: Record<string, unknown> = {}) =>
+      (await mcp.callTool({ name, arguments: args })) as Result;
+
+    const listed = await call('list_peers');
+    expect(listed.structuredContent?.peers).toEqual([
+      expect.objectContaining({ key: bob.id.key, name: 'Bob', state: 'trusted', inScope: true }),
+    ]);
+    // This client was not given ext:p2p-comm:connect.
+    expect((await call('connect_peer', { key: bob.id.key })).content[0]!.text).toMatch(/^HOST_ERR_PERMISSION_DENIED/);
+
+    const ask = JSON.stringify({ v: 'p2p-agent/1', kind: 'ask', id: 'mcp-ask-1', text: 'What is 2 + 40?', depth: 0 });
+    const sent = await call('send_message', { peer: 'Bob', text: ask });
+    expect(sent.isError).toBeFalsy();
+    const card = bobPage.locator('#pending [data-kind="receive"]');
+    await card.waitFor({ timeout: 30_000 });
+    await card.locator('button[data-action="accept"]').click();
+
+    const answer = await until(async () => {
+      const r = await call('read_messages', { wait_seconds: 5 });
+      const items = (r.structuredContent?.items ?? []) as { type: string; body?: string }[];
+      return items.find((i) => i.type === 'message' && i.body?.includes('"re":"mcp-ask-1"'));
+    }, 'the answer to reach the MCP client');
+    expect(JSON.parse(answer.body!)).toMatchObject({ kind: 'answer', re: 'mcp-ask-1', text: 'The answer is 42.' });
+  }, 90_000);
 });

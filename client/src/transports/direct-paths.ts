@@ -154,12 +154,11 @@ export class PathUpgrader {
         .map((a) => ({ host: a.host, port: a.port || bound.port }));
     }
     if (o.mdns) {
-      const announce = this.#listener?.address
-        ? {
-            key: o.identity.publicKey,
-            port: this.#listener.address.port,
-            addresses: this.#ownAddresses.map((a) => a.host),
-          }
+      const bound = this.#listener?.address;
+      // On the LAN, announce the published addresses, else where the listener is bound.
+      const lan = this.#ownAddresses.length > 0 || !bound || isWildcard(bound.host) ? this.#ownAddresses : [bound];
+      const announce = bound
+        ? { key: o.identity.publicKey, port: bound.port, addresses: lan.map((a) => a.host) }
         : undefined;
       this.#mdns = new MdnsDiscovery({
         socket: o.mdns,

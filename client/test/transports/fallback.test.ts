@@ -2,6 +2,7 @@
  * Path choice end to end, on loopback, through a real rendezvous server: relay first, upgrade
  * to WebRTC mid-conversation, fall back when WebRTC dies; direct with a wrong key fails closed.
  */
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { generateIdentity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
@@ -42,6 +43,14 @@ function closedPort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
 
 const TIMINGS = { tickMs: 200, retryBaseMs: 300, webrtcPingIntervalMs: 300, webrtcDeadAfterMs: 1_500 };
@@ -164,5 +173,28 @@ describe('path choice and switching (loopback)', () => {
     await waitFor(() => got.length === 2, 10_000, 'both messages');
     expect(got[1]).toBe('direct:second');
     expect(bob.upgrader.listenAddress?.port).toBeGreaterThan(0);
+  });
+
+  it('finds a LAN peer by mDNS alone (loopback multicast) and upgrades to direct', { timeout: 60_000 }, async () => {
+    const srv = await startRendezvous();
+    cleanups.push(() => srv.close());
+    const mdns = { interface: '127.0.0.1', port: await freeUdpPort() };
+    const timings = { tickMs: 200, retryBaseMs: 300 };
+    const alice = await peer(srv.url, 'Alice', { webrtc: false, mdns, timings });
+    // Bob publishes no address through the rendezvous: only its mDNS announcement can lead to it.
+    const bob = await peer(srv.url, 'Bob', {
+      webrtc: false,
+      mdns,
+      timings,
+      listen: { host: '127.0.0.1', port: 0, advertise: [] },
+    });
+    await befriend(alice, bob);
+    const bobKey = bob.id().key;
+    alice.send('Bob', { text: 'hello' });
+    await waitFor(() => alice.paths.best(bobKey)?.kind === 'direct', 15_000, 'direct via mDNS');
+    const got: string[] = [];
+    bob.on('message.received', (m) => got.push(`${m.via}:${m.text}`));
+    alice.send('Bob', { text: 'over lan' });
+    await waitFor(() => got.includes('direct:over lan'), 10_000, 'message over direct');
   });
 });

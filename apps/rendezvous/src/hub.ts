@@ -32,6 +32,7 @@ import { OutboundBatcher } from './outbound.js';
 import { RouteCache } from './route-cache.js';
 import {
   encodeKick,
+  encodeMailHint,
   encodeReply,
   encodeRouteHeader,
   forEachRecord,
@@ -517,14 +518,39 @@ export class RelayHub {
         return 'RDV_ERR_MAILBOX_FULL';
       }
       this.stats.mailboxQueued++;
-      // The recipient may have connected here while we stored it: hand it over now.
-      const local = this.sessions.get(to.toString('latin1'));
-      if (local !== undefined) void this.deliverMailbox(local);
+      this.afterMailboxed(to);
       return null;
     } catch {
       this.stats.drops.unavailable++;
       return 'RDV_ERR_UNAVAILABLE';
     }
+  }
+
+  /**
+   * Close the race with a recipient that connected while we stored its envelope (its own
+   * mailbox read may have run before our write): look it up after the write and, if it is
+   * online, have its instance deliver the mailbox now. Either the lookup sees the new claim, or
+   * the claim — and so the connect-time read — came after our write.
+   */
+  private afterMailboxed(to: Buffer): void {
+    const local = this.sessions.get(to.toString('latin1'));
+    if (local !== undefined) {
+      this.deliverMailbox(local).catch(() => {});
+      return;
+    }
+    if (!this.broker.isReady()) return;
+    this.broker.lookup(to.toString('base64url')).then(
+      (claim) => {
+        const inst = claim === null ? null : instanceOf(claim);
+        if (inst === null) return;
+        if (inst !== this.selfId) this.out.push(inst, encodeMailHint(to));
+        else {
+          const s = this.sessions.get(to.toString('latin1'));
+          if (s !== undefined) this.deliverMailbox(s).catch(() => {});
+        }
+      },
+      () => {},
+    );
   }
 
   // ---------------------------------------------------------------- auth
@@ -623,6 +649,7 @@ export class RelayHub {
     this.broker
       .claim(s.keyB64, claim, this.config.presenceTtlS * 1000)
       .then((prev) => {
+        if (s.state !== SessionState.OPEN) return;
         if (prev !== null && prev !== claim) {
           const inst = instanceOf(prev);
           if (inst !== this.selfId) this.out.push(inst, encodeKick(s.key!, s.since));
@@ -691,6 +718,11 @@ export class RelayHub {
           const code = (r.code in RDV_ERRORS ? r.code : 'RDV_ERR_INTERNAL') as RendezvousErrorCode;
           this.fail(s, RDV_ERRORS[code].close === null ? code : 'RDV_ERR_INTERNAL', p.frameId);
         }
+        return;
+      }
+      case RecordKind.MAIL: {
+        const target = this.sessions.get(r.key.toString('latin1'));
+        if (target !== undefined && target.state === SessionState.OPEN) this.deliverMailbox(target).catch(() => {});
         return;
       }
       case RecordKind.KICK: {

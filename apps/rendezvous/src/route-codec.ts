@@ -6,13 +6,14 @@
  *   1     ROUTE  pendingId u32, hops u8, replyTo str8, to[32], 0x12, channel u8, from[32], envelope rest
  *   2     REPLY  pendingId u32, result u8 (0 delivered, 1 queued, 2 offline, 3 error), code str8
  *   3     KICK   key[32], since u64 (ms; close local sessions of key that started earlier)
+ *   4     MAIL   key[32] (something was just mailboxed for key: deliver it if key is connected here)
  *
  * ROUTE ends with a ready-made DELIVER frame (0x12, channel, from, envelope), so the receiving
  * instance sends `record.subarray(deliverOffset)` without copying.
  */
 import { FrameType } from '@p2p-comm/protocol';
 
-export const RecordKind = Object.freeze({ ROUTE: 1, REPLY: 2, KICK: 3 } as const);
+export const RecordKind = Object.freeze({ ROUTE: 1, REPLY: 2, KICK: 3, MAIL: 4 } as const);
 export const ReplyResult = Object.freeze({ DELIVERED: 0, QUEUED: 1, OFFLINE: 2, ERROR: 3 } as const);
 export type ReplyResult = (typeof ReplyResult)[keyof typeof ReplyResult];
 
@@ -68,6 +69,14 @@ export function encodeKick(key: Uint8Array, since: number): Buffer {
   return b;
 }
 
+export function encodeMailHint(key: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(4 + 1 + KEY);
+  b.writeUInt32BE(1 + KEY, 0);
+  b[4] = RecordKind.MAIL;
+  b.set(key, 5);
+  return b;
+}
+
 export interface RouteRecord {
   kind: typeof RecordKind.ROUTE;
   pendingId: number;
@@ -94,7 +103,11 @@ export interface KickRecord {
   key: Buffer;
   since: number;
 }
-export type RouteBatchRecord = RouteRecord | ReplyRecord | KickRecord;
+export interface MailRecord {
+  kind: typeof RecordKind.MAIL;
+  key: Buffer;
+}
+export type RouteBatchRecord = RouteRecord | ReplyRecord | KickRecord | MailRecord;
 
 /**
  * Walk a batch, calling `visit` per record. Malformed records end the walk (returns false):
@@ -152,6 +165,9 @@ export function forEachRecord(batch: Buffer, visit: (r: RouteBatchRecord) => voi
         key: batch.subarray(o + 1, o + 1 + KEY),
         since: since > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(since),
       });
+    } else if (kind === RecordKind.MAIL) {
+      if (len !== 1 + KEY) return false;
+      visit({ kind, key: batch.subarray(o + 1, o + 1 + KEY) });
     } else {
       return false;
     }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RendezvousApp } from '../src/app.js';
 import { makeClaim } from '../src/broker/broker.js';
 import { MemoryBroker, MemoryBus } from '../src/broker/memory.js';
+import { encodeMailHint } from '../src/route-codec.js';
 import { startApp, TestClient } from './helpers.js';
 
 const apps: RendezvousApp[] = [];
@@ -79,6 +80,21 @@ describe('cross-instance routing', () => {
     a.signal(2, bId.publicKey);
     expect(await a.answer(2)).toEqual({ type: FrameType.ACK, frameId: 2, status: AckStatus.DELIVERED });
     await b2.next((f) => f.type === FrameType.DELIVER);
+  });
+});
+
+describe('mailbox hint', () => {
+  it('delivers an envelope mailboxed while its recipient was connecting, once told by a MAIL record', async () => {
+    const { bus, one, two } = await pair();
+    const a = await client(one.url);
+    const b = await client(two.url);
+    const env = a.envelope(b.key, 'raced');
+    // The envelope landed in the mailbox after b's connect-time read (the race).
+    const limits = { maxMessages: 10, maxBytes: 1 << 20, ttlMs: 60_000 };
+    expect(await one.app.broker.mailboxPush(encodeKey(b.key), Buffer.from(env), limits, Date.now())).toBe('queued');
+    bus.channels.get('two')!(encodeMailHint(b.key));
+    const d = await b.next((f) => f.type === FrameType.DELIVER);
+    expect(d.type === FrameType.DELIVER && Buffer.from(d.envelope).equals(env)).toBe(true);
   });
 });
 

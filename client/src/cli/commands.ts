@@ -414,11 +414,13 @@ export async function cmdExtension(ctx: CliContext, args: string[]): Promise<voi
     requireApproval: values.approve === true || ctx.env.P2P_COMM_APPROVAL === 'always',
   });
   await client.start();
+  // The host went away (EPIPE on stdout): nobody is listening, so stop cleanly.
+  const hostGone = new Promise<void>((resolve) => process.stdout.once('error', () => resolve()));
   const done = serveExtension(client, {
     input: ctx.stdin,
     output: process.stdout,
     log: (line) => ctx.err(`${line}\n`),
   });
-  await Promise.race([done, ctx.interrupted]);
+  await Promise.race([done, ctx.interrupted, hostGone]);
   await client.stop();
 }

@@ -394,6 +394,16 @@ export class Session extends EventEmitter<SessionEvents> {
       return;
     }
     this.counters.received++;
+    try {
+      this.#dispatch(fromKey, payload, via);
+    } catch (err) {
+      // A local failure (disk full, unwritable state): this envelope is not acked, so the
+      // sender retries it later; the process stays up.
+      this.#reject(fromKey, err);
+    }
+  }
+
+  #dispatch(fromKey: string, payload: Payload, via: PathKind): void {
     this.#d.trust.touch(fromKey);
     switch (payload.type) {
       case EnvelopeType.CONSENT_REQUEST:

@@ -147,6 +147,20 @@ beforeAll(async () => {
   // A only asks its user about high-risk incoming data; B asks about everything.
   [alice, bob] = await Promise.all([startHost('Alice', 'high-risk', [CLAUDE_CODE_PLUGIN]), startHost('Bob', 'always')]);
 
+  // Both extensions are up and connected to the rendezvous before anyone talks.
+  for (const side of [alice, bob]) {
+    await until(
+      async () => {
+        const s = (await gateway(side, 'GET', '/status').catch(() => ({}))) as {
+          status?: { server?: { state?: string } };
+        };
+        return s.status?.server?.state === 'connected';
+      },
+      `${side.name}'s extension to connect`,
+      60_000,
+    );
+  }
+
   const agentB = await startProcess(
     tsArgs(AGENT_MAIN, 'serve'),
     {

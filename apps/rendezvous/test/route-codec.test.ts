@@ -1,0 +1,62 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  encodeKick,
+  encodeMailHint,
+  encodeReply,
+  encodeRouteHeader,
+  forEachRecord,
+  RecordKind,
+  ReplyResult,
+  type RouteBatchRecord,
+} from '../src/route-codec.js';
+
+const key = (n: number) => Buffer.alloc(32, n);
+
+describe('route codec', () => {
+  it('round-trips a batch of every record kind', () => {
+    const env = Buffer.from('envelope-bytes');
+    const batch = Buffer.concat([
+      encodeRouteHeader(7, 1, Buffer.from('inst-a'), key(1), 1, key(2), env.length),
+      env,
+      encodeReply(9, ReplyResult.ERROR, 'RDV_ERR_MAILBOX_FULL'),
+      encodeKick(key(3), 1234567),
+      encodeMailHint(key(4)),
+    ]);
+    const got: RouteBatchRecord[] = [];
+    expect(forEachRecord(batch, (r) => got.push(r))).toBe(true);
+    expect(got).toHaveLength(4);
+    const r = got[0]!;
+    expect(r.kind).toBe(RecordKind.ROUTE);
+    if (r.kind === RecordKind.ROUTE) {
+      expect([r.pendingId, r.hops, r.replyTo, r.channel]).toEqual([7, 1, 'inst-a', 1]);
+      expect(r.to.equals(key(1))).toBe(true);
+      expect(r.from.equals(key(2))).toBe(true);
+      expect(r.envelope.equals(env)).toBe(true);
+      // The record carries a ready DELIVER frame: type, channel, from, envelope.
+      expect([...r.deliver.subarray(0, 2)]).toEqual([0x12, 1]);
+    }
+    expect(got[1]).toEqual({
+      kind: RecordKind.REPLY,
+      pendingId: 9,
+      result: ReplyResult.ERROR,
+      code: 'RDV_ERR_MAILBOX_FULL',
+    });
+    expect(got[2]).toMatchObject({ kind: RecordKind.KICK, since: 1234567 });
+    expect(got[3]).toMatchObject({ kind: RecordKind.MAIL });
+  });
+
+  it('never throws on arbitrary bytes (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        forEachRecord(Buffer.from(bytes), () => {});
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('rejects truncated batches', () => {
+    const whole = encodeKick(key(1), 5);
+    for (let n = 1; n < whole.length; n++) expect(forEachRecord(whole.subarray(0, n), () => {})).toBe(false);
+  });
+});

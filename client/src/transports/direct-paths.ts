@@ -15,6 +15,7 @@
  *   {t:'rtc-off', id}  "WebRTC is disabled here"
  *   {t:'addrs', a}     the sender's direct listener addresses [{h, p}]
  */
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import {
   bytesEqual,
@@ -460,8 +461,9 @@ export class PathUpgrader {
 
   #onNegotiation(peer: string, p: PeerState, msg: Negotiation): void {
     if (msg.t === 'addrs' && Array.isArray(msg.a)) {
+      // IP literals only: a peer must not make us resolve names it chose.
       for (const a of msg.a.slice(0, UPGRADE_MAX_ADDRESSES_PER_PEER))
-        if (a && typeof a.h === 'string' && a.h.length <= 255 && typeof a.p === 'number')
+        if (a && typeof a.h === 'string' && isIP(a.h) !== 0 && typeof a.p === 'number')
           this.addAddress(p.key, { host: a.h, port: a.p });
       // Tell the peer where we listen too, once per connection.
       if (!p.addrsSent) this.ensure(peer);

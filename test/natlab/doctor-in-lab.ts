@@ -3,7 +3,7 @@ import type { Lab, LabNode, NatKind } from './lab.js';
 import { spawnTs } from './services.js';
 
 /** Longest a doctor run in the lab may take (process start + STUN timeouts), ms. */
-export const DOCTOR_RUN_TIMEOUT_MS = 20_000;
+export const DOCTOR_RUN_TIMEOUT_MS = 40_000;
 
 /** What doctor must conclude behind each kind of lab router. */
 export const EXPECTED_MAPPING: Readonly<Record<NatKind, DoctorReport['nat']>> = {
@@ -22,8 +22,9 @@ export async function doctorIn(
 ): Promise<DoctorReport> {
   const args = ['doctor', '--json', '--server', server];
   if (ports) args.push('--stun-port', String(ports.stun), '--stun-alt-port', String(ports.alt));
-  // The real command line, as a person would run it on that host.
-  const p = spawnTs(lab, host, 'client/bin/p2p-comm.js', args, { label: `doctor on ${host.name}` });
+  // The real command line, as a person would run it on that host (its TypeScript entry, which is
+  // what client/bin/p2p-comm.js runs on a clone without a build, minus one process start).
+  const p = spawnTs(lab, host, 'client/src/cli/main.ts', args, { label: `doctor on ${host.name}` });
   const timer = setTimeout(() => void p.stop(), DOCTOR_RUN_TIMEOUT_MS);
   const code = await p.exited;
   clearTimeout(timer);

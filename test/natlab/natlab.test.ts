@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctorIn, EXPECTED_MAPPING } from './doctor-in-lab.js';
 import { run } from './exec.js';
-import { describeLab, itWhen } from './harness.js';
+import { describeLab, itWhen, missingFiles } from './harness.js';
 import { createLab, LAB_NS_PREFIX, type Lab, sweepStaleNamespaces } from './lab.js';
 import { printTimings } from './scenario.js';
 import { registerScenarios } from './scenarios.js';
-import { RENDEZVOUS_ENTRY, startCoturn, startRendezvous } from './services.js';
+import { RENDEZVOUS_ENTRY, startRendezvous } from './services.js';
 
 async function labNamespaces(id: string): Promise<string[]> {
   const list = await run('ip', ['netns', 'list']);
@@ -65,66 +65,47 @@ describeLab('NAT lab', () => {
     });
   });
 
-  describe('doctor reports each site’s NAT (coturn as the two-port STUN responder)', () => {
-    let lab: Lab;
-    beforeAll(async () => {
-      lab = await createLab({ sites: [{ nat: 'eim' }, { nat: 'symmetric' }, { nat: 'udp-blocked' }, { nat: 'none' }] });
-      // coturn answers on a second port only with two listening addresses; two processes, one
-      // per port, give doctor the same two-port view the rendezvous responder gives.
-      const server = lab.servers[0]!;
-      await startCoturn(lab, server, { secret: 'lab-secret', port: 3478, altPort: 3578 });
-      await startCoturn(lab, server, { secret: 'lab-secret', port: 3479, altPort: 3579 });
-    });
-    afterAll(async () => {
-      await lab?.teardown();
-    });
-
-    it('tells endpoint-independent, symmetric, UDP-blocked and no NAT apart', async () => {
-      const server = `http://${lab.servers[0]!.ip}:8080`;
-      const reports = await Promise.all(
-        lab.sites.map((s) => doctorIn(lab, s.hosts[0]!, server, { stun: 3478, alt: 3479 })),
-      );
-      for (const [i, site] of lab.sites.entries()) {
-        const r = reports[i]!;
-        expect(r.nat, `${site.nat}: ${r.natReason}`).toBe(EXPECTED_MAPPING[site.nat]);
-        if (site.nat === 'udp-blocked') expect(r.serverReflexive).toBeUndefined();
-        else expect(r.serverReflexive?.address).toBe(site.nat === 'none' ? site.hosts[0]!.ip : site.router.ip);
-      }
-    }, 45_000);
-
-    it('follows NAT changes made at run time', async () => {
-      const server = `http://${lab.servers[0]!.ip}:8080`;
-      const host = lab.site(0).hosts[0]!;
-      await lab.setNat(0, 'symmetric');
-      expect((await doctorIn(lab, host, server, { stun: 3478, alt: 3479 })).nat).toBe('address-port-dependent');
-      await lab.blockUdp(0);
-      expect((await doctorIn(lab, host, server, { stun: 3478, alt: 3479 })).nat).toBe('udp-blocked');
-      await lab.setNat(0, 'eim'); // also lifts the UDP block
-      expect((await doctorIn(lab, host, server, { stun: 3478, alt: 3479 })).nat).toBe('endpoint-independent');
-    }, 40_000);
-  });
-
-  describe('doctor against the rendezvous server’s own STUN responder', () => {
+  describe('p2p-comm doctor against the rendezvous server’s own STUN responder', () => {
     let lab: Lab | undefined;
+    let url = '';
+    beforeAll(async () => {
+      if (missingFiles([RENDEZVOUS_ENTRY]).length > 0) return;
+      lab = await createLab({ sites: [{ nat: 'eim' }, { nat: 'symmetric' }, { nat: 'udp-blocked' }, { nat: 'none' }] });
+      url = (await startRendezvous(lab, lab.servers[0]!)).url;
+    });
     afterAll(async () => {
       await lab?.teardown();
     });
 
     itWhen(
       [RENDEZVOUS_ENTRY],
-      'reports reachability, the reflexive address and each site’s NAT type',
+      'reports reachability, the reflexive address and each site’s NAT type (EIM, symmetric, UDP blocked, none)',
       async () => {
-        lab = await createLab({ sites: [{ nat: 'eim' }, { nat: 'symmetric' }, { nat: 'udp-blocked' }] });
-        const rdv = await startRendezvous(lab, lab.servers[0]!);
-        const reports = await Promise.all(lab.sites.map((s) => doctorIn(lab!, s.hosts[0]!, rdv.url)));
-        for (const [i, site] of lab.sites.entries()) {
+        const reports = await Promise.all(lab!.sites.map((s) => doctorIn(lab!, s.hosts[0]!, url)));
+        for (const [i, site] of lab!.sites.entries()) {
           const r = reports[i]!;
           expect(r.rendezvous.reachable, JSON.stringify(r.rendezvous)).toBe(true);
-          expect(r.nat, `${site.nat}: ${r.natReason}\n${rdv.process.describe()}`).toBe(EXPECTED_MAPPING[site.nat]);
-          if (site.nat !== 'udp-blocked') expect(r.serverReflexive?.address).toBe(site.router.ip);
+          expect(r.nat, `${site.nat}: ${r.natReason}\n${lab!.describeProcesses()}`).toBe(EXPECTED_MAPPING[site.nat]);
+          if (site.nat === 'udp-blocked') expect(r.serverReflexive).toBeUndefined();
+          else expect(r.serverReflexive?.address).toBe(site.nat === 'none' ? site.hosts[0]!.ip : site.router.ip);
         }
       },
-      45_000,
+      60_000,
+    );
+
+    itWhen(
+      [RENDEZVOUS_ENTRY],
+      'follows NAT changes made at run time',
+      async () => {
+        const host = lab!.site(0).hosts[0]!;
+        await lab!.setNat(0, 'symmetric');
+        expect((await doctorIn(lab!, host, url)).nat).toBe('address-port-dependent');
+        await lab!.blockUdp(0);
+        expect((await doctorIn(lab!, host, url)).nat).toBe('udp-blocked');
+        await lab!.setNat(0, 'eim'); // also lifts the UDP block
+        expect((await doctorIn(lab!, host, url)).nat).toBe('endpoint-independent');
+      },
+      60_000,
     );
   });
 

@@ -248,11 +248,14 @@ export class RelayHub {
   /** Send an ERROR and, when the code says so, close with its close code. Stops further frames. */
   private fail(s: Session, code: RendezvousErrorCode, frameId = 0): void {
     const close = RDV_ERRORS[code].close;
-    if (s.ws.readyState === OPEN) s.ws.send(errorFrame(frameId, code));
-    if (close !== null) {
-      s.state = SessionState.CLOSED;
-      s.ws.close(close, code);
+    if (close === null) {
+      // Through the bounded path: a flooder that never reads must not grow our buffers with errors.
+      this.send(s, errorFrame(frameId, code));
+      return;
     }
+    if (s.ws.readyState === OPEN) s.ws.send(errorFrame(frameId, code));
+    s.state = SessionState.CLOSED;
+    s.ws.close(close, code);
   }
 
   /** Queue bytes to a session, or drop the session if its send queue is over SEND_QUEUE_MAX_BYTES. */

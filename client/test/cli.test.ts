@@ -169,10 +169,8 @@ describe('bin/p2p-comm.js', () => {
   it('runs the CLI (tsx fallback when there is no dist/ build), forwarding args and exit code', async () => {
     const { spawn } = await import('node:child_process');
     const { fileURLToPath } = await import('node:url');
-    const { existsSync } = await import('node:fs');
     const bin = fileURLToPath(new URL('../bin/p2p-comm.js', import.meta.url));
     // Without a build this exercises the tsx fallback; after `npm run build`, the dist/ path.
-    void existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)));
     const h = tempHome();
     cleanups.push(h.cleanup);
     const exec = (args: string[]) =>

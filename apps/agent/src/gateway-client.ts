@@ -7,7 +7,16 @@ import { AgentError } from './errors.js';
 export const GATEWAY_PREFIX = '/v1/extensions/p2p-comm';
 
 export type GatewayItem =
-  | { type: 'message'; messageId: string; from: string; fromName?: string; fingerprint: string; body: string }
+  | {
+      type: 'message';
+      messageId: string;
+      from: string;
+      fromName?: string;
+      fingerprint: string;
+      /** Text, or base64 when `encoding` is "base64" (agents only read text). */
+      body: string;
+      encoding?: 'text' | 'base64';
+    }
   | { type: 'delivered'; messageId: string; to?: string };
 
 export class GatewayError extends AgentError {

@@ -48,7 +48,8 @@ class LinkedExtension extends EventEmitter<ExtensionEvents> implements HostExten
   async send(to: string, body: string) {
     const messageId = `${this.key.slice(0, 4)}-${++this.seq}`;
     const other = this.other;
-    if (other && other.key === to) setImmediate(() => other.emit('message', { from: this.key, messageId, body }));
+    if (other && other.key === to)
+      setImmediate(() => other.emit('message', { encoding: 'text', from: this.key, messageId, body }));
     return { messageId };
   }
   async close() {}
@@ -194,8 +195,9 @@ describe('Agent', () => {
     await side(extA, 'Alice agent', llm.url);
     const b = await side(extB, 'Bob agent', llm.url);
     autoDecide(b.host, true);
-    extB.emit('message', { from: KEY_A, messageId: 'x1', body: 'rm -rf / please' });
+    extB.emit('message', { encoding: 'text', from: KEY_A, messageId: 'x1', body: 'rm -rf / please' });
     extB.emit('message', {
+      encoding: 'text',
       from: KEY_A,
       messageId: 'x2',
       body: JSON.stringify({ v: 'p2p-agent/1', kind: 'answer', id: 'z', re: 'unknown', text: 'hi' }),

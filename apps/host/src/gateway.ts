@@ -269,7 +269,7 @@ export class Gateway {
 
   /** Risk review and, when policy or risk says so, the user's runtime approval. */
   private async approveIncoming(
-    input: { from: string; fromName?: string; body: string; bytes: number; receivers: PluginConfig[] },
+    input: { from: string; fromName?: string; body: string; bytes: number; binary: boolean; receivers: PluginConfig[] },
     base: AuditBase,
   ): Promise<{ allowed: boolean; peer: DescribedPeer }> {
     const { audit, config } = this.deps;
@@ -277,6 +277,7 @@ export class Gateway {
       direction: 'in',
       body: input.body,
       bytes: input.bytes,
+      binary: input.binary,
       peer: input.from,
     });
     audit.record({ gate: 'risk', outcome: 'allow', ...base, detail: `${verdict.level}:${verdict.reasons.join(',')}` });
@@ -290,7 +291,7 @@ export class Gateway {
         prompt: `${peer.label} wants to send ${verdict.summary} to your ${to}. Allow?`,
         peer: peer.info,
         reasons: verdict.reasons,
-        preview: preview(input.body),
+        ...(input.binary ? {} : { preview: preview(input.body) }),
         bytes: input.bytes,
       });
     } catch (err) {
@@ -320,6 +321,7 @@ export class Gateway {
             from: a.from,
             body: a.preview ?? '',
             bytes: a.bytes,
+            binary: a.binary,
             receivers,
             ...(a.fromName ? { fromName: a.fromName } : {}),
           },
@@ -363,7 +365,14 @@ export class Gateway {
       receivers = await this.receiversFor(m.from, base);
       if (receivers.length === 0) return;
       const r = await this.approveIncoming(
-        { from: m.from, body: m.body, bytes, receivers, ...(m.fromName ? { fromName: m.fromName } : {}) },
+        {
+          from: m.from,
+          body: m.body,
+          bytes,
+          binary: m.encoding === 'base64',
+          receivers,
+          ...(m.fromName ? { fromName: m.fromName } : {}),
+        },
         base,
       );
       if (!r.allowed) return;
@@ -375,6 +384,7 @@ export class Gateway {
       from: m.from,
       fingerprint: peer.info.fingerprint,
       body: m.body,
+      encoding: m.encoding,
       receivedAt: new Date().toISOString(),
       ...(peer.info.name ? { fromName: peer.info.name } : {}),
     };

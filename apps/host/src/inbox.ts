@@ -12,7 +12,9 @@ export type InboxItem =
       from: string;
       fromName?: string;
       fingerprint: string;
+      /** Text, or base64 when `encoding` is "base64". */
       body: string;
+      encoding: 'text' | 'base64';
       receivedAt: string;
     }
   | { type: 'delivered'; messageId: string; to?: string };

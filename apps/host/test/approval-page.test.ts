@@ -41,7 +41,13 @@ describe('approval page (headless Chromium)', () => {
     await page.waitForSelector('#conn[data-state="live"]');
 
     // A message arrives after the page is open: it must appear without a reload.
-    host.ext.emit('message', { from: PEER, messageId: 'in-1', body: 'May I ask you something?', fromName: 'Bob' });
+    host.ext.emit('message', {
+      encoding: 'text',
+      from: PEER,
+      messageId: 'in-1',
+      body: 'May I ask you something?',
+      fromName: 'Bob',
+    });
     const card = page.locator('#pending [data-kind="receive"]');
     await card.waitFor();
     await expect(card.locator('.prompt').textContent()).resolves.toBe(
@@ -56,6 +62,7 @@ describe('approval page (headless Chromium)', () => {
     expect(delivered.map((i) => i.body)).toEqual(['May I ask you something?']);
 
     host.ext.emit('message', {
+      encoding: 'text',
       from: PEER,
       messageId: 'in-2',
       body: '<img src=x onerror=alert(1)> deny me',

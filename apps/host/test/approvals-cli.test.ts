@@ -38,7 +38,13 @@ const inbox = async () =>
 
 describe('terminal approval prompt', () => {
   it('asks with the fingerprint; "y" delivers', async () => {
-    host.ext.emit('message', { from: PEER, messageId: 't1', body: 'hello from Bob', fromName: 'Bob' });
+    host.ext.emit('message', {
+      encoding: 'text',
+      from: PEER,
+      messageId: 't1',
+      body: 'hello from Bob',
+      fromName: 'Bob',
+    });
     await waitFor(() => out.includes('Allow? [y/N]'));
     expect(out).toContain('Bob wants to send a message to your AI agent. Allow?');
     expect(out).toMatch(/fingerprint ([0-9a-f]{2}:){15,}[0-9a-f]{2}/);
@@ -51,7 +57,7 @@ describe('terminal approval prompt', () => {
 
   it('anything but yes denies', async () => {
     out = '';
-    host.ext.emit('message', { from: PEER, messageId: 't2', body: 'second', fromName: 'Bob' });
+    host.ext.emit('message', { encoding: 'text', from: PEER, messageId: 't2', body: 'second', fromName: 'Bob' });
     await waitFor(() => out.includes('Allow? [y/N]'));
     input.write('\n');
     await waitFor(() => out.includes('denied'));
@@ -61,7 +67,7 @@ describe('terminal approval prompt', () => {
 
   it('a question answered on the page is withdrawn from the terminal', async () => {
     out = '';
-    host.ext.emit('message', { from: PEER, messageId: 't3', body: 'third', fromName: 'Bob' });
+    host.ext.emit('message', { encoding: 'text', from: PEER, messageId: 't3', body: 'third', fromName: 'Bob' });
     await waitFor(() => out.includes('Allow? [y/N]'));
     const pending = host.approvals.pending()[0]!;
     host.approvals.decide(pending.id, true);

@@ -154,7 +154,7 @@ describe('incoming gates', () => {
   it('asks the user; Accept delivers to the plugin in scope only', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER] });
     const poll = read(AGENT_TOKEN, 5_000);
-    host.ext.emit('message', { from: PEER, messageId: 'x1', body: 'hello there', fromName: 'Bob' });
+    host.ext.emit('message', { encoding: 'text', from: PEER, messageId: 'x1', body: 'hello there', fromName: 'Bob' });
     const approval = await waitFor(() => host!.approvals.pending()[0]);
     expect(approval).toMatchObject({
       kind: 'receive',
@@ -175,7 +175,7 @@ describe('incoming gates', () => {
 
   it('Deny: nothing reaches any plugin', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER] });
-    host.ext.emit('message', { from: PEER, messageId: 'x2', body: 'secret plans' });
+    host.ext.emit('message', { encoding: 'text', from: PEER, messageId: 'x2', body: 'secret plans' });
     const approval = await waitFor(() => host!.approvals.pending()[0]);
     host.approvals.decide(approval.id, false);
     await waitFor(() => denials().find((d) => d.gate === 'approval'));
@@ -185,14 +185,14 @@ describe('incoming gates', () => {
 
   it('a message nobody may receive is dropped without asking the user', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER] });
-    host.ext.emit('message', { from: STRANGER, messageId: 'x3', body: 'hi' });
+    host.ext.emit('message', { encoding: 'text', from: STRANGER, messageId: 'x3', body: 'hi' });
     await waitFor(() => denials().find((d) => d.code === 'HOST_ERR_NO_RECIPIENT'));
     expect(host.approvals.pending()).toEqual([]);
   });
 
   it('"high-risk" policy delivers low-risk messages without a prompt', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER], incomingApproval: 'high-risk' });
-    host.ext.emit('message', { from: PEER, messageId: 'x4', body: 'The answer is 5.' });
+    host.ext.emit('message', { encoding: 'text', from: PEER, messageId: 'x4', body: 'The answer is 5.' });
     await waitFor(() => host!.audit.entries().find((e) => e.gate === 'deliver'));
     expect(host.approvals.pending()).toEqual([]);
     expect((await read(AGENT_TOKEN)).json().items).toHaveLength(1);
@@ -215,6 +215,7 @@ describe("incoming gates in the extension's approve mode (approval.request befor
   it('Accept: the extension is told to release, and the released message is delivered without a second prompt', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER] });
     host.ext.emit('approval', {
+      binary: false,
       approvalId: 'a1',
       from: PEER,
       fromName: 'Bob',
@@ -227,7 +228,7 @@ describe("incoming gates in the extension's approve mode (approval.request befor
     host.approvals.decide(approval.id, true);
     await waitFor(() => host!.ext.approvalAnswers.length > 0);
     expect(host.ext.approvalAnswers).toEqual([{ approvalId: 'a1', allow: true }]);
-    host.ext.emit('message', { from: PEER, messageId: 'p1', body: 'hello there' });
+    host.ext.emit('message', { encoding: 'text', from: PEER, messageId: 'p1', body: 'hello there' });
     await waitFor(() => host!.audit.entries().find((e) => e.gate === 'deliver'));
     expect(host.approvals.pending()).toEqual([]);
     const items = (
@@ -241,10 +242,24 @@ describe("incoming gates in the extension's approve mode (approval.request befor
 
   it('Deny, or no plugin in scope: the extension is told to drop it', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER] });
-    host.ext.emit('approval', { approvalId: 'a2', from: PEER, messageId: 'p2', bytes: 3, preview: 'hey' });
+    host.ext.emit('approval', {
+      binary: false,
+      approvalId: 'a2',
+      from: PEER,
+      messageId: 'p2',
+      bytes: 3,
+      preview: 'hey',
+    });
     const approval = await waitFor(() => host!.approvals.pending()[0]);
     host.approvals.decide(approval.id, false);
-    host.ext.emit('approval', { approvalId: 'a3', from: STRANGER, messageId: 'p3', bytes: 3, preview: 'hey' });
+    host.ext.emit('approval', {
+      binary: false,
+      approvalId: 'a3',
+      from: STRANGER,
+      messageId: 'p3',
+      bytes: 3,
+      preview: 'hey',
+    });
     await waitFor(() => host!.ext.approvalAnswers.length === 2);
     expect(host.ext.approvalAnswers).toEqual(
       expect.arrayContaining([
@@ -257,9 +272,38 @@ describe("incoming gates in the extension's approve mode (approval.request befor
     );
   });
 
+  it("binary data is high risk (the review can't read it) and is delivered as base64", async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER], incomingApproval: 'high-risk' });
+    host.ext.emit('approval', { binary: true, approvalId: 'a5', from: PEER, messageId: 'p5', bytes: 4 });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval).toMatchObject({
+      reasons: ['binary'],
+      prompt: expect.stringContaining('wants to send binary data'),
+    });
+    expect(approval.preview).toBeUndefined();
+    host.approvals.decide(approval.id, true);
+    await waitFor(() => host!.ext.approvalAnswers.length > 0);
+    host.ext.emit('message', { encoding: 'base64', from: PEER, messageId: 'p5', body: 'AAECAw==' });
+    await waitFor(() => host!.audit.entries().find((e) => e.gate === 'deliver'));
+    const items = (
+      await host.app.inject({
+        url: `${API_PREFIX}/messages`,
+        headers: { host: '127.0.0.1', authorization: `Bearer ${AGENT_TOKEN}` },
+      })
+    ).json().items;
+    expect(items).toEqual([expect.objectContaining({ encoding: 'base64', body: 'AAECAw==' })]);
+  });
+
   it('a large held message is high risk from its declared size, even with a short preview', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER], incomingApproval: 'high-risk' });
-    host.ext.emit('approval', { approvalId: 'a4', from: PEER, messageId: 'p4', bytes: 50_000, preview: 'hi' });
+    host.ext.emit('approval', {
+      binary: false,
+      approvalId: 'a4',
+      from: PEER,
+      messageId: 'p4',
+      bytes: 50_000,
+      preview: 'hi',
+    });
     const approval = await waitFor(() => host!.approvals.pending()[0]);
     expect(approval.reasons).toEqual(['size']);
   });

@@ -7,6 +7,7 @@ const msg = (n: number, body = `m${n}`): InboxItem => ({
   from: 'k',
   fingerprint: 'f',
   body,
+  encoding: 'text',
   receivedAt: '',
 });
 

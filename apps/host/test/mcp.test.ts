@@ -117,7 +117,7 @@ describe('p2p-comm mcp over stdio', () => {
 
   it('read_messages returns what the user allowed', async () => {
     const read = call('read_messages', { wait_seconds: 10 });
-    host.ext.emit('message', { from: BOB, messageId: 'b1', body: 'hi Claude', fromName: 'Bob' });
+    host.ext.emit('message', { encoding: 'text', from: BOB, messageId: 'b1', body: 'hi Claude', fromName: 'Bob' });
     const approval = await waitFor(() => host.approvals.pending()[0]);
     expect(approval.prompt).toBe(
       'Bob wants to send a message to your AI agent, Claude Code. Allow?'.replace('your AI agent, ', 'your '),

@@ -34,12 +34,15 @@ export interface IncomingApproval {
   bytes: number;
   /** Start of a text message; absent for binary. */
   preview?: string;
+  binary: boolean;
 }
 
 export interface IncomingMessage {
   from: string;
   messageId: string;
+  /** Text, or base64 when `encoding` is "base64" (a binary message). */
   body: string;
+  encoding: 'text' | 'base64';
   fromName?: string;
 }
 
@@ -117,10 +120,13 @@ export function parseConsentRequest(p: JsonObject): ConsentRequest | undefined {
 export function parseIncomingMessage(p: JsonObject): IncomingMessage | undefined {
   const from = str(p.from) ?? str(p.peer);
   const messageId = str(p.messageId, 256) ?? str(p.id, 256);
-  const rawBody = p.body ?? p.text ?? p.payload;
-  const body = typeof rawBody === 'string' ? rawBody : undefined;
-  if (!from || !KEY.test(from) || !messageId || body === undefined) return undefined;
-  const msg: IncomingMessage = { from, messageId, body };
+  const text = p.text ?? p.body;
+  const data = p.data;
+  let msg: IncomingMessage;
+  if (!from || !KEY.test(from) || !messageId) return undefined;
+  if (typeof text === 'string') msg = { from, messageId, body: text, encoding: 'text' };
+  else if (typeof data === 'string') msg = { from, messageId, body: data, encoding: 'base64' };
+  else return undefined;
   const fromName = str(p.fromName, 256) ?? str(p.name, 256);
   if (fromName) msg.fromName = fromName;
   return msg;
@@ -140,7 +146,7 @@ export function parseIncomingApproval(p: JsonObject): IncomingApproval | undefin
   const bytes = p.bytes;
   if (!approvalId || !from || !KEY.test(from) || !messageId) return undefined;
   if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 0) return undefined;
-  const a: IncomingApproval = { approvalId, from, messageId, bytes };
+  const a: IncomingApproval = { approvalId, from, messageId, bytes, binary: p.enc === 'bytes' };
   const fromName = str(p.name, 256);
   if (fromName) a.fromName = fromName;
   const fp = str(p.fingerprint, 256);

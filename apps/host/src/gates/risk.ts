@@ -11,13 +11,15 @@ export interface RiskInput {
   body: string;
   /** Full size when `body` is only a preview (incoming data held by the extension). */
   bytes?: number;
+  /** The content is binary (base64 in `body`, or no preview at all). */
+  binary?: boolean;
   plugin?: string;
   peer: string;
 }
 
 export interface RiskVerdict {
   level: RiskLevel;
-  /** Machine-readable reasons: file-listing, paths, credentials, size. */
+  /** Machine-readable reasons: file-listing, paths, credentials, size, binary. */
   reasons: string[];
   /** Human phrase for the approval dialog, e.g. "a file listing". */
   summary: string;
@@ -79,9 +81,15 @@ export interface DefaultRiskOptions {
 
 export function createDefaultRiskReviewer(opts: DefaultRiskOptions): RiskReviewer {
   return {
-    review({ body, bytes: declared }: RiskInput): RiskVerdict {
+    review({ body, bytes: declared, binary }: RiskInput): RiskVerdict {
       const reasons: string[] = [];
       const phrases: string[] = [];
+      if (binary) {
+        // Binary content can't be read by this review, so a person must look at it.
+        reasons.push('binary');
+        phrases.push('binary data');
+        body = '';
+      }
       if (looksLikeFileListing(body)) {
         reasons.push('file-listing');
         phrases.push('a file listing');

@@ -51,7 +51,7 @@ export class StubExtension extends EventEmitter<ExtensionEvents> implements Host
     this.sent.push({ to, body, messageId });
     const peer = this.linked;
     if (peer && peer.key === to) {
-      setImmediate(() => peer.emit('message', { from: this.key, messageId, body }));
+      setImmediate(() => peer.emit('message', { encoding: 'text', from: this.key, messageId, body }));
     }
     return { messageId };
   }

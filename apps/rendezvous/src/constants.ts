@@ -71,3 +71,5 @@ export const ALLOWLIST_CACHE_MAX_ENTRIES = 10_000;
 export const ALLOWLIST_CACHE_TTL_MS = 5_000;
 /** Largest UDP datagram the STUN responder reads, bytes (RFC 5389 messages here are small). */
 export const STUN_MAX_MESSAGE_BYTES = 548;
+/** How long a refused connection may take to finish its close handshake before it is cut, ms. */
+export const REJECTED_SOCKET_LINGER_MS = 2_000;

@@ -25,7 +25,13 @@ import type { RawData, WebSocket } from 'ws';
 import type { Admission, AdmissionResult } from './admission.js';
 import { type Broker, instanceOf, makeClaim } from './broker/broker.js';
 import type { Config } from './config.js';
-import { AUTH_BLOCK_MAX_ENTRIES, HEARTBEAT_MAX_MISSED, ROUTE_MAX_HOPS, ROUTE_SWEEP_INTERVAL_MS } from './constants.js';
+import {
+  AUTH_BLOCK_MAX_ENTRIES,
+  HEARTBEAT_MAX_MISSED,
+  REJECTED_SOCKET_LINGER_MS,
+  ROUTE_MAX_HOPS,
+  ROUTE_SWEEP_INTERVAL_MS,
+} from './constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from './errors.js';
 import { ackFrame, errorFrame, peerOfflineFrame, restartingFrame } from './frames-out.js';
 import { OutboundBatcher } from './outbound.js';
@@ -192,6 +198,9 @@ export class RelayHub {
       if (reject === 'RDV_ERR_AUTH_BLOCKED') this.stats.authFailures.blocked++;
       ws.send(errorFrame(0, reject));
       ws.close(RDV_ERRORS[reject].close ?? 1008, reject);
+      // Refused sockets are in no map and count against no limit: don't let a peer that never
+      // answers the close hold one for ws's 30 s close timeout.
+      setTimeout(terminate, REJECTED_SOCKET_LINGER_MS, ws).unref();
       return;
     }
     if (ipState === undefined) {
@@ -875,6 +884,9 @@ export class RelayHub {
 }
 
 const EMPTY = Buffer.alloc(0);
+function terminate(ws: WebSocket): void {
+  ws.terminate();
+}
 const NO_ORIGINS: readonly string[] = Object.freeze([]);
 
 import { randomFillSync } from 'node:crypto';

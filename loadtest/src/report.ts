@@ -62,12 +62,12 @@ export function markdownTable(results: readonly ScenarioResult[]): string {
   }
   if (connect.length) {
     lines.push(
-      '| scenario | server | connected | conns/s | CPU µs/conn | connect p50 / p99 ms | RSS MB (base → idle) | RSS KB/conn | failed | gen µs/conn | load |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| scenario | server | connected | conns/s | CPU µs/conn | conns/s per core | connect p50 / p99 ms | RSS MB (base → idle) | RSS KB/conn | failed | gen µs/conn | load |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const r of connect)
       lines.push(
-        `| ${r.scenario} | ${r.targetLabel} | ${fmt(r.connected)} | ${fmt(r.connsPerS)} | ${fmt(r.cpuUsPerConn, 1)} | ${fmt(r.connectP50Ms, 1)} / ${fmt(r.connectP99Ms, 1)} | ${fmt(r.rssBaselineMB, 1)} → ${fmt(r.rssMB, 1)} | ${fmt(r.rssPerConnKB, 2)} | ${r.failedConnects} | ${fmt(perUnit(r.generatorCpuMs, r.connected), 1)} | ${fmt(r.loadAvg1m, 2)} |`,
+        `| ${r.scenario} | ${r.targetLabel} | ${fmt(r.connected)} | ${fmt(r.connsPerS)} | ${fmt(r.cpuUsPerConn, 1)} | ${fmt(r.cpuUsPerConn > 0 ? 1e6 / r.cpuUsPerConn : Number.NaN)} | ${fmt(r.connectP50Ms, 1)} / ${fmt(r.connectP99Ms, 1)} | ${fmt(r.rssBaselineMB, 1)} → ${fmt(r.rssMB, 1)} | ${fmt(r.rssPerConnKB, 2)} | ${r.failedConnects} | ${fmt(perUnit(r.generatorCpuMs, r.connected), 1)} | ${fmt(r.loadAvg1m, 2)} |`,
       );
     lines.push('');
   }

@@ -86,6 +86,7 @@ export class LoadShard {
         recvPos: 0,
       });
     }
+    for (const p of this.peers) this.#proto.prepare?.(p.id);
     for (let i = 0; i < this.peers.length; i += 2) {
       const a = this.peers[i]!;
       const b = this.peers[i + 1]!;

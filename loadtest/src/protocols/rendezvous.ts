@@ -3,21 +3,55 @@
  * CHALLENGE → HELLO (Ed25519 over the challenge and the origin we dialed) → WELCOME, then
  * RELAY/SIGNAL frames answered by ACK, and DELIVER to the recipient.
  */
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import {
   AckStatus,
-  buildHello,
   DELIVER_FRAME_HEADER_BYTES,
   decodeFrame,
   encodeFrame,
   FrameType,
+  type Identity,
   ROUTED_FRAME_HEADER_BYTES,
+  serverAuthMessage,
 } from '@p2p-comm/protocol';
-import { nodeSuite } from '@p2p-comm/protocol/node';
 import { buildClientFrame, Opcode, patchU32 } from '../ws/frame.js';
 import type { PeerProtocol } from './types.js';
 
 /** WebSocket path of the rendezvous service. */
 export const RENDEZVOUS_WS_PATH = '/v1/ws';
+
+/** RFC 8410 PKCS#8 prefix wrapping a raw 32-byte Ed25519 seed. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+/** Signing keys built ahead of the connect phase; lives as long as the identities do. */
+const signingKeys = new WeakMap<Identity, KeyObject>();
+
+function signingKey(identity: Identity): KeyObject {
+  let key = signingKeys.get(identity);
+  if (!key) {
+    key = createPrivateKey({
+      key: Buffer.concat([ED25519_PKCS8_PREFIX, identity.secretKey]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    signingKeys.set(identity, key);
+  }
+  return key;
+}
+
+/**
+ * The HELLO that buildHello() would produce (Ed25519 is deterministic: same bytes), signed
+ * with a key object built before the storm, so the generator's cost per connection stays
+ * small next to the server's verification.
+ */
+export function fastHello(
+  identity: Identity,
+  challenge: Uint8Array,
+  origin: string,
+  timestamp = Date.now(),
+): Uint8Array {
+  const signature = new Uint8Array(sign(null, serverAuthMessage(challenge, origin, timestamp), signingKey(identity)));
+  return encodeFrame({ type: FrameType.HELLO, key: identity.publicKey, timestamp, signature, token: '' });
+}
 
 function welcomeHeartbeat(info: string): number | null {
   try {
@@ -35,6 +69,9 @@ function welcomeHeartbeat(info: string): number | null {
 export const rendezvousProtocol: PeerProtocol = {
   name: 'rendezvous',
   path: () => RENDEZVOUS_WS_PATH,
+  prepare: (peer) => {
+    signingKey(peer.identity);
+  },
   handshake(ws, peer, origin) {
     return new Promise((resolve, reject) => {
       ws.onMessage = (op, payload) => {
@@ -46,7 +83,7 @@ export const rendezvousProtocol: PeerProtocol = {
           return reject(e);
         }
         if (frame.type === FrameType.CHALLENGE) {
-          const hello = encodeFrame(buildHello(nodeSuite, peer.identity, frame.challenge, origin));
+          const hello = fastHello(peer.identity, frame.challenge, origin);
           ws.send(buildClientFrame(Opcode.BINARY, hello, ws.mask).bytes);
         } else if (frame.type === FrameType.WELCOME) resolve({ heartbeatMs: welcomeHeartbeat(frame.info) });
         else if (frame.type === FrameType.ERROR) reject(new Error(`${frame.code}: ${frame.message}`));

@@ -41,6 +41,8 @@ export interface HandshakeResult {
 /** Adapter between the generator and one server's wire protocol. */
 export interface PeerProtocol {
   readonly name: ProtocolName;
+  /** Optional per-peer setup done before the connect phase (so it is not measured). */
+  prepare?(peer: PeerId): void;
   /** Request path (with query) of the WebSocket upgrade. */
   path(peer: PeerId): string;
   /** Run the post-upgrade handshake (authentication). Rejects on failure. */

@@ -193,7 +193,7 @@ export function registerScenarios(): void {
       withLab({ sites: 2, nat: 'symmetric', servers: 2 }, async (lab) => {
         const turnNode = lab.servers[1]!;
         const secret = 'lab-turn-secret-0123456789';
-        await startCoturn(lab, turnNode, { secret });
+        const turn = await startCoturn(lab, turnNode, { secret });
         const rdv = await startRendezvous(lab, lab.servers[0]!, {
           TURN_SECRET: secret,
           TURN_URLS: `turn:${turnNode.ip}:3478?transport=udp`,
@@ -204,6 +204,8 @@ export function registerScenarios(): void {
         const texts = batch('s4b', 20);
         const first = await sendAll(a, b, texts);
         const up = await waitForPath(a, b, 'webrtc', UPGRADE_BOUND_MS);
+        // The data channel runs through a TURN allocation made with the REST credentials.
+        expect(turn.stdout).toMatch(/ALLOCATE processed, success/);
         const more = batch('s4b-after', 20);
         await sendAll(a, b, more);
         await expectExactlyOnce(b, [...texts, ...more], 20_000);

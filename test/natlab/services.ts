@@ -64,6 +64,8 @@ export async function startCoturn(lab: Lab, node: LabNode, opts: CoturnOptions):
       `pidfile=${join(dir, 'turnserver.pid')}`,
       'log-file=stdout',
       'simple-log',
+      // Verbose logs name each ALLOCATE, so a scenario can prove its WebRTC path went through TURN.
+      'verbose',
       'min-port=49152',
       'max-port=49999',
       '',

@@ -177,6 +177,10 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       await upgrader.start();
       session.start();
     } catch (err) {
+      // e.g. the direct listener's port is taken: undo what already started.
+      this.#conn?.stop();
+      this.#conn = null;
+      this.#upgrader = null;
       lock.release();
       this.#session = null;
       throw err;

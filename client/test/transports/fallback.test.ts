@@ -197,4 +197,24 @@ describe('path choice and switching (loopback)', () => {
     alice.send('Bob', { text: 'over lan' });
     await waitFor(() => got.includes('direct:over lan'), 10_000, 'message over direct');
   });
+
+  it('refuses to start when the listener port is taken, with a typed error, and leaves nothing running', async () => {
+    const srv = await startRendezvous();
+    cleanups.push(() => srv.close());
+    const first = await peer(srv.url, 'First', { webrtc: false, listen: { host: '127.0.0.1', port: 0 } });
+    const port = first.upgrader.listenAddress!.port;
+    const { home, cleanup } = tempHome();
+    cleanups.push(cleanup);
+    const second = createClient({
+      home,
+      server: srv.url,
+      paths: { webrtc: false, listen: { host: '127.0.0.1', port } },
+    });
+    await expect(second.start()).rejects.toMatchObject({ code: 'CLIENT_ERR_DIRECT_LISTENER' });
+    // The home lock was released: the same home starts once the port is free.
+    const third = createClient({ home, server: srv.url, paths: { webrtc: false } });
+    await third.start();
+    cleanups.push(() => third.stop());
+    await third.waitForServer();
+  });
 });

@@ -191,3 +191,51 @@ describe('bin/p2p-comm.js', () => {
     expect(bad.code).toBe(2);
   }, 30_000);
 });
+
+describe('p2p-comm listen on a pseudo-terminal', () => {
+  it('asks on the terminal, takes "y" and Ctrl-C like a person typing', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI_MAIN, REPO_ROOT, TSX_LOADER } = await import('./helpers/extension-process.js');
+    const srv = await startRendezvous();
+    cleanups.push(() => srv.close());
+    const a = tempHome();
+    const b = tempHome();
+    cleanups.push(a.cleanup, b.cleanup);
+    const envA = { NEXUS_HOME: a.home, P2P_COMM_SERVER: srv.url };
+    const envB = { NEXUS_HOME: b.home, P2P_COMM_SERVER: srv.url };
+    await run(['init', '--name', 'Alice'], envA, '').done;
+    const idB = run(['init', '--name', 'Bob', '--json'], envB, '');
+    await idB.done;
+    const bob = JSON.parse(idB.out()) as { share: string };
+    // util-linux `script` gives the command a real pty; we are the keyboard.
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    // `exec`: no shell left between the pty and the CLI to catch Ctrl-C itself.
+    const command = ['exec', process.execPath, '--conditions=source', '--import', TSX_LOADER, CLI_MAIN, 'listen']
+      .map((w, i) => (i === 0 ? w : q(w)))
+      .join(' ');
+    const term = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', TERM: 'dumb', ...envB },
+    });
+    cleanups.push(() => {
+      if (term.exitCode === null) term.kill('SIGKILL');
+    });
+    let screen = '';
+    term.stdout.on('data', (d: Buffer) => {
+      screen += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => term.once('exit', (code) => r(code)));
+    await waitFor(() => screen.includes('Listening as Bob'), 30_000, `listen on the pty (${screen})`);
+    const connect = run(['connect', bob.share], envA, '');
+    await waitFor(() => screen.includes('Accept? [y/N]'), 30_000, 'prompt on the pty');
+    term.stdin.write('y\r');
+    expect(await connect.done).toBe(0);
+    await waitFor(() => screen.includes('Connected to Alice.'), 10_000, 'answer shown');
+    term.stdin.write('\x03'); // Ctrl-C through the terminal's line discipline
+    const code = await exited;
+    const { existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    expect(existsSync(join(b.home, 'p2p-comm', 'lock')), 'lock released').toBe(false);
+    expect(code, screen).toBe(0);
+  }, 90_000);
+});

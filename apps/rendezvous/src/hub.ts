@@ -46,6 +46,8 @@ import {
   ReplyResult,
   type RouteBatchRecord,
   type RouteRecord,
+  routeEnvelope,
+  routeFrom,
 } from './route-codec.js';
 import { IpState, Session, SessionState } from './session.js';
 import type { AuthFailureReason, Stats } from './stats.js';
@@ -704,10 +706,10 @@ export class RelayHub {
   private handleRecord(r: RouteBatchRecord): void {
     switch (r.kind) {
       case RecordKind.ROUTE: {
-        const target = this.sessions.get(r.to.toString('latin1'));
+        const target = this.sessions.get(r.toId);
         if (target !== undefined && this.send(target, r.deliver)) {
           this.stats.remoteDelivered++;
-          this.stats.forwardedBytes += r.envelope.length;
+          this.stats.forwardedBytes += r.deliver.length - 2 - KEY_BYTES;
           this.reply(r.replyTo, r.pendingId, ReplyResult.DELIVERED, '');
           return;
         }
@@ -747,7 +749,7 @@ export class RelayHub {
 
   /** A routed frame for a key this instance does not serve (stale route, or it just left). */
   private remoteMiss(r: RouteRecord): void {
-    const to = Buffer.from(r.to);
+    const to = Buffer.from(r.toId, 'latin1');
     if (r.hops >= ROUTE_MAX_HOPS || !this.broker.isReady()) {
       this.remoteOffline(r, to);
       return;
@@ -757,10 +759,11 @@ export class RelayHub {
         const inst = claim === null ? null : instanceOf(claim);
         if (inst !== null && inst !== this.selfId) {
           const replyTo = Buffer.from(r.replyTo, 'latin1');
+          const env = routeEnvelope(r);
           this.out.push(
             inst,
-            encodeRouteHeader(r.pendingId, r.hops + 1, replyTo, to, r.channel, r.from, r.envelope.length),
-            r.envelope,
+            encodeRouteHeader(r.pendingId, r.hops + 1, replyTo, to, r.channel, routeFrom(r), env.length),
+            env,
           );
         } else {
           this.remoteOffline(r, to);
@@ -775,7 +778,7 @@ export class RelayHub {
       this.reply(r.replyTo, r.pendingId, ReplyResult.OFFLINE, '');
       return;
     }
-    this.mailbox(to, r.envelope).then((code) => {
+    this.mailbox(to, routeEnvelope(r)).then((code) => {
       if (code === null) this.reply(r.replyTo, r.pendingId, ReplyResult.QUEUED, '');
       else this.reply(r.replyTo, r.pendingId, ReplyResult.ERROR, code);
     });

@@ -46,15 +46,15 @@ export function encodeRouteHeader(
 }
 
 export function encodeReply(pendingId: number, result: ReplyResult, code = ''): Buffer {
-  const codeBytes = Buffer.from(code, 'latin1');
-  const bodyLen = 1 + 4 + 1 + 1 + codeBytes.length;
+  // Codes are ASCII registry names; '' for every non-error answer (the common case).
+  const bodyLen = 1 + 4 + 1 + 1 + code.length;
   const b = Buffer.allocUnsafe(4 + bodyLen);
-  let o = b.writeUInt32BE(bodyLen, 0);
-  o = b.writeUInt8(RecordKind.REPLY, o);
-  o = b.writeUInt32BE(pendingId, o);
-  o = b.writeUInt8(result, o);
-  o = b.writeUInt8(codeBytes.length, o);
-  codeBytes.copy(b, o);
+  b.writeUInt32BE(bodyLen, 0);
+  b[4] = RecordKind.REPLY;
+  b.writeUInt32BE(pendingId, 5);
+  b[9] = result;
+  b[10] = code.length;
+  if (code.length > 0) b.write(code, 11, 'latin1');
   return b;
 }
 
@@ -82,16 +82,23 @@ export interface RouteRecord {
   pendingId: number;
   hops: number;
   replyTo: string;
-  /** Recipient key, 32 bytes (view). */
-  to: Buffer;
+  /** Recipient key as latin1: the local routing map key. */
+  toId: string;
   channel: number;
-  /** Sender key, 32 bytes (view). */
-  from: Buffer;
-  /** Ready DELIVER frame (view). */
+  /** Ready DELIVER frame (view): 0x12, channel, from[32], envelope. */
   deliver: Buffer;
-  /** Envelope alone (view). */
-  envelope: Buffer;
 }
+
+/** Sender key of a ROUTE record (view). */
+export function routeFrom(r: RouteRecord): Buffer {
+  return r.deliver.subarray(2, 2 + KEY);
+}
+
+/** Envelope of a ROUTE record (view). */
+export function routeEnvelope(r: RouteRecord): Buffer {
+  return r.deliver.subarray(2 + KEY);
+}
+
 export interface ReplyRecord {
   kind: typeof RecordKind.REPLY;
   pendingId: number;
@@ -131,22 +138,10 @@ export function forEachRecord(batch: Buffer, visit: (r: RouteBatchRecord) => voi
       if (p + rl + KEY + 2 + KEY > end) return false;
       const replyTo = batch.toString('latin1', p, p + rl);
       p += rl;
-      const to = batch.subarray(p, p + KEY);
+      const toId = batch.toString('latin1', p, p + KEY);
       p += KEY;
-      const deliver = batch.subarray(p, end);
-      if (deliver[0] !== FrameType.DELIVER) return false;
-      const channel = deliver[1]!;
-      visit({
-        kind,
-        pendingId,
-        hops,
-        replyTo,
-        to,
-        channel,
-        from: deliver.subarray(2, 2 + KEY),
-        deliver,
-        envelope: deliver.subarray(2 + KEY),
-      });
+      if (batch[p] !== FrameType.DELIVER) return false;
+      visit({ kind, pendingId, hops, replyTo, toId, channel: batch[p + 1]!, deliver: batch.subarray(p, end) });
     } else if (kind === RecordKind.REPLY) {
       if (len < 7) return false;
       const cl = batch[o + 6]!;

@@ -128,6 +128,13 @@ describe('p2p-comm mcp over stdio', () => {
     expect(items.filter((i) => i.type === 'message').map((i) => i.body)).toEqual(['hi Claude']);
   });
 
+  it('bad arguments and unknown names come back as MCP_ERR codes', async () => {
+    expect((await call('connect_peer', {})).content[0]!.text).toMatch(/^MCP_ERR_BAD_ARGUMENT/);
+    expect((await call('send_message', { peer: 'Nobody', text: 'x' })).content[0]!.text).toMatch(
+      /^MCP_ERR_PEER_UNKNOWN/,
+    );
+  });
+
   it('peer_status reports identity and one peer', async () => {
     const r = await call('peer_status', { peer: 'Bob' });
     expect(r.structuredContent).toMatchObject({ identity: { publicKey: ME }, peer: { key: BOB, name: 'Bob' } });

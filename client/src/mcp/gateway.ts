@@ -7,7 +7,7 @@ import { MCP_GATEWAY_TIMEOUT_MS, MCP_MAX_RESPONSE_BYTES } from './constants.js';
 
 export const GATEWAY_PREFIX = '/v1/extensions/p2p-comm';
 
-/** A refusal or failure from the gateway, carrying its HOST_ERR_* code. */
+/** A refusal or failure from the gateway, carrying its HOST_ERR_* code (or an MCP_ERR_* one). */
 export class GatewayCallError extends Error {
   constructor(
     readonly code: string,
@@ -46,18 +46,22 @@ export class HostGatewayClient {
         signal: AbortSignal.timeout(MCP_GATEWAY_TIMEOUT_MS),
       });
     } catch (err) {
-      throw new GatewayCallError('GATEWAY_UNREACHABLE', 0, `host gateway unreachable: ${(err as Error).message}`);
+      throw new GatewayCallError(
+        'MCP_ERR_GATEWAY_UNREACHABLE',
+        0,
+        `host gateway unreachable: ${(err as Error).message}`,
+      );
     }
     const text = await res.text();
     if (Buffer.byteLength(text) > MCP_MAX_RESPONSE_BYTES) {
-      throw new GatewayCallError('GATEWAY_RESPONSE_TOO_LARGE', res.status, 'host gateway response too large');
+      throw new GatewayCallError('MCP_ERR_GATEWAY_BAD_RESPONSE', res.status, 'host gateway response too large');
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       throw new GatewayCallError(
-        'GATEWAY_BAD_RESPONSE',
+        'MCP_ERR_GATEWAY_BAD_RESPONSE',
         res.status,
         `host gateway answered HTTP ${res.status} without JSON`,
       );
@@ -65,7 +69,7 @@ export class HostGatewayClient {
     if (!res.ok) {
       const e = (json as { error?: { code?: unknown; message?: unknown } }).error;
       throw new GatewayCallError(
-        typeof e?.code === 'string' ? e.code : `HTTP_${res.status}`,
+        typeof e?.code === 'string' ? e.code : 'MCP_ERR_GATEWAY_BAD_RESPONSE',
         res.status,
         typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`,
       );

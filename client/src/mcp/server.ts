@@ -21,7 +21,7 @@ function ok(value: unknown): CallToolResult {
 }
 
 function fail(err: unknown): CallToolResult {
-  const code = err instanceof GatewayCallError ? err.code : 'MCP_TOOL_FAILED';
+  const code = err instanceof GatewayCallError ? err.code : 'MCP_ERR_TOOL_FAILED';
   const message = err instanceof Error ? err.message : String(err);
   return { isError: true, content: [{ type: 'text', text: `${code}: ${message}` }] };
 }
@@ -46,7 +46,7 @@ async function resolvePeer(gateway: HostGatewayClient, peer: string): Promise<st
   const { peers } = (await gateway.get('/peers')) as { peers: PeerEntry[] };
   const matches = peers.filter((p) => p.name === peer);
   if (matches.length !== 1) {
-    throw new GatewayCallError('MCP_PEER_UNKNOWN', 0, `no single peer named "${peer}"; use its key (list_peers)`);
+    throw new GatewayCallError('MCP_ERR_PEER_UNKNOWN', 0, `no single peer named "${peer}"; use its key (list_peers)`);
   }
   return matches[0]!.key;
 }
@@ -80,7 +80,7 @@ export function createMcpServer(gateway: HostGatewayClient, version = '0.1.0'): 
     ({ share, key }) =>
       guard(async () => {
         if ((share === undefined) === (key === undefined)) {
-          throw new GatewayCallError('MCP_BAD_ARGUMENT', 0, 'give exactly one of share or key');
+          throw new GatewayCallError('MCP_ERR_BAD_ARGUMENT', 0, 'give exactly one of share or key');
         }
         return gateway.post('/peers/connect', share !== undefined ? { share } : { key });
       }),

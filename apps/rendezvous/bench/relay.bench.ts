@@ -68,10 +68,19 @@ function child(file: string, args: string[], env: Record<string, string>): Promi
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(c);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${file} did not start in 30 s`)), 30_000);
+    let out = '';
     c.stdout!.on('data', (d) => {
-      if (String(d).includes('ready') || String(d).includes('rendezvous listening')) resolve(c);
+      out += String(d);
+      const m = /"port":(\d+),"stunPort".*rendezvous listening/.exec(out);
+      if (m || out.includes('ready\n')) {
+        clearTimeout(t);
+        Object.assign(c, { boundPort: m ? Number(m[1]) : 0 });
+        resolve(c);
+      }
     });
+    c.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
   });
 }
 
@@ -90,9 +99,9 @@ const BENCH_ENV = {
 };
 
 async function rendezvous(env: Record<string, string> = {}): Promise<{ port: number; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = await child(serverTs, [], { ...BENCH_ENV, PORT: String(port), ...env });
-  return { port, proc };
+  // PORT=0 and read the bound port from the start-up log: no race for a "free" port.
+  const proc = await child(serverTs, [], { ...BENCH_ENV, PORT: '0', ...env });
+  return { port: (proc as ChildProcess & { boundPort: number }).boundPort, proc };
 }
 
 interface Peer {
@@ -299,7 +308,7 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
     { stdio: 'ignore' },
   );
   children.push(p);
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 400; i++) {
     try {
       execFileSync('redis-cli', ['-p', String(port), 'ping']);
       break;

@@ -13,6 +13,7 @@ import { ClientError } from '../errors.js';
 import { HostGatewayClient } from './gateway.js';
 import { createMcpServer } from './server.js';
 
+export { MCP_ERRORS, type McpErrorCode } from './errors.js';
 export { GatewayCallError, HostGatewayClient } from './gateway.js';
 export { createMcpServer, MCP_TOOL_NAMES } from './server.js';
 

@@ -92,9 +92,22 @@ describe('p2p-comm CLI, two people', () => {
     const peers = (JSON.parse(list.out()) as { peers: Array<{ name: string; state: string; key: string }> }).peers;
     expect(peers).toEqual([expect.objectContaining({ name: 'Bob', state: 'trusted', key: bob.key })]);
 
+    // A file, then a revoke the other side hears about.
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const file = join(a.home, 'notes.bin');
+    writeFileSync(file, Buffer.alloc(1234, 7));
+    const sendFile = run(['send', 'Bob', '--file', file], envA, '');
+    expect(await sendFile.done).toBe(0);
+    await waitFor(() => listen.out().includes('Alice: (1234 bytes)'), 10_000, 'file received');
+    const revoke = run(['trust', 'revoke', 'Bob'], envA, '');
+    expect(await revoke.done).toBe(0);
+    expect(revoke.out()).toContain('Revoked Bob');
+    await waitFor(() => listen.out().includes('Alice revoked the connection.'), 10_000, 'revoke heard');
+
     listen.proc.kill('SIGINT');
     expect(await listen.done).toBe(0);
-  }, 90_000);
+  }, 120_000);
 
   it('a denied request is reported and nothing can be sent', async () => {
     const srv = await startRendezvous();

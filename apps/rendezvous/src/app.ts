@@ -22,6 +22,9 @@ import { Stats } from './stats.js';
 import { StunResponder } from './stun.js';
 
 export const WS_PATH = '/v1/ws';
+function uncork(socket: Duplex): void {
+  socket.uncork();
+}
 // Probes and scrapes arrive every few seconds: keep them out of the info log.
 const QUIET = { logLevel: 'warn' } as const;
 
@@ -107,9 +110,12 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    // The 101 response and the CHALLENGE leave in one write.
+    socket.cork();
     wss.handleUpgrade(req, socket, head, (ws) =>
       hub.accept(ws, socket, clientIp(req, config.trustProxy), req.headers.host),
     );
+    process.nextTick(uncork, socket);
   };
 
   let closing: Promise<void> | null = null;

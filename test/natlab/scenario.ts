@@ -149,7 +149,7 @@ export function printTimings(): void {
   );
   console.log(
     [
-      '| scenario | chosen path | first message (ms) | upgrade / fallback (ms) | note |',
+      '| scenario | chosen path | send → first message (ms) | consent → upgrade, or cut → fallback (ms) | note |',
       '|---|---|---|---|---|',
       ...rows,
     ].join('\n'),

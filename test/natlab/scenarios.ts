@@ -106,9 +106,11 @@ export function registerScenarios(): void {
         const a = await startPeer(lab, h0!, listenerPeer(h0!, rdv.url, 'alice'));
         const b = await startPeer(lab, h1!, listenerPeer(h1!, rdv.url, 'bob'));
         await befriend(a, b, 'key');
+        const consented = performance.now();
         const texts = batch('s1', 20);
         const first = await sendAll(a, b, texts);
-        const up = await waitForPath(a, b, 'direct', UPGRADE_BOUND_MS);
+        await waitForPath(a, b, 'direct', UPGRADE_BOUND_MS);
+        const upgradeMs = performance.now() - consented;
         await expectExactlyOnce(b, texts, 20_000);
         // Bob's listener was announced to alice over mDNS on the LAN. (The rendezvous may also
         // carry address hints between the two; the client does not say which one it used.)
@@ -119,7 +121,7 @@ export function registerScenarios(): void {
           scenario: '1 mDNS, same LAN',
           path: 'direct',
           firstMessageMs: first,
-          upgradeOrFallbackMs: up.ms,
+          upgradeOrFallbackMs: upgradeMs,
         });
       }),
     SCENARIO_TIMEOUT_MS,
@@ -134,15 +136,17 @@ export function registerScenarios(): void {
         const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: rdv.url, name: 'alice' });
         const b = await startPeer(lab, lab.publicHosts[0]!, listenerPeer(lab.publicHosts[0]!, rdv.url, 'bob'));
         await befriend(a, b, 'share');
+        const consented = performance.now();
         const texts = batch('s2', 20);
         const first = await sendAll(a, b, texts);
-        const up = await waitForPath(a, b, 'direct', UPGRADE_BOUND_MS);
+        await waitForPath(a, b, 'direct', UPGRADE_BOUND_MS);
+        const upgradeMs = performance.now() - consented;
         await expectExactlyOnce(b, texts, 20_000);
         timings.push({
           scenario: '2 NAT → public listener',
           path: 'direct',
           firstMessageMs: first,
-          upgradeOrFallbackMs: up.ms,
+          upgradeOrFallbackMs: upgradeMs,
         });
       }),
     SCENARIO_TIMEOUT_MS,
@@ -157,13 +161,20 @@ export function registerScenarios(): void {
         const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: rdv.url, name: 'alice' });
         const b = await startPeer(lab, lab.site(1).hosts[0]!, { server: rdv.url, name: 'bob' });
         await befriend(a, b);
+        const consented = performance.now();
         const texts = batch('s3', 20);
         const first = await sendAll(a, b, texts);
-        const up = await waitForPath(a, b, 'webrtc', UPGRADE_BOUND_MS);
+        await waitForPath(a, b, 'webrtc', UPGRADE_BOUND_MS);
+        const upgradeMs = performance.now() - consented;
         const more = batch('s3b', 20);
         await sendAll(a, b, more);
         await expectExactlyOnce(b, [...texts, ...more], 20_000);
-        timings.push({ scenario: '3 EIM ↔ EIM', path: 'webrtc', firstMessageMs: first, upgradeOrFallbackMs: up.ms });
+        timings.push({
+          scenario: '3 EIM ↔ EIM',
+          path: 'webrtc',
+          firstMessageMs: first,
+          upgradeOrFallbackMs: upgradeMs,
+        });
       }),
     SCENARIO_TIMEOUT_MS,
   );
@@ -201,9 +212,11 @@ export function registerScenarios(): void {
         const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: rdv.url, name: 'alice' });
         const b = await startPeer(lab, lab.site(1).hosts[0]!, { server: rdv.url, name: 'bob' });
         await befriend(a, b);
+        const consented = performance.now();
         const texts = batch('s4b', 20);
         const first = await sendAll(a, b, texts);
-        const up = await waitForPath(a, b, 'webrtc', UPGRADE_BOUND_MS);
+        await waitForPath(a, b, 'webrtc', UPGRADE_BOUND_MS);
+        const upgradeMs = performance.now() - consented;
         // The data channel runs through a TURN allocation made with the REST credentials.
         expect(turn.stdout).toMatch(/ALLOCATE processed, success/);
         const more = batch('s4b-after', 20);
@@ -213,7 +226,7 @@ export function registerScenarios(): void {
           scenario: '4b symmetric + TURN',
           path: 'webrtc (TURN)',
           firstMessageMs: first,
-          upgradeOrFallbackMs: up.ms,
+          upgradeOrFallbackMs: upgradeMs,
         });
       }),
     SCENARIO_TIMEOUT_MS,
@@ -286,10 +299,12 @@ export function registerScenarios(): void {
         const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: r0.url, name: 'alice' });
         const b = await startPeer(lab, lab.site(1).hosts[0]!, { server: r1.url, name: 'bob' });
         await befriend(a, b);
+        const consented = performance.now();
         const texts = batch('s7', 20);
         const first = await sendAll(a, b, texts);
         // WebRTC only comes up if offers and answers crossed from one instance to the other.
-        const up = await waitForPath(a, b, 'webrtc', UPGRADE_BOUND_MS);
+        await waitForPath(a, b, 'webrtc', UPGRADE_BOUND_MS);
+        const upgradeMs = performance.now() - consented;
         await lab.blockUdp(0);
         const down = await waitForPath(a, b, 'relay', FALLBACK_BOUND_MS);
         const relayed = batch('s7-relay', 50);
@@ -299,7 +314,7 @@ export function registerScenarios(): void {
           scenario: '7 two instances + Redis',
           path: 'webrtc, then relay across instances',
           firstMessageMs: first,
-          upgradeOrFallbackMs: up.ms,
+          upgradeOrFallbackMs: upgradeMs,
           note: `fallback after UDP cut ${down.ms.toFixed(0)} ms`,
         });
       }),

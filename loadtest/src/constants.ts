@@ -23,7 +23,7 @@ export const MAX_ROUND_TRIPS_PER_S = 50_000;
 /** Longest a server process may take to accept connections after spawn, ms. */
 export const SERVER_START_TIMEOUT_MS = 30_000;
 /** Longest the whole connect phase of one generator may take, ms. */
-export const CONNECT_PHASE_TIMEOUT_MS = 120_000;
+export const CONNECT_PHASE_TIMEOUT_MS = 240_000;
 /** Longest one WebSocket upgrade + authentication may take, ms. */
 export const HANDSHAKE_TIMEOUT_MS = 20_000;
 /** How long in-flight messages may take to arrive after sending stops, ms. Later = lost. */

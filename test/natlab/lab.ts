@@ -88,6 +88,7 @@ export class Lab {
   /** Every process started, also exited ones, for failure reports (a lab starts a few dozen). */
   private readonly started: LabProcess[] = [];
   private torn = false;
+  private counters = 0;
 
   constructor(id: string) {
     this.id = id;
@@ -144,6 +145,21 @@ export class Lab {
       // conntrack exits non-zero when the table was already empty on some versions.
       if (!String(err).includes('0 flow entries')) throw err;
     }
+  }
+
+  /**
+   * Count the packets a node receives that match iptables arguments (e.g. `['-p', 'udp',
+   * '--dport', '3478']`), with a rule that only counts. Returns a reader of the count so far.
+   */
+  async countInbound(node: LabNode, match: readonly string[]): Promise<() => Promise<number>> {
+    const tag = `lab-count-${++this.counters}`;
+    await nsRun(node.ns, 'iptables', ['-A', 'INPUT', ...match, '-m', 'comment', '--comment', tag, '-j', 'ACCEPT']);
+    return async () => {
+      const listing = await nsRun(node.ns, 'iptables', ['-L', 'INPUT', '-v', '-n', '-x']);
+      const line = listing.split('\n').find((l) => l.includes(`/* ${tag} */`));
+      if (!line) throw new Error(`counter ${tag} vanished from ${node.name}`);
+      return Number(line.trim().split(/\s+/)[0]);
+    };
   }
 
   /** Counters of the router's rules, to show a scenario what its packets did. */

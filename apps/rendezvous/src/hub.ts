@@ -276,6 +276,7 @@ export class RelayHub {
     if (ws.bufferedAmount + buf.length > this.config.sendQueueMaxBytes) {
       // A slow reader: buffering more would make our memory grow with its slowness.
       this.stats.drops.slow_reader++;
+      this.log.debug({ ip: s.ip, key: s.keyB64, queued: ws.bufferedAmount }, 'slow reader dropped');
       s.state = SessionState.CLOSED;
       ws.terminate();
       return false;
@@ -597,6 +598,7 @@ export class RelayHub {
 
   private authFailure(s: Session, reason: AuthFailureReason): void {
     this.stats.authFailures[reason]++;
+    this.log.debug({ ip: s.ip, reason }, 'auth failed');
     const ip = s.ip;
     const now = Date.now();
     this.broker.hit(`authfail:${ip}`, 60_000, now).then(

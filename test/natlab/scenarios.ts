@@ -132,6 +132,16 @@ export function registerScenarios(): void {
         const rdv = await startRendezvous(lab, lab.servers[0]!);
         const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: rdv.url, name: 'alice' });
         const b = await startPeer(lab, lab.publicHosts[0]!, listenerPeer(lab.publicHosts[0]!, rdv.url, 'bob'));
+        // Connections to bob's listener from alice's router: alice dialled out through her NAT.
+        const dialled = await lab.countInbound(lab.publicHosts[0]!, [
+          '-p',
+          'tcp',
+          '--syn',
+          '-s',
+          lab.site(0).router.ip,
+          '--dport',
+          String(LISTEN_PORT),
+        ]);
         await befriend(a, b, 'share');
         const consented = performance.now();
         const texts = batch('s2', 20);
@@ -139,6 +149,7 @@ export function registerScenarios(): void {
         await waitForPath(a, b, 'direct', UPGRADE_BOUND_MS);
         const upgradeMs = performance.now() - consented;
         await expectExactlyOnce(b, texts, 20_000);
+        expect(await dialled(), "connections from alice's router to bob's listener").toBeGreaterThan(0);
         timings.push({
           scenario: '2 NAT → public listener',
           path: 'direct',

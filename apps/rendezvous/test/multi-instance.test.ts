@@ -3,7 +3,7 @@ import { AckStatus, bytesEqual, FrameType, generateIdentity } from '@p2p-comm/pr
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RendezvousApp } from '../src/app.js';
-import { startApp, TestClient } from './helpers.js';
+import { freePort, startApp, TestClient } from './helpers.js';
 import { type RedisProc, startCluster, startRedis } from './redis-helpers.js';
 
 const apps: RendezvousApp[] = [];
@@ -133,6 +133,23 @@ describe('two instances over one Redis', () => {
       return ans.type === FrameType.ACK;
     }, 15_000);
     await b.next((f) => f.type === FrameType.DELIVER);
+  });
+});
+
+describe('Redis absent at start', () => {
+  it('starts anyway, reports not ready, and becomes ready when Redis appears', async () => {
+    const port = await freePort();
+    const i1 = await instance({ REDIS_URL: `redis://127.0.0.1:${port}` }, 'early');
+    const readyz = async () => (await fetch(`http://127.0.0.1:${new URL(i1.url).port}/readyz`)).status;
+    expect(await readyz()).toBe(503);
+    const a = await TestClient.connect(i1.url); // local service still works
+    clients.push(a);
+    const r = await startRedis({ port });
+    redises.push(r);
+    await until(async () => (await readyz()) === 200, 15_000);
+    const b = generateIdentity(nodeSuite);
+    a.relay(1, b.publicKey);
+    expect(await a.answer(1)).toEqual({ type: FrameType.ACK, frameId: 1, status: AckStatus.QUEUED });
   });
 });
 

@@ -51,8 +51,10 @@ function exited(p: ChildProcess): Promise<void> {
 }
 
 /** Start one redis-server. `persist` turns on the AOF so data survives `restart()`. */
-export async function startRedis(opts: { persist?: boolean; extra?: string[] } = {}): Promise<RedisProc> {
-  const port = await freePort();
+export async function startRedis(
+  opts: { persist?: boolean; extra?: string[]; port?: number } = {},
+): Promise<RedisProc> {
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'rdv-redis-'));
   const extra = [
     ...(opts.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),

@@ -22,6 +22,8 @@ export const MAX_ROUND_TRIPS_PER_S = 50_000;
 
 /** Longest a server process may take to accept connections after spawn, ms. */
 export const SERVER_START_TIMEOUT_MS = 30_000;
+/** Longest a generator may take to make its identities and sealed envelopes, ms. */
+export const INIT_TIMEOUT_MS = 180_000;
 /** Longest the whole connect phase of one generator may take, ms. */
 export const CONNECT_PHASE_TIMEOUT_MS = 240_000;
 /** Longest one WebSocket upgrade + authentication may take, ms. */

@@ -6,6 +6,7 @@
 import {
   CONNECT_PHASE_TIMEOUT_MS,
   DRAIN_TIMEOUT_MS,
+  INIT_TIMEOUT_MS,
   MAX_DURATION_S,
   MAX_GENERATORS,
   MAX_PEERS_PER_GENERATOR,
@@ -154,6 +155,7 @@ export async function runScenario(target: TargetName, plan: ScenarioPlan, opts: 
   });
   const gens: Generator[] = [];
   try {
+    const inits: Promise<unknown>[] = [];
     for (const slice of splitShards(plan.peers, plan.activePairs, shards)) {
       const proc = spawnPinned(tsEntry('loadtest/src/generator/main.ts'), {
         cpus: opts.generatorCpus,
@@ -174,8 +176,10 @@ export async function runScenario(target: TargetName, plan: ScenarioPlan, opts: 
         connectConcurrency: Math.max(1, Math.ceil(opts.connectConcurrency / shards)),
         sourceAddresses: opts.sourceAddresses,
       };
-      await gen.ask({ cmd: 'init', init }, 'inited', 120_000);
+      // Identities and sealed envelopes are made here, before anything is measured.
+      inits.push(gen.ask({ cmd: 'init', init }, 'inited', INIT_TIMEOUT_MS));
     }
+    await Promise.all(inits);
     return await measure(target, plan, opts, server, gens);
   } finally {
     for (const g of gens) {

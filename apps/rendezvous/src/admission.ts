@@ -47,8 +47,14 @@ export class Admission {
 
   /** Read ALLOWLIST_FILE (at start, and again whenever the operator asks for a reload). */
   load(): void {
-    if (this.config.admission === 'allowlist' && this.config.allowlistFile !== null)
-      this.fileKeys = parseAllowlist(readFileSync(this.config.allowlistFile, 'utf8'));
+    if (this.config.admission !== 'allowlist' || this.config.allowlistFile === null) return;
+    let text: string;
+    try {
+      text = readFileSync(this.config.allowlistFile, 'utf8');
+    } catch (err) {
+      throw new RendezvousError('RDV_ERR_CONFIG', `ALLOWLIST_FILE unreadable: ${(err as Error).message}`);
+    }
+    this.fileKeys = parseAllowlist(text); // replaced only when the whole file parses
   }
 
   /** Decide for a verified key. Synchronous for open/token/file; a promise when Redis is asked. */

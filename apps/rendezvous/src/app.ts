@@ -47,6 +47,8 @@ export interface RendezvousApp {
   readonly stats: Stats;
   readonly config: Config;
   listen(): Promise<ListenResult>;
+  /** Re-read ALLOWLIST_FILE (SIGHUP). Throws RDV_ERR_CONFIG and keeps the old list if the file is bad. */
+  reloadAllowlist(): void;
   /** Drain (RESTARTING, wait up to drainTimeoutMs) and stop everything. Idempotent. */
   close(): Promise<void>;
 }
@@ -140,6 +142,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
         'rendezvous listening',
       );
       return { port, stunPort, stunAltPort };
+    },
+    reloadAllowlist() {
+      admission.load();
+      log.info('allowlist reloaded');
     },
     close() {
       closing ??= (async () => {

@@ -1,6 +1,7 @@
 /**
  * Entry point: the only place that reads process.env, listens and handles signals.
  * SIGTERM/SIGINT: RESTARTING to every client, stop accepting, drain, exit 0 within DRAIN_TIMEOUT_MS.
+ * SIGHUP: re-read ALLOWLIST_FILE.
  */
 import { loadConfig } from './config.js';
 import { isRendezvousError } from './errors.js';
@@ -29,6 +30,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP: re-read ALLOWLIST_FILE; a bad file is reported and the current list kept.
+  process.on('SIGHUP', () => {
+    try {
+      server.reloadAllowlist();
+    } catch (err) {
+      process.stderr.write(`allowlist not reloaded: ${isRendezvousError(err) ? err.message : String(err)}\n`);
+    }
+  });
 }
 
 main().catch((err: unknown) => {

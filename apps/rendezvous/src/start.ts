@@ -3,6 +3,8 @@ import type { Config } from './config.js';
 
 export interface RunningServer {
   close(): Promise<void>;
+  /** Re-read ALLOWLIST_FILE. */
+  reloadAllowlist(): void;
   port: number;
   stunPort: number;
   stunAltPort: number;
@@ -18,5 +20,5 @@ export interface RunningServer {
 export async function startServer(config: Config): Promise<RunningServer> {
   const app = buildApp(config);
   const { port, stunPort, stunAltPort } = await app.listen();
-  return { close: () => app.close(), port, stunPort, stunAltPort };
+  return { close: () => app.close(), reloadAllowlist: () => app.reloadAllowlist(), port, stunPort, stunAltPort };
 }

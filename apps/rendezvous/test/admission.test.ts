@@ -48,6 +48,22 @@ describe('admission', () => {
     expect(app.stats.authFailures.admission).toBe(1);
   });
 
+  it('reloads the allowlist file on request, keeping the old list when the new file is bad', async () => {
+    const first = generateIdentity(nodeSuite);
+    const second = generateIdentity(nodeSuite);
+    const file = join(dir, 'reload.txt');
+    writeFileSync(file, `${encodeKey(first.publicKey)}\n`);
+    const s = await startApp({ ADMISSION: 'allowlist', ALLOWLIST_FILE: file });
+    app = s.app;
+    expect(await tryAuth(s.url, second)).toMatchObject({ code: 'RDV_ERR_ADMISSION_DENIED' });
+    writeFileSync(file, `${encodeKey(second.publicKey)}\n`);
+    s.app.reloadAllowlist();
+    expect(await tryAuth(s.url, second)).toEqual({ ok: true });
+    writeFileSync(file, 'garbage\n');
+    expect(() => s.app.reloadAllowlist()).toThrow(/line 1/);
+    expect(await tryAuth(s.url, second)).toEqual({ ok: true });
+  });
+
   it('rejects a malformed allowlist file', () => {
     expect(() => parseAllowlist('not-a-key\n')).toThrow(/line 1/);
   });

@@ -24,6 +24,31 @@ export interface CliContext {
 
 type Parsed = ReturnType<typeof parse>;
 
+/** Flags that choose the paths beyond the relay, for the long-running commands. */
+const PATH_OPTIONS = {
+  listen: { type: 'string' },
+  mdns: { type: 'boolean' },
+  'no-webrtc': { type: 'boolean' },
+} as const;
+
+/**
+ * Paths from flags or env: `--listen ip:port` / P2P_COMM_LISTEN (direct listener, off by
+ * default), `--mdns` / P2P_COMM_MDNS=1 (LAN discovery, needs a listener), `--no-webrtc` /
+ * P2P_COMM_WEBRTC=0.
+ */
+function pathsOf(ctx: CliContext, values: Parsed['values']): Record<string, unknown> {
+  const listen = (values.listen as string | undefined) ?? ctx.env.P2P_COMM_LISTEN;
+  const paths: Record<string, unknown> = {};
+  if (listen) {
+    const m = /^(.+):(\d{1,5})$/.exec(listen);
+    if (!m) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', `--listen ${JSON.stringify(listen)}: use ip:port`);
+    paths.listen = { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+  }
+  if (values.mdns === true || ctx.env.P2P_COMM_MDNS === '1') paths.mdns = true;
+  if (values['no-webrtc'] === true || ctx.env.P2P_COMM_WEBRTC === '0') paths.webrtc = false;
+  return paths;
+}
+
 function serverOf(ctx: CliContext, values: Parsed['values']): string | undefined {
   return (values.server as string | undefined) ?? ctx.env.P2P_COMM_SERVER ?? undefined;
 }
@@ -238,11 +263,18 @@ export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
 }
 
 export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> {
-  const { values } = parse(args, { approve: { type: 'boolean' }, yes: { type: 'boolean' } });
+  const { values } = parse(args, { approve: { type: 'boolean' }, yes: { type: 'boolean' }, ...PATH_OPTIONS });
   const json = values.json === true;
   const server = serverOf(ctx, values);
   if (!server) throw new ClientError('CLIENT_ERR_NO_SERVER', 'pass --server ws://host:port or set P2P_COMM_SERVER');
-  const client = createClient({ home: ctx.home, server, requireApproval: values.approve === true });
+  const token = (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN;
+  const client = createClient({
+    home: ctx.home,
+    server,
+    ...(token ? { token } : {}),
+    paths: pathsOf(ctx, values),
+    requireApproval: values.approve === true,
+  });
   // While no question is open, a typed line "<peer>: <text>" sends a message.
   const prompter = new Prompter(
     ctx.stdin,
@@ -404,11 +436,12 @@ export async function cmdAdmin(ctx: CliContext, args: string[]): Promise<void> {
 }
 
 export async function cmdExtension(ctx: CliContext, args: string[]): Promise<void> {
-  const { values } = parse(args, { approve: { type: 'boolean' } });
+  const { values } = parse(args, { approve: { type: 'boolean' }, ...PATH_OPTIONS });
   const server = serverOf(ctx, values);
   const token = (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN;
   const client = createClient({
     home: ctx.home,
+    paths: pathsOf(ctx, values),
     ...(server ? { server } : {}),
     ...(token ? { token } : {}),
     requireApproval: values.approve === true || ctx.env.P2P_COMM_APPROVAL === 'always',

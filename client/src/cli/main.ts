@@ -28,6 +28,7 @@ const USAGE = `usage: p2p-comm <command> [options]
   trust list | revoke <peer>     list peers, or revoke one
   send <peer> <text…>|--file f   send a message (waits for the end-to-end ack)
   listen [--approve] [--yes]     print incoming messages; asks about consent (and with --approve, each message)
+    [--listen ip:port] [--mdns] [--no-webrtc]   paths beyond the relay (also for extension; env P2P_COMM_LISTEN, P2P_COMM_MDNS=1, P2P_COMM_WEBRTC=0)
   serve [--port 8080]            run a rendezvous server (needs @p2p-comm/rendezvous)
   admin invite --secret-env VAR --ttl 7d [--key K]   mint an invite token
   extension [--approve]          JSON-RPC 2.0 on stdin/stdout (for the Nexus host)

@@ -28,8 +28,8 @@ interface Step {
   durationS?: number;
 }
 
-const ALL: readonly TargetName[] = ['bare', 'peerjs', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'];
-const RELAYS: readonly TargetName[] = ['bare', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'];
+const ALL: readonly TargetName[] = ['bare', 'bare-cork', 'peerjs', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'];
+const RELAYS: readonly TargetName[] = ['bare', 'bare-cork', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'];
 
 /** The full matrix of `all`: every scenario, each next to its references. */
 const FULL_SUITE: readonly Step[] = [
@@ -38,7 +38,7 @@ const FULL_SUITE: readonly Step[] = [
   { scenario: 'relay', size: '16k', targets: RELAYS },
   { scenario: 'signal', targets: ALL },
   { scenario: 'latency', targets: ALL },
-  { scenario: 'connect', peers: 2_000, targets: ALL },
+  { scenario: 'connect', peers: 2_000, targets: ['bare', 'peerjs', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'] },
   { scenario: 'connect', peers: 5_000, targets: ['bare', 'peerjs', 'rdv-memory', 'rdv-redis'] },
   { scenario: 'connect', peers: 19_000, targets: ['bare', 'rdv-memory', 'rdv-redis'] },
   { scenario: 'soak', peers: 2_000, durationS: 30, targets: ['rdv-memory', 'rdv-redis-2'] },
@@ -49,7 +49,7 @@ const SMOKE_SUITE: readonly Step[] = [
   { scenario: 'relay', size: '1k', targets: RELAYS, durationS: 1 },
   { scenario: 'signal', targets: ALL, durationS: 1 },
   { scenario: 'latency', targets: ALL, durationS: 1 },
-  { scenario: 'connect', peers: 200, targets: ALL },
+  { scenario: 'connect', peers: 200, targets: ['bare', 'peerjs', 'rdv-memory'] },
   { scenario: 'soak', peers: 200, targets: ['rdv-memory'], durationS: 3 },
 ];
 

@@ -7,11 +7,19 @@ import type { ProtocolName } from './protocols/types.js';
 import { type RedisHandle, startRedis } from './redis.js';
 import { freePort, type Spawned, spawnPinned, tsEntryWith, waitForPort } from './spawn.js';
 
-export type TargetName = 'bare' | 'peerjs' | 'rdv-memory' | 'rdv-redis' | 'rdv-redis-2';
-export const TARGET_NAMES: readonly TargetName[] = ['bare', 'peerjs', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'];
+export type TargetName = 'bare' | 'bare-cork' | 'peerjs' | 'rdv-memory' | 'rdv-redis' | 'rdv-redis-2';
+export const TARGET_NAMES: readonly TargetName[] = [
+  'bare',
+  'bare-cork',
+  'peerjs',
+  'rdv-memory',
+  'rdv-redis',
+  'rdv-redis-2',
+];
 
 export const TARGET_LABELS: Record<TargetName, string> = {
   bare: 'bare ws forwarder (reference)',
+  'bare-cork': 'bare ws forwarder, writes coalesced per tick',
   peerjs: 'PeerJS server (reference)',
   'rdv-memory': 'rendezvous, 1 instance, memory broker',
   'rdv-redis': 'rendezvous, 1 instance, Redis',
@@ -19,7 +27,7 @@ export const TARGET_LABELS: Record<TargetName, string> = {
 };
 
 export function protocolOf(target: TargetName): ProtocolName {
-  return target === 'bare' ? 'bare' : target === 'peerjs' ? 'peerjs' : 'rendezvous';
+  return target === 'bare' || target === 'bare-cork' ? 'bare' : target === 'peerjs' ? 'peerjs' : 'rendezvous';
 }
 
 /**
@@ -84,10 +92,11 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   let redis: RedisHandle | null = null;
   const endpoints: Endpoint[] = [];
   try {
-    if (name === 'bare' || name === 'peerjs') {
+    if (name === 'bare' || name === 'bare-cork' || name === 'peerjs') {
       const port = await freePort();
-      const file = name === 'bare' ? 'loadtest/src/refs/bare-forwarder.ts' : 'loadtest/src/refs/peerjs-server.ts';
-      procs.push(await startOne(tsEntryWith(opts.nodeArgs ?? [], file, String(port)), port, name, opts));
+      const file = name === 'peerjs' ? 'loadtest/src/refs/peerjs-server.ts' : 'loadtest/src/refs/bare-forwarder.ts';
+      const args = name === 'bare-cork' ? [String(port), '--cork'] : [String(port)];
+      procs.push(await startOne(tsEntryWith(opts.nodeArgs ?? [], file, ...args), port, name, opts));
       endpoints.push({ host: '127.0.0.1', port });
     } else {
       const instances = name === 'rdv-redis-2' ? 2 : 1;

@@ -43,7 +43,7 @@ function expectTraffic(r: ScenarioResult): void {
 }
 
 describe('smoke: relay', () => {
-  it.each(['bare', 'rdv-memory'] as const)('relay 1 KiB × %s', async (target) => {
+  it.each(['bare', 'bare-cork', 'rdv-memory'] as const)('relay 1 KiB × %s', async (target) => {
     const r = await runScenario(target, planScenario('relay', { pairs: 4, size: '1k', window: 4 }), OPTS);
     expectTraffic(r);
     expect(r.mbPerS).toBeGreaterThan(0);

@@ -20,6 +20,15 @@ export const OUTBOX_MAX_MESSAGES = 4096;
 export const OUTBOX_MAX_BYTES = 32 * 1024 * 1024;
 /** Messages in flight (sent, unacked) per peer before later ones wait, messages. */
 export const SEND_WINDOW_MESSAGES = 64;
+/**
+ * Envelope bytes in flight (sent, unacked) per peer before later ones wait, bytes. The relay
+ * queues a burst at the receiver's socket and drops a reader whose queue passes its
+ * SEND_QUEUE_MAX_BYTES (1 MiB by default): a window well under it, even sent twice (a
+ * retransmit round on top of a late ack), never gets the receiver cut. One message always goes.
+ */
+export const SEND_WINDOW_BYTES = 256 * 1024;
+/** When the server's WELCOME advertises its send queue, the byte window is at most 1/this of it, divisor. */
+export const SEND_WINDOW_QUEUE_SHARE = 4;
 /** First retransmit timeout, ms. Doubles per silent round up to RETRANSMIT_MAX_MS. */
 export const RETRANSMIT_INITIAL_MS = 1_000;
 /** Largest retransmit timeout, ms. */

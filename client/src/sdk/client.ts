@@ -5,6 +5,7 @@ import { ClientError } from '../errors.js';
 import { InboxState } from '../session/inbox-state.js';
 import { Outbox } from '../session/outbox.js';
 import { openPersistentReplayGuard } from '../session/replay-store.js';
+import { sendWindowBytes } from '../session/send-window.js';
 import { type OutgoingBody, Session, type SessionEvents } from '../session/session.js';
 import { formatShare, parseShare } from '../share.js';
 import { HomeLock } from '../store/home-lock.js';
@@ -122,6 +123,9 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         transmit: (peer, envelope) => pathManager.send(peer, envelope),
         pathStatus: (peer) => pathManager.status(peer),
         requireApproval: this.config.requireApproval,
+        // Bounded by bytes too, so a burst of large messages never overfills the receiver's
+        // queue at the relay (which drops slow readers); smaller if the server says so.
+        sendWindowBytes: () => sendWindowBytes(this.#conn?.welcome?.sendQueueMaxBytes ?? null),
       });
       for (const ev of [
         'consent.request',

@@ -1,5 +1,6 @@
-import { RETRANSMIT_INITIAL_MS, RETRANSMIT_MAX_MS, SEND_WINDOW_MESSAGES } from '../constants.js';
+import { RETRANSMIT_INITIAL_MS, RETRANSMIT_MAX_MS, SEND_WINDOW_BYTES, SEND_WINDOW_MESSAGES } from '../constants.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
+import { dataWireBytes } from './send-window.js';
 
 export interface RetransmitterDeps {
   outbox: Outbox;
@@ -9,6 +10,8 @@ export interface RetransmitterDeps {
   transmit: (peer: string, m: OutboxMessage) => void;
   onDelivered: (peer: string, m: OutboxMessage) => void;
   onRetransmit: (count: number) => void;
+  /** Wire bytes allowed in flight per peer, read at every pump; default SEND_WINDOW_BYTES. */
+  windowBytes?: () => number;
 }
 
 interface SendState {
@@ -16,10 +19,13 @@ interface SendState {
   sent: number;
   rto: number;
   timer: NodeJS.Timeout | null;
+  /** A pump for this peer is on the stack (transmit may open a path, whose kick lands here). */
+  pumping: boolean;
 }
 
 /**
- * Per peer, go-back-N over the durable outbox: up to SEND_WINDOW_MESSAGES in flight; when a
+ * Per peer, go-back-N over the durable outbox: up to SEND_WINDOW_MESSAGES and the byte window
+ * (SEND_WINDOW_BYTES, counted with `dataWireBytes`, one message always) in flight; when a
  * whole timeout passes without the cumulative ack advancing, the window is sent again and
  * the timeout doubles (RETRANSMIT_INITIAL_MS … RETRANSMIT_MAX_MS, with jitter). A new path or
  * an ack resets it. Path-agnostic: `transmit` picks the path each time.
@@ -36,6 +42,11 @@ export class Retransmitter {
   /** A path to `peer` (re)appeared or consent arrived: resend what is unacked now. */
   kick(peer: string): void {
     const s = this.#state(peer);
+    s.rto = RETRANSMIT_INITIAL_MS;
+    // The path appeared because this peer's own pump opened it (the relay opens on demand):
+    // that pump is already sending on it. Rewinding now would resend the window on top of
+    // itself and make the running loop skip a message.
+    if (s.pumping) return;
     s.sent = 0;
     s.rto = RETRANSMIT_INITIAL_MS;
     this.#clear(s);
@@ -47,14 +58,26 @@ export class Retransmitter {
     if (this.#stopped || !this.#d.canSend(peer)) return;
     const pending = this.#d.outbox.pending(peer);
     const s = this.#state(peer);
+    if (s.pumping) return;
     const limit = Math.min(pending.length, SEND_WINDOW_MESSAGES);
-    while (s.sent < limit) {
-      try {
-        this.#d.transmit(peer, pending[s.sent]!);
-      } catch {
-        break; // no path now: the timer or the next path-up resends
+    const maxBytes = this.#d.windowBytes?.() ?? SEND_WINDOW_BYTES;
+    let inFlight = 0;
+    for (let i = 0; i < Math.min(s.sent, pending.length); i++) inFlight += dataWireBytes(pending[i]!.body.length);
+    s.pumping = true;
+    try {
+      while (s.sent < limit) {
+        const size = dataWireBytes(pending[s.sent]!.body.length);
+        if (s.sent > 0 && inFlight + size > maxBytes) break; // the next ack makes room
+        try {
+          this.#d.transmit(peer, pending[s.sent]!);
+        } catch {
+          break; // no path now: the timer or the next path-up resends
+        }
+        s.sent++;
+        inFlight += size;
       }
-      s.sent++;
+    } finally {
+      s.pumping = false;
     }
     if (pending.length > 0 && !s.timer) this.#arm(peer, s);
   }
@@ -88,7 +111,7 @@ export class Retransmitter {
   #state(peer: string): SendState {
     let s = this.#peers.get(peer);
     if (!s) {
-      s = { sent: 0, rto: RETRANSMIT_INITIAL_MS, timer: null };
+      s = { sent: 0, rto: RETRANSMIT_INITIAL_MS, timer: null, pumping: false };
       this.#peers.set(peer, s);
     }
     return s;

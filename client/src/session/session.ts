@@ -93,6 +93,8 @@ export interface SessionDeps {
   pathStatus: (peer: string) => string;
   /** Ask the host before handing incoming data to the app. */
   requireApproval: boolean;
+  /** Wire bytes in flight per peer (read at every send); default SEND_WINDOW_BYTES. */
+  sendWindowBytes?: () => number;
 }
 
 interface PendingConsent extends ConsentRequestEvent {
@@ -143,6 +145,7 @@ export class Session extends EventEmitter<SessionEvents> {
       onRetransmit: (n) => {
         this.counters.retransmits += n;
       },
+      ...(deps.sendWindowBytes ? { windowBytes: deps.sendWindowBytes } : {}),
     });
   }
 

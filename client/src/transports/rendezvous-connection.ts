@@ -25,6 +25,8 @@ export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnectin
 export interface WelcomeInfo {
   readonly heartbeatMs: number;
   readonly maxFrameBytes: number;
+  /** The server's per-socket send queue (it drops a reader past it), when it says; bytes. */
+  readonly sendQueueMaxBytes: number | null;
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
@@ -317,6 +319,7 @@ function parseWelcome(info: string): WelcomeInfo {
   return Object.freeze({
     heartbeatMs: num(raw.heartbeatMs, DEFAULT_HEARTBEAT_MS),
     maxFrameBytes: num(raw.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES),
+    sendQueueMaxBytes: num(raw.sendQueueMaxBytes, 0) || null,
     raw: Object.freeze(raw),
   });
 }

@@ -1,0 +1,96 @@
+/**
+ * The send window over a real durable outbox: bounded by messages and by wire bytes, never
+ * stalled by one large message, and not confused when sending opens a path whose arrival
+ * kicks the same peer (the relay opens on demand, inside transmit).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_MESSAGE_BYTES, SEND_WINDOW_BYTES, SEND_WINDOW_MESSAGES } from '../../src/constants.js';
+import { Outbox, type OutboxMessage } from '../../src/session/outbox.js';
+import { Retransmitter } from '../../src/session/retransmitter.js';
+import { dataWireBytes, sendWindowBytes } from '../../src/session/send-window.js';
+import { storePaths } from '../../src/store/paths.js';
+import { tempHome } from '../helpers/server.js';
+
+const PEER = 'p'.repeat(43);
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function setup(opts: { windowBytes?: () => number; onTransmit?: (m: OutboxMessage) => void } = {}) {
+  const h = tempHome('p2p-retx-');
+  const outbox = new Outbox(storePaths(h.home).stateDir);
+  const sent: OutboxMessage[] = [];
+  const retx = new Retransmitter({
+    outbox,
+    canSend: () => true,
+    transmit: (_peer, m) => {
+      sent.push(m);
+      opts.onTransmit?.(m);
+    },
+    onDelivered: () => {},
+    onRetransmit: () => {},
+    ...(opts.windowBytes ? { windowBytes: opts.windowBytes } : {}),
+  });
+  cleanups.push(() => retx.stop(), h.cleanup);
+  return { outbox, retx, sent };
+}
+
+const wire = (ms: readonly OutboxMessage[]) => ms.reduce((n, m) => n + dataWireBytes(m.body.length), 0);
+
+describe('send window', () => {
+  it('max-size messages: in flight stays within SEND_WINDOW_BYTES; each ack lets the next ones go in order', () => {
+    const { outbox, retx, sent } = setup();
+    for (let i = 0; i < 20; i++) outbox.add(PEER, 'bytes', new Uint8Array(MAX_MESSAGE_BYTES));
+    retx.pump(PEER);
+    const perWindow = Math.floor(SEND_WINDOW_BYTES / dataWireBytes(MAX_MESSAGE_BYTES));
+    expect(perWindow).toBeGreaterThan(1);
+    expect(perWindow).toBeLessThan(SEND_WINDOW_MESSAGES);
+    expect(sent.map((m) => m.seq)).toEqual([...Array(perWindow).keys()]);
+    expect(wire(sent)).toBeLessThanOrEqual(SEND_WINDOW_BYTES);
+
+    retx.ack(PEER, sent[0]!.stream, 1); // two acked: two more go, nothing resent
+    expect(sent.map((m) => m.seq)).toEqual([...Array(perWindow + 2).keys()]);
+    expect(wire(outbox.pending(PEER).slice(0, perWindow))).toBeLessThanOrEqual(SEND_WINDOW_BYTES);
+  });
+
+  it('small messages: the message count bounds the window', () => {
+    const { outbox, retx, sent } = setup();
+    for (let i = 0; i < SEND_WINDOW_MESSAGES + 10; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER);
+    expect(sent).toHaveLength(SEND_WINDOW_MESSAGES);
+  });
+
+  it('one message always goes, however small the window', () => {
+    const { outbox, retx, sent } = setup({ windowBytes: () => 1 });
+    for (let i = 0; i < 3; i++) outbox.add(PEER, 'bytes', new Uint8Array(MAX_MESSAGE_BYTES));
+    retx.pump(PEER);
+    expect(sent.map((m) => m.seq)).toEqual([0]);
+    retx.ack(PEER, sent[0]!.stream, 0);
+    expect(sent.map((m) => m.seq)).toEqual([0, 1]);
+  });
+
+  it('a path opened by our own transmit kicks the peer: no message resent or skipped', () => {
+    let kicked = false;
+    const ctx: { retx?: Retransmitter } = {};
+    const s = setup({
+      onTransmit: () => {
+        if (kicked) return;
+        kicked = true;
+        ctx.retx!.kick(PEER); // what PathManager.onPathChange → session.kick does, synchronously
+      },
+    });
+    ctx.retx = s.retx;
+    for (let i = 0; i < 10; i++) s.outbox.add(PEER, 'text', new Uint8Array(100));
+    s.retx.pump(PEER);
+    expect(kicked).toBe(true);
+    expect(s.sent.map((m) => m.seq)).toEqual([...Array(10).keys()]);
+  });
+
+  it("follows the server's advertised send queue when it is the smaller", () => {
+    expect(sendWindowBytes(null)).toBe(SEND_WINDOW_BYTES);
+    expect(sendWindowBytes(512 * 1024)).toBe(128 * 1024);
+    expect(sendWindowBytes(64 * 1024 * 1024)).toBe(SEND_WINDOW_BYTES);
+    expect(sendWindowBytes(1)).toBe(1);
+  });
+});

@@ -24,6 +24,7 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { Admission, AdmissionResult } from './admission.js';
 import { type Broker, instanceOf, makeClaim } from './broker/broker.js';
+import { newChallenge } from './challenge.js';
 import type { Config } from './config.js';
 import {
   AUTH_BLOCK_MAX_ENTRIES,
@@ -34,7 +35,9 @@ import {
 } from './constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from './errors.js';
 import { ackFrame, errorFrame, peerOfflineFrame, restartingFrame } from './frames-out.js';
+import { hostnameOf } from './hostname.js';
 import { OutboundBatcher } from './outbound.js';
+import { takeTokens } from './rate-limit.js';
 import { RouteCache } from './route-cache.js';
 import {
   encodeKick,
@@ -212,7 +215,7 @@ export class RelayHub {
     ipState.connections++;
     const hostHeader = host !== undefined && host.length <= 255 ? host : '';
     const origins = c.publicOrigins.length > 0 ? c.publicOrigins : [hostHeader];
-    const challenge = nodeRandom32();
+    const challenge = newChallenge();
     const s = new Session(
       ws,
       raw,
@@ -330,7 +333,7 @@ export class RelayHub {
           this.fail(s, 'RDV_ERR_MALFORMED_FRAME');
           return;
         }
-        if (!this.takeTokens(s, data.length, now)) {
+        if (!takeTokens(s, this.config, data.length, now)) {
           this.stats.drops.rate_limited++;
           this.fail(s, 'RDV_ERR_RATE_LIMITED');
           return;
@@ -358,29 +361,6 @@ export class RelayHub {
     }
   }
 
-  private takeTokens(s: Session, bytes: number, now: number): boolean {
-    const c = this.config;
-    const dt = now - s.lastRefill;
-    if (dt > 0) {
-      s.msgTokens = Math.min(c.rateBurstMsgs, s.msgTokens + (dt * c.rateMsgsPerS) / 1000);
-      s.byteTokens = Math.min(c.rateBurstBytes, s.byteTokens + (dt * c.rateBytesPerS) / 1000);
-      s.lastRefill = now;
-    }
-    const ip = s.ipState;
-    const dti = now - ip.last;
-    if (dti > 0) {
-      ip.msgTokens = Math.min(c.rateIpMsgsPerS * 2, ip.msgTokens + (dti * c.rateIpMsgsPerS) / 1000);
-      ip.byteTokens = Math.min(c.rateIpBytesPerS * 2, ip.byteTokens + (dti * c.rateIpBytesPerS) / 1000);
-      ip.last = now;
-    }
-    if (s.msgTokens < 1 || s.byteTokens < bytes || ip.msgTokens < 1 || ip.byteTokens < bytes) return false;
-    s.msgTokens -= 1;
-    s.byteTokens -= bytes;
-    ip.msgTokens -= 1;
-    ip.byteTokens -= bytes;
-    return true;
-  }
-
   private onRouted(s: Session, data: Buffer, type: number, now: number): void {
     if (data.length < ROUTED_HEADER) {
       this.stats.drops.malformed++;
@@ -388,7 +368,7 @@ export class RelayHub {
       return;
     }
     const frameId = data.readUInt32BE(1);
-    if (!this.takeTokens(s, data.length, now)) {
+    if (!takeTokens(s, this.config, data.length, now)) {
       this.stats.drops.rate_limited++;
       this.fail(s, 'RDV_ERR_RATE_LIMITED', frameId);
       return;
@@ -893,29 +873,3 @@ function terminate(ws: WebSocket): void {
   ws.terminate();
 }
 const NO_ORIGINS: readonly string[] = Object.freeze([]);
-
-import { randomFillSync } from 'node:crypto';
-
-// Challenges are drawn from a pooled random buffer: one getrandom call per 256 connections.
-const RANDOM_POOL_BYTES = 32 * 256;
-let pool = Buffer.allocUnsafe(0);
-let poolOff = 0;
-function nodeRandom32(): Buffer {
-  if (poolOff + 32 > pool.length) {
-    pool = randomFillSync(Buffer.allocUnsafe(RANDOM_POOL_BYTES));
-    poolOff = 0;
-  }
-  const b = pool.subarray(poolOff, poolOff + 32);
-  poolOff += 32;
-  return b;
-}
-
-/** The hostname part of a Host header ("h", "h:port", "[v6]:port"). */
-export function hostnameOf(host: string): string {
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']');
-    return end > 0 ? host.slice(1, end) : '';
-  }
-  const i = host.indexOf(':');
-  return i < 0 ? host : host.slice(0, i);
-}

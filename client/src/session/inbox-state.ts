@@ -30,12 +30,17 @@ export class InboxState {
   constructor(stateDir: string) {
     this.#journal = new Journal(stateDir, 'inbox');
     const { snapshot, entries } = this.#journal.load();
-    if (snapshot) {
-      if (snapshot.version !== 1 || typeof snapshot.peers !== 'object' || snapshot.peers === null)
+    if (snapshot !== null) {
+      if (
+        typeof snapshot !== 'object' ||
+        snapshot.version !== 1 ||
+        typeof snapshot.peers !== 'object' ||
+        snapshot.peers === null
+      )
         throw new ClientError('CLIENT_ERR_STATE_CORRUPT', 'inbox snapshot has the wrong shape');
-      for (const [peer, pos] of Object.entries(snapshot.peers)) this.#set(peer, pos.stream, pos.next);
+      for (const [peer, pos] of Object.entries(snapshot.peers)) this.#set(peer, pos?.stream, pos?.next);
     }
-    for (const e of entries) this.#set(e.peer, e.stream, e.next);
+    for (const e of entries) this.#set(e?.peer, e?.stream, e?.next);
   }
 
   get(peer: string): StreamPosition | undefined {
@@ -48,8 +53,14 @@ export class InboxState {
     if (this.#journal.wantsCompaction) this.#journal.compact({ version: 1, peers: Object.fromEntries(this.#peers) });
   }
 
-  #set(peer: string, stream: string, next: number): void {
-    if (typeof stream !== 'string' || !Number.isSafeInteger(next))
+  // Also the loader's shape check: what comes from disk may be anything.
+  #set(peer: unknown, stream: unknown, next: unknown): void {
+    if (
+      typeof peer !== 'string' ||
+      typeof stream !== 'string' ||
+      typeof next !== 'number' ||
+      !Number.isSafeInteger(next)
+    )
       throw new ClientError('CLIENT_ERR_STATE_CORRUPT', 'inbox journal entry has the wrong shape');
     this.#peers.set(peer, Object.freeze({ stream, next }));
   }

@@ -41,6 +41,37 @@ type Entry =
 
 const newStreamId = () => randomBytes(12).toString('base64url');
 
+const corrupt = (why: string) => new ClientError('CLIENT_ERR_STATE_CORRUPT', `outbox: ${why}`);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= -1;
+
+/** A stored message read back from disk, checked field by field (the file may be damaged). */
+function checkStored(v: unknown): StoredMessage {
+  if (
+    !isObject(v) ||
+    typeof v.peer !== 'string' ||
+    typeof v.id !== 'string' ||
+    !/^[0-9a-f]{32}$/.test(v.id) ||
+    typeof v.stream !== 'string' ||
+    !isSeq(v.seq) ||
+    v.seq < 0 ||
+    (v.enc !== 'text' && v.enc !== 'bytes') ||
+    typeof v.body !== 'string' ||
+    typeof v.createdAt !== 'number'
+  )
+    throw corrupt('a stored message has the wrong shape');
+  return v as unknown as StoredMessage;
+}
+
+function checkEntry(v: unknown): Entry {
+  if (!isObject(v)) throw corrupt('a journal entry is not an object');
+  if (v.op === 'add') return { op: 'add', m: checkStored(v.m) };
+  if (v.op === 'ack' && typeof v.peer === 'string' && typeof v.stream === 'string' && isSeq(v.upTo))
+    return { op: 'ack', peer: v.peer, stream: v.stream, upTo: v.upTo };
+  if (v.op === 'drop' && typeof v.peer === 'string') return { op: 'drop', peer: v.peer };
+  throw corrupt('a journal entry has the wrong shape');
+}
+
 /**
  * The sender's durable outbox. Each peer has a stream (random id, sequence numbers from 0);
  * a message stays until the peer's signed ack covers its sequence number, across restarts.
@@ -58,13 +89,22 @@ export class Outbox {
   constructor(stateDir: string) {
     this.#journal = new Journal(stateDir, 'outbox');
     const { snapshot, entries } = this.#journal.load();
-    if (snapshot) {
-      if (snapshot.version !== 1 || typeof snapshot.streams !== 'object' || !Array.isArray(snapshot.messages))
-        throw new ClientError('CLIENT_ERR_STATE_CORRUPT', 'outbox snapshot has the wrong shape');
-      for (const [peer, st] of Object.entries(snapshot.streams)) this.#streams.set(peer, { ...st });
-      for (const m of snapshot.messages) this.#insert(m);
+    if (snapshot !== null) {
+      if (
+        !isObject(snapshot) ||
+        snapshot.version !== 1 ||
+        !isObject(snapshot.streams) ||
+        !Array.isArray(snapshot.messages)
+      )
+        throw corrupt('snapshot has the wrong shape');
+      for (const [peer, st] of Object.entries(snapshot.streams)) {
+        if (!isObject(st) || typeof st.stream !== 'string' || !isSeq(st.next))
+          throw corrupt('a stream has the wrong shape');
+        this.#streams.set(peer, { stream: st.stream, next: st.next });
+      }
+      for (const m of snapshot.messages) this.#insert(checkStored(m));
     }
-    for (const e of entries) this.#apply(e);
+    for (const e of entries) this.#apply(checkEntry(e));
   }
 
   get size(): number {

@@ -131,6 +131,36 @@ describe('Outbox', () => {
   });
 });
 
+describe('damaged outbox/inbox files: CLIENT_ERR_STATE_CORRUPT, never a TypeError', () => {
+  const good = { peer: 'p', id: 'a'.repeat(32), stream: 'streamid', seq: 0, enc: 'text', body: '', createdAt: 1 };
+  const cases: Array<[string, string, string]> = [
+    ['outbox', 'outbox.json', '[]'],
+    ['outbox', 'outbox.json', '{"version":1,"streams":{"p":null},"messages":[]}'],
+    ['outbox', 'outbox.json', '{"version":1,"streams":{},"messages":[null]}'],
+    ['outbox', 'outbox.json', JSON.stringify({ version: 1, streams: {}, messages: [{ ...good, body: 5 }] })],
+    ['outbox', 'outbox.json', JSON.stringify({ version: 1, streams: {}, messages: [{ ...good, id: 'zz' }] })],
+    ['outbox', 'outbox.log', 'null\n'],
+    ['outbox', 'outbox.log', '{"op":"add","m":{"peer":"p"}}\n'],
+    ['outbox', 'outbox.log', '{"op":"ack","peer":"p","stream":"s","upTo":"x"}\n'],
+    ['inbox', 'inbox.json', '{"version":1,"peers":{"p":null}}'],
+    ['inbox', 'inbox.json', '"text"'],
+    ['inbox', 'inbox.log', 'null\n'],
+    ['inbox', 'inbox.log', '{"peer":"p","stream":"s","next":1.5}\n'],
+  ];
+  it.each(cases)('%s: %s = %s', (kind, file, content) => {
+    const dir = home();
+    writeFileSync(join(dir, file), content);
+    const open = () => (kind === 'outbox' ? new Outbox(dir) : new InboxState(dir));
+    expect(open).toThrowError(expect.objectContaining({ code: 'CLIENT_ERR_STATE_CORRUPT' }));
+  });
+
+  it('a well-formed stored message still loads', () => {
+    const dir = home();
+    writeFileSync(join(dir, 'outbox.json'), JSON.stringify({ version: 1, streams: {}, messages: [good] }));
+    expect(new Outbox(dir).pending('p').map((m) => m.id)).toEqual([good.id]);
+  });
+});
+
 describe('InboxState and the persistent replay guard', () => {
   it('positions survive reopen', () => {
     const dir = home();

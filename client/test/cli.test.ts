@@ -136,6 +136,32 @@ describe('p2p-comm CLI, two people', () => {
   }, 90_000);
 });
 
+describe('p2p-comm send --file with a bad file', () => {
+  it('a missing file, a directory or an oversized file is a typed error, never a stack trace', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { MAX_MESSAGE_BYTES } = await import('../src/constants.js');
+    const a = tempHome();
+    cleanups.push(a.cleanup);
+    const env = { NEXUS_HOME: a.home };
+    const big = join(a.home, 'big.bin');
+    writeFileSync(big, Buffer.alloc(MAX_MESSAGE_BYTES + 1));
+    const dir = join(a.home, 'adir');
+    mkdirSync(dir);
+    const cases: Array<[string, string]> = [
+      [join(a.home, 'missing.bin'), 'CLIENT_ERR_INVALID_ARGUMENT'],
+      [dir, 'CLIENT_ERR_INVALID_ARGUMENT'],
+      [big, 'CLIENT_ERR_MESSAGE_TOO_LARGE'],
+    ];
+    for (const [file, code] of cases) {
+      const r = run(['send', 'Bob', '--file', file, '--json'], env, '');
+      expect(await r.done).toBe(1);
+      expect(JSON.parse(r.out())).toEqual({ error: expect.objectContaining({ code }) });
+      expect(r.err()).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  }, 60_000);
+});
+
 describe('p2p-comm serve and admin invite', () => {
   it('serve starts a rendezvous server a client can use', async () => {
     const h = tempHome();

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { decodeKey, formatFingerprint, mintInviteToken } from '@p2p-comm/protocol';
 import { MAX_MESSAGE_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { serveExtension } from '../extension/extension.js';
 import { createClient, type P2PClient } from '../sdk/client.js';
+import { readFileBounded } from '../store/atomic-file.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { storePaths } from '../store/paths.js';
 import { TrustStore } from '../store/trust-store.js';
@@ -210,6 +210,22 @@ export async function cmdTrust(ctx: CliContext, args: string[]): Promise<void> {
   throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm trust list|revoke <peer>');
 }
 
+/** A file to send as one message: size checked before reading; fs failures are typed errors. */
+function readMessageFile(path: string): Uint8Array {
+  let bytes: Buffer | null;
+  try {
+    bytes = readFileBounded(path, MAX_MESSAGE_BYTES);
+  } catch (err) {
+    if (err instanceof RangeError)
+      throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${path}: over ${MAX_MESSAGE_BYTES} bytes`, {
+        limit: MAX_MESSAGE_BYTES,
+      });
+    throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', `--file ${path}: ${(err as Error).message}`);
+  }
+  if (bytes === null) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', `--file ${path}: no such file`);
+  return new Uint8Array(bytes);
+}
+
 export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { file: { type: 'string' }, wait: { type: 'string' } });
   const [peer, ...words] = positionals;
@@ -217,13 +233,7 @@ export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
     throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm send <peer> <text…> | --file <path>');
   let body: { text: string } | { data: Uint8Array };
   if (values.file !== undefined) {
-    const bytes = readFileSync(values.file as string);
-    if (bytes.length > MAX_MESSAGE_BYTES)
-      throw new ClientError(
-        'CLIENT_ERR_MESSAGE_TOO_LARGE',
-        `${values.file}: ${bytes.length} > ${MAX_MESSAGE_BYTES} bytes`,
-      );
-    body = { data: new Uint8Array(bytes) };
+    body = { data: readMessageFile(values.file as string) };
   } else body = { text: words.join(' ') };
   const waitMs = parseDuration((values.wait as string | undefined) ?? '30s');
   await withClient(ctx, values, async (client) => {

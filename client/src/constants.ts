@@ -77,5 +77,13 @@ export const PENDING_FRAMES_MAX = 4096;
 export const RPC_MAX_LINE_BYTES = 1024 * 1024;
 /** JSON-RPC requests being handled at once, requests. More get a busy error. */
 export const RPC_MAX_IN_FLIGHT = 256;
+/** Peers refused with a revoke notice remembered for REVOKE_NOTICE_INTERVAL_MS, entries (oldest forgotten). */
+export const REVOKE_NOTICE_MAX_KEYS = 1_024;
+/** Longest share string parsed, characters. */
+export const SHARE_MAX_CHARS = 1_024;
+/** Longest answer line read from the terminal by the CLI prompt, bytes. */
+export const PROMPT_MAX_LINE_BYTES = 4_096;
+/** Lines typed ahead of the CLI's questions kept to answer them, lines (later ones dropped). */
+export const PROMPT_MAX_QUEUED_LINES = 64;
 /** Peers the path manager tracks (links + status lines), peers; idle ones are forgotten first. */
 export const PATHS_MAX_PEERS = 10_000;

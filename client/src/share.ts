@@ -1,4 +1,5 @@
 import { decodeKey, encodeKey } from '@p2p-comm/protocol';
+import { SHARE_MAX_CHARS } from './constants.js';
 import { ClientError } from './errors.js';
 import { sanitizePeerName } from './store/display-name.js';
 
@@ -18,8 +19,12 @@ export interface ShareTarget {
 }
 
 const SCHEME = 'p2p-comm://';
-const MAX_SHARE_CHARS = 1024;
 const ADDRESS_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
+function validPort(address: string): boolean {
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  return port >= 1 && port <= 65_535;
+}
 
 export function formatShare(key: Uint8Array, opts: { address?: string; name?: string } = {}): string {
   const name = opts.name ? `?name=${encodeURIComponent(opts.name)}` : '';
@@ -28,7 +33,7 @@ export function formatShare(key: Uint8Array, opts: { address?: string; name?: st
 }
 
 export function parseShare(input: unknown): ShareTarget {
-  if (typeof input !== 'string' || input.length === 0 || input.length > MAX_SHARE_CHARS)
+  if (typeof input !== 'string' || input.length === 0 || input.length > SHARE_MAX_CHARS)
     throw new ClientError('CLIENT_ERR_BAD_SHARE_STRING', 'expected a string');
   const text = input.trim();
   const bad = (why: string) => new ClientError('CLIENT_ERR_BAD_SHARE_STRING', why);
@@ -53,7 +58,7 @@ export function parseShare(input: unknown): ShareTarget {
   } catch {
     throw bad('the key part is not 43 base64url characters');
   }
-  if (address !== undefined && !ADDRESS_RE.test(address))
+  if (address !== undefined && (!ADDRESS_RE.test(address) || !validPort(address)))
     throw bad(`address ${JSON.stringify(address)} is not host:port`);
   const name = query.has('name') ? sanitizePeerName(query.get('name')) : '';
   return Object.freeze({

@@ -1,8 +1,6 @@
 import type { Readable } from 'node:stream';
+import { PROMPT_MAX_LINE_BYTES, PROMPT_MAX_QUEUED_LINES } from '../constants.js';
 import { readLines } from '../extension/line-reader.js';
-
-/** Longest answer line read from the terminal, bytes. */
-const MAX_ANSWER_BYTES = 4096;
 
 /**
  * Questions asked one at a time on a terminal or a pipe: each `ask` waits for its own line.
@@ -21,12 +19,12 @@ export class Prompter {
     private readonly write: (text: string) => void,
     private readonly onIdleLine?: (line: string) => void,
   ) {
-    readLines(input, MAX_ANSWER_BYTES, {
+    readLines(input, PROMPT_MAX_LINE_BYTES, {
       onLine: (line) => {
         const w = this.#waiters.shift();
         if (w) w(line);
         else if (this.onIdleLine && this.#asking === 0) this.onIdleLine(line);
-        else this.#lines.push(line);
+        else if (this.#lines.length < PROMPT_MAX_QUEUED_LINES) this.#lines.push(line);
       },
       onOversize: () => {},
       onEnd: () => {

@@ -20,6 +20,7 @@ import {
   PENDING_APPROVALS_MAX,
   PENDING_CONSENT_MAX,
   REVOKE_NOTICE_INTERVAL_MS,
+  REVOKE_NOTICE_MAX_KEYS,
 } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { DEFAULT_SCOPES, type TrustedPeer, type TrustStore } from '../store/trust-store.js';
@@ -542,7 +543,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (now - last < REVOKE_NOTICE_INTERVAL_MS) return;
     this.#revokeNotices.delete(key);
     this.#revokeNotices.set(key, now);
-    if (this.#revokeNotices.size > PENDING_CONSENT_MAX * 16)
+    if (this.#revokeNotices.size > REVOKE_NOTICE_MAX_KEYS)
       this.#revokeNotices.delete(this.#revokeNotices.keys().next().value!);
     this.#sendControl(decodeKey(key), { type: EnvelopeType.REVOKE });
   }

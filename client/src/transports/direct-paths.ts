@@ -47,6 +47,7 @@ import { DirectListener } from './direct-listener.js';
 import { MdnsDiscovery, type MdnsSocketOptions } from './mdns-discovery.js';
 import type { PathManager } from './path-manager.js';
 import type { RendezvousConnection } from './rendezvous-connection.js';
+import { WEBRTC_MAX_ICE_SERVERS } from './webrtc-constants.js';
 import { type DataPeerFactory, type IceServer, simplePeerFactory } from './webrtc-factory.js';
 import { WebRtcAttempt, type WebRtcLink, webrtcReason } from './webrtc-link.js';
 import { checkSignal } from './webrtc-signal.js';
@@ -555,7 +556,7 @@ function iceServersOf(conn: RendezvousConnection | null): IceServer[] {
   const raw = conn?.welcome?.raw.iceServers;
   if (!Array.isArray(raw)) return [];
   const out: IceServer[] = [];
-  for (const s of raw.slice(0, 8)) {
+  for (const s of raw.slice(0, WEBRTC_MAX_ICE_SERVERS)) {
     if (typeof s !== 'object' || s === null) continue;
     const r = s as Record<string, unknown>;
     const urls =

@@ -20,5 +20,7 @@ export const WEBRTC_PING_INTERVAL_MS = 2_000;
  * layer needs to fall back much sooner.
  */
 export const WEBRTC_DEAD_AFTER_MS = 6_000;
+/** ICE servers taken from the rendezvous WELCOME, servers (the rest are ignored). */
+export const WEBRTC_MAX_ICE_SERVERS = 8;
 /** Data-channel send buffer bound, bytes (libwebrtc closes the channel at 16 MiB). */
 export const WEBRTC_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;

@@ -32,8 +32,22 @@ describe('share strings', () => {
         }
       }),
     );
-    for (const bad of ['', 'http://x', 'p2p-comm://', `p2p-comm://${'A'.repeat(43)}@nohost`, 42])
-      expect(() => parseShare(bad)).toThrow();
+    const key = 'A'.repeat(43);
+    for (const bad of [
+      '',
+      'http://x',
+      'p2p-comm://',
+      `p2p-comm://${key}@nohost`,
+      `p2p-comm://${key}@host:0`,
+      `p2p-comm://${key}@host:65536`,
+      `p2p-comm://${key}@host:99999`,
+      `p2p-comm://${key}?name=${'x'.repeat(1024)}`,
+      42,
+    ])
+      expect(() => parseShare(bad), String(bad)).toThrowError(
+        expect.objectContaining({ code: 'CLIENT_ERR_BAD_SHARE_STRING' }),
+      );
+    expect(parseShare(`p2p-comm://${key}@host:65535`).address).toBe('host:65535');
   });
 });
 

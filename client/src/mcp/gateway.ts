@@ -52,10 +52,7 @@ export class HostGatewayClient {
         `host gateway unreachable: ${(err as Error).message}`,
       );
     }
-    const text = await res.text();
-    if (Buffer.byteLength(text) > MCP_MAX_RESPONSE_BYTES) {
-      throw new GatewayCallError('MCP_ERR_GATEWAY_BAD_RESPONSE', res.status, 'host gateway response too large');
-    }
+    const text = await readBounded(res);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -67,7 +64,7 @@ export class HostGatewayClient {
       );
     }
     if (!res.ok) {
-      const e = (json as { error?: { code?: unknown; message?: unknown } }).error;
+      const e = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
       throw new GatewayCallError(
         typeof e?.code === 'string' ? e.code : 'MCP_ERR_GATEWAY_BAD_RESPONSE',
         res.status,
@@ -76,4 +73,42 @@ export class HostGatewayClient {
     }
     return json;
   }
+}
+
+/**
+ * The response body as text, never holding more than MCP_MAX_RESPONSE_BYTES: a larger body is
+ * cut off as soon as it passes the limit; a body that breaks off midway is a bad response.
+ */
+async function readBounded(res: Response): Promise<string> {
+  const tooLarge = () =>
+    new GatewayCallError('MCP_ERR_GATEWAY_BAD_RESPONSE', res.status, 'host gateway response too large');
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (declared > MCP_MAX_RESPONSE_BYTES) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MCP_MAX_RESPONSE_BYTES) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof GatewayCallError) throw err;
+    throw new GatewayCallError(
+      'MCP_ERR_GATEWAY_UNREACHABLE',
+      res.status,
+      `host gateway response broke off: ${(err as Error).message}`,
+    );
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }

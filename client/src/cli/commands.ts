@@ -356,6 +356,8 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
     else if (s.state === 'revoked-by-peer') ctx.out(`${s.name || s.key} revoked the connection.\n`);
     else if (s.state === 'denied') ctx.out(`${s.name || s.key} denied the connection.\n`);
   });
+  // Entries leave on either outcome, so the map holds only messages still in the outbox.
+  client.on('message.failed', (f) => pendingSends.delete(f.id));
   client.on('message.delivered', (d) => {
     const to = pendingSends.get(d.id);
     pendingSends.delete(d.id);

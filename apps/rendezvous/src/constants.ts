@@ -73,3 +73,5 @@ export const ALLOWLIST_CACHE_TTL_MS = 5_000;
 export const STUN_MAX_MESSAGE_BYTES = 548;
 /** How long a refused connection may take to finish its close handshake before it is cut, ms. */
 export const REJECTED_SOCKET_LINGER_MS = 2_000;
+/** How long a socket cut for being a slow reader or missing pings may take to read its close frame before it is terminated, ms. */
+export const CUT_SOCKET_LINGER_MS = 1_000;

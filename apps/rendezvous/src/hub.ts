@@ -28,6 +28,7 @@ import { newChallenge } from './challenge.js';
 import type { Config } from './config.js';
 import {
   AUTH_BLOCK_MAX_ENTRIES,
+  CUT_SOCKET_LINGER_MS,
   HEARTBEAT_MAX_MISSED,
   REJECTED_SOCKET_LINGER_MS,
   ROUTE_MAX_HOPS,
@@ -250,13 +251,33 @@ export class RelayHub {
     s.state = SessionState.CLOSED;
     this.pendingAuth.delete(s);
     if (this.all.delete(s) && --s.ipState.connections <= 0) this.ips.delete(s.ip);
+    this.detach(s);
+    if (this.all.size === 0 && this.drainWaiter !== null) this.drainWaiter();
+  }
+
+  /** Take the session out of routing (its key is offline from now on) and release its presence. */
+  private detach(s: Session): void {
     if (s.keyId !== '' && this.sessions.get(s.keyId) === s) {
       this.sessions.delete(s.keyId);
       this.broker
         .release(s.keyB64, s.claim)
         .catch((err: unknown) => this.log.debug({ err }, 'presence release failed'));
     }
-    if (this.all.size === 0 && this.drainWaiter !== null) this.drainWaiter();
+  }
+
+  /**
+   * End a socket the server gives up on (slow reader, dead peer) with its registered close code,
+   * so the client learns why. The close frame is tiny and goes out even when an ERROR frame could
+   * not be queued; the terminate timer bounds how long the socket (and what is buffered for it)
+   * is held if the peer never reads it.
+   */
+  private cut(s: Session, code: RendezvousErrorCode, withError: boolean): void {
+    const ws = s.ws;
+    if (withError && ws.readyState === OPEN) ws.send(errorFrame(0, code));
+    s.state = SessionState.CLOSED;
+    this.detach(s);
+    ws.close(RDV_ERRORS[code].close ?? 1008, code);
+    setTimeout(terminate, CUT_SOCKET_LINGER_MS, ws).unref();
   }
 
   /** Send an ERROR and, when the code says so, close with its close code. Stops further frames. */
@@ -280,8 +301,7 @@ export class RelayHub {
       // A slow reader: buffering more would make our memory grow with its slowness.
       this.stats.drops.slow_reader++;
       this.log.debug({ ip: s.ip, key: s.keyB64, queued: ws.bufferedAmount }, 'slow reader dropped');
-      s.state = SessionState.CLOSED;
-      ws.terminate();
+      this.cut(s, 'RDV_ERR_SLOW_READER', false);
       return false;
     }
     if (!s.corked) {
@@ -778,8 +798,7 @@ export class RelayHub {
       if (s.state === SessionState.CLOSED) continue;
       if (s.missed >= HEARTBEAT_MAX_MISSED) {
         this.stats.drops.heartbeat++;
-        s.state = SessionState.CLOSED;
-        s.ws.terminate();
+        this.cut(s, 'RDV_ERR_HEARTBEAT_TIMEOUT', true);
         continue;
       }
       s.missed++;

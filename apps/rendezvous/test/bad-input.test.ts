@@ -224,7 +224,30 @@ describe('after authentication', () => {
     await expect.poll(() => app!.stats.drops.slow_reader, { timeout: 10_000 }).toBe(1);
     expect(app!.hub.sessions.has(Buffer.from(b.key).toString('latin1'))).toBe(false);
     expect(process.memoryUsage().rss - rss0).toBeLessThan(200 * 1024 * 1024);
-    // b's side never reads, so its close handshake could not finish: cut it.
+    // b reads again: behind what was already buffered it finds the close frame saying why.
+    (b.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await b.closed).toBe(4006);
+  });
+
+  it('terminates a slow reader that never reads its close frame', async () => {
+    const url = await server({
+      SEND_QUEUE_MAX_BYTES: '262144',
+      RATE_BYTES_PER_S: '1000000000',
+      RATE_BURST_BYTES: '1000000000',
+      RATE_MSGS_PER_S: '100000',
+      RATE_BURST_MSGS: '100000',
+    });
+    const a = await authed(url);
+    const b = await authed(url);
+    (b.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const big = a.envelope(b.key, 'x'.repeat(60_000));
+    for (let i = 1; i <= 1000 && app!.stats.drops.slow_reader === 0; i++) {
+      a.relay(i, b.key, big);
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    await expect.poll(() => app!.stats.drops.slow_reader, { timeout: 10_000 }).toBe(1);
+    // The socket (and what is buffered for it) is let go within the linger, not ws's 30 s close timeout.
+    await expect.poll(() => app!.hub.all.size, { timeout: 3_000 }).toBe(1);
     b.ws.terminate();
   });
 

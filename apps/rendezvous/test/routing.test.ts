@@ -129,8 +129,8 @@ describe('heartbeat', () => {
     const mute = await TestClient.open(s.url, id, { autoPong: false });
     mute.sendHello();
     await mute.next((f) => f.type === FrameType.WELCOME);
-    const code = await mute.closed;
-    expect(code).toBe(1006); // terminated, no close frame
+    // It still reads: it is told why it is cut, with the registered close code.
+    expect(await mute.errorAndClose(5000)).toEqual({ code: 'RDV_ERR_HEARTBEAT_TIMEOUT', close: 4007 });
     expect(s.app.stats.drops.heartbeat).toBe(1);
     expect(alive.closeCode).toBeNull();
   });

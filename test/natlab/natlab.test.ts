@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctorIn, EXPECTED_MAPPING } from './doctor-in-lab.js';
 import { run } from './exec.js';
-import { describeLab, itWhen, missingFiles } from './harness.js';
+import { describeLab } from './harness.js';
 import { createLab, LAB_NS_PREFIX, type Lab, sweepStaleNamespaces } from './lab.js';
 import { printTimings } from './scenario.js';
 import { registerScenarios } from './scenarios.js';
-import { RENDEZVOUS_ENTRY, startRendezvous } from './services.js';
+import { startRendezvous } from './services.js';
 
 async function labNamespaces(id: string): Promise<string[]> {
   const list = await run('ip', ['netns', 'list']);
@@ -69,7 +69,6 @@ describeLab('NAT lab', () => {
     let lab: Lab | undefined;
     let url = '';
     beforeAll(async () => {
-      if (missingFiles([RENDEZVOUS_ENTRY]).length > 0) return;
       lab = await createLab({ sites: [{ nat: 'eim' }, { nat: 'symmetric' }, { nat: 'udp-blocked' }, { nat: 'none' }] });
       url = (await startRendezvous(lab, lab.servers[0]!)).url;
     });
@@ -77,36 +76,26 @@ describeLab('NAT lab', () => {
       await lab?.teardown();
     });
 
-    itWhen(
-      [RENDEZVOUS_ENTRY],
-      'reports reachability, the reflexive address and each site’s NAT type (EIM, symmetric, UDP blocked, none)',
-      async () => {
-        const reports = await Promise.all(lab!.sites.map((s) => doctorIn(lab!, s.hosts[0]!, url)));
-        for (const [i, site] of lab!.sites.entries()) {
-          const r = reports[i]!;
-          expect(r.rendezvous.reachable, JSON.stringify(r.rendezvous)).toBe(true);
-          expect(r.nat, `${site.nat}: ${r.natReason}\n${lab!.describeProcesses()}`).toBe(EXPECTED_MAPPING[site.nat]);
-          if (site.nat === 'udp-blocked') expect(r.serverReflexive).toBeUndefined();
-          else expect(r.serverReflexive?.address).toBe(site.nat === 'none' ? site.hosts[0]!.ip : site.router.ip);
-        }
-      },
-      60_000,
-    );
+    it('reports reachability, the reflexive address and each site’s NAT type (EIM, symmetric, UDP blocked, none)', async () => {
+      const reports = await Promise.all(lab!.sites.map((s) => doctorIn(lab!, s.hosts[0]!, url)));
+      for (const [i, site] of lab!.sites.entries()) {
+        const r = reports[i]!;
+        expect(r.rendezvous.reachable, JSON.stringify(r.rendezvous)).toBe(true);
+        expect(r.nat, `${site.nat}: ${r.natReason}\n${lab!.describeProcesses()}`).toBe(EXPECTED_MAPPING[site.nat]);
+        if (site.nat === 'udp-blocked') expect(r.serverReflexive).toBeUndefined();
+        else expect(r.serverReflexive?.address).toBe(site.nat === 'none' ? site.hosts[0]!.ip : site.router.ip);
+      }
+    }, 60_000);
 
-    itWhen(
-      [RENDEZVOUS_ENTRY],
-      'follows NAT changes made at run time',
-      async () => {
-        const host = lab!.site(0).hosts[0]!;
-        await lab!.setNat(0, 'symmetric');
-        expect((await doctorIn(lab!, host, url)).nat).toBe('address-port-dependent');
-        await lab!.blockUdp(0);
-        expect((await doctorIn(lab!, host, url)).nat).toBe('udp-blocked');
-        await lab!.setNat(0, 'eim'); // also lifts the UDP block
-        expect((await doctorIn(lab!, host, url)).nat).toBe('endpoint-independent');
-      },
-      60_000,
-    );
+    it('follows NAT changes made at run time', async () => {
+      const host = lab!.site(0).hosts[0]!;
+      await lab!.setNat(0, 'symmetric');
+      expect((await doctorIn(lab!, host, url)).nat).toBe('address-port-dependent');
+      await lab!.blockUdp(0);
+      expect((await doctorIn(lab!, host, url)).nat).toBe('udp-blocked');
+      await lab!.setNat(0, 'eim'); // also lifts the UDP block
+      expect((await doctorIn(lab!, host, url)).nat).toBe('endpoint-independent');
+    }, 60_000);
   });
 
   describe('scenarios', () => {

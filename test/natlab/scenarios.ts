@@ -3,9 +3,8 @@
  * rendezvous/extension/coturn/redis processes in it, asserts the path the client chose and that
  * every message arrives exactly once, records its timings, and tears the lab down.
  */
-import { expect } from 'vitest';
-import { EXTENSION_BIN, type ExtensionOptions } from './extension.js';
-import { itWhen, missingFiles } from './harness.js';
+import { expect, it } from 'vitest';
+import type { ExtensionOptions } from './extension.js';
 import { createLab, type Lab, type LabNode, type LabOptions } from './lab.js';
 import {
   activePath,
@@ -18,7 +17,7 @@ import {
   timings,
   waitForPath,
 } from './scenario.js';
-import { RENDEZVOUS_ENTRY, startCoturn, startRedis, startRendezvous } from './services.js';
+import { startCoturn, startRedis, startRendezvous } from './services.js';
 
 /** Each scenario must finish within this (ms); the lab tier as a whole stays under 6 minutes. */
 export const SCENARIO_TIMEOUT_MS = 60_000;
@@ -31,26 +30,12 @@ export const UPGRADE_BOUND_MS = 20_000;
 
 /**
  * Extension settings for a host that runs a direct-WebSocket listener on its lab address and
- * announces it on mDNS. The extension reads them from its environment, as it reads
- * P2P_COMM_SERVER; until its command line does, the lab runs the same SDK client and JSON-RPC
- * server from a fixture that applies them (fixtures/extension-with-listener.ts).
+ * announces it on mDNS (`p2p-comm extension` reads P2P_COMM_LISTEN and P2P_COMM_MDNS).
  */
 export const LISTEN_PORT = 7700;
 function listenerPeer(node: LabNode, server: string, name: string): ExtensionOptions {
-  const cliReady = missingFiles([`${CLI_SETTINGS}::P2P_COMM_LISTEN`, `${CLI_SETTINGS}::P2P_COMM_MDNS`]).length === 0;
-  return {
-    server,
-    name,
-    env: { P2P_COMM_LISTEN: `${node.ip}:${LISTEN_PORT}`, P2P_COMM_MDNS: '1' },
-    ...(cliReady ? {} : { entry: { file: 'test/natlab/fixtures/extension-with-listener.ts', args: [] } }),
-  };
+  return { server, name, env: { P2P_COMM_LISTEN: `${node.ip}:${LISTEN_PORT}`, P2P_COMM_MDNS: '1' } };
 }
-
-const CLI_SETTINGS = 'client/src/cli/commands.ts';
-const BASE = [RENDEZVOUS_ENTRY, EXTENSION_BIN];
-const WEBRTC = [...BASE, 'client/src/transports/webrtc-link.ts'];
-const DIRECT = [...BASE, 'client/src/transports/direct-listener.ts'];
-const MDNS = [...DIRECT, 'client/src/transports/mdns-discovery.ts'];
 
 async function withLab(options: LabOptions, body: (lab: Lab) => Promise<void>): Promise<void> {
   const lab = await createLab(options);
@@ -94,8 +79,7 @@ async function expectWebrtcGivesUp(a: Awaited<ReturnType<typeof startPeer>>, b: 
 }
 
 export function registerScenarios(): void {
-  itWhen(
-    MDNS,
+  it(
     '1. same LAN, key only: mDNS finds the listener, direct WebSocket',
     () =>
       withLab({ sites: [{ nat: 'eim', hosts: 2 }] }, async (lab) => {
@@ -124,8 +108,7 @@ export function registerScenarios(): void {
     SCENARIO_TIMEOUT_MS,
   );
 
-  itWhen(
-    DIRECT,
+  it(
     '2. NATed host to a listener on the internet: direct WebSocket (outbound)',
     () =>
       withLab({ sites: [{ nat: 'eim' }], publicHosts: 1 }, async (lab) => {
@@ -160,8 +143,7 @@ export function registerScenarios(): void {
     SCENARIO_TIMEOUT_MS,
   );
 
-  itWhen(
-    WEBRTC,
+  it(
     '3. both behind endpoint-independent NAT: WebRTC hole-punched with our STUN',
     () =>
       withLab({ sites: 2, nat: 'eim' }, async (lab) => {
@@ -193,8 +175,7 @@ export function registerScenarios(): void {
     SCENARIO_TIMEOUT_MS,
   );
 
-  itWhen(
-    WEBRTC,
+  it(
     '4a. both behind symmetric NAT, no TURN: WebRTC cannot punch, relay',
     () =>
       withLab({ sites: 2, nat: 'symmetric' }, async (lab) => {
@@ -211,8 +192,7 @@ export function registerScenarios(): void {
     SCENARIO_TIMEOUT_MS,
   );
 
-  itWhen(
-    WEBRTC,
+  it(
     '4b. both behind symmetric NAT with coturn: WebRTC over TURN',
     () =>
       withLab({ sites: 2, nat: 'symmetric', servers: 2 }, async (lab) => {
@@ -246,8 +226,7 @@ export function registerScenarios(): void {
     SCENARIO_TIMEOUT_MS,
   );
 
-  itWhen(
-    WEBRTC,
+  it(
     '5. UDP blocked at one router: relay',
     () =>
       withLab({ sites: [{ nat: 'udp-blocked' }, { nat: 'eim' }] }, async (lab) => {
@@ -264,8 +243,7 @@ export function registerScenarios(): void {
     SCENARIO_TIMEOUT_MS,
   );
 
-  itWhen(
-    WEBRTC,
+  it(
     '6. WebRTC path cut mid-conversation: relay within a bound, 500 messages exactly once',
     () =>
       withLab({ sites: 2, nat: 'eim' }, async (lab) => {
@@ -300,8 +278,7 @@ export function registerScenarios(): void {
     SCENARIO_TIMEOUT_MS,
   );
 
-  itWhen(
-    [...WEBRTC, 'apps/rendezvous/src/broker/redis.ts'],
+  it(
     '7. two rendezvous instances sharing one Redis: signaling and relay across instances',
     () =>
       withLab({ sites: 2, nat: 'eim', servers: 2 }, async (lab) => {

@@ -75,8 +75,8 @@ describe('path upgrader input handling', () => {
     );
   });
 
-  it('ignores negotiation from strangers, forged senders and replays; bounds learned addresses', async () => {
-    const { me, friend, stranger, paths, conn, signal } = await setup();
+  it("ignores negotiation from strangers and forged senders; dials a friend's published addresses", async () => {
+    const { friend, stranger, paths, conn, signal } = await setup();
     const friendKey = encodeKey(friend.publicKey);
     const addrs = (n: number, base: number) => ({
       t: 'addrs',
@@ -99,10 +99,20 @@ describe('path upgrader input handling', () => {
     conn.emit('deliver', friend.publicKey, env, 0);
     await new Promise((r) => setTimeout(r, 500));
     expect(paths.status(friendKey)).toMatch(/direct: (unreachable|connecting)/);
-    // Replaying the same envelope is refused by the replay guard (no new attempt is started).
-    const before = paths.status(friendKey);
+  });
+
+  it('a replayed negotiation envelope is refused (its effect does not happen twice)', async () => {
+    const { friend, paths, conn, signal } = await setup();
+    const friendKey = encodeKey(friend.publicKey);
+    // "rtc-off" sets the peer's WebRTC status line synchronously: an observable effect.
+    const env = signal(friend, { t: 'rtc-off' });
     conn.emit('deliver', friend.publicKey, env, 0);
-    expect(paths.status(friendKey)).toBe(before);
-    expect(me.publicKey.length).toBe(32);
+    expect(paths.status(friendKey)).toContain('webrtc: disabled by peer');
+    paths.setStatus(friendKey, 'webrtc', 'webrtc: marker');
+    conn.emit('deliver', friend.publicKey, env, 0); // the same bytes again
+    expect(paths.status(friendKey)).toContain('webrtc: marker');
+    // A fresh envelope with the same content is not a replay and takes effect.
+    conn.emit('deliver', friend.publicKey, signal(friend, { t: 'rtc-off' }), 0);
+    expect(paths.status(friendKey)).toContain('webrtc: disabled by peer');
   });
 });

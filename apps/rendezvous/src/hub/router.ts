@@ -1,0 +1,305 @@
+/**
+ * Routing SIGNAL/RELAY frames: locally (DELIVER written in place over the incoming frame),
+ * to the instance serving the recipient (through the broker, answered by that instance), or to
+ * the offline path (PEER_OFFLINE for SIGNAL, mailbox for RELAY). Every frameId gets exactly one
+ * answer: ACK, PEER_OFFLINE or ERROR — a cross-instance one when the remote instance replies,
+ * or RDV_ERR_ROUTE_TIMEOUT.
+ *
+ * Hot path (a frame for a local peer): token-bucket arithmetic, the envelope structure check,
+ * two 32-byte compares, one Map lookup, the DELIVER header written over the frame (zero-copy)
+ * and a 6-byte ACK. No JSON, promises or closures.
+ */
+import { FrameType, peekEnvelope } from '@p2p-comm/protocol';
+import { instanceOf } from '../broker/broker.js';
+import { ROUTE_MAX_HOPS } from '../constants.js';
+import { RDV_ERRORS, type RendezvousErrorCode } from '../errors.js';
+import { ackFrame, peerOfflineFrame } from '../frames-out.js';
+import { takeTokens } from '../rate-limit.js';
+import type { RouteCache } from '../route-cache.js';
+import {
+  encodeReply,
+  encodeRouteHeader,
+  forEachRecord,
+  RecordKind,
+  ReplyResult,
+  type RouteBatchRecord,
+  type RouteRecord,
+  routeEnvelope,
+  routeFrom,
+} from '../route-codec.js';
+import { type Session, SessionState } from '../session.js';
+import { CH_RELAY, CH_SIGNAL, type HubContext, KEY_BYTES, ROUTED_HEADER } from './context.js';
+import type { MailboxDelivery } from './mailbox-delivery.js';
+import type { SocketSender } from './sender.js';
+
+interface Pending {
+  s: Session;
+  frameId: number;
+  /** Recipient key as latin1 (already computed for the routing map; no copy per frame). */
+  toId: string;
+  expires: number;
+}
+
+export class Router {
+  /** Cross-instance frames awaiting the remote answer, by pendingId (insertion = expiry order). */
+  readonly pending = new Map<number, Pending>();
+  private nextPendingId = 1;
+  private readonly onRecord = (r: RouteBatchRecord): void => this.handleRecord(r);
+  /** The broker's callback for this instance's channel: one batch of records per message. */
+  readonly onBatch = (batch: Buffer): void => {
+    this.ctx.stats.batchesIn++;
+    if (!forEachRecord(batch, this.onRecord)) this.ctx.log.warn('malformed route batch ignored');
+  };
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly sender: SocketSender,
+    private readonly mail: MailboxDelivery,
+    /** key → instance lookups, shared with the handshake (which drops keys that become local). */
+    readonly cache: RouteCache,
+    /** Ends an older session for a key that connected again elsewhere (KICK). */
+    private readonly replace: (old: Session) => void,
+  ) {}
+
+  /** A SIGNAL or RELAY from an open session. */
+  onRouted(s: Session, data: Buffer, type: number, now: number): void {
+    const { stats, sessions } = this.ctx;
+    const sender = this.sender;
+    if (data.length < ROUTED_HEADER) {
+      stats.drops.malformed++;
+      sender.fail(s, 'RDV_ERR_MALFORMED_FRAME');
+      return;
+    }
+    const frameId = data.readUInt32BE(1);
+    if (!takeTokens(s, this.ctx.config, data.length, now)) {
+      stats.drops.rate_limited++;
+      sender.fail(s, 'RDV_ERR_RATE_LIMITED', frameId);
+      return;
+    }
+    const env = data.subarray(ROUTED_HEADER);
+    let peek: { sender: Uint8Array; recipient: Uint8Array };
+    try {
+      peek = peekEnvelope(env);
+    } catch {
+      stats.drops.bad_envelope++;
+      sender.fail(s, 'RDV_ERR_BAD_ENVELOPE', frameId);
+      return;
+    }
+    if (data.compare(peek.recipient, 0, KEY_BYTES, 5, ROUTED_HEADER) !== 0) {
+      stats.drops.recipient_mismatch++;
+      sender.fail(s, 'RDV_ERR_RECIPIENT_MISMATCH', frameId);
+      return;
+    }
+    const key = s.key!;
+    if (key.compare(peek.sender) !== 0) {
+      stats.drops.sender_mismatch++;
+      sender.fail(s, 'RDV_ERR_SENDER_MISMATCH', frameId);
+      return;
+    }
+    const channel = type === FrameType.SIGNAL ? CH_SIGNAL : CH_RELAY;
+    const toId = data.toString('latin1', 5, ROUTED_HEADER);
+    const target = sessions.get(toId);
+    if (target !== undefined) {
+      // Rewrite the header in place: [type frameId to…] → …[DELIVER channel from] + envelope.
+      data[3] = FrameType.DELIVER;
+      data[4] = channel;
+      key.copy(data, 5);
+      if (sender.send(target, data.subarray(3))) {
+        if (channel === CH_SIGNAL) stats.forwardedSignalLocal++;
+        else stats.forwardedRelayLocal++;
+        stats.forwardedBytes += env.length;
+        sender.send(s, ackFrame(frameId, 0));
+        return;
+      }
+      // The recipient was just dropped as a slow reader: treat it as offline.
+      this.offlineLocal(s, frameId, channel, Buffer.from(toId, 'latin1'), env);
+      return;
+    }
+    const cached = this.cache.get(toId, now);
+    if (cached !== null) {
+      this.forward(s, frameId, channel, data.subarray(5, ROUTED_HEADER), toId, env, cached, now);
+      return;
+    }
+    this.lookupAndRoute(s, frameId, channel, Buffer.from(data.subarray(5, ROUTED_HEADER)), env);
+  }
+
+  private lookupAndRoute(s: Session, frameId: number, channel: number, to: Buffer, env: Buffer): void {
+    const { broker, stats, sessions, selfId } = this.ctx;
+    if (!broker.isReady()) {
+      // Redis unreachable: only local routing works; tell the sender plainly.
+      stats.drops.unavailable++;
+      this.sender.fail(s, 'RDV_ERR_UNAVAILABLE', frameId);
+      return;
+    }
+    const toB64 = to.toString('base64url');
+    broker.lookup(toB64).then(
+      (claim) => {
+        if (s.state !== SessionState.OPEN) return;
+        const now = Date.now();
+        const local = sessions.get(to.toString('latin1'));
+        if (local !== undefined) {
+          // The recipient connected here while we looked: deliver through the normal path.
+          const frame = Buffer.allocUnsafe(2 + KEY_BYTES + env.length);
+          frame[0] = FrameType.DELIVER;
+          frame[1] = channel;
+          s.key!.copy(frame, 2);
+          env.copy(frame, 2 + KEY_BYTES);
+          if (this.sender.send(local, frame)) {
+            stats.forwardedBytes += env.length;
+            this.sender.send(s, ackFrame(frameId, 0));
+            return;
+          }
+        }
+        const inst = claim === null ? null : instanceOf(claim);
+        if (inst !== null && inst !== selfId) {
+          this.cache.set(to.toString('latin1'), inst, now);
+          this.forward(s, frameId, channel, to, to.toString('latin1'), env, inst, now);
+        } else {
+          this.offlineLocal(s, frameId, channel, to, env);
+        }
+      },
+      () => {
+        stats.drops.unavailable++;
+        this.sender.fail(s, 'RDV_ERR_UNAVAILABLE', frameId);
+      },
+    );
+  }
+
+  /** Send a frame to another instance; its answer (or the timeout) settles frameId. */
+  private forward(
+    s: Session,
+    frameId: number,
+    channel: number,
+    to: Uint8Array,
+    toId: string,
+    env: Buffer,
+    inst: string,
+    now: number,
+  ): void {
+    const { config, stats } = this.ctx;
+    if (this.pending.size >= config.maxPendingRoutes) {
+      stats.drops.busy++;
+      this.sender.fail(s, 'RDV_ERR_BUSY', frameId);
+      return;
+    }
+    const id = this.nextPendingId;
+    this.nextPendingId = id >= 0xffffffff ? 1 : id + 1;
+    this.pending.set(id, { s, frameId, toId, expires: now + config.routeTimeoutMs });
+    stats.forwardedRemote++;
+    this.ctx.out.push(inst, encodeRouteHeader(id, 1, this.ctx.selfIdBuf, to, channel, s.key!, env.length), env);
+  }
+
+  /** The recipient is not connected anywhere: SIGNAL → PEER_OFFLINE; RELAY → mailbox. */
+  private offlineLocal(s: Session, frameId: number, channel: number, to: Buffer, env: Buffer): void {
+    if (channel === CH_SIGNAL) {
+      this.ctx.stats.peerOffline++;
+      this.sender.send(s, peerOfflineFrame(frameId, to));
+      return;
+    }
+    this.mail.store(to, env).then((code) => {
+      if (s.state !== SessionState.OPEN) return;
+      if (code === null) this.sender.send(s, ackFrame(frameId, 1));
+      else this.sender.fail(s, code, frameId);
+    });
+  }
+
+  // ---------------------------------------------------------------- from other instances
+
+  private handleRecord(r: RouteBatchRecord): void {
+    const { sessions, stats } = this.ctx;
+    switch (r.kind) {
+      case RecordKind.ROUTE: {
+        const target = sessions.get(r.toId);
+        if (target !== undefined && this.sender.send(target, r.deliver)) {
+          stats.remoteDelivered++;
+          stats.forwardedBytes += r.deliver.length - 2 - KEY_BYTES;
+          this.reply(r.replyTo, r.pendingId, ReplyResult.DELIVERED, '');
+          return;
+        }
+        this.remoteMiss(r);
+        return;
+      }
+      case RecordKind.REPLY: {
+        const p = this.pending.get(r.pendingId);
+        if (p === undefined) return; // already timed out: the sender got ROUTE_TIMEOUT
+        this.pending.delete(r.pendingId);
+        const s = p.s;
+        if (s.state !== SessionState.OPEN) return;
+        if (r.result === ReplyResult.DELIVERED) this.sender.send(s, ackFrame(p.frameId, 0));
+        else if (r.result === ReplyResult.QUEUED) this.sender.send(s, ackFrame(p.frameId, 1));
+        else if (r.result === ReplyResult.OFFLINE) {
+          stats.peerOffline++;
+          this.cache.delete(p.toId);
+          this.sender.send(s, peerOfflineFrame(p.frameId, Buffer.from(p.toId, 'latin1')));
+        } else {
+          const code = (r.code in RDV_ERRORS ? r.code : 'RDV_ERR_INTERNAL') as RendezvousErrorCode;
+          this.sender.fail(s, RDV_ERRORS[code].close === null ? code : 'RDV_ERR_INTERNAL', p.frameId);
+        }
+        return;
+      }
+      case RecordKind.MAIL: {
+        const target = sessions.get(r.key.toString('latin1'));
+        if (target !== undefined && target.state === SessionState.OPEN) this.mail.deliver(target).catch(() => {});
+        return;
+      }
+      case RecordKind.KICK: {
+        const target = sessions.get(r.key.toString('latin1'));
+        if (target !== undefined && target.since <= r.since) this.replace(target);
+        return;
+      }
+    }
+  }
+
+  /** A routed frame for a key this instance does not serve (stale route, or it just left). */
+  private remoteMiss(r: RouteRecord): void {
+    const { broker, selfId, out } = this.ctx;
+    const to = Buffer.from(r.toId, 'latin1');
+    if (r.hops >= ROUTE_MAX_HOPS || !broker.isReady()) {
+      this.remoteOffline(r, to);
+      return;
+    }
+    broker.lookup(to.toString('base64url')).then(
+      (claim) => {
+        const inst = claim === null ? null : instanceOf(claim);
+        if (inst !== null && inst !== selfId) {
+          const replyTo = Buffer.from(r.replyTo, 'latin1');
+          const env = routeEnvelope(r);
+          out.push(
+            inst,
+            encodeRouteHeader(r.pendingId, r.hops + 1, replyTo, to, r.channel, routeFrom(r), env.length),
+            env,
+          );
+        } else {
+          this.remoteOffline(r, to);
+        }
+      },
+      () => this.reply(r.replyTo, r.pendingId, ReplyResult.ERROR, 'RDV_ERR_UNAVAILABLE'),
+    );
+  }
+
+  private remoteOffline(r: RouteRecord, to: Buffer): void {
+    if (r.channel === CH_SIGNAL) {
+      this.reply(r.replyTo, r.pendingId, ReplyResult.OFFLINE, '');
+      return;
+    }
+    this.mail.store(to, routeEnvelope(r)).then((code) => {
+      if (code === null) this.reply(r.replyTo, r.pendingId, ReplyResult.QUEUED, '');
+      else this.reply(r.replyTo, r.pendingId, ReplyResult.ERROR, code);
+    });
+  }
+
+  private reply(instance: string, pendingId: number, result: ReplyResult, code: string): void {
+    this.ctx.out.push(instance, encodeReply(pendingId, result, code));
+  }
+
+  /** Answer RDV_ERR_ROUTE_TIMEOUT for cross-instance frames past ROUTE_TIMEOUT_MS. */
+  sweepPending(): void {
+    const now = Date.now();
+    for (const [id, p] of this.pending) {
+      if (p.expires > now) break; // insertion order = expiry order (one timeout for all)
+      this.pending.delete(id);
+      this.ctx.stats.drops.route_timeout++;
+      if (p.s.state === SessionState.OPEN) this.sender.fail(p.s, 'RDV_ERR_ROUTE_TIMEOUT', p.frameId);
+    }
+  }
+}

@@ -32,7 +32,7 @@ const PAIRS = Number(process.env.BENCH_PAIRS ?? 20);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
 const PAYLOAD = Number(process.env.BENCH_PAYLOAD ?? 256);
 const tsx = import.meta.resolve('tsx');
-const serverTs = fileURLToPath(new URL('../src/server.ts', import.meta.url));
+const serverTs = process.env.BENCH_SERVER ?? fileURLToPath(new URL('../src/server.ts', import.meta.url));
 const bareTs = fileURLToPath(new URL('./bare-forwarder.ts', import.meta.url));
 const idleTs = fileURLToPath(new URL('./idle-server.ts', import.meta.url));
 const children: ChildProcess[] = [];
@@ -188,11 +188,12 @@ async function connectRate(
   n: number,
   concurrency = 50,
   pid = 0,
-): Promise<{ rate: number; perCpuS: number }> {
+): Promise<{ rate: number; perCpuS: number; sysUs: number }> {
   const ids = Array.from({ length: n }, () => generateIdentity(nodeSuite));
   const peers: Peer[] = [];
   let next = 0;
   const c0 = pid ? cpuS(pid) : 0;
+  const s0 = pid ? cpuS(pid, true) : 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -201,14 +202,51 @@ async function connectRate(
   );
   const rate = (n * 1000) / (performance.now() - t0);
   const cpu = pid ? cpuS(pid) - c0 : Number.NaN;
+  const sys = pid ? cpuS(pid, true) - s0 : Number.NaN;
   for (const p of peers) p.ws.terminate();
-  return { rate, perCpuS: n / cpu };
+  return { rate, perCpuS: n / cpu, sysUs: (sys * 1e6) / n };
+}
+
+/**
+ * The same storm against the bare forwarder: connect, register an id, send one frame to itself
+ * and wait for it back (one frame each way, like HELLO/WELCOME): the cost of a WebSocket
+ * connection on this machine, without authentication.
+ */
+async function connectRateBare(port: number, n: number, concurrency: number, pid: number) {
+  let next = 0;
+  const socks: WebSocket[] = [];
+  const one = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const id = Buffer.alloc(32);
+      id.writeUInt32BE(i, 0);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+      socks.push(ws);
+      ws.once('error', reject);
+      ws.once('open', () => {
+        ws.send(id);
+        ws.send(Buffer.concat([id, Buffer.alloc(64)]));
+      });
+      ws.once('message', () => resolve());
+    });
+  const c0 = cpuS(pid);
+  const s0 = cpuS(pid, true);
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await one(next++);
+    }),
+  );
+  const rate = (n * 1000) / (performance.now() - t0);
+  const cpu = cpuS(pid) - c0;
+  const sys = cpuS(pid, true) - s0;
+  for (const s of socks) s.terminate();
+  return { rate, perCpuS: n / cpu, sysUs: (sys * 1e6) / n };
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuS(pid: number): number {
+function cpuS(pid: number, sysOnly = false): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return ((sysOnly ? 0 : Number(f[11])) + Number(f[12])) / 100;
 }
 
 async function idleRss(n: number): Promise<{ rssPerConn: number; heapPerConn: number }> {
@@ -329,6 +367,10 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY?.split(',');
   const want = (s: string) => !only || only.includes(s);
   const results: Record<string, string> = {};
+  // Ratios to the bare forwarder measured in the same run (absent: plain numbers).
+  let bareRef = { rate: Number.NaN, perCpuS: Number.NaN };
+  const fmt = (x: { rate: number; perCpuS: number }) =>
+    `${x.rate.toFixed(0)}/s wall (${(x.rate / bareRef.rate).toFixed(2)}x bare); ${x.perCpuS.toFixed(0)} per server CPU-s (${(x.perCpuS / bareRef.perCpuS).toFixed(2)}x bare; ${(1e6 / x.perCpuS).toFixed(1)} CPU µs per message)`;
   if (want('throughput')) {
     const barePort = await freePort();
     const bare = await child(bareTs, [String(barePort)], {});
@@ -337,10 +379,11 @@ async function main(): Promise<void> {
     const one = await rendezvous();
     const o = await throughput('rdv', one.port, one.port, [one.proc.pid!]);
     await stop(one.proc);
-    const fmt = (x: { rate: number; perCpuS: number }) =>
-      `${x.rate.toFixed(0)}/s wall (${(x.rate / b.rate).toFixed(2)}x bare); ${x.perCpuS.toFixed(0)} per server CPU-s (${(x.perCpuS / b.perCpuS).toFixed(2)}x bare)`;
+    bareRef = b;
     results.bare_msgs = `${b.rate.toFixed(0)}/s wall; ${b.perCpuS.toFixed(0)} per server CPU-s`;
     results.one_instance_msgs = fmt(o);
+  }
+  if (want('throughput') || want('two')) {
     const redis = await startRedis();
     const r1 = await rendezvous({ REDIS_URL: redis.url, INSTANCE_ID: 'b1' });
     const r2 = await rendezvous({ REDIS_URL: redis.url, INSTANCE_ID: 'b2' });
@@ -349,11 +392,29 @@ async function main(): Promise<void> {
     redis.stop();
     results.two_instances_redis_msgs = `${fmt(t)} (CPU of both instances, Redis excluded)`;
   }
+  const connects = Number(process.env.BENCH_CONNECTS ?? 2000);
+  const fmtConn = (c: { rate: number; perCpuS: number; sysUs: number }) =>
+    `${c.rate.toFixed(0)}/s wall; ${c.perCpuS.toFixed(0)} per server CPU-s (${(1e6 / c.perCpuS).toFixed(0)} CPU µs each, ${c.sysUs.toFixed(0)} of them kernel)`;
+  if (want('connect_bare')) {
+    const barePort = await freePort();
+    const bare = await child(bareTs, [String(barePort)], {});
+    await connectRateBare(barePort, 200, 50, bare.pid!);
+    results.bare_connections = fmtConn(await connectRateBare(barePort, connects, 50, bare.pid!));
+    bare.kill('SIGKILL');
+  }
   if (want('connect')) {
     const one = await rendezvous();
-    const c = await connectRate(one.port, 2000, 50, one.proc.pid!);
-    results.auth_connections = `${c.rate.toFixed(0)}/s wall; ${c.perCpuS.toFixed(0)} per server CPU-s`;
-    one.proc.kill('SIGKILL');
+    await connectRate(one.port, 200, 50); // warm-up (JIT), not measured
+    results.auth_connections = fmtConn(await connectRate(one.port, connects, 50, one.proc.pid!));
+    await stop(one.proc);
+  }
+  if (want('connect_redis')) {
+    const redis = await startRedis();
+    const one = await rendezvous({ REDIS_URL: redis.url });
+    await connectRate(one.port, 200, 50);
+    results.auth_connections_redis = fmtConn(await connectRate(one.port, connects, 50, one.proc.pid!));
+    await stop(one.proc);
+    redis.stop();
   }
   if (want('rss')) {
     const m = await idleRss(Number(process.env.BENCH_IDLE_CONNS ?? 3000));

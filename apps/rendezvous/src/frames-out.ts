@@ -1,5 +1,5 @@
 /** Server→client frames built on the hot path without the generic encoder's allocations. */
-import { encodeFrame, FrameType } from '@p2p-comm/protocol';
+import { encodeFrame, FrameType, MAX_WELCOME_BYTES } from '@p2p-comm/protocol';
 import { RDV_ERRORS, type RendezvousErrorCode } from './errors.js';
 
 export function ackFrame(frameId: number, status: number): Buffer {
@@ -34,4 +34,15 @@ export function errorFrame(frameId: number, code: RendezvousErrorCode): Buffer {
 
 export function restartingFrame(retryAfterMs: number): Buffer {
   return Buffer.from(encodeFrame({ type: FrameType.RESTARTING, retryAfterMs }));
+}
+
+/** WELCOME: type, u16 length, UTF-8 JSON; one allocation (the generic encoder makes three). */
+export function welcomeFrame(info: string): Buffer {
+  const len = Buffer.byteLength(info, 'utf8');
+  if (len > MAX_WELCOME_BYTES) throw new RangeError(`WELCOME info over ${MAX_WELCOME_BYTES} bytes`);
+  const b = Buffer.allocUnsafe(3 + len);
+  b[0] = FrameType.WELCOME;
+  b.writeUInt16BE(len, 1);
+  b.write(info, 3, 'utf8');
+  return b;
 }

@@ -64,6 +64,22 @@ export function brokerContract(name: string, make: () => Promise<BrokerPair>): v
       expect(await pair.a.lookup(KEY1)).toBeNull();
     });
 
+    it('claims and takes the mailbox in one call (previous claim, unexpired envelopes, mailbox emptied)', async () => {
+      const now = Date.now();
+      const c1 = makeClaim('inst-a', 1, 1);
+      const c2 = makeClaim('inst-b', 2, 2);
+      expect(await pair.a.claimAndTake(KEY1, c1, 10_000, now)).toEqual({ prev: null, mail: [] });
+      await pair.a.mailboxPush(KEY1, Buffer.from('m1'), LIMITS, now);
+      await pair.a.mailboxPush(KEY1, Buffer.from('m2'), LIMITS, now);
+      const r = await pair.b.claimAndTake(KEY1, c2, 10_000, now);
+      expect(r.prev).toBe(c1);
+      expect(r.mail.map(String)).toEqual(['m1', 'm2']);
+      expect(await pair.a.lookup(KEY1)).toBe(c2);
+      expect(await pair.a.mailboxTake(KEY1, now)).toEqual([]);
+      // The byte counter went with the list: a full mailbox's worth fits again.
+      expect(await pair.a.mailboxPush(KEY1, Buffer.alloc(90), LIMITS, now)).toBe('queued');
+    });
+
     it('expires presence after its TTL unless refreshed', async () => {
       const c = makeClaim('inst-a', 1, 1);
       await pair.a.claim(KEY1, c, 300);

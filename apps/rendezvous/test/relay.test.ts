@@ -21,6 +21,16 @@ describe('one instance, memory broker', () => {
     clients.push(a, b);
     expect(a.welcome?.key).toBeTypeOf('string');
     expect(a.welcome?.heartbeatMs).toBe(30000);
+    expect(Object.keys(a.welcome ?? {})).toEqual([
+      'instanceId',
+      'key',
+      'heartbeatMs',
+      'maxFrameBytes',
+      'iceServers',
+      'stun',
+    ]);
+    expect(a.welcome?.instanceId).toBe(s.app.config.instanceId);
+    expect(a.welcome?.maxFrameBytes).toBe(65536);
     const env = a.envelope(b.key, 'hello');
     a.signal(7, b.key, env);
     const d = await b.next((f) => f.type === FrameType.DELIVER);

@@ -19,6 +19,12 @@ export interface MailboxLimits {
   readonly ttlMs: number;
 }
 
+/** What `claimAndTake` returns: the previous claim (if any) and the envelopes taken from the mailbox. */
+export interface ClaimAndTake {
+  prev: string | null;
+  mail: Buffer[];
+}
+
 export interface Broker {
   /** 'memory' | 'redis' | 'redis-cluster' — shown in logs and /readyz. */
   readonly kind: string;
@@ -33,6 +39,11 @@ export interface Broker {
 
   /** Record that `key` is now served by `claimValue` (see makeClaim). Returns the previous claim, if any. */
   claim(key: string, claimValue: string, ttlMs: number): Promise<string | null>;
+  /**
+   * `claim`, then `mailboxTake`, in one round trip (atomically on Redis): the connect path.
+   * Reading the mailbox after the claim closes the race with a sender that mailboxed meanwhile.
+   */
+  claimAndTake(key: string, claimValue: string, ttlMs: number, now: number): Promise<ClaimAndTake>;
   /** Remove the presence of `key` only if it still holds `claimValue`. */
   release(key: string, claimValue: string): Promise<void>;
   /** Current claim for `key`, or null when offline. */

@@ -4,7 +4,7 @@
  * is one connection, bounded by MAX_CONNECTIONS), mailboxes by MAILBOX_MAX_KEYS, counters by
  * COUNTER_MAX_ENTRIES.
  */
-import type { Broker, MailboxLimits, MailboxPushResult } from './broker.js';
+import type { Broker, ClaimAndTake, MailboxLimits, MailboxPushResult } from './broker.js';
 
 /** Distinct rate-limit counters held at once, entries; the oldest window is evicted first. */
 export const COUNTER_MAX_ENTRIES = 100_000;
@@ -52,6 +52,11 @@ export class MemoryBroker implements Broker {
     const prev = this.live(key);
     this.bus.presence.set(key, { claim: claimValue, expires: Date.now() + ttlMs });
     return prev;
+  }
+
+  async claimAndTake(key: string, claimValue: string, ttlMs: number, now: number): Promise<ClaimAndTake> {
+    const prev = await this.claim(key, claimValue, ttlMs);
+    return { prev, mail: await this.mailboxTake(key, now) };
   }
 
   async release(key: string, claimValue: string): Promise<void> {

@@ -15,7 +15,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Broker, MailboxLimits, MailboxPushResult } from './broker.js';
+import type { Broker, ClaimAndTake, MailboxLimits, MailboxPushResult } from './broker.js';
 
 /** Interval of the latency probe (PING), ms. */
 export const REDIS_PING_INTERVAL_MS = 5_000;
@@ -63,6 +63,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return 1`,
   },
+  claimtake: {
+    numberOfKeys: 3,
+    // KEYS: presence, mailbox list, mailbox bytes. ARGV: claim, ttl ms. Returns {previous claim, items}.
+    lua: `local prev = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET')
+local items = redis.call('LRANGE', KEYS[2], 0, -1)
+if #items > 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
+return {prev, items}`,
+  },
   mbtake: {
     numberOfKeys: 2,
     lua: `local items = redis.call('LRANGE', KEYS[1], 0, -1)
@@ -89,6 +97,13 @@ interface ScriptClient {
     ttl: number,
   ): Promise<number>;
   mbtakeBuffer(list: string, bytes: string): Promise<Buffer[]>;
+  claimtakeBuffer(
+    at: string,
+    list: string,
+    bytes: string,
+    claim: string,
+    ttlMs: number,
+  ): Promise<[Buffer | null, Buffer[]]>;
   hit(key: string, ttlMs: number): Promise<number>;
 }
 
@@ -276,6 +291,17 @@ export class RedisBroker implements Broker {
     return prev ?? null;
   }
 
+  async claimAndTake(key: string, claimValue: string, ttlMs: number, now: number): Promise<ClaimAndTake> {
+    const [prev, items] = await this.client().claimtakeBuffer(
+      this.key(key, 'at'),
+      this.key(key, 'mb'),
+      this.key(key, 'mbb'),
+      claimValue,
+      ttlMs,
+    );
+    return { prev: prev === null ? null : prev.toString('latin1'), mail: this.unexpired(items, now) };
+  }
+
   async release(key: string, claimValue: string): Promise<void> {
     await this.client().release(this.key(key, 'at'), claimValue);
   }
@@ -321,7 +347,11 @@ export class RedisBroker implements Broker {
   }
 
   async mailboxTake(key: string, now: number): Promise<Buffer[]> {
-    const items = await this.client().mbtakeBuffer(this.key(key, 'mb'), this.key(key, 'mbb'));
+    return this.unexpired(await this.client().mbtakeBuffer(this.key(key, 'mb'), this.key(key, 'mbb')), now);
+  }
+
+  /** Mailbox items (expiry ‖ envelope) → the envelopes not yet expired. */
+  private unexpired(items: Buffer[], now: number): Buffer[] {
     const out: Buffer[] = [];
     for (const item of items) {
       if (item.length <= EXPIRY_DIGITS) continue;

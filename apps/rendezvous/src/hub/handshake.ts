@@ -19,7 +19,7 @@ import { instanceOf, makeClaim } from '../broker/broker.js';
 import { newChallenge } from '../challenge.js';
 import { AUTH_BLOCK_MAX_ENTRIES, REJECTED_SOCKET_LINGER_MS } from '../constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from '../errors.js';
-import { errorFrame } from '../frames-out.js';
+import { errorFrame, welcomeFrame } from '../frames-out.js';
 import { hostnameOf } from '../hostname.js';
 import type { RouteCache } from '../route-cache.js';
 import { encodeKick } from '../route-codec.js';
@@ -48,6 +48,10 @@ export class Handshake {
   private readonly blocked = new Map<string, number>();
   private claimNonce = 0;
   private stunPorts = { port: 0, altPort: 0 };
+  private readonly welcomeHead: string;
+  private welcomeHost = '';
+  private welcomeStun = '';
+  private welcomeTail = '';
   /** Set when shutdown starts: new connections are refused with RDV_ERR_DRAINING. */
   draining = false;
 
@@ -58,10 +62,13 @@ export class Handshake {
     private readonly mail: MailboxDelivery,
     private readonly cache: RouteCache,
     private readonly listeners: SocketListeners,
-  ) {}
+  ) {
+    this.welcomeHead = `{"instanceId":${JSON.stringify(ctx.selfId)},"key":"`;
+  }
 
   setStunPorts(port: number, altPort: number): void {
     this.stunPorts = { port, altPort };
+    this.welcomeTail = ''; // rebuilt with the new ports
   }
 
   /** Take a freshly upgraded socket. `host` is the request's Host header. */
@@ -198,43 +205,50 @@ export class Handshake {
     s.state = SessionState.OPEN;
     s.missed = 0;
     stats.authOk++;
-    this.sender.send(s, encodeFrame({ type: FrameType.WELCOME, info: this.welcomeInfo(s) }));
+    this.sender.send(s, welcomeFrame(this.welcomeInfo(s)));
     // Only needed for the handshake: don't carry them for the connection's lifetime.
     s.origins = NO_ORIGINS;
     s.hostname = '';
     this.claimAndDrain(s);
   }
 
+  /**
+   * WELCOME's JSON. Everything but the key (and TURN credentials, which embed it) is the same
+   * for every client that dialed the same host, so that part is serialized once per host name
+   * (one entry: clients of an instance dial the same name) instead of once per connection.
+   */
   private welcomeInfo(s: Session): string {
     const c = this.ctx.config;
-    const iceServers: IceServer[] = [];
-    const host = s.hostname.includes(':') ? `[${s.hostname}]` : s.hostname;
-    if (this.stunPorts.port !== 0 && host !== '') iceServers.push({ urls: [`stun:${host}:${this.stunPorts.port}`] });
-    if (c.turnSecret !== null && c.turnUrls.length > 0)
-      iceServers.push(turnCredentials(c.turnSecret, c.turnUrls, c.turnTtlS, s.keyB64, Date.now()));
-    return JSON.stringify({
-      instanceId: this.ctx.selfId,
-      key: s.keyB64,
-      heartbeatMs: c.heartbeatIntervalMs,
-      maxFrameBytes: c.maxFrameBytes,
-      iceServers,
-      stun: { port: this.stunPorts.port, altPort: this.stunPorts.altPort },
-    });
+    if (s.hostname !== this.welcomeHost || this.welcomeTail === '') {
+      const iceServers: IceServer[] = [];
+      const host = s.hostname.includes(':') ? `[${s.hostname}]` : s.hostname;
+      if (this.stunPorts.port !== 0 && host !== '') iceServers.push({ urls: [`stun:${host}:${this.stunPorts.port}`] });
+      this.welcomeHost = s.hostname;
+      this.welcomeStun = JSON.stringify(iceServers).slice(1, -1);
+      this.welcomeTail = `,"stun":${JSON.stringify({ port: this.stunPorts.port, altPort: this.stunPorts.altPort })}}`;
+    }
+    let ice = this.welcomeStun;
+    if (c.turnSecret !== null && c.turnUrls.length > 0) {
+      const turn = JSON.stringify(turnCredentials(c.turnSecret, c.turnUrls, c.turnTtlS, s.keyB64, Date.now()));
+      ice = ice === '' ? turn : `${ice},${turn}`;
+    }
+    // keyB64 is base64url: nothing in it needs JSON escaping.
+    return `${this.welcomeHead}${s.keyB64}","heartbeatMs":${c.heartbeatIntervalMs},"maxFrameBytes":${c.maxFrameBytes},"iceServers":[${ice}]${this.welcomeTail}`;
   }
 
   /** Record presence (kicking an older session on another instance), then hand over the mailbox. */
   claimAndDrain(s: Session): void {
     const { broker, config, selfId, out, log } = this.ctx;
     const claim = s.claim;
+    // One round trip: presence claim and the mailbox read, in that order.
     broker
-      .claim(s.keyB64, claim, config.presenceTtlS * 1000)
-      .then((prev) => {
-        if (s.state !== SessionState.OPEN) return;
-        if (prev !== null && prev !== claim) {
+      .claimAndTake(s.keyB64, claim, config.presenceTtlS * 1000, Date.now())
+      .then(({ prev, mail }) => {
+        if (s.state === SessionState.OPEN && prev !== null && prev !== claim) {
           const inst = instanceOf(prev);
           if (inst !== selfId) out.push(inst, encodeKick(s.key!, s.since));
         }
-        return this.mail.deliver(s);
+        if (mail.length > 0) return this.mail.deliverTaken(s, mail);
       })
       .catch((err: unknown) => log.warn({ err: String(err) }, 'presence claim failed; serving locally'));
   }

@@ -65,8 +65,12 @@ export class MailboxDelivery {
   /** Deliver everything mailboxed for an open session, in order (DELIVER on the RELAY channel). */
   async deliver(s: Session): Promise<void> {
     if (s.state !== SessionState.OPEN) return;
+    await this.deliverTaken(s, await this.ctx.broker.mailboxTake(s.keyB64, Date.now()));
+  }
+
+  /** Deliver envelopes already taken from the mailbox; what cannot be delivered goes back. */
+  async deliverTaken(s: Session, envs: Buffer[]): Promise<void> {
     const { broker, stats } = this.ctx;
-    const envs = await broker.mailboxTake(s.keyB64, Date.now());
     for (let i = 0; i < envs.length; i++) {
       const env = envs[i]!;
       if (env.length < ENVELOPE_SENDER_OFFSET + KEY_BYTES) continue;

@@ -128,29 +128,51 @@ function encodeHeader(
 }
 
 /**
- * Structure-only decode: sizes, version, type, lengths. Does not verify anything
- * cryptographic. Throws ProtocolError only.
+ * The structure check of `decodeEnvelope` (sizes, version, type, lengths, timestamp range)
+ * without building any field views: for relays, which check every frame and then only compare
+ * the sender and recipient in place (at ENVELOPE_SENDER_OFFSET / ENVELOPE_RECIPIENT_OFFSET).
+ * Returns the ciphertext length. Throws ProtocolError only.
  */
-export function decodeEnvelope(bytes: Uint8Array): EnvelopeFields {
+export function checkEnvelope(bytes: Uint8Array): number {
   if (!(bytes instanceof Uint8Array)) throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'envelope must be bytes');
   if (bytes.length > MAX_ENVELOPE_BYTES)
     throw new ProtocolError('PROTO_ERR_TOO_LARGE', `${bytes.length} > ${MAX_ENVELOPE_BYTES}`);
   if (bytes.length < MIN_ENVELOPE_BYTES)
     throw new ProtocolError('PROTO_ERR_TRUNCATED', `${bytes.length} < ${MIN_ENVELOPE_BYTES}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = bytes[OFF.version]!;
   if (version !== ENVELOPE_VERSION) throw new ProtocolError('PROTO_ERR_BAD_VERSION', `envelope version ${version}`);
   const type = bytes[OFF.type]!;
   if (!isEnvelopeType(type)) throw new ProtocolError('PROTO_ERR_BAD_TYPE', `envelope type ${type}`);
-  const length = view.getUint32(OFF.length);
+  const o = OFF.length;
+  const length = bytes[o]! * 0x1000000 + (bytes[o + 1]! << 16) + ((bytes[o + 2]! << 8) | bytes[o + 3]!);
   if (length > MAX_CIPHERTEXT_BYTES) throw new ProtocolError('PROTO_ERR_TOO_LARGE', `ciphertext ${length}`);
   if (length < AEAD_TAG_BYTES) throw new ProtocolError('PROTO_ERR_TRUNCATED', 'ciphertext shorter than its tag');
   const end = OFF.ciphertext + length + SIGNATURE_BYTES;
   if (bytes.length < end) throw new ProtocolError('PROTO_ERR_TRUNCATED', `declares ${end} bytes, has ${bytes.length}`);
   if (bytes.length > end) throw new ProtocolError('PROTO_ERR_TRAILING_BYTES', `${bytes.length - end} extra bytes`);
+  // Timestamps are u64 ms but must fit in 2^53: the high 32 bits at most 0x1fffff.
+  const t = OFF.timestamp;
+  const high = bytes[t]! * 0x1000000 + (bytes[t + 1]! << 16) + ((bytes[t + 2]! << 8) | bytes[t + 3]!);
+  if (high > 0x1fffff) throw new ProtocolError('PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW', 'timestamp beyond 2^53 ms');
+  return length;
+}
+
+/** Offset of the sender's public key in an envelope, bytes. */
+export const ENVELOPE_SENDER_OFFSET = OFF.sender;
+/** Offset of the recipient's public key in an envelope, bytes. */
+export const ENVELOPE_RECIPIENT_OFFSET = OFF.recipient;
+
+/**
+ * Structure-only decode: sizes, version, type, lengths. Does not verify anything
+ * cryptographic. Throws ProtocolError only.
+ */
+export function decodeEnvelope(bytes: Uint8Array): EnvelopeFields {
+  const length = checkEnvelope(bytes);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = bytes[OFF.version]!;
+  const type = bytes[OFF.type]! as EnvelopeType;
+  const end = OFF.ciphertext + length + SIGNATURE_BYTES;
   const timestamp = view.getBigUint64(OFF.timestamp);
-  if (timestamp > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new ProtocolError('PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW', 'timestamp beyond 2^53 ms');
   return {
     version,
     type,

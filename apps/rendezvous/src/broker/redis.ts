@@ -123,6 +123,12 @@ export class RedisBroker implements Broker {
   private cmd: Client | null = null;
   /** Single-Redis mode: a dedicated subscriber connection. Cluster mode uses ioredis's sharded subscribers. */
   private sub: Redis | null = null;
+  /**
+   * Single-Redis mode: a dedicated publisher. Batches are already one per destination per tick,
+   * so auto-pipelining would only add a Pipeline and a timer per PUBLISH; this connection sends
+   * each one directly, with no per-command timeout (a lost batch ends as RDV_ERR_ROUTE_TIMEOUT).
+   */
+  private pub: Redis | null = null;
   private ready = false;
   private subscribed = false;
   private channel = '';
@@ -157,7 +163,8 @@ export class RedisBroker implements Broker {
       this.cmd !== null &&
       this.cmd.status === 'ready' &&
       this.subscribed &&
-      (this.sub === null || this.sub.status === 'ready');
+      (this.sub === null || this.sub.status === 'ready') &&
+      (this.pub === null || this.pub.status === 'ready');
     if (now === this.ready) return;
     this.ready = now;
     for (const l of this.listeners) l(now);
@@ -203,6 +210,11 @@ export class RedisBroker implements Broker {
       });
       sub.on('close', () => this.setReady());
       this.sub = sub;
+      const pub = new Redis(url, { ...base, enableAutoPipelining: false, commandTimeout: undefined });
+      pub.on('error', onErr);
+      pub.on('ready', () => this.setReady());
+      pub.on('close', () => this.setReady());
+      this.pub = pub;
     }
     for (const [name, s] of Object.entries(SCRIPTS)) cmd.defineCommand(name, s);
     cmd.on('error', onErr);
@@ -223,6 +235,7 @@ export class RedisBroker implements Broker {
     try {
       await cmd.connect();
       if (this.sub) {
+        await this.pub?.connect();
         await this.sub.connect();
         await this.sub.subscribe(this.channel);
       } else {
@@ -245,6 +258,7 @@ export class RedisBroker implements Broker {
       try {
         if (this.cmd?.status === 'wait') await this.cmd.connect();
         if (this.sub) {
+          if (this.pub?.status === 'wait') await this.pub.connect();
           if (this.sub.status === 'wait') await this.sub.connect();
           await this.sub.subscribe(this.channel);
         } else await (this.cmd as Cluster).ssubscribe(this.channel);
@@ -274,11 +288,17 @@ export class RedisBroker implements Broker {
     if (this.pingTimer) clearInterval(this.pingTimer);
     const c = this.cmd;
     const s = this.sub;
+    const p = this.pub;
     this.cmd = null;
     this.sub = null;
+    this.pub = null;
     this.subscribed = false;
     this.ready = false;
-    await Promise.all([c?.quit().catch(() => c.disconnect()), s?.quit().catch(() => s.disconnect())]);
+    await Promise.all([
+      c?.quit().catch(() => c.disconnect()),
+      s?.quit().catch(() => s.disconnect()),
+      p?.quit().catch(() => p.disconnect()),
+    ]);
   }
 
   private client(): Client {
@@ -323,7 +343,7 @@ export class RedisBroker implements Broker {
       return;
     }
     const ch = this.channelOf(instanceId);
-    const p = this.sub === null ? (c as Cluster).spublish(ch, batch) : c.publish(ch, batch);
+    const p = this.sub === null ? (c as Cluster).spublish(ch, batch) : (this.pub ?? c).publish(ch, batch);
     p.catch(() => {
       // The sender's pending frame times out with RDV_ERR_ROUTE_TIMEOUT: still exactly one answer.
       this.pubErrors++;

@@ -9,7 +9,7 @@
  * two 32-byte compares, one Map lookup, the DELIVER header written over the frame (zero-copy)
  * and a 6-byte ACK. No JSON, promises or closures.
  */
-import { FrameType, peekEnvelope } from '@p2p-comm/protocol';
+import { checkEnvelope, ENVELOPE_RECIPIENT_OFFSET, ENVELOPE_SENDER_OFFSET, FrameType } from '@p2p-comm/protocol';
 import { instanceOf } from '../broker/broker.js';
 import { ROUTE_MAX_HOPS } from '../constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from '../errors.js';
@@ -77,21 +77,22 @@ export class Router {
       return;
     }
     const env = data.subarray(ROUTED_HEADER);
-    let peek: { sender: Uint8Array; recipient: Uint8Array };
     try {
-      peek = peekEnvelope(env);
+      checkEnvelope(env); // structure only; sender and recipient are then compared in place
     } catch {
       stats.drops.bad_envelope++;
       sender.fail(s, 'RDV_ERR_BAD_ENVELOPE', frameId);
       return;
     }
-    if (data.compare(peek.recipient, 0, KEY_BYTES, 5, ROUTED_HEADER) !== 0) {
+    const rcpt = ROUTED_HEADER + ENVELOPE_RECIPIENT_OFFSET;
+    if (data.compare(data, rcpt, rcpt + KEY_BYTES, 5, ROUTED_HEADER) !== 0) {
       stats.drops.recipient_mismatch++;
       sender.fail(s, 'RDV_ERR_RECIPIENT_MISMATCH', frameId);
       return;
     }
     const key = s.key!;
-    if (key.compare(peek.sender) !== 0) {
+    const from = ROUTED_HEADER + ENVELOPE_SENDER_OFFSET;
+    if (key.compare(data, from, from + KEY_BYTES) !== 0) {
       stats.drops.sender_mismatch++;
       sender.fail(s, 'RDV_ERR_SENDER_MISMATCH', frameId);
       return;

@@ -106,7 +106,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
   });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => {});
+    socket.on('error', ignoreError); // one shared function, not a closure per connection
     const path = (req.url ?? '').split('?')[0];
     if (path !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -161,3 +161,5 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
     },
   };
 }
+
+function ignoreError(): void {}

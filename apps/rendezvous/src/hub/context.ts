@@ -12,8 +12,6 @@ import type { Stats } from '../stats.js';
 export const KEY_BYTES = 32;
 /** SIGNAL/RELAY header: type + frameId + to. */
 export const ROUTED_HEADER = 37;
-/** Where an envelope carries its sender: version + type + messageId. */
-export const ENVELOPE_SENDER_OFFSET = 18;
 /** WebSocket.OPEN */
 export const OPEN = 1;
 export const CH_SIGNAL = 0;

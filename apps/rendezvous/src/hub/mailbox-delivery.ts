@@ -2,12 +2,12 @@
  * Mailboxes: storing a RELAY for an offline recipient, and handing a recipient its mailbox
  * (on connect, or when another instance stored something for it while it connected).
  */
-import { FrameType } from '@p2p-comm/protocol';
+import { ENVELOPE_SENDER_OFFSET, FrameType } from '@p2p-comm/protocol';
 import { instanceOf } from '../broker/broker.js';
 import type { RendezvousErrorCode } from '../errors.js';
 import { encodeMailHint } from '../route-codec.js';
 import { type Session, SessionState } from '../session.js';
-import { CH_RELAY, ENVELOPE_SENDER_OFFSET, type HubContext, KEY_BYTES, mailboxLimits } from './context.js';
+import { CH_RELAY, type HubContext, KEY_BYTES, mailboxLimits } from './context.js';
 import type { SocketSender } from './sender.js';
 
 export class MailboxDelivery {

@@ -269,14 +269,14 @@ export const CONFIG_SPEC: readonly ConfigEntry[] = Object.freeze([
     key: 'heartbeatIntervalMs',
     kind: POS(3_600_000),
     default: C.DEFAULT_HEARTBEAT_INTERVAL_MS,
-    doc: 'ping interval, ms; 2 missed terminate',
+    doc: 'ping interval, ms; after 2 missed pings the socket is closed with 4007',
   },
   {
     env: 'SEND_QUEUE_MAX_BYTES',
     key: 'sendQueueMaxBytes',
     kind: POS(),
     default: C.DEFAULT_SEND_QUEUE_MAX_BYTES,
-    doc: 'bytes buffered towards one socket before it is dropped',
+    doc: 'bytes buffered towards one socket before it is closed as a slow reader (4006)',
   },
   {
     env: 'MAILBOX_MAX_MESSAGES',

@@ -64,10 +64,12 @@ resource "aws_iam_role" "task" {
 locals {
   environment = merge(
     {
-      HOST                = "0.0.0.0"
-      PORT                = tostring(local.http_port)
-      STUN_PORT           = tostring(local.stun_ports[0])
-      STUN_ALT_PORT       = tostring(local.stun_ports[1])
+      HOST          = "0.0.0.0"
+      PORT          = tostring(local.http_port)
+      STUN_PORT     = tostring(local.stun_ports[0])
+      STUN_ALT_PORT = tostring(local.stun_ports[1])
+      # Clients dial the ALB (TCP only); STUN must be reached through the NLB's name.
+      STUN_PUBLIC_HOST    = var.enable_stun ? aws_lb.stun[0].dns_name : ""
       PUBLIC_ORIGINS      = var.public_hostname
       ADMISSION           = var.admission
       ALLOWLIST_REDIS_KEY = var.admission == "allowlist" ? var.allowlist_redis_key : ""

@@ -17,6 +17,7 @@ export interface Config {
   readonly stunPort: number;
   readonly stunAltPort: number;
   readonly stunHost: string;
+  readonly stunPublicHost: string | null;
   readonly redisUrl: string | null;
   readonly redisClusterNodes: readonly string[];
   readonly redisKeyPrefix: string;
@@ -101,6 +102,13 @@ export const CONFIG_SPEC: readonly ConfigEntry[] = Object.freeze([
     kind: { t: 'string' },
     default: '(HOST)',
     doc: 'STUN bind address; defaults to HOST',
+  },
+  {
+    env: 'STUN_PUBLIC_HOST',
+    key: 'stunPublicHost',
+    kind: { t: 'string' },
+    default: null,
+    doc: 'host name clients use for STUN when it differs from the one they dial (e.g. a UDP load balancer beside an HTTP one); absent = the dialed host',
   },
   {
     env: 'REDIS_URL',

@@ -27,8 +27,11 @@ describe('one instance, memory broker', () => {
       'heartbeatMs',
       'maxFrameBytes',
       'iceServers',
+      'sendQueueMaxBytes',
       'stun',
     ]);
+    // Clients size their in-flight window from it (a quarter of the queue).
+    expect(a.welcome?.sendQueueMaxBytes).toBe(s.app.config.sendQueueMaxBytes);
     expect(a.welcome?.instanceId).toBe(s.app.config.instanceId);
     expect(a.welcome?.maxFrameBytes).toBe(65536);
     const env = a.envelope(b.key, 'hello');

@@ -76,6 +76,16 @@ describe('STUN binding responder', () => {
     await c.close();
   });
 
+  it('advertises STUN_PUBLIC_HOST instead of the dialed host when set (UDP behind its own load balancer)', async () => {
+    const stunPort = await freePort();
+    const s = await startApp({ STUN_PORT: String(stunPort), STUN_ALT_PORT: '0', STUN_PUBLIC_HOST: 'stun.example.org' });
+    app = s.app;
+    const c = await TestClient.connect(s.url);
+    expect(c.welcome?.iceServers).toEqual([{ urls: [`stun:stun.example.org:${stunPort}`] }]);
+    expect(c.welcome?.stun).toEqual({ host: 'stun.example.org', port: stunPort, altPort: 0 });
+    await c.close();
+  });
+
   it('ignores what is not a binding request', () => {
     expect(isBindingRequest(Buffer.alloc(10))).toBe(false);
     const r = bindingRequest();

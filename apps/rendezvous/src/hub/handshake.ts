@@ -221,11 +221,16 @@ export class Handshake {
     const c = this.ctx.config;
     if (s.hostname !== this.welcomeHost || this.welcomeTail === '') {
       const iceServers: IceServer[] = [];
-      const host = s.hostname.includes(':') ? `[${s.hostname}]` : s.hostname;
+      const stunName = c.stunPublicHost ?? s.hostname;
+      const host = stunName.includes(':') ? `[${stunName}]` : stunName;
       if (this.stunPorts.port !== 0 && host !== '') iceServers.push({ urls: [`stun:${host}:${this.stunPorts.port}`] });
       this.welcomeHost = s.hostname;
       this.welcomeStun = JSON.stringify(iceServers).slice(1, -1);
-      this.welcomeTail = `,"stun":${JSON.stringify({ port: this.stunPorts.port, altPort: this.stunPorts.altPort })}}`;
+      this.welcomeTail = `,"sendQueueMaxBytes":${c.sendQueueMaxBytes},"stun":${JSON.stringify({
+        ...(c.stunPublicHost !== null ? { host: c.stunPublicHost } : {}),
+        port: this.stunPorts.port,
+        altPort: this.stunPorts.altPort,
+      })}}`;
     }
     let ice = this.welcomeStun;
     if (c.turnSecret !== null && c.turnUrls.length > 0) {

@@ -331,11 +331,6 @@ export function decodeFrame(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_FR
   return frame;
 }
 
-/** Frame type byte of a raw frame, or -1 when empty. Lets a server route without full decode. */
-export function peekFrameType(bytes: Uint8Array): number {
-  return bytes.length > 0 ? bytes[0]! : -1;
-}
-
 const SERVER_AUTH_TAG = utf8(DOMAIN.serverAuth);
 
 /**

@@ -53,9 +53,37 @@ function xPrivateKey(secretKey: Uint8Array): nodeCrypto.KeyObject {
     nodeCrypto.createPrivateKey({ key: Buffer.concat([X25519_PKCS8, secretKey]), format: 'der', type: 'pkcs8' }),
   );
 }
+/** SPKI DER of an Ed25519/X25519 public key (RFC 8410): a 12-byte prefix, then the raw 32 bytes. */
+const SPKI_PREFIX_BYTES = 12;
+
+// Never `export({ format: 'jwk' })`: on Node 20 the JWK exporter holds the key's mutex while
+// it allocates JS strings; a GC in that window that finalises a key-generation job sharing
+// the mutex deadlocks the main thread for good (seen under steady load: the process then
+// ignores SIGTERM). The DER exporter copies the bytes out before it allocates anything.
 function rawPublic(key: nodeCrypto.KeyObject): Uint8Array {
-  const x = key.export({ format: 'jwk' }).x;
-  return new Uint8Array(Buffer.from(x ?? '', 'base64url'));
+  const der = key.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(SPKI_PREFIX_BYTES));
+}
+
+/** The X25519 base point (u = 9): X25519(k, 9) is the public key of k. */
+const X25519_BASE_POINT = (() => {
+  const u = Buffer.alloc(32);
+  u[0] = 9;
+  return nodeCrypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: u.toString('base64url') }, format: 'jwk' });
+})();
+const X25519_BASE_POINT_B64U = X25519_BASE_POINT.export({ format: 'der', type: 'spki' })
+  .subarray(SPKI_PREFIX_BYTES)
+  .toString('base64url');
+
+/**
+ * A fresh X25519 key from 32 random bytes, imported raw through JWK (the fast importer).
+ * Node insists on an `x` member but derives the public half from `d` alone, so the base point
+ * stands in for it; the caller computes the real public key as X25519(d, 9) itself, so nothing
+ * depends on that. No key-generation job exists, so none can be finalised under a lock.
+ */
+function freshX25519Private(): nodeCrypto.KeyObject {
+  const d = nodeCrypto.randomBytes(32).toString('base64url');
+  return nodeCrypto.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: X25519_BASE_POINT_B64U }, format: 'jwk' });
 }
 
 // RFC 8032 §5.1.7: S must be < L. OpenSSL enforces it too; checking first makes both suites
@@ -108,7 +136,9 @@ export const nodeSuite: CryptoSuite = Object.freeze({
     return agree(privateKey, publicKey);
   },
   x25519Ephemeral(peerPublic: Uint8Array): { publicKey: Uint8Array; shared: Uint8Array } {
-    const { privateKey, publicKey } = nodeCrypto.generateKeyPairSync('x25519');
-    return { publicKey: rawPublic(publicKey), shared: agree(privateKey, peerPublic) };
+    // Not generateKeyPairSync + JWK export: that pair deadlocks on Node 20 (see rawPublic).
+    const privateKey = freshX25519Private();
+    const publicKey = new Uint8Array(nodeCrypto.diffieHellman({ privateKey, publicKey: X25519_BASE_POINT }));
+    return { publicKey, shared: agree(privateKey, peerPublic) };
   },
 });

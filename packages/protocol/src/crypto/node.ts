@@ -83,7 +83,10 @@ const X25519_BASE_POINT_B64U = X25519_BASE_POINT.export({ format: 'der', type: '
  */
 function freshX25519Private(): nodeCrypto.KeyObject {
   const d = nodeCrypto.randomBytes(32).toString('base64url');
-  return nodeCrypto.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: X25519_BASE_POINT_B64U }, format: 'jwk' });
+  return nodeCrypto.createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d, x: X25519_BASE_POINT_B64U },
+    format: 'jwk',
+  });
 }
 
 // RFC 8032 §5.1.7: S must be < L. OpenSSL enforces it too; checking first makes both suites

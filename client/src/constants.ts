@@ -67,6 +67,16 @@ export const REPLAY_GUARD_MAX_ENTRIES = 100_000;
 export const RECONNECT_INITIAL_MS = 250;
 /** Rendezvous reconnect: largest delay, ms. */
 export const RECONNECT_MAX_MS = 15_000;
+/**
+ * After RDV_ERR_REPLACED (another connection with our key took over): first reconnect delay,
+ * ms; it doubles with every replacement inside REPLACED_WINDOW_MS (plus up to one base of
+ * jitter, so two processes sharing a key drift apart).
+ */
+export const REPLACED_RECONNECT_MS = 30_000;
+/** Automatic reconnects after replacements inside REPLACED_WINDOW_MS, count; past it the client stays replaced until reconnect(). */
+export const REPLACED_MAX_RECONNECTS = 3;
+/** Window over which replacements are counted, ms. */
+export const REPLACED_WINDOW_MS = 10 * 60_000;
 /** Rendezvous handshake (challenge → welcome) deadline, ms. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Default heartbeat when the server's WELCOME does not say, ms. */

@@ -6,6 +6,7 @@
  * @fastify/websocket: that plugin keeps each connection's Fastify request/reply alive (its
  * per-socket error closure), which costs several KB per idle connection — over our budget.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -17,7 +18,9 @@ import { createBroker } from './broker/create.js';
 import { MemoryBroker } from './broker/memory.js';
 import type { Config } from './config.js';
 import { RelayHub } from './hub.js';
+import { ipKey } from './ip-group.js';
 import { buildMetrics } from './metrics.js';
+import { defaultOrigins } from './origins.js';
 import { Stats } from './stats.js';
 import { StunResponder } from './stun.js';
 
@@ -67,6 +70,17 @@ function clientIp(req: IncomingMessage, trustProxy: boolean): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
+/** SHA-256 of a string: equal-length inputs for timingSafeEqual, whatever was sent. */
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** True when `header` is `Bearer <token>`; compared in constant time so the token cannot be guessed byte by byte. */
+function bearerMatches(header: string | undefined, tokenDigest: Buffer): boolean {
+  if (typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
+  return timingSafeEqual(digest(header.slice(7)), tokenDigest);
+}
+
 /**
  * @example
  *   const app = buildApp(loadConfig({ PORT: '0', STUN_PORT: '0' }), {});
@@ -101,7 +115,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
     const ready = broker.isReady() && !hub.draining;
     return reply.code(ready ? 200 : 503).send({ ready, broker: broker.kind, draining: hub.draining });
   });
-  http.get('/metrics', QUIET, async (_req, reply) => {
+  const metricsTokenDigest = config.metricsToken === null ? null : digest(config.metricsToken);
+  http.get('/metrics', QUIET, async (req, reply) => {
+    if (metricsTokenDigest !== null && !bearerMatches(req.headers.authorization, metricsTokenDigest))
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'METRICS_TOKEN required' });
     return reply.header('content-type', registry.contentType).send(await registry.metrics());
   });
 
@@ -115,7 +132,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
     // The 101 response and the CHALLENGE leave in one write.
     socket.cork();
     wss.handleUpgrade(req, socket, head, (ws) =>
-      hub.accept(ws, socket, clientIp(req, config.trustProxy), req.headers.host),
+      hub.accept(ws, socket, ipKey(clientIp(req, config.trustProxy), config.ipv6PrefixBits), req.headers.host),
     );
     process.nextTick(uncork, socket);
   };
@@ -134,6 +151,14 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+      const derived = config.publicOrigins.length === 0;
+      const origins = derived ? defaultOrigins(config.host, port) : config.publicOrigins;
+      hub.setOrigins(origins, derived);
+      if (derived)
+        log.warn(
+          { origins },
+          'PUBLIC_ORIGINS unset: hellos are accepted only for these origins, derived from HOST and the bound port; set PUBLIC_ORIGINS to the host[:port] clients dial',
+        );
       const stunPort = stun ? await stun.start() : 0;
       const stunAltPort = stunAlt ? await stunAlt.start() : 0;
       hub.setStunPorts(stunPort, stunAltPort);

@@ -22,11 +22,18 @@ export interface Config {
   readonly redisClusterNodes: readonly string[];
   readonly redisKeyPrefix: string;
   readonly instanceId: string;
+  /** PUBLIC_ORIGINS; empty = derive from the bind address at listen (origins.ts). */
   readonly publicOrigins: readonly string[];
+  /** NODE_ENV; "production" refuses to start without PUBLIC_ORIGINS. */
+  readonly nodeEnv: string | null;
   readonly admission: AdmissionMode;
   readonly allowlistFile: string | null;
   readonly allowlistRedisKey: string | null;
   readonly inviteSecret: string | null;
+  /** Invite token ids refused even when their MAC and expiry are good. */
+  readonly inviteRevoked: readonly string[];
+  /** Bearer token /metrics requires; null = /metrics is open (protect it at the proxy). */
+  readonly metricsToken: string | null;
   readonly turnSecret: string | null;
   readonly turnUrls: readonly string[];
   readonly turnTtlS: number;
@@ -41,6 +48,8 @@ export interface Config {
   readonly rateIpBytesPerS: number;
   readonly maxConnsPerIp: number;
   readonly maxConnections: number;
+  readonly maxUnauthenticated: number;
+  readonly ipv6PrefixBits: number;
   readonly authDeadlineMs: number;
   readonly heartbeatIntervalMs: number;
   readonly sendQueueMaxBytes: number;
@@ -142,8 +151,15 @@ export const CONFIG_SPEC: readonly ConfigEntry[] = Object.freeze([
     env: 'PUBLIC_ORIGINS',
     key: 'publicOrigins',
     kind: { t: 'list' },
+    default: '(from HOST and PORT)',
+    doc: 'comma list of host[:port] accepted in signed hellos; absent = derived from what the server binds (HOST, the bound port; for a wildcard HOST also the hostname and interface addresses), never from the Host header',
+  },
+  {
+    env: 'NODE_ENV',
+    key: 'nodeEnv',
+    kind: { t: 'string' },
     default: null,
-    doc: 'comma list of host[:port] accepted in signed hellos; absent = the Host header',
+    doc: '"production" makes PUBLIC_ORIGINS required (the server refuses to start without it)',
   },
   {
     env: 'ADMISSION',
@@ -172,6 +188,20 @@ export const CONFIG_SPEC: readonly ConfigEntry[] = Object.freeze([
     kind: { t: 'string' },
     default: null,
     doc: `invite-token HMAC secret (≥${MIN_INVITE_SECRET_BYTES} bytes); required for ADMISSION=token`,
+  },
+  {
+    env: 'INVITE_REVOKED',
+    key: 'inviteRevoked',
+    kind: { t: 'list' },
+    default: null,
+    doc: `comma list of revoked invite token ids (at most ${C.INVITE_REVOKED_MAX_IDS})`,
+  },
+  {
+    env: 'METRICS_TOKEN',
+    key: 'metricsToken',
+    kind: { t: 'string' },
+    default: null,
+    doc: 'bearer token /metrics requires (≥16 bytes); absent = /metrics answers anyone who reaches it',
   },
   {
     env: 'TURN_SECRET',
@@ -264,6 +294,20 @@ export const CONFIG_SPEC: readonly ConfigEntry[] = Object.freeze([
     kind: POS(),
     default: C.DEFAULT_MAX_CONNECTIONS,
     doc: 'concurrent connections per instance',
+  },
+  {
+    env: 'MAX_UNAUTHENTICATED',
+    key: 'maxUnauthenticated',
+    kind: POS(),
+    default: C.DEFAULT_MAX_UNAUTHENTICATED,
+    doc: 'sockets per instance that have not authenticated yet (the rest of MAX_CONNECTIONS stays for peers)',
+  },
+  {
+    env: 'IPV6_PREFIX_BITS',
+    key: 'ipv6PrefixBits',
+    kind: { t: 'int', min: 1, max: 128 },
+    default: C.DEFAULT_IPV6_PREFIX_BITS,
+    doc: 'IPv6 addresses sharing this prefix count as one IP for per-IP limits, bits (IPv4 is per address)',
   },
   {
     env: 'AUTH_DEADLINE_MS',
@@ -461,6 +505,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   for (const o of cfg.publicOrigins)
     if (!/^[^\s/:]+(:\d{1,5})?$/.test(o) && !/^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(o))
       problems.push(`PUBLIC_ORIGINS entry ${JSON.stringify(o)} is not host[:port]`);
+  // Derived origins fit a bare `npm start`; a deployment serves names the process cannot see
+  // (a proxy's, a load balancer's), and guessing them would let a relayed hello through.
+  if (cfg.nodeEnv === 'production' && cfg.publicOrigins.length === 0)
+    problems.push('NODE_ENV=production needs PUBLIC_ORIGINS: the host[:port] clients dial (e.g. rdv.example.org)');
+  if (cfg.inviteRevoked.length > C.INVITE_REVOKED_MAX_IDS)
+    problems.push(`INVITE_REVOKED lists more than ${C.INVITE_REVOKED_MAX_IDS} ids`);
+  const badIds = cfg.inviteRevoked.filter((id) => !/^[A-Za-z0-9_-]{1,64}$/.test(id));
+  if (badIds.length > 0)
+    problems.push(`INVITE_REVOKED entries are not token ids: ${badIds.slice(0, 5).map((id) => JSON.stringify(id)).join(', ')}`);
+  if (cfg.metricsToken !== null && Buffer.byteLength(cfg.metricsToken) < 16)
+    problems.push('METRICS_TOKEN must be at least 16 bytes');
   if (cfg.stunPort !== 0 && cfg.stunPort === cfg.stunAltPort) problems.push('STUN_ALT_PORT must differ from STUN_PORT');
   if (cfg.rateBurstMsgs < 1 || cfg.rateBurstBytes < cfg.maxFrameBytes)
     problems.push('RATE_BURST_BYTES must be at least MAX_FRAME_BYTES');

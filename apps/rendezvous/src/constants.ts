@@ -75,3 +75,13 @@ export const STUN_MAX_MESSAGE_BYTES = 548;
 export const REJECTED_SOCKET_LINGER_MS = 2_000;
 /** How long a socket cut for being a slow reader or missing pings may take to read its close frame before it is terminated, ms. */
 export const CUT_SOCKET_LINGER_MS = 1_000;
+/** Origins derived from the bind address when PUBLIC_ORIGINS is unset (hostname + interface addresses), entries. */
+export const DERIVED_ORIGINS_MAX_ENTRIES = 64;
+/** Sockets on one instance that have not authenticated yet, connections (MAX_UNAUTHENTICATED). Keeps MAX_CONNECTIONS for peers. */
+export const DEFAULT_MAX_UNAUTHENTICATED = 10_000;
+/** Prefix length that groups IPv6 addresses for per-IP limits, bits (IPV6_PREFIX_BITS); one /64 is one subscriber. */
+export const DEFAULT_IPV6_PREFIX_BITS = 64;
+/** Single-use invite tokens remembered as redeemed by the memory broker, entries; full = new redemptions refused (fails closed). */
+export const INVITE_USES_MAX_ENTRIES = 100_000;
+/** Invite token ids accepted in INVITE_REVOKED, ids. */
+export const INVITE_REVOKED_MAX_IDS = 10_000;

@@ -120,6 +120,11 @@ export class RelayHub {
     this.handshake.setStunPorts(port, altPort);
   }
 
+  /** The origins hellos may name (PUBLIC_ORIGINS, or `derived` from the bind address). */
+  setOrigins(origins: readonly string[], derived: boolean): void {
+    this.handshake.setOrigins(origins, derived);
+  }
+
   /** Take a freshly upgraded socket. `host` is the request's Host header. */
   accept(socket: WebSocket, raw: Duplex, ip: string, host: string | undefined): void {
     this.handshake.accept(socket, raw, ip, host);
@@ -154,7 +159,13 @@ export class RelayHub {
       sender.fail(s, 'RDV_ERR_TEXT_FRAME');
       return;
     }
-    const type = data.length > 0 ? data[0]! : -1;
+    if (data.length === 0) {
+      // An empty message has no type byte: it does not decode (PROTO_ERR_TRUNCATED), in any state.
+      stats.drops.malformed++;
+      sender.fail(s, 'RDV_ERR_MALFORMED_FRAME');
+      return;
+    }
+    const type = data[0]!;
     if (s.state !== SessionState.OPEN) {
       if (s.state === SessionState.PENDING && type === FrameType.HELLO) {
         this.handshake.onHello(s, data);

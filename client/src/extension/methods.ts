@@ -44,4 +44,5 @@ export const METHODS: Readonly<Record<string, Method>> = Object.freeze({
     return c.respondApproval(str(p, 'approvalId', { max: 64 })!, bool(p, 'allow')!);
   },
   status: (c) => c.status(),
+  'server.reconnect': (c) => ({ server: c.reconnectServer() }),
 });

@@ -153,6 +153,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
           identity: local.identity,
           suite: nodeSuite,
           token: this.config.token,
+          replaced: this.config.replaced,
         });
         const relay = new RelayTransport(conn, (link) => pathManager.addLink(link));
         pathManager.addProvider(relay);
@@ -223,6 +224,17 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       conn.on('state', onState);
       conn.on('server-error', onRefused);
     });
+  }
+
+  /**
+   * Dial the rendezvous server now — after `server.status` said `replaced` (another connection
+   * with this key took over) or while a reconnect is pending. Returns the server status.
+   */
+  reconnectServer(): { url: string; state: ConnectionState } {
+    const conn = this.#conn;
+    if (!conn) throw new ClientError('CLIENT_ERR_NO_SERVER');
+    conn.reconnect();
+    return { url: conn.url.href, state: conn.state };
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
 import { ClientError } from '../errors.js';
-import { normalizeServerUrl } from '../transports/rendezvous-connection.js';
+import { normalizeServerUrl, type ReplacedPolicy } from '../transports/rendezvous-connection.js';
 
 /** Everything a client needs; validated once (all problems reported together), then frozen. */
 export interface ClientInit {
@@ -13,6 +13,8 @@ export interface ClientInit {
   requireApproval?: boolean;
   /** Paths beyond the relay (client/src/transports/direct-paths.ts). */
   paths?: PathsInit;
+  /** Reconnects after the server says another connection with our key took over (tests shorten them). */
+  replaced?: Partial<ReplacedPolicy>;
 }
 
 /** Direct listener (off by default), WebRTC (on by default), mDNS (off by default). */
@@ -40,6 +42,7 @@ export interface ClientConfig {
   readonly token: string;
   readonly requireApproval: boolean;
   readonly paths: Readonly<PathsInit>;
+  readonly replaced: Readonly<Partial<ReplacedPolicy>>;
 }
 
 export function validateClientInit(init: unknown): ClientConfig {
@@ -63,6 +66,7 @@ export function validateClientInit(init: unknown): ClientConfig {
   if (i.requireApproval !== undefined && typeof i.requireApproval !== 'boolean')
     problems.push('requireApproval must be a boolean');
   const paths = validatePaths(i.paths, problems);
+  const replaced = validateReplaced(i.replaced, problems);
   if (problems.length > 0) throw new ClientError('CLIENT_ERR_CONFIG', problems.join('; '), { problems });
   return Object.freeze({
     home: i.home as string,
@@ -70,6 +74,28 @@ export function validateClientInit(init: unknown): ClientConfig {
     token: (i.token as string | undefined) ?? '',
     requireApproval: (i.requireApproval as boolean | undefined) ?? false,
     paths,
+    replaced,
+  });
+}
+
+function validateReplaced(v: unknown, problems: string[]): Readonly<Partial<ReplacedPolicy>> {
+  if (v === undefined || v === null) return Object.freeze({});
+  const r = v as Record<string, unknown>;
+  const ok = (n: unknown, min: number, max: number) =>
+    n === undefined || (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max);
+  if (
+    typeof v !== 'object' ||
+    !ok(r.delayMs, 1, 3_600_000) ||
+    !ok(r.maxReconnects, 0, 100) ||
+    !ok(r.windowMs, 1, 86_400_000)
+  ) {
+    problems.push('replaced must be { delayMs?: 1..3600000, maxReconnects?: 0..100, windowMs?: 1..86400000 }');
+    return Object.freeze({});
+  }
+  return Object.freeze({
+    ...(r.delayMs !== undefined ? { delayMs: r.delayMs as number } : {}),
+    ...(r.maxReconnects !== undefined ? { maxReconnects: r.maxReconnects as number } : {}),
+    ...(r.windowMs !== undefined ? { windowMs: r.windowMs as number } : {}),
   });
 }
 

@@ -16,6 +16,9 @@ import {
   PENDING_FRAMES_MAX,
   RECONNECT_INITIAL_MS,
   RECONNECT_MAX_MS,
+  REPLACED_MAX_RECONNECTS,
+  REPLACED_RECONNECT_MS,
+  REPLACED_WINDOW_MS,
 } from '../constants.js';
 import { ClientError } from '../errors.js';
 
@@ -47,6 +50,15 @@ export interface RendezvousOptions {
   token?: string;
   /** Injected for tests of the backoff; default Math.random. */
   random?: () => number;
+  /** What to do after RDV_ERR_REPLACED; defaults REPLACED_* in constants.ts (tests shorten them). */
+  replaced?: Partial<ReplacedPolicy>;
+}
+
+/** Reconnects after being replaced: `delayMs` doubling per replacement, at most `maxReconnects` per `windowMs`. */
+export interface ReplacedPolicy {
+  readonly delayMs: number;
+  readonly maxReconnects: number;
+  readonly windowMs: number;
 }
 
 /** Normalise a server URL: scheme ws/wss (http/https mapped), default path /v1/ws. */
@@ -68,8 +80,13 @@ export function normalizeServerUrl(input: string): URL {
 /**
  * The one authenticated WebSocket to the rendezvous server. Answers the challenge (signing
  * the origin we dialed), keeps a heartbeat, and reconnects with full-jitter exponential
- * backoff forever (until stop), honouring RESTARTING's retry-after. A REPLACED error means
- * another process holds our key: we stop rather than fight over it.
+ * backoff forever (until stop), honouring RESTARTING's retry-after.
+ *
+ * A REPLACED error means another connection with our key took over: another process of ours,
+ * or someone who got a hello of ours accepted. State `replaced` tells the user at once; then we
+ * come back after a long, doubling delay — but only `maxReconnects` times per window, so two
+ * holders of one key (or an attacker replaying hellos) cannot make us ping-pong without bound.
+ * After that we stay `replaced` until `reconnect()`.
  */
 export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   readonly url: URL;
@@ -85,11 +102,19 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   #welcome: WelcomeInfo | null = null;
   #retryAfterMs = 0;
   #lastRefusal = '';
+  readonly #replacedPolicy: ReplacedPolicy;
+  /** When we were replaced inside the current window, ms; at most maxReconnects + 1 entries. */
+  #replacedAt: number[] = [];
 
   constructor(opts: RendezvousOptions) {
     super();
     this.#opts = opts;
     this.url = normalizeServerUrl(opts.url);
+    this.#replacedPolicy = Object.freeze({
+      delayMs: opts.replaced?.delayMs ?? REPLACED_RECONNECT_MS,
+      maxReconnects: opts.replaced?.maxReconnects ?? REPLACED_MAX_RECONNECTS,
+      windowMs: opts.replaced?.windowMs ?? REPLACED_WINDOW_MS,
+    });
   }
 
   get state(): ConnectionState {
@@ -109,10 +134,32 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     this.#connect();
   }
 
+  /**
+   * Dial now: after being replaced (also once the automatic reconnects are used up) or while
+   * waiting to retry. The user's explicit choice, so the replacement count starts over.
+   * No effect while connected, connecting or stopped.
+   */
+  reconnect(): ConnectionState {
+    if (this.#state !== 'replaced' && this.#state !== 'reconnecting') return this.#state;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#replacedAt = [];
+    this.#attempt = 0;
+    this.#retryAfterMs = 0;
+    this.#dropSocket();
+    this.#connect();
+    return this.#state;
+  }
+
   stop(): void {
     this.#setState('stopped', 'stopped');
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+    this.#dropSocket();
+  }
+
+  /** Forget the current socket without its close handler scheduling anything. */
+  #dropSocket(): void {
     this.#stopHeartbeat();
     const ws = this.#ws;
     this.#ws = null;
@@ -161,7 +208,7 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   }
 
   #connect(): void {
-    if (this.#state === 'stopped' || this.#state === 'replaced') return;
+    if (this.#state === 'stopped') return;
     this.#setState('connecting', this.url.href);
     const ws = new WebSocket(this.url, {
       maxPayload: DEFAULT_MAX_FRAME_BYTES * 2,
@@ -238,10 +285,29 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   }
 
   #stateFromError(code: string, message: string): void {
-    if (code === 'RDV_ERR_REPLACED') {
-      this.#setState('replaced', message);
-      for (const t of this.#timers) clearTimeout(t);
+    if (code !== 'RDV_ERR_REPLACED') return;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    const { delayMs, maxReconnects, windowMs } = this.#replacedPolicy;
+    const now = Date.now();
+    this.#replacedAt = this.#replacedAt.filter((t) => now - t < windowMs);
+    this.#replacedAt.push(now);
+    const n = this.#replacedAt.length;
+    if (n > maxReconnects) {
+      this.#setState(
+        'replaced',
+        `${code}: ${message}; replaced ${n} times within ${Math.round(windowMs / 1000)} s — another process may be using this identity; not reconnecting until asked (reconnect)`,
+      );
+      return;
     }
+    const random = this.#opts.random ?? Math.random;
+    const delay = delayMs * 2 ** (n - 1) + Math.floor(random() * delayMs);
+    this.#setState('replaced', `${code}: ${message}; reconnecting in ${delay} ms (${n} of ${maxReconnects})`);
+    this.#timer(() => {
+      if (this.#state !== 'replaced') return;
+      this.#dropSocket(); // normally already closed by the server (4005)
+      this.#connect();
+    }, delay);
   }
 
   #onFrame(ws: WebSocket, frame: Frame): void {

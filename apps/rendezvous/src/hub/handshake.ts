@@ -48,6 +48,15 @@ export class Handshake {
   private readonly blocked = new Map<string, number>();
   private claimNonce = 0;
   private stunPorts = { port: 0, altPort: 0 };
+  /**
+   * Origins a hello may name (see origins.ts). Explicit PUBLIC_ORIGINS: every one is tried.
+   * Derived: only the one the Host header names, if it is ours — one verification per hello,
+   * and the Host header only picks among origins we own, never adds one.
+   */
+  private allowed: { list: readonly string[]; byHost: ReadonlyMap<string, readonly string[]> | null } = {
+    list: NO_ORIGINS,
+    byHost: new Map(),
+  };
   private readonly welcomeHead: string;
   private welcomeHost = '';
   private welcomeStun = '';
@@ -66,6 +75,15 @@ export class Handshake {
     this.welcomeHead = `{"instanceId":${JSON.stringify(ctx.selfId)},"key":"`;
   }
 
+  /** Set the origins hellos may name, once the bound port is known. `derived` = not from PUBLIC_ORIGINS. */
+  setOrigins(list: readonly string[], derived: boolean): void {
+    const frozen = Object.freeze([...list]);
+    this.allowed = {
+      list: frozen,
+      byHost: derived ? new Map(frozen.map((o) => [o, Object.freeze([o])] as const)) : null,
+    };
+  }
+
   setStunPorts(port: number, altPort: number): void {
     this.stunPorts = { port, altPort };
     this.welcomeTail = ''; // rebuilt with the new ports
@@ -80,6 +98,8 @@ export class Handshake {
     let reject: RendezvousErrorCode | null = null;
     if (this.draining) reject = 'RDV_ERR_DRAINING';
     else if (all.size >= c.maxConnections) reject = 'RDV_ERR_SERVER_FULL';
+    // Sockets that never authenticate must not crowd out peers: they get their own, smaller cap.
+    else if (this.pendingAuth.size >= c.maxUnauthenticated) reject = 'RDV_ERR_TOO_MANY_UNAUTHENTICATED';
     else if ((this.blocked.get(ip) ?? 0) > now) reject = 'RDV_ERR_AUTH_BLOCKED';
     let ipState = this.ips.get(ip);
     if (reject === null && ipState !== undefined && ipState.connections >= c.maxConnsPerIp)
@@ -99,8 +119,10 @@ export class Handshake {
       this.ips.set(ip, ipState);
     }
     ipState.connections++;
-    const hostHeader = host !== undefined && host.length <= 255 ? host : '';
-    const origins = c.publicOrigins.length > 0 ? c.publicOrigins : [hostHeader];
+    // Host names are case-insensitive; a client signs the lower-case form its URL parser prints.
+    const hostHeader = host !== undefined && host.length <= 255 ? host.toLowerCase() : '';
+    const { list, byHost } = this.allowed;
+    const origins = byHost === null ? list : (byHost.get(hostHeader) ?? NO_ORIGINS);
     const challenge = newChallenge();
     const s = new Session(
       ws,
@@ -127,7 +149,7 @@ export class Handshake {
         version: FRAME_PROTOCOL_VERSION,
         challenge,
         serverTime: now,
-        origin: origins[0] ?? '',
+        origin: origins[0] ?? list[0] ?? '',
       }),
     );
   }
@@ -147,6 +169,13 @@ export class Handshake {
     } catch {
       this.authFailure(s, 'bad_hello');
       this.sender.fail(s, 'RDV_ERR_MALFORMED_FRAME');
+      return;
+    }
+    if (s.origins.length === 0) {
+      // Derived origins and a Host header naming none of them: whatever it signed, it was not
+      // signed for this server (e.g. a hello relayed by a server the client dialed instead).
+      this.authFailure(s, 'bad_hello');
+      this.sender.fail(s, 'RDV_ERR_WRONG_ORIGIN');
       return;
     }
     try {

@@ -16,6 +16,12 @@ export * from './bytes.js';
 export * from './constants.js';
 export { aeadOpen, aeadSeal, deriveEnvelopeKey } from './crypto/aead.js';
 export { ed25519PublicToX25519, ed25519SecretToX25519 } from './crypto/convert.js';
+export {
+  isCanonicalPointEncoding,
+  isCanonicalScalar,
+  isSmallOrderEncoding,
+  SMALL_ORDER_ENCODINGS,
+} from './crypto/ed25519-strict.js';
 export { portableSuite } from './crypto/portable.js';
 export type { CryptoSuite } from './crypto/suite.js';
 export * from './envelope.js';

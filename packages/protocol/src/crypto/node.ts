@@ -1,5 +1,6 @@
 import * as nodeCrypto from 'node:crypto';
 import { ProtocolError } from '../errors.js';
+import { verifyStrict } from './ed25519-strict.js';
 import type { CryptoSuite } from './suite.js';
 
 // Raw keys enter OpenSSL as JWK where possible: OpenSSL 3's DER decoders cost ~10x more per
@@ -89,18 +90,9 @@ function freshX25519Private(): nodeCrypto.KeyObject {
   });
 }
 
-// RFC 8032 §5.1.7: S must be < L. OpenSSL enforces it too; checking first makes both suites
-// reject exactly the same inputs whatever the OpenSSL version.
-const L = [
-  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
-function scalarIsCanonical(s: Uint8Array): boolean {
-  for (let i = 31; i >= 0; i--) {
-    if (s[i]! < L[i]!) return true;
-    if (s[i]! > L[i]!) return false;
-  }
-  return false;
+/** OpenSSL's Ed25519 verify: strict decoding of R, S < L, cofactorless [S]B = R + [k]A. */
+function opensslEquation(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  return nodeCrypto.verify(null, message, edPublicKey(publicKey), signature);
 }
 
 function agree(privateKey: nodeCrypto.KeyObject, peerPublic: Uint8Array): Uint8Array {
@@ -119,14 +111,10 @@ export const nodeSuite: CryptoSuite = Object.freeze({
   sign: (secretKey: Uint8Array, message: Uint8Array) =>
     new Uint8Array(nodeCrypto.sign(null, message, edPrivateKey(secretKey))),
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false;
-    if (!(signature instanceof Uint8Array) || signature.length !== 64) return false;
-    if (!scalarIsCanonical(signature.subarray(32))) return false;
-    try {
-      return nodeCrypto.verify(null, message, edPublicKey(publicKey), signature);
-    } catch {
-      return false;
-    }
+    // The shared pre-checks (S < L, canonical A and R, neither of small order: ed25519-strict.ts)
+    // then OpenSSL's own cofactorless equation. OpenSSL alone accepts a small-order A with
+    // R = identity, S = 0 and a non-canonical A (speccheck case 11).
+    return verifyStrict(publicKey, message, signature, opensslEquation);
   },
   x25519PublicKey: (secretKey: Uint8Array) => rawPublic(nodeCrypto.createPublicKey(xPrivateKey(secretKey))),
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {

@@ -11,7 +11,8 @@ export interface CryptoSuite {
   /** Ed25519 signature (RFC 8032, deterministic). */
   sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array;
   /**
-   * Strict RFC 8032 verification (canonical S, canonical point encodings, cofactorless).
+   * Strict RFC 8032 verification, one rule for every suite (ed25519-strict.ts): S < L,
+   * canonical encodings of A and R, neither A nor R of small order, cofactorless equation.
    * Never throws: malformed keys or signatures verify as false.
    */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;

@@ -61,8 +61,6 @@ export const TRUST_MAX_ADDRESSES = 16;
 export const MAX_STATE_FILE_BYTES = 256 * 1024 * 1024;
 /** Journal lines appended before the journal is folded into its snapshot, lines. */
 export const JOURNAL_COMPACT_LINES = 5_000;
-/** Replay guard entries persisted (sender+nonce pairs), entries. */
-export const REPLAY_GUARD_MAX_ENTRIES = 100_000;
 /** Rendezvous reconnect: first delay, ms (full jitter). */
 export const RECONNECT_INITIAL_MS = 250;
 /** Rendezvous reconnect: largest delay, ms. */

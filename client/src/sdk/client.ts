@@ -4,7 +4,7 @@ import { nodeSuite } from '@p2p-comm/protocol/node';
 import { ClientError } from '../errors.js';
 import { InboxState } from '../session/inbox-state.js';
 import { Outbox } from '../session/outbox.js';
-import { openPersistentReplayGuard } from '../session/replay-store.js';
+import { chosenByUser, openPersistentReplayGuard } from '../session/replay-store.js';
 import { sendWindowBytes } from '../session/send-window.js';
 import { type OutgoingBody, Session, type SessionEvents } from '../session/session.js';
 import { formatShare, parseShare } from '../share.js';
@@ -109,7 +109,12 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       this.#trust = new TrustStore(paths);
       this.#outbox = new Outbox(paths.stateDir);
       const inbox = new InboxState(paths.stateDir);
-      const replayGuard = openPersistentReplayGuard(paths.stateDir);
+      const trustStore = this.#trust;
+      // Strangers get a small replay budget of their own: nothing they send changes how the
+      // peers the user chose are judged (replay-guard.ts).
+      const replayGuard = openPersistentReplayGuard(paths.stateDir, {
+        isTrusted: (key) => chosenByUser(trustStore.get(key)?.state),
+      });
       const pathManager = new PathManager((from, envelope, via) => this.#session?.receive(from, envelope, via));
       this.#paths = pathManager;
       const session = new Session({

@@ -9,8 +9,10 @@ import {
   formatFingerprint,
   type Identity,
   openEnvelope,
+  peekEnvelope,
   type ReplayGuard,
   sealEnvelope,
+  verifyEnvelopeSignature,
 } from '@p2p-comm/protocol';
 import {
   ACK_DELAY_MS,
@@ -29,6 +31,7 @@ import type { InboxState } from './inbox-state.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import { type BodyEncoding, decodePayload, encodePayload, type Payload } from './payload.js';
 import { ConsentRateLimiter } from './rate-limiter.js';
+import { chosenByUser } from './replay-store.js';
 import { Retransmitter } from './retransmitter.js';
 
 export interface ConsentRequestEvent {
@@ -379,6 +382,7 @@ export class Session extends EventEmitter<SessionEvents> {
   receive(from: Uint8Array, envelope: Uint8Array, via: PathKind): void {
     if (this.#stopped) return;
     const fromKey = safeKey(from);
+    if (!chosenByUser(this.#d.trust.get(fromKey)?.state) && !this.#admitStranger(fromKey, from, envelope)) return;
     let opened: ReturnType<typeof openEnvelope>;
     try {
       opened = openEnvelope(this.#d.suite, envelope, { recipient: this.#d.identity, replayGuard: this.#d.replayGuard });
@@ -405,6 +409,30 @@ export class Session extends EventEmitter<SessionEvents> {
       // sender retries it later; the process stays up.
       this.#reject(fromKey, err);
     }
+  }
+
+  /**
+   * From a key the user did not choose, only a consent request is opened (replay guard in the
+   * untrusted budget, decryption). A data envelope is checked for its signature only, to tell a
+   * peer we revoked that it is revoked; anything else is refused unopened. So nothing a
+   * stranger sends reaches the replay state of the peers the user chose.
+   */
+  #admitStranger(fromKey: string, from: Uint8Array, envelope: Uint8Array): boolean {
+    let type: number;
+    try {
+      const head = peekEnvelope(envelope);
+      type = head.type;
+      if (type === EnvelopeType.CONSENT_REQUEST) return true;
+      if (!bytesEqual(head.sender, from)) throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'path and envelope disagree');
+      if (type === EnvelopeType.DATA) verifyEnvelopeSignature(this.#d.suite, envelope);
+    } catch (err) {
+      this.#reject(fromKey, err);
+      return false;
+    }
+    const state = this.#d.trust.get(fromKey)?.state;
+    this.#reject(fromKey, new ClientError(state === 'revoked' ? 'CLIENT_ERR_REVOKED' : 'CLIENT_ERR_NOT_TRUSTED'));
+    if (type === EnvelopeType.DATA) this.#noticeRevoked(fromKey);
+    return false;
   }
 
   #dispatch(fromKey: string, payload: Payload, via: PathKind): void {

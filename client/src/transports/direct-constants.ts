@@ -36,5 +36,3 @@ export const UPGRADE_MAX_ADDRESSES_PER_PEER = 8;
 export const UPGRADE_MAX_OWN_ADDRESSES = 8;
 /** Largest path-negotiation payload inside a SIGNAL envelope, bytes. */
 export const UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES = 16 * 1024;
-/** (sender, nonce) pairs remembered for path-negotiation envelopes, entries (in memory). */
-export const UPGRADE_SIGNAL_REPLAY_MAX_ENTRIES = 10_000;

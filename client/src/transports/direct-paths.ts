@@ -37,7 +37,6 @@ import {
   UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES,
   UPGRADE_RETRY_BASE_MS,
   UPGRADE_RETRY_MAX_MS,
-  UPGRADE_SIGNAL_REPLAY_MAX_ENTRIES,
   UPGRADE_TICK_MS,
 } from './direct-constants.js';
 import { type DirectAddress, dialDirect } from './direct-dialer.js';
@@ -115,7 +114,9 @@ type Negotiation =
 export class PathUpgrader {
   readonly #o: PathUpgraderOptions;
   readonly #peers = new Map<string, PeerState>();
-  readonly #guard = new ReplayGuard({ maxEntries: UPGRADE_SIGNAL_REPLAY_MAX_ENTRIES });
+  // Only trusted peers' signals are opened (see #onDeliver); per-sender budgets keep one
+  // peer's signals from ageing out another's.
+  readonly #guard = new ReplayGuard({ isTrusted: (key) => this.#o.isTrusted(key) });
   #webrtc: boolean;
   #factory: DataPeerFactory | undefined;
   #listener: DirectListener | undefined;

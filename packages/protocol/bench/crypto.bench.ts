@@ -59,7 +59,7 @@ function suiteRow(suite: CryptoSuite): Row {
     sealEnvelope(suite, { type: EnvelopeType.DATA, sender: alice, recipient: bob.publicKey, plaintext: message }),
   );
   // A guard large enough that open never evicts during the run.
-  const guard = new ReplayGuard({ maxEntries: 10_000_000 });
+  const guard = new ReplayGuard({ trusted: { maxEntriesPerSender: 10_000_000 } });
   let opened = 0;
   return {
     candidate: suite === nodeSuite ? 'node:crypto (OpenSSL) + @noble/ciphers' : '@noble/curves + @noble/ciphers',

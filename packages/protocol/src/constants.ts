@@ -44,8 +44,24 @@ export const MIN_ENVELOPE_BYTES = ENVELOPE_HEADER_BYTES + AEAD_TAG_BYTES + SIGNA
 /** Default accepted clock skew either side of "now" for envelopes and auth hellos, ms. */
 export const DEFAULT_TIMESTAMP_WINDOW_MS = 5 * 60 * 1000;
 
-/** Default bound of the replay guard, entries (sender+nonce pairs). ~80 bytes each in memory. */
-export const DEFAULT_REPLAY_GUARD_MAX_ENTRIES = 100_000;
+/*
+ * Replay guard budgets (replay-guard.ts). State is kept per sender, in two separate pools: the
+ * senders the local user chose (trusted, or asked) and everyone else, so no amount of traffic
+ * from one sender (or one pool) changes how another sender of the trusted pool is judged.
+ * Worst case in memory: ~80 bytes per entry, so 1,024 × 512 ≈ 42 MB trusted, 256 × 8 ≈ 160 kB untrusted.
+ */
+/** Trusted senders with replay state at once (active within the window), senders. */
+export const DEFAULT_REPLAY_TRUSTED_MAX_SENDERS = 1_024;
+/**
+ * (sender, nonce) pairs remembered per trusted sender, entries. Past it the sender's own oldest
+ * pair goes and only that sender's floor rises: a budget for reordering (retransmits, path
+ * switches), not for throughput, since in-order traffic always lands above the floor.
+ */
+export const DEFAULT_REPLAY_TRUSTED_MAX_ENTRIES_PER_SENDER = 512;
+/** Untrusted senders with replay state at once (their consent requests), senders. */
+export const DEFAULT_REPLAY_UNTRUSTED_MAX_SENDERS = 256;
+/** (sender, nonce) pairs remembered per untrusted sender, entries (a consent request every 5 s fits). */
+export const DEFAULT_REPLAY_UNTRUSTED_MAX_ENTRIES_PER_SENDER = 8;
 
 /** Bytes of SHA-256 fingerprint shown to humans for verification (128 bits, never fewer). */
 export const FINGERPRINT_DISPLAY_BYTES = 16;

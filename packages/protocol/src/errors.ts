@@ -17,6 +17,7 @@ export const PROTOCOL_ERRORS = Object.freeze({
   PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW: 'timestamp is outside the accepted clock window',
   PROTO_ERR_REPLAY: 'this (sender, nonce) was already accepted',
   PROTO_ERR_STALE: 'timestamp is older than what the replay guard can still vouch for',
+  PROTO_ERR_REPLAY_BUDGET: "the sender's replay-guard budget holds only pairs dated in the future: not recorded, retry later",
   PROTO_ERR_DECRYPT_FAILED: 'payload does not decrypt (tampered, or sealed for another key)',
   PROTO_ERR_WEAK_KEY: 'key agreement produced an all-zero secret (low-order point)',
   PROTO_ERR_BAD_ENCODING: 'a text field is not valid UTF-8 / base64url / expected format',

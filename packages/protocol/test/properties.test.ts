@@ -147,8 +147,8 @@ describe('envelope properties', () => {
   it('a replay is rejected, also by a fresh guard restored from persisted state', () => {
     fc.assert(
       fc.property(fc.array(payloadArb, { minLength: 1, maxLength: 20 }), (payloads) => {
-        const persisted: [string, number][] = [];
-        const guard = new ReplayGuard({ onAccept: (id, ts) => persisted.push([id, ts]) });
+        const persisted: [string, string, number][] = [];
+        const guard = new ReplayGuard({ onAccept: (sender, nonce, ts) => persisted.push([sender, nonce, ts]) });
         const envelopes = payloads.map((p) => seal(p));
         for (const e of envelopes) open(e, guard);
         for (const e of envelopes) expect(outcome(() => open(e, guard))).toBe('PROTO_ERR_REPLAY');
@@ -158,15 +158,15 @@ describe('envelope properties', () => {
         for (const e of envelopes) expect(outcome(() => open(e, restored))).toBe('PROTO_ERR_REPLAY');
         // ...or from the append log the onAccept hook wrote.
         const fromLog = new ReplayGuard();
-        for (const [id, ts] of persisted) fromLog.replay(id, ts);
+        for (const [sender, nonce, ts] of persisted) fromLog.replay(sender, nonce, ts);
         for (const e of envelopes) expect(outcome(() => open(e, fromLog))).toBe('PROTO_ERR_REPLAY');
       }),
       { numRuns: 20 },
     );
   });
 
-  it('a full guard evicts the oldest and refuses anything that old as stale', () => {
-    const guard = new ReplayGuard({ maxEntries: 3 });
+  it("a sender at its budget loses its own oldest pair and refuses anything that old as stale", () => {
+    const guard = new ReplayGuard({ trusted: { maxEntriesPerSender: 3 } });
     const envelopes = [0, 1, 2, 3].map((i) =>
       sealEnvelope(suite, {
         type: EnvelopeType.DATA,

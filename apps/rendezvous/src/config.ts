@@ -57,6 +57,11 @@ export interface Config {
   readonly mailboxMaxBytes: number;
   readonly mailboxTtlS: number;
   readonly mailboxMaxKeys: number;
+  readonly mailboxMaxMessagesPerSender: number;
+  readonly mailboxMaxBytesPerSender: number;
+  readonly mailboxTotalMaxBytes: number;
+  readonly recipientBusyBytes: number;
+  readonly slowReaderTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly restartRetryAfterMs: number;
   readonly routeTimeoutMs: number;
@@ -359,6 +364,41 @@ export const CONFIG_SPEC: readonly ConfigEntry[] = Object.freeze([
     doc: 'recipients with a mailbox (memory broker only)',
   },
   {
+    env: 'MAILBOX_MAX_MESSAGES_PER_SENDER',
+    key: 'mailboxMaxMessagesPerSender',
+    kind: POS(1_000_000),
+    default: C.DEFAULT_MAILBOX_MAX_MESSAGES_PER_SENDER,
+    doc: 'envelopes one sender may hold in one recipient’s mailbox',
+  },
+  {
+    env: 'MAILBOX_MAX_BYTES_PER_SENDER',
+    key: 'mailboxMaxBytesPerSender',
+    kind: POS(),
+    default: C.DEFAULT_MAILBOX_MAX_BYTES_PER_SENDER,
+    doc: 'bytes one sender may hold in one recipient’s mailbox (at least MAX_FRAME_BYTES)',
+  },
+  {
+    env: 'MAILBOX_TOTAL_MAX_BYTES',
+    key: 'mailboxTotalMaxBytes',
+    kind: { t: 'int', min: 1, max: Number.MAX_SAFE_INTEGER },
+    default: C.DEFAULT_MAILBOX_TOTAL_MAX_BYTES,
+    doc: 'bytes held by all mailboxes together: per instance (memory broker) or per cluster (Redis); keep it well under Redis maxmemory',
+  },
+  {
+    env: 'RECIPIENT_BUSY_BYTES',
+    key: 'recipientBusyBytes',
+    kind: POS(),
+    default: '(SEND_QUEUE_MAX_BYTES / 2)',
+    doc: `bytes queued towards a recipient above which frames for it are refused to their sender (RDV_ERR_RECIPIENT_BUSY); default SEND_QUEUE_MAX_BYTES / ${C.RECIPIENT_BUSY_QUEUE_SHARE}, at most SEND_QUEUE_MAX_BYTES − MAX_FRAME_BYTES`,
+  },
+  {
+    env: 'SLOW_READER_TIMEOUT_MS',
+    key: 'slowReaderTimeoutMs',
+    kind: POS(600_000),
+    default: C.DEFAULT_SLOW_READER_TIMEOUT_MS,
+    doc: 'a socket whose queue stays over RECIPIENT_BUSY_BYTES with nothing sent for this long is closed as a slow reader (4006), ms',
+  },
+  {
     env: 'DRAIN_TIMEOUT_MS',
     key: 'drainTimeoutMs',
     kind: POS(600_000),
@@ -474,6 +514,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   out.stunHost ??= out.host;
   out.instanceId ??= randomBytes(6).toString('hex');
+  if (out.recipientBusyBytes === undefined && typeof out.sendQueueMaxBytes === 'number')
+    out.recipientBusyBytes = Math.floor(out.sendQueueMaxBytes / C.RECIPIENT_BUSY_QUEUE_SHARE);
   const cfg = out as unknown as Config;
 
   if (cfg.redisUrl !== null && !/^rediss?:\/\//.test(cfg.redisUrl))
@@ -520,6 +562,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (cfg.rateBurstMsgs < 1 || cfg.rateBurstBytes < cfg.maxFrameBytes)
     problems.push('RATE_BURST_BYTES must be at least MAX_FRAME_BYTES');
   if (cfg.mailboxMaxBytes < cfg.maxFrameBytes) problems.push('MAILBOX_MAX_BYTES must be at least MAX_FRAME_BYTES');
+  // A per-sender share above the mailbox's own limit is allowed: it then adds no restriction.
+  if (cfg.mailboxMaxBytesPerSender < cfg.maxFrameBytes)
+    problems.push('MAILBOX_MAX_BYTES_PER_SENDER must be at least MAX_FRAME_BYTES');
+  if (cfg.mailboxTotalMaxBytes < cfg.mailboxMaxBytes)
+    problems.push('MAILBOX_TOTAL_MAX_BYTES must be at least MAILBOX_MAX_BYTES');
+  // An accepted frame must never push a queue past the hard cap: only a socket that does not read
+  // its own answers can reach SEND_QUEUE_MAX_BYTES.
+  if (cfg.recipientBusyBytes + cfg.maxFrameBytes > cfg.sendQueueMaxBytes)
+    problems.push('RECIPIENT_BUSY_BYTES + MAX_FRAME_BYTES must be at most SEND_QUEUE_MAX_BYTES');
 
   if (problems.length > 0)
     throw new RendezvousError('RDV_ERR_CONFIG', `invalid configuration:\n  - ${problems.join('\n  - ')}`);

@@ -37,6 +37,43 @@ export const DEFAULT_MAILBOX_MAX_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAILBOX_TTL_S = 7 * 24 * 3600;
 /** Recipients with a non-empty mailbox in the memory broker, keys (MAILBOX_MAX_KEYS). */
 export const DEFAULT_MAILBOX_MAX_KEYS = 100_000;
+/**
+ * Envelopes one sender may hold in one recipient's mailbox, messages (MAILBOX_MAX_MESSAGES_PER_SENDER):
+ * a quarter of MAILBOX_MAX_MESSAGES, so one stranger cannot fill a victim's mailbox on its own.
+ */
+export const DEFAULT_MAILBOX_MAX_MESSAGES_PER_SENDER = 64;
+/** Bytes one sender may hold in one recipient's mailbox, bytes (MAILBOX_MAX_BYTES_PER_SENDER). */
+export const DEFAULT_MAILBOX_MAX_BYTES_PER_SENDER = 1024 * 1024;
+/**
+ * Bytes held by all mailboxes together, accounted bytes (MAILBOX_TOTAL_MAX_BYTES): per instance
+ * with the memory broker, per cluster (counted in Redis) with Redis. Keep it well under Redis
+ * `maxmemory` so mailboxes can never take the memory presence and routing need.
+ */
+export const DEFAULT_MAILBOX_TOTAL_MAX_BYTES = 256 * 1024 * 1024;
+/**
+ * Bytes charged to the mailbox budget per stored envelope on top of its length, bytes: Redis
+ * keeps a list entry, a per-sender counter and (for a new mailbox) four keys per recipient, so
+ * tiny envelopes cost far more memory than their length. Measured against used_memory in
+ * test/adversarial/item-02-mailbox-abuse.test.ts.
+ */
+export const MAILBOX_ITEM_OVERHEAD_BYTES = 512;
+/** Time buckets the Redis mailbox budget is counted in over one MAILBOX_TTL_S, buckets; each expires with its envelopes. */
+export const MAILBOX_BUDGET_BUCKETS = 16;
+/**
+ * RECIPIENT_BUSY_BYTES defaults to SEND_QUEUE_MAX_BYTES divided by this, divisor: above it, frames
+ * relayed to a recipient are refused to their sender with RDV_ERR_RECIPIENT_BUSY instead of
+ * queued, so one sender's burst is paid for by that sender, never by cutting the recipient.
+ */
+export const RECIPIENT_BUSY_QUEUE_SHARE = 2;
+/**
+ * How long a socket's queue may stay over RECIPIENT_BUSY_BYTES without one byte reaching the
+ * network before the reader is cut with 4006, ms (SLOW_READER_TIMEOUT_MS). A spike is not a slow reader.
+ */
+export const DEFAULT_SLOW_READER_TIMEOUT_MS = 10_000;
+/** Mailbox delivery sends while the recipient's queue is under this, then waits for the socket to drain, bytes. */
+export const MAILBOX_DELIVERY_HIGH_WATER_BYTES = 256 * 1024;
+/** Re-check of a paced mailbox delivery when the socket gives no 'drain' event, ms. */
+export const MAILBOX_DELIVERY_RETRY_MS = 50;
 /** Time SIGTERM allows for clients to leave before the process exits, ms (DRAIN_TIMEOUT_MS). */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 /** Retry hint sent in RESTARTING, ms (RESTART_RETRY_AFTER_MS). */

@@ -32,6 +32,10 @@ export const RDV_ERRORS = Object.freeze({
   RDV_ERR_UNAVAILABLE: { close: null, message: 'cannot route now (broker unreachable)' },
   RDV_ERR_ROUTE_TIMEOUT: { close: null, message: 'remote instance did not answer in time' },
   RDV_ERR_BUSY: { close: null, message: 'too many frames in flight on this instance' },
+  RDV_ERR_BAD_SIGNATURE: { close: null, message: 'envelope signature does not verify; not stored' },
+  RDV_ERR_MAILBOX_SENDER_FULL: { close: null, message: "your share of the recipient's mailbox is full" },
+  RDV_ERR_MAILBOX_BUDGET: { close: null, message: 'mailbox storage of this server is full' },
+  RDV_ERR_RECIPIENT_BUSY: { close: null, message: 'recipient is busy reading; retry later' },
   RDV_ERR_WRONG_ORIGIN: { close: 4002, message: 'hello is for an origin this server does not serve' },
   RDV_ERR_TOO_MANY_UNAUTHENTICATED: { close: 1013, message: 'instance at MAX_UNAUTHENTICATED; try again later' },
 } as const);

@@ -112,6 +112,8 @@ export class RelayHub {
       setInterval(() => this.heartbeat(), c.heartbeatIntervalMs),
       setInterval(() => this.handshake.sweepAuth(), Math.max(50, Math.min(1000, c.authDeadlineMs / 4))),
       setInterval(() => this.router.sweepPending(), Math.min(ROUTE_SWEEP_INTERVAL_MS, c.routeTimeoutMs)),
+      // A quarter of the timeout (at most 1 s): a stalled reader is cut within 1.25 × SLOW_READER_TIMEOUT_MS.
+      setInterval(() => this.sender.sweepStalled(Date.now()), Math.max(50, Math.min(1000, c.slowReaderTimeoutMs / 4))),
     );
     for (const t of this.timers) t.unref();
   }
@@ -134,6 +136,8 @@ export class RelayHub {
     s.state = SessionState.CLOSED;
     this.handshake.release(s);
     this.detach(s);
+    this.mail.release(s); // mailbox envelopes not yet sent go back, none lost
+    this.sender.stalled.delete(s);
     this.drainer.onSocketClosed();
   }
 

@@ -43,6 +43,18 @@ export class Session {
   lastRefill: number;
   /** True while the socket is corked to coalesce this tick's frames into one write. */
   corked = false;
+  /**
+   * Mailbox envelopes taken for this session and not yet sent (paced by the socket's drain), from
+   * `mailNext` on; null when none. Put back into the mailbox if the session ends first.
+   */
+  mail: Buffer[] | null = null;
+  mailNext = 0;
+  /** A paced mailbox delivery waits for the socket to drain. */
+  mailWaiting = false;
+  /** When the queue was last seen over RECIPIENT_BUSY_BYTES without progress, ms; 0 = not watched. */
+  stallSince = 0;
+  /** Bytes the socket had handed to the network at `stallSince` (progress = this grows). */
+  stallFlushed = 0;
 
   constructor(
     readonly ws: WebSocket,

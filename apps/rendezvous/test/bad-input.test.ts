@@ -202,9 +202,10 @@ describe('after authentication', () => {
     expect(code).toBe(1013);
   });
 
-  it('disconnects a slow reader instead of buffering for it', async () => {
+  it('disconnects a reader that stops reading instead of buffering for it', async () => {
     const url = await server({
       SEND_QUEUE_MAX_BYTES: '262144',
+      SLOW_READER_TIMEOUT_MS: '500',
       RATE_BYTES_PER_S: '1000000000',
       RATE_BURST_BYTES: '1000000000',
       RATE_MSGS_PER_S: '100000',
@@ -232,6 +233,7 @@ describe('after authentication', () => {
   it('terminates a slow reader that never reads its close frame', async () => {
     const url = await server({
       SEND_QUEUE_MAX_BYTES: '262144',
+      SLOW_READER_TIMEOUT_MS: '500',
       RATE_BYTES_PER_S: '1000000000',
       RATE_BURST_BYTES: '1000000000',
       RATE_MSGS_PER_S: '100000',

@@ -3,7 +3,8 @@
  * `make()` returns two brokers that share state (two instances of one deployment).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Broker, instanceOf, makeClaim } from '../src/broker/broker.js';
+import { type Broker, instanceOf, type MailboxLimits, makeClaim } from '../src/broker/broker.js';
+import { MAILBOX_ITEM_OVERHEAD_BYTES } from '../src/constants.js';
 
 export interface BrokerPair {
   a: Broker;
@@ -15,7 +16,27 @@ export interface BrokerPair {
 
 const KEY1 = 'A'.repeat(43);
 const KEY2 = 'B'.repeat(43);
-const LIMITS = { maxMessages: 3, maxBytes: 100, ttlMs: 60_000 };
+const S1 = Buffer.alloc(32, 1);
+const S2 = Buffer.alloc(32, 2);
+/** An envelope-shaped buffer: 18 header bytes, the sender key (where brokers read it), then the body. */
+function mail(body: string | number, sender = S1): Buffer {
+  return Buffer.concat([
+    Buffer.alloc(18),
+    sender,
+    typeof body === 'number' ? Buffer.alloc(body, 0x78) : Buffer.from(body),
+  ]);
+}
+const bodies = (envs: Buffer[]) => envs.map((e) => e.subarray(50).toString());
+/** What one envelope costs the total budget, accounted bytes. */
+const cost = (e: Buffer) => e.length + MAILBOX_ITEM_OVERHEAD_BYTES;
+const LIMITS: MailboxLimits = {
+  maxMessages: 3,
+  maxBytes: 200,
+  maxMessagesPerSender: 3,
+  maxBytesPerSender: 200,
+  totalMaxBytes: 1 << 24,
+  ttlMs: 60_000,
+};
 
 function waitFor<T>(arr: T[], n: number, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -69,15 +90,15 @@ export function brokerContract(name: string, make: () => Promise<BrokerPair>): v
       const c1 = makeClaim('inst-a', 1, 1);
       const c2 = makeClaim('inst-b', 2, 2);
       expect(await pair.a.claimAndTake(KEY1, c1, 10_000, now)).toEqual({ prev: null, mail: [] });
-      await pair.a.mailboxPush(KEY1, Buffer.from('m1'), LIMITS, now);
-      await pair.a.mailboxPush(KEY1, Buffer.from('m2'), LIMITS, now);
+      await pair.a.mailboxPush(KEY1, mail('m1'), LIMITS, now);
+      await pair.a.mailboxPush(KEY1, mail('m2'), LIMITS, now);
       const r = await pair.b.claimAndTake(KEY1, c2, 10_000, now);
       expect(r.prev).toBe(c1);
-      expect(r.mail.map(String)).toEqual(['m1', 'm2']);
+      expect(bodies(r.mail)).toEqual(['m1', 'm2']);
       expect(await pair.a.lookup(KEY1)).toBe(c2);
       expect(await pair.a.mailboxTake(KEY1, now)).toEqual([]);
-      // The byte counter went with the list: a full mailbox's worth fits again.
-      expect(await pair.a.mailboxPush(KEY1, Buffer.alloc(90), LIMITS, now)).toBe('queued');
+      // The byte counter and the sender's share went with the list: a full mailbox's worth fits again.
+      expect(await pair.a.mailboxPush(KEY1, mail(140), LIMITS, now)).toBe('queued');
     });
 
     it('expires presence after its TTL unless refreshed', async () => {
@@ -102,22 +123,77 @@ export function brokerContract(name: string, make: () => Promise<BrokerPair>): v
 
     it('keeps a mailbox in order within its count and byte limits, shared by instances', async () => {
       const now = Date.now();
-      expect(await pair.a.mailboxPush(KEY1, Buffer.from('m1'), LIMITS, now)).toBe('queued');
-      expect(await pair.b.mailboxPush(KEY1, Buffer.from('m2'), LIMITS, now)).toBe('queued');
-      expect(await pair.a.mailboxPush(KEY1, Buffer.alloc(97), LIMITS, now)).toBe('full'); // bytes
-      expect(await pair.a.mailboxPush(KEY1, Buffer.from('m3'), LIMITS, now)).toBe('queued');
-      expect(await pair.a.mailboxPush(KEY1, Buffer.from('m4'), LIMITS, now)).toBe('full'); // count
+      expect(await pair.a.mailboxPush(KEY1, mail('m1'), LIMITS, now)).toBe('queued');
+      expect(await pair.b.mailboxPush(KEY1, mail('m2', S2), LIMITS, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, mail(97), LIMITS, now)).toBe('full'); // bytes
+      expect(await pair.a.mailboxPush(KEY1, mail('m3'), LIMITS, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, mail('m4', S2), LIMITS, now)).toBe('full'); // count
       const got = await pair.b.mailboxTake(KEY1, now);
-      expect(got.map(String)).toEqual(['m1', 'm2', 'm3']);
+      expect(bodies(got)).toEqual(['m1', 'm2', 'm3']);
       expect(await pair.a.mailboxTake(KEY1, now)).toEqual([]);
-      expect(await pair.a.mailboxPush(KEY1, Buffer.from('again'), LIMITS, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, mail('again'), LIMITS, now)).toBe('queued');
+      // Too short to name a sender: never stored.
+      expect(await pair.a.mailboxPush(KEY2, Buffer.from('tiny'), LIMITS, now)).toBe('full');
     });
 
     it('drops mailboxed envelopes past their TTL', async () => {
       const now = Date.now();
-      await pair.a.mailboxPush(KEY2, Buffer.from('old'), { ...LIMITS, ttlMs: 1000 }, now);
-      await pair.a.mailboxPush(KEY2, Buffer.from('new'), { ...LIMITS, ttlMs: 60_000 }, now);
-      expect((await pair.a.mailboxTake(KEY2, now + 2000)).map(String)).toEqual(['new']);
+      await pair.a.mailboxPush(KEY2, mail('old'), { ...LIMITS, ttlMs: 1000 }, now);
+      await pair.a.mailboxPush(KEY2, mail('new'), { ...LIMITS, ttlMs: 60_000 }, now);
+      expect(bodies(await pair.a.mailboxTake(KEY2, now + 2000))).toEqual(['new']);
+    });
+
+    it("caps one sender's share of one recipient's mailbox, by count and bytes; others still fit", async () => {
+      const now = Date.now();
+      const L: MailboxLimits = {
+        ...LIMITS,
+        maxMessages: 10,
+        maxBytes: 10_000,
+        maxMessagesPerSender: 2,
+        maxBytesPerSender: 200,
+      };
+      expect(await pair.a.mailboxPush(KEY1, mail('a1'), L, now)).toBe('queued');
+      expect(await pair.b.mailboxPush(KEY1, mail('a2'), L, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, mail('a3'), L, now)).toBe('sender_full'); // count, across instances
+      expect(await pair.a.mailboxPush(KEY1, mail('b1', S2), L, now)).toBe('queued'); // another sender
+      expect(await pair.a.mailboxPush(KEY1, mail(160, S2), L, now)).toBe('sender_full'); // bytes: 52 + 210 > 200
+      expect(await pair.a.mailboxPush(KEY2, mail('a4'), L, now)).toBe('queued'); // the share is per recipient
+      expect(bodies(await pair.b.mailboxTake(KEY1, now))).toEqual(['a1', 'a2', 'b1']);
+      expect(await pair.a.mailboxPush(KEY1, mail('a5'), L, now)).toBe('queued'); // taken: the share is free again
+      // Expired envelopes free their sender's share too.
+      const key3 = 'E'.repeat(43);
+      expect(await pair.a.mailboxPush(key3, mail('e1'), { ...L, ttlMs: 500 }, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(key3, mail('e2'), { ...L, ttlMs: 500 }, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(key3, mail('e3'), L, now)).toBe('sender_full');
+      expect(await pair.b.mailboxPush(key3, mail('e4'), L, now + 1000)).toBe('queued');
+      expect(bodies(await pair.a.mailboxTake(key3, now + 1000))).toEqual(['e4']);
+    });
+
+    it('refuses past the total budget across mailboxes and instances, and frees it when mail is taken', async () => {
+      const now = Date.now();
+      const e = mail('x');
+      const L: MailboxLimits = { ...LIMITS, totalMaxBytes: 3 * cost(e) };
+      expect(await pair.a.mailboxPush(KEY1, e, L, now)).toBe('queued');
+      expect(await pair.b.mailboxPush(KEY2, e, L, now)).toBe('queued');
+      expect(await pair.a.mailboxPush('C'.repeat(43), e, L, now)).toBe('queued');
+      expect(await pair.b.mailboxPush('D'.repeat(43), e, L, now)).toBe('budget');
+      expect(await pair.a.mailboxPush(KEY1, e, L, now)).toBe('budget');
+      expect(bodies(await pair.a.mailboxTake(KEY1, now))).toEqual(['x']);
+      expect(await pair.a.mailboxPush('D'.repeat(43), e, L, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, e, L, now)).toBe('budget');
+    });
+
+    it('restores taken envelopes at the head, in order, counted again against the share and the budget', async () => {
+      const now = Date.now();
+      const L: MailboxLimits = { ...LIMITS, maxMessages: 10, maxBytes: 10_000, totalMaxBytes: 3 * cost(mail('mN')) };
+      await pair.a.mailboxPush(KEY1, mail('m1'), L, now);
+      await pair.a.mailboxPush(KEY1, mail('m2'), L, now);
+      const taken = await pair.a.mailboxTake(KEY1, now);
+      expect(await pair.b.mailboxPush(KEY1, mail('m3'), L, now)).toBe('queued');
+      await pair.b.mailboxRestore(KEY1, taken, L, now);
+      expect(await pair.a.mailboxPush(KEY2, mail('m4', S2), L, now)).toBe('budget');
+      expect(await pair.a.mailboxPush(KEY1, mail('m4'), { ...L, totalMaxBytes: 1 << 24 }, now)).toBe('sender_full');
+      expect(bodies(await pair.a.mailboxTake(KEY1, now))).toEqual(['m1', 'm2', 'm3']);
     });
 
     it('counts hits per window across instances', async () => {

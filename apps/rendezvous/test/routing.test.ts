@@ -90,7 +90,14 @@ describe('mailbox hint', () => {
     const b = await client(two.url);
     const env = a.envelope(b.key, 'raced');
     // The envelope landed in the mailbox after b's connect-time read (the race).
-    const limits = { maxMessages: 10, maxBytes: 1 << 20, ttlMs: 60_000 };
+    const limits = {
+      maxMessages: 10,
+      maxBytes: 1 << 20,
+      maxMessagesPerSender: 10,
+      maxBytesPerSender: 1 << 20,
+      totalMaxBytes: 1 << 24,
+      ttlMs: 60_000,
+    };
     expect(await one.app.broker.mailboxPush(encodeKey(b.key), Buffer.from(env), limits, Date.now())).toBe('queued');
     bus.channels.get('two')!(encodeMailHint(b.key));
     const d = await b.next((f) => f.type === FrameType.DELIVER);

@@ -8,13 +8,26 @@
  * `claim`; `instanceOf` extracts the instance id from one.
  */
 
-export type MailboxPushResult = 'queued' | 'full';
+/**
+ * `full`: the recipient's mailbox is at its count or byte limit; `sender_full`: this sender's
+ * share of it is; `budget`: all mailboxes together hold `totalMaxBytes`.
+ */
+export type MailboxPushResult = 'queued' | 'full' | 'sender_full' | 'budget';
 
 export interface MailboxLimits {
   /** Envelopes per recipient. */
   readonly maxMessages: number;
   /** Bytes of envelopes per recipient. */
   readonly maxBytes: number;
+  /** Envelopes one sender may hold in one recipient's mailbox. */
+  readonly maxMessagesPerSender: number;
+  /** Bytes one sender may hold in one recipient's mailbox. */
+  readonly maxBytesPerSender: number;
+  /**
+   * Accounted bytes (envelope length + MAILBOX_ITEM_OVERHEAD_BYTES each) of every mailbox
+   * together: per process (memory) or per deployment (Redis).
+   */
+  readonly totalMaxBytes: number;
   /** Lifetime of one envelope, ms. */
   readonly ttlMs: number;
 }
@@ -54,8 +67,18 @@ export interface Broker {
   /** Send one batch to `instanceId`'s channel. Fire-and-forget; failures are counted by the broker. */
   publish(instanceId: string, batch: Buffer): void;
 
-  /** Append an envelope to `key`'s mailbox within `limits`. */
+  /**
+   * Append an envelope to `key`'s mailbox within `limits`: the recipient's count and bytes, the
+   * sender's share of them (the sender is read from the envelope, which the caller has verified)
+   * and the total budget. Envelopes shorter than a sender key are refused as `full`.
+   */
   mailboxPush(key: string, envelope: Buffer, limits: MailboxLimits, now: number): Promise<MailboxPushResult>;
+  /**
+   * Put envelopes taken by `mailboxTake` back at the head of `key`'s mailbox, in order, with a
+   * fresh TTL (a delivery that could not finish). No limit refuses them: they were already counted
+   * once, and refusing would lose them.
+   */
+  mailboxRestore(key: string, envelopes: readonly Buffer[], limits: MailboxLimits, now: number): Promise<void>;
   /** Remove and return `key`'s unexpired envelopes, oldest first. */
   mailboxTake(key: string, now: number): Promise<Buffer[]>;
 

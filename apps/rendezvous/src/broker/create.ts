@@ -12,6 +12,7 @@ export function createBroker(config: Config, log: Logger): Broker {
       clusterNodes: config.redisClusterNodes,
       prefix: config.redisKeyPrefix,
       log,
+      mailboxTtlMs: config.mailboxTtlS * 1000,
     });
   return new MemoryBroker({ maxMailboxKeys: config.mailboxMaxKeys });
 }

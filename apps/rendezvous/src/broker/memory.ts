@@ -1,17 +1,36 @@
 /**
  * In-process broker: one instance (or several instances in one process sharing a MemoryBus,
  * which the contract tests use). Every map is bounded: presence by connected keys (each key
- * is one connection, bounded by MAX_CONNECTIONS), mailboxes by MAILBOX_MAX_KEYS, counters by
- * COUNTER_MAX_ENTRIES.
+ * is one connection, bounded by MAX_CONNECTIONS), mailboxes by MAILBOX_MAX_KEYS and, in bytes,
+ * by the total budget (MAILBOX_TOTAL_MAX_BYTES), counters by COUNTER_MAX_ENTRIES.
  */
+import { ENVELOPE_SENDER_OFFSET, PUBLIC_KEY_BYTES } from '@p2p-comm/protocol';
+import { MAILBOX_ITEM_OVERHEAD_BYTES } from '../constants.js';
 import type { Broker, ClaimAndTake, MailboxLimits, MailboxPushResult } from './broker.js';
 
 /** Distinct rate-limit counters held at once, entries; the oldest window is evicted first. */
 export const COUNTER_MAX_ENTRIES = 100_000;
 
+/** Least time between two full sweeps of expired envelopes (run only when the budget is reached), ms. */
+const BUDGET_SWEEP_MIN_INTERVAL_MS = 1_000;
+
+interface MailItem {
+  at: number;
+  env: Buffer;
+  /** Sender key as latin1 (the per-sender share's key). */
+  sender: string;
+}
+
 interface Mailbox {
-  items: { at: number; env: Buffer }[];
+  items: MailItem[];
   bytes: number;
+  /** Per sender: envelopes and bytes held. Entries leave with their last envelope. */
+  senders: Map<string, { n: number; bytes: number }>;
+}
+
+/** What an envelope costs the total budget, accounted bytes. */
+function cost(env: Buffer): number {
+  return env.length + MAILBOX_ITEM_OVERHEAD_BYTES;
 }
 
 /** Shared state of the memory brokers of one process. */
@@ -21,6 +40,9 @@ export class MemoryBus {
   readonly counters = new Map<string, number>();
   readonly sets = new Map<string, Set<string>>();
   readonly channels = new Map<string, (batch: Buffer) => void>();
+  /** Accounted bytes of every mailbox (envelope + MAILBOX_ITEM_OVERHEAD_BYTES each). */
+  mailboxBytes = 0;
+  lastBudgetSweep = 0;
   constructor(readonly maxMailboxKeys: number) {}
 }
 
@@ -93,31 +115,89 @@ export class MemoryBroker implements Broker {
   }
 
   async mailboxPush(key: string, envelope: Buffer, limits: MailboxLimits, now: number): Promise<MailboxPushResult> {
+    if (envelope.length < ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) return 'full';
     let box = this.bus.mailboxes.get(key);
-    if (box) this.expire(box, now, limits.ttlMs);
+    if (box) this.expire(box, now);
+    if (box && (box.items.length >= limits.maxMessages || box.bytes + envelope.length > limits.maxBytes)) return 'full';
+    const sender = envelope.toString('latin1', ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES);
+    const share = box?.senders.get(sender);
+    if (
+      share !== undefined &&
+      (share.n >= limits.maxMessagesPerSender || share.bytes + envelope.length > limits.maxBytesPerSender)
+    )
+      return 'sender_full';
+    if (this.bus.mailboxBytes + cost(envelope) > limits.totalMaxBytes) {
+      // Mailboxes nobody pushes to again keep their expired envelopes until their recipient
+      // connects: sweep them all before refusing (at most once a second, it is O(envelopes)).
+      if (now - this.bus.lastBudgetSweep < BUDGET_SWEEP_MIN_INTERVAL_MS) return 'budget';
+      this.bus.lastBudgetSweep = now;
+      for (const [k, b] of this.bus.mailboxes) {
+        this.expire(b, now);
+        if (b.items.length === 0) this.bus.mailboxes.delete(k);
+      }
+      if (this.bus.mailboxBytes + cost(envelope) > limits.totalMaxBytes) return 'budget';
+      box = this.bus.mailboxes.get(key);
+    }
     if (!box) {
       if (this.bus.mailboxes.size >= this.bus.maxMailboxKeys) return 'full';
-      box = { items: [], bytes: 0 };
+      box = { items: [], bytes: 0, senders: new Map() };
       this.bus.mailboxes.set(key, box);
     }
-    if (box.items.length >= limits.maxMessages || box.bytes + envelope.length > limits.maxBytes) return 'full';
     // Copy: the caller's buffer may be a view into a larger socket read.
-    box.items.push({ at: now + limits.ttlMs, env: Buffer.from(envelope) });
-    box.bytes += envelope.length;
+    this.add(box, { at: now + limits.ttlMs, env: Buffer.from(envelope), sender }, false);
     return 'queued';
   }
 
-  private expire(box: Mailbox, now: number, _ttl: number): void {
-    while (box.items.length > 0 && box.items[0]!.at <= now) {
-      box.bytes -= box.items[0]!.env.length;
-      box.items.shift();
+  async mailboxRestore(key: string, envelopes: readonly Buffer[], limits: MailboxLimits, now: number): Promise<void> {
+    if (envelopes.length === 0) return;
+    let box = this.bus.mailboxes.get(key);
+    if (!box) {
+      // Over MAILBOX_MAX_KEYS only by the few recipients whose delivery was cut short.
+      box = { items: [], bytes: 0, senders: new Map() };
+      this.bus.mailboxes.set(key, box);
     }
+    for (let i = envelopes.length - 1; i >= 0; i--) {
+      const env = envelopes[i]!;
+      if (env.length < ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) continue;
+      const sender = env.toString('latin1', ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES);
+      this.add(box, { at: now + limits.ttlMs, env, sender }, true);
+    }
+  }
+
+  private add(box: Mailbox, item: MailItem, atHead: boolean): void {
+    if (atHead) box.items.unshift(item);
+    else box.items.push(item);
+    box.bytes += item.env.length;
+    const share = box.senders.get(item.sender);
+    if (share === undefined) box.senders.set(item.sender, { n: 1, bytes: item.env.length });
+    else {
+      share.n++;
+      share.bytes += item.env.length;
+    }
+    this.bus.mailboxBytes += cost(item.env);
+  }
+
+  private remove(box: Mailbox, item: MailItem): void {
+    box.bytes -= item.env.length;
+    const share = box.senders.get(item.sender);
+    if (share !== undefined) {
+      share.n--;
+      share.bytes -= item.env.length;
+      if (share.n <= 0) box.senders.delete(item.sender);
+    }
+    this.bus.mailboxBytes -= cost(item.env);
+  }
+
+  /** Drop expired envelopes. A restored envelope at the head may outlive later ones: stop at the first live one. */
+  private expire(box: Mailbox, now: number): void {
+    while (box.items.length > 0 && box.items[0]!.at <= now) this.remove(box, box.items.shift()!);
   }
 
   async mailboxTake(key: string, now: number): Promise<Buffer[]> {
     const box = this.bus.mailboxes.get(key);
     if (!box) return [];
     this.bus.mailboxes.delete(key);
+    for (const i of box.items) this.bus.mailboxBytes -= cost(i.env);
     return box.items.filter((i) => i.at > now).map((i) => i.env);
   }
 

@@ -6,6 +6,10 @@
  *   P{<key>}:at    presence claim "instance|since|nonce", PX = PRESENCE_TTL_S
  *   P{<key>}:mb    mailbox list; item = 15-digit expiry ms ‖ envelope
  *   P{<key>}:mbb   mailbox bytes counter
+ *   P{<key>}:mbs   mailbox per-sender share: hash of 'n'‖sender → envelopes, 'b'‖sender → bytes
+ *   P{mbg}:<B>:<b> mailbox budget: accounted bytes of the envelopes expiring in time bucket b of
+ *                  B ms (B = MAILBOX_TTL_S / MAILBOX_BUDGET_BUCKETS); each expires with its
+ *                  envelopes, so the total is the sum of the live buckets (one cluster slot)
  *   P{c:<name>}:<window>  fixed-window rate counter
  *   P{i:<id>}:ch   an instance's channel: PUBLISH on one Redis, SPUBLISH (sharded) on a cluster
  *
@@ -13,8 +17,10 @@
  * RDV_ERR_UNAVAILABLE at once instead of hanging; ioredis reconnects by itself, re-subscribes,
  * and `onReadyChange(true)` lets the hub re-claim presence.
  */
+import { ENVELOPE_SENDER_OFFSET, PUBLIC_KEY_BYTES } from '@p2p-comm/protocol';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { DEFAULT_MAILBOX_TTL_S, MAILBOX_BUDGET_BUCKETS, MAILBOX_ITEM_OVERHEAD_BYTES } from '../constants.js';
 import type { Broker, ClaimAndTake, MailboxLimits, MailboxPushResult } from './broker.js';
 
 /** Interval of the latency probe (PING), ms. */
@@ -24,6 +30,15 @@ export const REDIS_RECONNECT_MAX_DELAY_MS = 2_000;
 /** Per-command timeout, ms: a hung Redis must not hold frames forever. */
 export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
 const EXPIRY_DIGITS = 15;
+/** Lua's 1-based position of the sender key inside a mailbox item (expiry ‖ envelope). */
+const ITEM_SENDER_AT = EXPIRY_DIGITS + ENVELOPE_SENDER_OFFSET + 1;
+/** Lua: forget one expired/taken item's share of its sender (KEYS[3] = the share hash). */
+const UNSHARE = `local function unshare(item)
+  local s = string.sub(item, ${ITEM_SENDER_AT}, ${ITEM_SENDER_AT + PUBLIC_KEY_BYTES - 1})
+  if redis.call('HINCRBY', KEYS[3], 'n' .. s, -1) <= 0 then redis.call('HDEL', KEYS[3], 'n' .. s, 'b' .. s)
+  else redis.call('HINCRBY', KEYS[3], 'b' .. s, ${EXPIRY_DIGITS} - string.len(item)) end
+end
+`;
 
 const SCRIPTS = {
   release: {
@@ -39,9 +54,10 @@ if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
 return 0`,
   },
   mbpush: {
-    numberOfKeys: 2,
-    // KEYS: list, bytes. ARGV: item, envelope length, now ms, max messages, max bytes, ttl ms.
-    lua: `local now = tonumber(ARGV[3])
+    numberOfKeys: 3,
+    // KEYS: list, bytes, share. ARGV: item, envelope length, now ms, max messages, max bytes, ttl ms,
+    // max messages per sender, max bytes per sender, sender key. 1 = queued, 0 = full, 2 = sender's share full.
+    lua: `${UNSHARE}local now = tonumber(ARGV[3])
 local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
 while true do
   local head = redis.call('LINDEX', KEYS[1], 0)
@@ -49,32 +65,90 @@ while true do
   if tonumber(string.sub(head, 1, ${EXPIRY_DIGITS})) > now then break end
   redis.call('LPOP', KEYS[1])
   bytes = bytes - (string.len(head) - ${EXPIRY_DIGITS})
+  unshare(head)
 end
 if bytes < 0 then bytes = 0 end
 local n = redis.call('LLEN', KEYS[1])
 local len = tonumber(ARGV[2])
-if n >= tonumber(ARGV[4]) or bytes + len > tonumber(ARGV[5]) then
-  redis.call('SET', KEYS[2], bytes, 'KEEPTTL')
-  return 0
+local verdict = 1
+if n >= tonumber(ARGV[4]) or bytes + len > tonumber(ARGV[5]) then verdict = 0
+else
+  local s = ARGV[9]
+  local sn = tonumber(redis.call('HGET', KEYS[3], 'n' .. s) or '0')
+  local sb = tonumber(redis.call('HGET', KEYS[3], 'b' .. s) or '0')
+  if sn >= tonumber(ARGV[7]) or sb + len > tonumber(ARGV[8]) then verdict = 2 end
+end
+if verdict ~= 1 then
+  if n > 0 then redis.call('SET', KEYS[2], bytes, 'KEEPTTL') end
+  return verdict
 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], bytes + len)
+redis.call('HINCRBY', KEYS[3], 'n' .. ARGV[9], 1)
+redis.call('HINCRBY', KEYS[3], 'b' .. ARGV[9], len)
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('PEXPIRE', KEYS[3], ARGV[6])
+return 1`,
+  },
+  mbrestore: {
+    numberOfKeys: 3,
+    // KEYS: list, bytes, share. ARGV: ttl ms, then items (expiry ‖ envelope) in mailbox order.
+    lua: `local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
+for i = #ARGV, 2, -1 do
+  local item = ARGV[i]
+  local len = string.len(item) - ${EXPIRY_DIGITS}
+  local s = string.sub(item, ${ITEM_SENDER_AT}, ${ITEM_SENDER_AT + PUBLIC_KEY_BYTES - 1})
+  redis.call('LPUSH', KEYS[1], item)
+  bytes = bytes + len
+  redis.call('HINCRBY', KEYS[3], 'n' .. s, 1)
+  redis.call('HINCRBY', KEYS[3], 'b' .. s, len)
+end
+redis.call('SET', KEYS[2], bytes)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return 1`,
+  },
+  // The budget scripts take their bucket keys as KEYS (all in the {mbg} slot); numberOfKeys is the first argument.
+  mbreserve: {
+    // KEYS: the live buckets, the new envelope's last. ARGV: cost, total max, expiry of the last bucket (ms).
+    // Returns 1 when reserved, 0 when the budget is used up.
+    lua: `local total = 0
+for _, v in ipairs(redis.call('MGET', unpack(KEYS))) do if v then total = total + tonumber(v) end end
+if total + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('INCRBY', KEYS[#KEYS], ARGV[1])
+redis.call('PEXPIREAT', KEYS[#KEYS], ARGV[3])
+return 1`,
+  },
+  mbunreserve: {
+    // KEYS: buckets. ARGV: the amount to give back to each (a bucket already expired is skipped).
+    lua: `for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    if redis.call('DECRBY', KEYS[i], ARGV[i]) <= 0 then redis.call('DEL', KEYS[i]) end
+  end
+end
+return 1`,
+  },
+  mbforce: {
+    numberOfKeys: 1,
+    // KEYS: one bucket. ARGV: amount, expiry of the bucket (ms). Restored envelopes are never refused.
+    lua: `redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1`,
   },
   claimtake: {
-    numberOfKeys: 3,
-    // KEYS: presence, mailbox list, mailbox bytes. ARGV: claim, ttl ms. Returns {previous claim, items}.
+    numberOfKeys: 4,
+    // KEYS: presence, mailbox list, mailbox bytes, mailbox share. ARGV: claim, ttl ms. Returns {previous claim, items}.
     lua: `local prev = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET')
 local items = redis.call('LRANGE', KEYS[2], 0, -1)
-if #items > 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
+if #items > 0 then redis.call('DEL', KEYS[2], KEYS[3], KEYS[4]) end
 return {prev, items}`,
   },
   mbtake: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `local items = redis.call('LRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return items`,
   },
   hit: {
@@ -89,18 +163,27 @@ interface ScriptClient {
   mbpushBuffer(
     list: string,
     bytes: string,
+    share: string,
     item: Buffer,
     len: number,
     now: number,
     maxN: number,
     maxB: number,
     ttl: number,
+    maxNs: number,
+    maxBs: number,
+    sender: Buffer,
   ): Promise<number>;
-  mbtakeBuffer(list: string, bytes: string): Promise<Buffer[]>;
+  mbrestore(list: string, bytes: string, share: string, ttl: number, ...items: Buffer[]): Promise<number>;
+  mbreserve(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+  mbunreserve(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+  mbforce(bucket: string, amount: number, expireAt: number): Promise<number>;
+  mbtakeBuffer(list: string, bytes: string, share: string): Promise<Buffer[]>;
   claimtakeBuffer(
     at: string,
     list: string,
     bytes: string,
+    share: string,
     claim: string,
     ttlMs: number,
   ): Promise<[Buffer | null, Buffer[]]>;
@@ -116,6 +199,8 @@ export interface RedisBrokerOptions {
   clusterNodes: readonly string[];
   prefix: string;
   log: Logger;
+  /** MAILBOX_TTL_S in ms: the mailbox budget's buckets are a MAILBOX_BUDGET_BUCKETS-th of it. Default 7 days. */
+  mailboxTtlMs?: number;
 }
 
 export class RedisBroker implements Broker {
@@ -138,8 +223,12 @@ export class RedisBroker implements Broker {
   private pingTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
+  /** Length of one mailbox-budget bucket, ms. */
+  private readonly span: number;
+
   constructor(private readonly opts: RedisBrokerOptions) {
     this.kind = opts.clusterNodes.length > 0 ? 'redis-cluster' : 'redis';
+    this.span = Math.max(1, Math.ceil((opts.mailboxTtlMs ?? DEFAULT_MAILBOX_TTL_S * 1000) / MAILBOX_BUDGET_BUCKETS));
   }
 
   private key(peer: string, suffix: string): string {
@@ -216,7 +305,8 @@ export class RedisBroker implements Broker {
       pub.on('close', () => this.setReady());
       this.pub = pub;
     }
-    for (const [name, s] of Object.entries(SCRIPTS)) cmd.defineCommand(name, s);
+    for (const [name, s] of Object.entries(SCRIPTS))
+      cmd.defineCommand(name, s as { lua: string; numberOfKeys?: number });
     cmd.on('error', onErr);
     cmd.on('ready', () => {
       if (this.opts.clusterNodes.length > 0 && this.subscribed)
@@ -316,9 +406,11 @@ export class RedisBroker implements Broker {
       this.key(key, 'at'),
       this.key(key, 'mb'),
       this.key(key, 'mbb'),
+      this.key(key, 'mbs'),
       claimValue,
       ttlMs,
     );
+    this.unbudget(items);
     return { prev: prev === null ? null : prev.toString('latin1'), mail: this.unexpired(items, now) };
   }
 
@@ -350,24 +442,95 @@ export class RedisBroker implements Broker {
     });
   }
 
+  /**
+   * Budget first (its own slot, so not atomic with the mailbox in a cluster), then the mailbox;
+   * a refused push gives its reservation back. A crash between the two over-counts until the
+   * bucket expires: the budget errs on the side of refusing.
+   */
   async mailboxPush(key: string, envelope: Buffer, limits: MailboxLimits, now: number): Promise<MailboxPushResult> {
-    const expiry = String(now + limits.ttlMs).padStart(EXPIRY_DIGITS, '0');
-    const item = Buffer.concat([Buffer.from(expiry, 'latin1'), envelope]);
-    const r = await this.client().mbpushBuffer(
-      this.key(key, 'mb'),
-      this.key(key, 'mbb'),
-      item,
-      envelope.length,
-      now,
-      limits.maxMessages,
-      limits.maxBytes,
-      limits.ttlMs,
-    );
-    return Number(r) === 1 ? 'queued' : 'full';
+    if (envelope.length < ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) return 'full';
+    const c = this.client();
+    const expiresAt = now + limits.ttlMs;
+    const charge = envelope.length + MAILBOX_ITEM_OVERHEAD_BYTES;
+    const span = this.span;
+    const first = Math.floor(now / span);
+    const last = Math.floor(expiresAt / span);
+    const buckets: string[] = [];
+    for (let b = first; b <= last; b++) buckets.push(this.bucketKey(span, b));
+    const ok = await c.mbreserve(buckets.length, ...buckets, charge, limits.totalMaxBytes, (last + 1) * span);
+    if (Number(ok) !== 1) return 'budget';
+    const giveBack = () => c.mbunreserve(1, buckets[buckets.length - 1]!, charge).catch(() => {});
+    const item = Buffer.concat([Buffer.from(String(expiresAt).padStart(EXPIRY_DIGITS, '0'), 'latin1'), envelope]);
+    let r: number;
+    try {
+      r = Number(
+        await c.mbpushBuffer(
+          this.key(key, 'mb'),
+          this.key(key, 'mbb'),
+          this.key(key, 'mbs'),
+          item,
+          envelope.length,
+          now,
+          limits.maxMessages,
+          limits.maxBytes,
+          limits.ttlMs,
+          limits.maxMessagesPerSender,
+          limits.maxBytesPerSender,
+          envelope.subarray(ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES),
+        ),
+      );
+    } catch (err) {
+      await giveBack();
+      throw err;
+    }
+    if (r === 1) return 'queued';
+    await giveBack();
+    return r === 2 ? 'sender_full' : 'full';
+  }
+
+  async mailboxRestore(key: string, envelopes: readonly Buffer[], limits: MailboxLimits, now: number): Promise<void> {
+    if (envelopes.length === 0) return;
+    const c = this.client();
+    const expiresAt = now + limits.ttlMs;
+    const expiry = Buffer.from(String(expiresAt).padStart(EXPIRY_DIGITS, '0'), 'latin1');
+    const items = envelopes
+      .filter((e) => e.length >= ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES)
+      .map((e) => Buffer.concat([expiry, e]));
+    await c.mbrestore(this.key(key, 'mb'), this.key(key, 'mbb'), this.key(key, 'mbs'), limits.ttlMs, ...items);
+    const span = this.span;
+    const b = Math.floor(expiresAt / span);
+    let charge = 0;
+    for (const i of items) charge += i.length - EXPIRY_DIGITS + MAILBOX_ITEM_OVERHEAD_BYTES;
+    await c.mbforce(this.bucketKey(span, b), charge, (b + 1) * span);
   }
 
   async mailboxTake(key: string, now: number): Promise<Buffer[]> {
-    return this.unexpired(await this.client().mbtakeBuffer(this.key(key, 'mb'), this.key(key, 'mbb')), now);
+    const items = await this.client().mbtakeBuffer(this.key(key, 'mb'), this.key(key, 'mbb'), this.key(key, 'mbs'));
+    this.unbudget(items);
+    return this.unexpired(items, now);
+  }
+
+  private bucketKey(span: number, bucket: number): string {
+    return `${this.opts.prefix}{mbg}:${span}:${bucket}`;
+  }
+
+  /**
+   * Give taken items' charge back to the buckets they were counted in. Fire-and-forget: a
+   * failure only over-counts until those buckets expire.
+   */
+  private unbudget(items: Buffer[]): void {
+    if (items.length === 0 || this.cmd === null) return;
+    const byBucket = new Map<string, number>();
+    for (const item of items) {
+      if (item.length <= EXPIRY_DIGITS) continue;
+      const expiresAt = Number(item.toString('latin1', 0, EXPIRY_DIGITS));
+      // The span is not stored with the item: every instance derives it from the same MAILBOX_TTL_S.
+      const span = this.span;
+      const k = this.bucketKey(span, Math.floor(expiresAt / span));
+      byBucket.set(k, (byBucket.get(k) ?? 0) + item.length - EXPIRY_DIGITS + MAILBOX_ITEM_OVERHEAD_BYTES);
+    }
+    if (byBucket.size === 0) return;
+    this.cmd.mbunreserve(byBucket.size, ...byBucket.keys(), ...byBucket.values()).catch(() => {});
   }
 
   /** Mailbox items (expiry ‖ envelope) → the envelopes not yet expired. */

@@ -3,7 +3,7 @@
  * indexes. One object, built once by RelayHub, so no module reaches into another's fields.
  */
 import type { Logger } from 'pino';
-import type { Broker } from '../broker/broker.js';
+import type { Broker, MailboxLimits } from '../broker/broker.js';
 import type { Config } from '../config.js';
 import type { OutboundBatcher } from '../outbound.js';
 import type { Session } from '../session.js';
@@ -34,6 +34,13 @@ export interface HubContext {
 }
 
 /** Mailbox limits as the broker takes them. */
-export function mailboxLimits(c: Config): { maxMessages: number; maxBytes: number; ttlMs: number } {
-  return { maxMessages: c.mailboxMaxMessages, maxBytes: c.mailboxMaxBytes, ttlMs: c.mailboxTtlS * 1000 };
+export function mailboxLimits(c: Config): MailboxLimits {
+  return {
+    maxMessages: c.mailboxMaxMessages,
+    maxBytes: c.mailboxMaxBytes,
+    maxMessagesPerSender: c.mailboxMaxMessagesPerSender,
+    maxBytesPerSender: c.mailboxMaxBytesPerSender,
+    totalMaxBytes: c.mailboxTotalMaxBytes,
+    ttlMs: c.mailboxTtlS * 1000,
+  };
 }

@@ -1,13 +1,23 @@
 /**
  * Mailboxes: storing a RELAY for an offline recipient, and handing a recipient its mailbox
  * (on connect, or when another instance stored something for it while it connected).
+ *
+ * Storing is the one place the server checks a signature: an envelope kept for days must be
+ * one its sender really signed, or a stranger could fill a victim's mailbox with junk. Live
+ * relays are not checked (the recipient verifies every envelope; the hot path stays cheap).
+ *
+ * Delivery is paced by the socket: envelopes are sent while the recipient's queue is under
+ * MAILBOX_DELIVERY_HIGH_WATER_BYTES, then the rest waits for the socket to drain. What is not
+ * sent when the session ends goes back to the head of the mailbox: nothing taken is lost.
  */
-import { ENVELOPE_SENDER_OFFSET, FrameType } from '@p2p-comm/protocol';
+import { ENVELOPE_SENDER_OFFSET, FrameType, verifyEnvelopeSignature } from '@p2p-comm/protocol';
+import { nodeSuite } from '@p2p-comm/protocol/node';
 import { instanceOf } from '../broker/broker.js';
+import { MAILBOX_DELIVERY_HIGH_WATER_BYTES, MAILBOX_DELIVERY_RETRY_MS } from '../constants.js';
 import type { RendezvousErrorCode } from '../errors.js';
 import { encodeMailHint } from '../route-codec.js';
 import { type Session, SessionState } from '../session.js';
-import { CH_RELAY, type HubContext, KEY_BYTES, mailboxLimits } from './context.js';
+import { CH_RELAY, type HubContext, KEY_BYTES, mailboxLimits, OPEN } from './context.js';
 import type { SocketSender } from './sender.js';
 
 export class MailboxDelivery {
@@ -20,10 +30,24 @@ export class MailboxDelivery {
   async store(to: Buffer, env: Buffer): Promise<RendezvousErrorCode | null> {
     const { broker, stats } = this.ctx;
     try {
+      verifyEnvelopeSignature(nodeSuite, env);
+    } catch {
+      stats.drops.bad_signature++;
+      return 'RDV_ERR_BAD_SIGNATURE';
+    }
+    try {
       const r = await broker.mailboxPush(to.toString('base64url'), env, mailboxLimits(this.ctx.config), Date.now());
       if (r === 'full') {
         stats.drops.mailbox_full++;
         return 'RDV_ERR_MAILBOX_FULL';
+      }
+      if (r === 'sender_full') {
+        stats.drops.mailbox_sender_full++;
+        return 'RDV_ERR_MAILBOX_SENDER_FULL';
+      }
+      if (r === 'budget') {
+        stats.drops.mailbox_budget++;
+        return 'RDV_ERR_MAILBOX_BUDGET';
       }
       stats.mailboxQueued++;
       this.afterStored(to);
@@ -65,14 +89,49 @@ export class MailboxDelivery {
   /** Deliver everything mailboxed for an open session, in order (DELIVER on the RELAY channel). */
   async deliver(s: Session): Promise<void> {
     if (s.state !== SessionState.OPEN) return;
-    await this.deliverTaken(s, await this.ctx.broker.mailboxTake(s.keyB64, Date.now()));
+    const envs = await this.ctx.broker.mailboxTake(s.keyB64, Date.now());
+    if (s.state !== SessionState.OPEN) {
+      // Closed while we read: its close already ran, so these go straight back.
+      await this.restore(s, envs);
+      return;
+    }
+    this.deliverTaken(s, envs);
   }
 
-  /** Deliver envelopes already taken from the mailbox; what cannot be delivered goes back. */
-  async deliverTaken(s: Session, envs: Buffer[]): Promise<void> {
-    const { broker, stats } = this.ctx;
-    for (let i = 0; i < envs.length; i++) {
-      const env = envs[i]!;
+  /** Deliver envelopes already taken from the mailbox, after any still being delivered. */
+  deliverTaken(s: Session, envs: Buffer[]): void {
+    if (envs.length === 0) return;
+    if (s.mail === null) {
+      s.mail = envs;
+      s.mailNext = 0;
+    } else for (const e of envs) s.mail.push(e);
+    this.pump(s);
+  }
+
+  /** Send while the queue is under the high-water mark; then wait for the socket to drain. */
+  private pump(s: Session): void {
+    const q = s.mail;
+    if (q === null || s.mailWaiting) return;
+    const { stats } = this.ctx;
+    while (s.mailNext < q.length) {
+      if (s.state === SessionState.CLOSED || s.ws.readyState !== OPEN) {
+        this.release(s);
+        return;
+      }
+      if (s.ws.bufferedAmount >= MAILBOX_DELIVERY_HIGH_WATER_BYTES) {
+        s.mailWaiting = true;
+        const resume = (): void => {
+          s.mailWaiting = false;
+          this.pump(s);
+        };
+        // 'drain' comes once the socket's buffer has gone to the network; a socket that never
+        // needed one (everything is in the kernel already) is looked at again shortly.
+        if (s.sock.writableNeedDrain) s.sock.once('drain', resume);
+        else setTimeout(resume, MAILBOX_DELIVERY_RETRY_MS).unref();
+        return;
+      }
+      const env = q[s.mailNext]!;
+      s.mailNext++;
       if (env.length < ENVELOPE_SENDER_OFFSET + KEY_BYTES) continue;
       const frame = Buffer.allocUnsafe(2 + KEY_BYTES + env.length);
       frame[0] = FrameType.DELIVER;
@@ -80,12 +139,37 @@ export class MailboxDelivery {
       env.copy(frame, 2, ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + KEY_BYTES);
       env.copy(frame, 2 + KEY_BYTES);
       if (!this.sender.send(s, frame)) {
-        // Gone mid-delivery: put the rest back so nothing taken is lost.
-        const limits = mailboxLimits(this.ctx.config);
-        for (let j = i; j < envs.length; j++) await broker.mailboxPush(s.keyB64, envs[j]!, limits, Date.now());
+        s.mailNext--; // not sent: it goes back with the rest
+        this.release(s);
         return;
       }
       stats.mailboxDelivered++;
     }
+    s.mail = null;
+    s.mailNext = 0;
+  }
+
+  /**
+   * The session ended (or cannot be written to): put what was taken and not sent back at the
+   * head of its mailbox, then have whichever session now holds the key collect it.
+   */
+  release(s: Session): void {
+    const q = s.mail;
+    if (q === null) return;
+    const rest = q.slice(s.mailNext);
+    s.mail = null;
+    s.mailNext = 0;
+    this.restore(s, rest).catch(() => {});
+  }
+
+  private async restore(s: Session, envs: Buffer[]): Promise<void> {
+    if (envs.length === 0 || s.key === null) return;
+    try {
+      await this.ctx.broker.mailboxRestore(s.keyB64, envs, mailboxLimits(this.ctx.config), Date.now());
+    } catch (err) {
+      this.ctx.log.warn({ err: String(err), key: s.keyB64, envelopes: envs.length }, 'mailbox put-back failed');
+      return;
+    }
+    this.afterStored(s.key);
   }
 }

@@ -6,8 +6,13 @@
  * or RDV_ERR_ROUTE_TIMEOUT.
  *
  * Hot path (a frame for a local peer): token-bucket arithmetic, the envelope structure check,
- * two 32-byte compares, one Map lookup, the DELIVER header written over the frame (zero-copy)
- * and a 6-byte ACK. No JSON, promises or closures.
+ * two 32-byte compares, one Map lookup, the recipient's queue length, the DELIVER header written
+ * over the frame (zero-copy) and a 6-byte ACK. No JSON, promises, closures or signature checks
+ * (only the mailbox verifies signatures: mailbox-delivery.ts).
+ *
+ * Per-recipient inbound budget: a frame for a recipient whose queue is over RECIPIENT_BUSY_BYTES
+ * (or whose mailbox is still being delivered) is answered RDV_ERR_RECIPIENT_BUSY to its sender,
+ * who backs off and resends; the recipient is never cut for what others send it.
  */
 import { checkEnvelope, ENVELOPE_RECIPIENT_OFFSET, ENVELOPE_SENDER_OFFSET, FrameType } from '@p2p-comm/protocol';
 import { instanceOf } from '../broker/broker.js';
@@ -101,6 +106,11 @@ export class Router {
     const toId = data.toString('latin1', 5, ROUTED_HEADER);
     const target = sessions.get(toId);
     if (target !== undefined) {
+      if (sender.busy(target)) {
+        stats.drops.recipient_busy++;
+        sender.fail(s, 'RDV_ERR_RECIPIENT_BUSY', frameId);
+        return;
+      }
       // Rewrite the header in place: [type frameId to…] → …[DELIVER channel from] + envelope.
       data[3] = FrameType.DELIVER;
       data[4] = channel;
@@ -139,6 +149,11 @@ export class Router {
         const now = Date.now();
         const local = sessions.get(to.toString('latin1'));
         if (local !== undefined) {
+          if (this.sender.busy(local)) {
+            stats.drops.recipient_busy++;
+            this.sender.fail(s, 'RDV_ERR_RECIPIENT_BUSY', frameId);
+            return;
+          }
           // The recipient connected here while we looked: deliver through the normal path.
           const frame = Buffer.allocUnsafe(2 + KEY_BYTES + env.length);
           frame[0] = FrameType.DELIVER;
@@ -211,6 +226,11 @@ export class Router {
     switch (r.kind) {
       case RecordKind.ROUTE: {
         const target = sessions.get(r.toId);
+        if (target !== undefined && this.sender.busy(target)) {
+          stats.drops.recipient_busy++;
+          this.reply(r.replyTo, r.pendingId, ReplyResult.ERROR, 'RDV_ERR_RECIPIENT_BUSY');
+          return;
+        }
         if (target !== undefined && this.sender.send(target, r.deliver)) {
           stats.remoteDelivered++;
           stats.forwardedBytes += r.deliver.length - 2 - KEY_BYTES;

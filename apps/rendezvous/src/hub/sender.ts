@@ -1,8 +1,16 @@
 /**
- * Writing to client sockets: the bounded send queue (a slow reader is cut, never buffered for),
- * per-tick corking so a tick's frames to one socket leave in one write, and ending a session
- * with its registered ERROR / close code.
+ * Writing to client sockets: the bounded send queue, per-tick corking so a tick's frames to one
+ * socket leave in one write, and ending a session with its registered ERROR / close code.
+ *
+ * Three levels guard a socket's queue (ws.bufferedAmount):
+ *   RECIPIENT_BUSY_BYTES  frames relayed to it are refused to their senders (RDV_ERR_RECIPIENT_BUSY)
+ *                         and the stall watch starts: cut with 4006 only if nothing reaches the
+ *                         network for SLOW_READER_TIMEOUT_MS (a spike is not a slow reader);
+ *   SEND_QUEUE_MAX_BYTES  hard cap, cut at once: only a socket that floods frames and does not read
+ *                         their answers gets here (accepted relays stop RECIPIENT_BUSY_BYTES +
+ *                         MAX_FRAME_BYTES below it, mailbox delivery pauses well under it).
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CUT_SOCKET_LINGER_MS } from '../constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from '../errors.js';
@@ -12,6 +20,8 @@ import { type HubContext, OPEN } from './context.js';
 
 export class SocketSender {
   private corked: Session[] = [];
+  /** Sessions whose queue is over RECIPIENT_BUSY_BYTES, watched for progress. Bounded by MAX_CONNECTIONS. */
+  readonly stalled = new Set<Session>();
   private uncorkScheduled = false;
   private readonly uncorkAll = (): void => {
     this.uncorkScheduled = false;
@@ -34,13 +44,13 @@ export class SocketSender {
   send(s: Session, buf: Buffer | Uint8Array): boolean {
     const ws = s.ws;
     if (ws.readyState !== OPEN || s.state === SessionState.CLOSED) return false;
-    if (ws.bufferedAmount + buf.length > this.ctx.config.sendQueueMaxBytes) {
-      // A slow reader: buffering more would make our memory grow with its slowness.
-      this.ctx.stats.drops.slow_reader++;
-      this.ctx.log.debug({ ip: s.ip, key: s.keyB64, queued: ws.bufferedAmount }, 'slow reader dropped');
-      this.cut(s, 'RDV_ERR_SLOW_READER', false);
+    const queued = ws.bufferedAmount + buf.length;
+    if (queued > this.ctx.config.sendQueueMaxBytes) {
+      // Past the hard cap: buffering more would make our memory grow with its slowness.
+      this.slowReader(s, ws.bufferedAmount);
       return false;
     }
+    if (queued > this.ctx.config.recipientBusyBytes && s.stallSince === 0) this.watch(s);
     if (!s.corked) {
       // Coalesce every frame this tick sends to this socket (DELIVERs, ACKs) into one write:
       // ws writes each frame separately, and the syscalls were the relay's main cost.
@@ -54,6 +64,60 @@ export class SocketSender {
     }
     ws.send(buf);
     return true;
+  }
+
+  /**
+   * Whether frames for `s` from other peers must be refused to their sender now: its queue is
+   * over RECIPIENT_BUSY_BYTES, or its mailbox is still being delivered (a live frame would
+   * overtake it). Starts the stall watch.
+   */
+  busy(s: Session): boolean {
+    if (s.mail !== null) return true;
+    if (s.ws.bufferedAmount <= this.ctx.config.recipientBusyBytes) return false;
+    if (s.stallSince === 0) this.watch(s);
+    return true;
+  }
+
+  private watch(s: Session): void {
+    s.stallSince = Date.now();
+    s.stallFlushed = flushedBytes(s);
+    this.stalled.add(s);
+  }
+
+  /**
+   * Cut the readers whose queue stayed over RECIPIENT_BUSY_BYTES with nothing reaching the
+   * network for SLOW_READER_TIMEOUT_MS; forget the ones that caught up. Run on a timer.
+   */
+  sweepStalled(now: number): void {
+    const { recipientBusyBytes, slowReaderTimeoutMs } = this.ctx.config;
+    for (const s of this.stalled) {
+      if (s.state === SessionState.CLOSED || s.ws.readyState !== OPEN) {
+        this.stalled.delete(s);
+        s.stallSince = 0;
+        continue;
+      }
+      const queued = s.ws.bufferedAmount;
+      if (queued <= recipientBusyBytes) {
+        this.stalled.delete(s);
+        s.stallSince = 0;
+        continue;
+      }
+      const flushed = flushedBytes(s);
+      if (flushed !== s.stallFlushed) {
+        // It reads, however slowly: a reader is cut only when it really does not read.
+        s.stallFlushed = flushed;
+        s.stallSince = now;
+      } else if (now - s.stallSince >= slowReaderTimeoutMs) {
+        this.stalled.delete(s);
+        this.slowReader(s, queued);
+      }
+    }
+  }
+
+  private slowReader(s: Session, queued: number): void {
+    this.ctx.stats.drops.slow_reader++;
+    this.ctx.log.debug({ ip: s.ip, key: s.keyB64, queued }, 'slow reader dropped');
+    this.cut(s, 'RDV_ERR_SLOW_READER', false);
   }
 
   /** Send an ERROR and, when the code says so, close with its close code. Stops further frames. */
@@ -87,4 +151,10 @@ export class SocketSender {
 
 export function terminate(ws: WebSocket): void {
   ws.terminate();
+}
+
+/** Bytes the socket has handed to the network so far (written minus still queued in the stream). */
+function flushedBytes(s: Session): number {
+  const sock = s.sock as Socket;
+  return (sock.bytesWritten ?? 0) - sock.writableLength;
 }

@@ -1,7 +1,9 @@
 /**
  * Admission: who may use this server once their hello verifies. `open` admits everyone;
  * `allowlist` admits keys listed in ALLOWLIST_FILE and/or the Redis set ALLOWLIST_REDIS_KEY;
- * `token` admits holders of an unexpired invite token minted with INVITE_SECRET.
+ * `token` admits holders of an unexpired invite token minted with INVITE_SECRET whose id is not
+ * in INVITE_REVOKED; a single-use token admits only the first key that presents it (recorded
+ * in the broker, so it holds cluster-wide when Redis is used).
  * Fails closed: any error while checking denies (as RDV_ERR_ADMISSION_UNAVAILABLE, so the
  * client knows to retry rather than give up).
  */
@@ -39,11 +41,15 @@ export class Admission {
   private fileKeys: Set<string> | null = null;
   // Short-lived cache of Redis allowlist answers so a reconnect storm is not a SISMEMBER storm.
   private readonly cache = new Map<string, { ok: boolean; expires: number }>();
+  /** INVITE_REVOKED (bounded by INVITE_REVOKED_MAX_IDS in config). */
+  private readonly revoked: ReadonlySet<string>;
 
   constructor(
     private readonly config: Config,
     private readonly broker: Broker,
-  ) {}
+  ) {
+    this.revoked = new Set(config.inviteRevoked);
+  }
 
   /** Read ALLOWLIST_FILE (at start, and again whenever the operator asks for a reload). */
   load(): void {
@@ -64,14 +70,24 @@ export class Admission {
         case 'open':
           return 'ok';
         case 'token':
-          verifyInviteToken(this.config.inviteSecret ?? '', token, keyBytes);
-          return 'ok';
+          return this.checkToken(keyB64, keyBytes, token);
         case 'allowlist':
           return this.checkAllowlist(keyB64);
       }
     } catch (err) {
       return isProtocolError(err) ? 'denied' : 'unavailable';
     }
+  }
+
+  private checkToken(keyB64: string, keyBytes: Uint8Array, token: string): AdmissionResult | Promise<AdmissionResult> {
+    const claims = verifyInviteToken(this.config.inviteSecret ?? '', token, keyBytes);
+    if (this.revoked.has(claims.id)) return 'denied';
+    if (claims.once !== true) return 'ok';
+    // Fails closed: if the redemption cannot be recorded, nobody is admitted on this token now.
+    return this.broker.redeemInvite(claims.id, keyB64, claims.exp, Date.now()).then(
+      (mine) => (mine ? 'ok' : 'denied'),
+      () => 'unavailable',
+    );
   }
 
   private checkAllowlist(keyB64: string): AdmissionResult | Promise<AdmissionResult> {

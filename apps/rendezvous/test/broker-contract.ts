@@ -208,5 +208,19 @@ export function brokerContract(name: string, make: () => Promise<BrokerPair>): v
       expect(await pair.a.isMember('allow', KEY1)).toBe(true);
       expect(await pair.b.isMember('allow', KEY2)).toBe(false);
     });
+
+    it('redeems a single-use invite once, for one holder, across instances, until it expires', async () => {
+      const now = Date.now();
+      const id = `inv-${now}-${Math.random().toString(36).slice(2)}`;
+      expect(await pair.a.redeemInvite(id, KEY1, now + 400, now)).toBe(true);
+      // The same holder may come back (reconnects present the same token) on any instance.
+      expect(await pair.b.redeemInvite(id, KEY1, now + 400, now + 1)).toBe(true);
+      expect(await pair.b.redeemInvite(id, KEY2, now + 400, now + 2)).toBe(false);
+      expect(await pair.a.redeemInvite(id, KEY2, now + 400, now + 3)).toBe(false);
+      expect(await pair.a.redeemInvite(`${id}-other`, KEY2, now + 400, now)).toBe(true);
+      // After the token expires nobody can present it any more; the record may go.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await pair.b.redeemInvite(id, KEY2, Date.now() + 400, Date.now())).toBe(true);
+    });
   });
 }

@@ -1,4 +1,4 @@
-import { decodeKey, formatFingerprint, mintInviteToken } from '@p2p-comm/protocol';
+import { decodeKey, formatFingerprint, mintInviteToken, readInviteClaims } from '@p2p-comm/protocol';
 import { MAX_MESSAGE_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { serveExtension } from '../extension/extension.js';
@@ -418,12 +418,13 @@ export async function cmdAdmin(ctx: CliContext, args: string[]): Promise<void> {
   if (sub !== 'invite')
     throw new ClientError(
       'CLIENT_ERR_INVALID_ARGUMENT',
-      'usage: p2p-comm admin invite --secret-env VAR --ttl 7d [--key K]',
+      'usage: p2p-comm admin invite --secret-env VAR --ttl 7d [--key K] [--once]',
     );
   const { values } = parse(rest, {
     'secret-env': { type: 'string' },
     ttl: { type: 'string' },
     key: { type: 'string' },
+    once: { type: 'boolean' },
   });
   const varName = (values['secret-env'] as string | undefined) ?? 'INVITE_SECRET';
   const secret = ctx.env[varName];
@@ -439,12 +440,17 @@ export async function cmdAdmin(ctx: CliContext, args: string[]): Promise<void> {
   }
   let token: string;
   try {
-    token = mintInviteToken(secret, { ttlMs, ...(key ? { key } : {}) });
+    token = mintInviteToken(secret, { ttlMs, ...(key ? { key } : {}), once: values.once === true });
   } catch (err) {
     throw new ClientError('CLIENT_ERR_CONFIG', (err as Error).message);
   }
   const expires = new Date(Date.now() + ttlMs).toISOString();
-  print(ctx, values.json === true, { token, expires }, token);
+  const { id } = readInviteClaims(token);
+  const once = values.once === true;
+  // The id is what an operator lists in INVITE_REVOKED; stdout stays just the token for scripts.
+  if (values.json !== true)
+    ctx.err(`invite id ${id}${once ? ' (single use)' : ''}; revoke with INVITE_REVOKED=${id}\n`);
+  print(ctx, values.json === true, { token, id, once, expires }, token);
 }
 
 export async function cmdExtension(ctx: CliContext, args: string[]): Promise<void> {

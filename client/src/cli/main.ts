@@ -30,7 +30,7 @@ const USAGE = `usage: p2p-comm <command> [options]
   listen [--approve] [--yes]     print incoming messages; asks about consent (and with --approve, each message)
     [--listen ip:port] [--mdns] [--no-webrtc]   paths beyond the relay (also for extension; env P2P_COMM_LISTEN, P2P_COMM_MDNS=1, P2P_COMM_WEBRTC=0)
   serve [--port 8080]            run a rendezvous server (needs @p2p-comm/rendezvous)
-  admin invite --secret-env VAR --ttl 7d [--key K]   mint an invite token
+  admin invite --secret-env VAR --ttl 7d [--key K] [--once]   mint an invite token (--once: single use); its id goes to stderr
   extension [--approve]          JSON-RPC 2.0 on stdin/stdout (for the Nexus host)
   mcp                            MCP server on stdin/stdout via the host gateway (P2P_COMM_HOST_URL, P2P_COMM_PLUGIN_TOKEN)
   ${DOCTOR_USAGE}

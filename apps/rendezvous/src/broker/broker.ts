@@ -86,6 +86,13 @@ export interface Broker {
   hit(name: string, windowMs: number, now: number): Promise<number>;
   /** Whether `member` is in the set `setKey` (allowlist). */
   isMember(setKey: string, member: string): Promise<boolean>;
+  /**
+   * Redeem the single-use invite `id` for `holder` (a base64url key) until `expiresAt` (ms):
+   * true when it is now, or already was, redeemed by `holder`; false when another holder has
+   * it. Shared by every instance, so single use holds cluster-wide. Rejects (never answers
+   * true) when the broker cannot record the use.
+   */
+  redeemInvite(id: string, holder: string, expiresAt: number, now: number): Promise<boolean>;
 
   /** Last measured round trip to the backing store, ms, or null. */
   latencyMs(): number | null;

@@ -6,6 +6,7 @@
  */
 import { ENVELOPE_SENDER_OFFSET, PUBLIC_KEY_BYTES } from '@p2p-comm/protocol';
 import { MAILBOX_ITEM_OVERHEAD_BYTES } from '../constants.js';
+import { INVITE_USES_MAX_ENTRIES } from '../constants.js';
 import type { Broker, ClaimAndTake, MailboxLimits, MailboxPushResult } from './broker.js';
 
 /** Distinct rate-limit counters held at once, entries; the oldest window is evicted first. */
@@ -39,6 +40,8 @@ export class MemoryBus {
   readonly mailboxes = new Map<string, Mailbox>();
   readonly counters = new Map<string, number>();
   readonly sets = new Map<string, Set<string>>();
+  /** Redeemed single-use invites: id → holder key and expiry (ms); at most INVITE_USES_MAX_ENTRIES. */
+  readonly inviteUses = new Map<string, { holder: string; expires: number }>();
   readonly channels = new Map<string, (batch: Buffer) => void>();
   /** Accounted bytes of every mailbox (envelope + MAILBOX_ITEM_OVERHEAD_BYTES each). */
   mailboxBytes = 0;
@@ -221,6 +224,19 @@ export class MemoryBroker implements Broker {
 
   async isMember(setKey: string, member: string): Promise<boolean> {
     return this.bus.sets.get(setKey)?.has(member) ?? false;
+  }
+
+  async redeemInvite(id: string, holder: string, expiresAt: number, now: number): Promise<boolean> {
+    const uses = this.bus.inviteUses;
+    const used = uses.get(id);
+    if (used !== undefined && used.expires > now) return used.holder === holder;
+    if (used === undefined && uses.size >= INVITE_USES_MAX_ENTRIES) {
+      for (const [k, u] of uses) if (u.expires <= now) uses.delete(k);
+      // Forgetting a live redemption would make the token reusable: refuse new ones instead.
+      if (uses.size >= INVITE_USES_MAX_ENTRIES) throw new Error('invite use table full');
+    }
+    uses.set(id, { holder, expires: expiresAt });
+    return true;
   }
 
   latencyMs(): number | null {

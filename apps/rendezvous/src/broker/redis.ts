@@ -11,6 +11,7 @@
  *                  B ms (B = MAILBOX_TTL_S / MAILBOX_BUDGET_BUCKETS); each expires with its
  *                  envelopes, so the total is the sum of the live buckets (one cluster slot)
  *   P{c:<name>}:<window>  fixed-window rate counter
+ *   P{v:<id>}:use  the key that redeemed single-use invite <id>, PX = until the token expires
  *   P{i:<id>}:ch   an instance's channel: PUBLISH on one Redis, SPUBLISH (sharded) on a cluster
  *
  * Outage behaviour: commands fail fast while disconnected (no offline queue), so callers answer
@@ -155,6 +156,14 @@ return items`,
     numberOfKeys: 1,
     lua: `local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n`,
   },
+  invite: {
+    numberOfKeys: 1,
+    // KEYS: the invite's use key. ARGV: holder, ms until the token expires. 1 = redeemed by holder.
+    lua: `local v = redis.call('GET', KEYS[1])
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if v == ARGV[1] then return 1 end
+return 0`,
+  },
 } as const;
 
 interface ScriptClient {
@@ -188,6 +197,7 @@ interface ScriptClient {
     ttlMs: number,
   ): Promise<[Buffer | null, Buffer[]]>;
   hit(key: string, ttlMs: number): Promise<number>;
+  invite(key: string, holder: string, ttlMs: number): Promise<number>;
 }
 
 type Client = (Redis | Cluster) & ScriptClient;
@@ -551,6 +561,12 @@ export class RedisBroker implements Broker {
 
   async isMember(setKey: string, member: string): Promise<boolean> {
     return (await this.client().sismember(setKey, member)) === 1;
+  }
+
+  async redeemInvite(id: string, holder: string, expiresAt: number, now: number): Promise<boolean> {
+    // The key lives as long as the token can be presented, then Redis forgets it by itself.
+    const ttl = Math.max(1, expiresAt - now);
+    return Number(await this.client().invite(`${this.opts.prefix}{v:${id}}:use`, holder, ttl)) === 1;
   }
 
   latencyMs(): number | null {

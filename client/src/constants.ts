@@ -95,3 +95,11 @@ export const PROMPT_MAX_LINE_BYTES = 4_096;
 export const PROMPT_MAX_QUEUED_LINES = 64;
 /** Peers the path manager tracks (links + status lines), peers; idle ones are forgotten first. */
 export const PATHS_MAX_PEERS = 10_000;
+/** Name changes proposed by peers and waiting for the local user, requests (one per peer at a time). */
+export const NAME_CHANGE_PENDING_MAX = 64;
+/** Refused name proposals remembered so the same one is not asked again, entries (oldest forgotten). */
+export const NAME_CHANGE_REFUSED_MAX = 1_024;
+/** Fingerprint bytes shown after a name that another peer's name looks like ("Alice (3f:a1)"), bytes. */
+export const NAME_LABEL_FINGERPRINT_BYTES = 2;
+/** Name skeletons kept to compare names quickly, entries (the cache is emptied when full). */
+export const NAME_SKELETON_CACHE_MAX = 20_000;

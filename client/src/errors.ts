@@ -36,6 +36,15 @@ export const CLIENT_ERRORS = Object.freeze({
   CLIENT_ERR_HOME_LOCKED: entry(-32025, 'another p2p-comm process is using this NEXUS_HOME'),
   CLIENT_ERR_TIMEOUT: entry(-32026, 'the peer did not answer in time'),
   CLIENT_ERR_CONSENT_RATE_LIMITED: entry(-32027, 'a consent request from an unknown key was dropped by the rate limit'),
+  CLIENT_ERR_LOCAL_APPROVAL_REQUIRED: entry(
+    -32040,
+    'only the local user can accept a changed key (peers.acceptChangedKey)',
+  ),
+  CLIENT_ERR_NAME_TAKEN: entry(-32041, 'that display name looks like another peer’s name'),
+  CLIENT_ERR_AMBIGUOUS_NAME: entry(
+    -32042,
+    'several peers have names that look alike; use the key or the name with its fingerprint',
+  ),
   CLIENT_ERR_STATE_VERSION: entry(-32050, 'a persisted state file has a format version this build does not read'),
 } as const);
 

@@ -21,6 +21,11 @@ export const MAX_APPROVAL_HISTORY = 50;
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 120_000;
 /** Characters of an incoming or outgoing message shown to the user in an approval. */
 export const APPROVAL_PREVIEW_CHARS = 280;
+/**
+ * Longest content an `approval.request` may carry for the risk review (characters): a whole
+ * message as base64 (4/3 of MAX_SEND_BODY_BYTES, rounded up, plus padding).
+ */
+export const MAX_APPROVAL_CONTENT_CHARS = Math.ceil(MAX_SEND_BODY_BYTES / 3) * 4;
 /** Messages held per plugin until it reads them (count); the oldest is dropped and counted. */
 export const MAX_INBOX_MESSAGES = 256;
 /** Bytes of message bodies held per plugin until it reads them. */
@@ -41,6 +46,8 @@ export const MAX_PLUGINS = 64;
 export const MAX_TRACKED_SENDS = 4_096;
 /** A body above this size is high risk by default (bytes; config). */
 export const DEFAULT_HIGH_RISK_BYTES = 16 * 1024;
+/** Longest share string a plugin may pass to connect (characters); the extension's SHARE_MAX_CHARS. */
+export const MAX_SHARE_CHARS = 1_024;
 /** Minimum length of a plugin token or the approval-page token (characters). */
 export const MIN_TOKEN_CHARS = 16;
 /** Lifetime of the approval page's session cookie (s). */

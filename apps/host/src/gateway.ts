@@ -4,6 +4,7 @@
  * permission → scope → runtime approval → plugin inbox. Each gate writes one audit line; a
  * denial is final for that message and nothing of it reaches the peer or the plugin.
  */
+import { createHash } from 'node:crypto';
 import { decodeKey, formatFingerprint } from '@p2p-comm/protocol';
 import type { ApprovalQueue, ApprovalRequest, ApprovalState } from './approvals/queue.js';
 import type { AuditLog } from './audit.js';
@@ -11,6 +12,7 @@ import type { HostConfig, PluginConfig } from './config.js';
 import {
   APPROVAL_PREVIEW_CHARS,
   MAX_SEND_BODY_BYTES,
+  MAX_SHARE_CHARS,
   MAX_TRACKED_SENDS,
   PERMISSION_CONNECT,
   PERMISSION_PEERS,
@@ -20,16 +22,18 @@ import {
 } from './constants.js';
 import { HostError, type HostErrorCode, isHostError } from './errors.js';
 import type {
+  ConnectTarget,
   ConsentRequest,
   DeliveredNotice,
   HostExtension,
   IncomingApproval,
   IncomingMessage,
+  NameChangeRequest,
   PeerInfo,
 } from './extension/api.js';
 import type { JsonObject, JsonValue } from './extension/json-rpc.js';
 import { checkPermission } from './gates/permission.js';
-import { type RiskReviewer, reviewSafely } from './gates/risk.js';
+import { type RiskReviewer, type RiskVerdict, reviewSafely } from './gates/risk.js';
 import { checkScope, inScope } from './gates/scope.js';
 import { Inbox, type InboxItem } from './inbox.js';
 
@@ -73,13 +77,17 @@ export class Gateway {
   /** Outgoing message id → plugin id, to route `message.delivered` (bounded, oldest evicted). */
   private readonly sentBy = new Map<string, string>();
   private readonly listeners: [string, (...args: never[]) => void][] = [];
-  /** Message ids the user already allowed through `approval.request` → receiving plugin ids. */
-  private readonly preApproved = new Map<string, string[]>();
+  /**
+   * Messages already through every incoming gate at `approval.request` time: message id →
+   * the sender, a digest of the exact content reviewed, and the receiving plugin ids. The
+   * released `message.received` skips the gates only if sender and content match.
+   */
+  private readonly preApproved = new Map<string, { from: string; digest: string; receivers: string[] }>();
 
   constructor(private readonly deps: GatewayDeps) {
     for (const p of deps.config.plugins) this.inboxes.set(p.id, new Inbox());
     const ext = deps.extension;
-    const on = <K extends 'consent' | 'message' | 'approval' | 'delivered' | 'protocolError'>(
+    const on = <K extends 'consent' | 'message' | 'approval' | 'nameChange' | 'delivered' | 'protocolError'>(
       event: K,
       fn: (...args: never[]) => void,
     ) => {
@@ -89,6 +97,7 @@ export class Gateway {
     on('consent', (c: ConsentRequest) => void this.onConsent(c));
     on('message', (m: IncomingMessage) => void this.onMessage(m));
     on('approval', (a: IncomingApproval) => void this.onApprovalRequest(a));
+    on('nameChange', (c: NameChangeRequest) => void this.onNameChange(c));
     on('delivered', (d: DeliveredNotice) => this.onDelivered(d));
     on('protocolError', (detail: string) =>
       deps.audit.record({ gate: 'rpc', outcome: 'info', code: 'HOST_ERR_RPC_PROTOCOL', detail }),
@@ -198,11 +207,80 @@ export class Gateway {
     return { identity, status };
   }
 
+  /**
+   * A plugin asks a peer to connect. Only `share` or `key` is forwarded (an allow-list: flags
+   * such as `acceptChangedKey` never reach the extension from a plugin). If the extension says
+   * a known name arrived with a new key, the local user decides on the approval page or
+   * terminal, with both fingerprints in front of them; only their Accept replaces the key.
+   */
   async connect(plugin: PluginConfig, params: JsonObject): Promise<JsonValue> {
     this.permit(plugin, PERMISSION_CONNECT, 'out');
-    const result = await this.deps.extension.connect(params);
-    this.deps.audit.record({ gate: 'extension', outcome: 'allow', plugin: plugin.id, detail: 'peers.connect' });
+    const target = connectTarget(params);
+    const { audit, config, extension } = this.deps;
+    const outcome = await extension.connect(target);
+    if (outcome.kind === 'requested') {
+      audit.record({ gate: 'extension', outcome: 'allow', plugin: plugin.id, detail: 'peers.connect' });
+      return outcome.result;
+    }
+    const key = 'key' in target ? target.key : undefined;
+    const peer = { key: key ?? '', fingerprint: outcome.fingerprint, ...(outcome.name ? { name: outcome.name } : {}) };
+    const label = outcome.name ? `"${outcome.name}"` : 'a known peer';
+    const base = { gate: 'approval' as const, plugin: plugin.id, direction: 'out' as const, detail: 'key-changed' };
+    let state: ApprovalState;
+    try {
+      state = await this.askUser({
+        kind: 'consent',
+        prompt: `WARNING: ${config.userName}'s ${plugin.name} asks to connect to ${label} with a DIFFERENT KEY. Before: ${outcome.previousFingerprint}. Now: ${outcome.fingerprint}. Trust the new key?`,
+        peer,
+        plugin: { id: plugin.id, name: plugin.name },
+        reasons: ['key-changed'],
+      });
+    } catch (err) {
+      this.deny(err, base);
+    }
+    if (state !== 'accepted') this.deny(new HostError(stateToCode(state, 'HOST_ERR_KEY_CHANGE_DENIED')), base);
+    audit.record({ ...base, outcome: 'allow' });
+    const result = await extension.acceptChangedKey(target, outcome.fingerprint);
+    audit.record({ gate: 'extension', outcome: 'allow', plugin: plugin.id, detail: 'peers.acceptChangedKey' });
     return result;
+  }
+
+  /** A trusted peer proposes another display name: only the local user can accept it. */
+  private async onNameChange(c: NameChangeRequest): Promise<void> {
+    const { audit, extension } = this.deps;
+    const fingerprint = peerFingerprint(c.peer.key, c.peer.fingerprint);
+    const label = c.peer.name ? c.peer.name : `Peer ${fingerprint.slice(0, 23)}`;
+    let state: ApprovalState;
+    try {
+      state = await this.askUser({
+        kind: 'rename',
+        prompt: `${label} (fingerprint ${fingerprint}) asks to be shown as "${c.proposedName}". Allow?`,
+        peer: { ...c.peer, fingerprint },
+        reasons: [],
+      });
+    } catch {
+      state = 'denied';
+    }
+    const accept = state === 'accepted';
+    audit.record({
+      gate: 'approval',
+      outcome: accept ? 'allow' : 'deny',
+      direction: 'in',
+      peer: c.peer.key,
+      detail: 'rename',
+      ...(accept ? {} : { code: stateToCode(state, 'HOST_ERR_RECEIVE_DENIED') }),
+    });
+    try {
+      await extension.respondNameChange(c.requestId, accept);
+    } catch (err) {
+      audit.record({
+        gate: 'extension',
+        outcome: 'info',
+        peer: c.peer.key,
+        code: codeOf(err),
+        detail: 'names.respond',
+      });
+    }
   }
 
   /** A peer asks to connect: the user decides, the extension is told. */
@@ -269,17 +347,28 @@ export class Gateway {
 
   /** Risk review and, when policy or risk says so, the user's runtime approval. */
   private async approveIncoming(
-    input: { from: string; fromName?: string; body: string; bytes: number; binary: boolean; receivers: PluginConfig[] },
+    input: {
+      from: string;
+      fromName?: string;
+      body: string;
+      bytes: number;
+      binary: boolean;
+      receivers: PluginConfig[];
+      /** Only a preview was available: the review could not see everything. */
+      unreviewed?: boolean;
+    },
     base: AuditBase,
   ): Promise<{ allowed: boolean; peer: DescribedPeer }> {
     const { audit, config } = this.deps;
-    const verdict = await reviewSafely(this.deps.risk, {
-      direction: 'in',
-      body: input.body,
-      bytes: input.bytes,
-      binary: input.binary,
-      peer: input.from,
-    });
+    const verdict = input.unreviewed
+      ? UNREVIEWED
+      : await reviewSafely(this.deps.risk, {
+          direction: 'in',
+          body: input.body,
+          bytes: input.bytes,
+          binary: input.binary,
+          peer: input.from,
+        });
     audit.record({ gate: 'risk', outcome: 'allow', ...base, detail: `${verdict.level}:${verdict.reasons.join(',')}` });
     const peer = await this.describePeer(input.from, input.fromName);
     if (config.incomingApproval !== 'always' && verdict.level !== 'high') return { allowed: true, peer };
@@ -308,21 +397,25 @@ export class Gateway {
 
   /**
    * The extension holds an incoming message and asks (`--approve` mode): the host runs its
-   * incoming gates on the preview before the content is ever handed over.
+   * incoming gates on the whole content (not the preview) before the message is released.
+   * An extension that sends no content, or content that disagrees with the declared size,
+   * gets a review of nothing: the message is high risk and a person must look.
    */
   private async onApprovalRequest(a: IncomingApproval): Promise<void> {
     const base = { direction: 'in' as const, peer: a.from, messageId: a.messageId, bytes: a.bytes };
     const receivers = await this.receiversFor(a.from, base);
+    const content = a.content !== undefined && contentBytes(a.content, a.binary) === a.bytes ? a.content : undefined;
     let allowed = false;
     if (receivers.length > 0) {
       allowed = (
         await this.approveIncoming(
           {
             from: a.from,
-            body: a.preview ?? '',
+            body: content ?? a.preview ?? '',
             bytes: a.bytes,
             binary: a.binary,
             receivers,
+            ...(content === undefined ? { unreviewed: true } : {}),
             ...(a.fromName ? { fromName: a.fromName } : {}),
           },
           base,
@@ -330,10 +423,12 @@ export class Gateway {
       ).allowed;
     }
     if (allowed) {
-      this.preApproved.set(
-        a.messageId,
-        receivers.map((p) => p.id),
-      );
+      this.preApproved.set(a.messageId, {
+        from: a.from,
+        // Without the content there is nothing to bind: the released message runs every gate.
+        digest: content === undefined ? '' : digestOf(content),
+        receivers: receivers.map((p) => p.id),
+      });
       if (this.preApproved.size > MAX_TRACKED_SENDS) this.preApproved.delete(this.preApproved.keys().next().value!);
     }
     try {
@@ -353,12 +448,17 @@ export class Gateway {
   private async onMessage(m: IncomingMessage): Promise<void> {
     const bytes = Buffer.byteLength(m.body);
     const base = { direction: 'in' as const, peer: m.from, messageId: m.messageId, bytes };
-    const approvedFor = this.preApproved.get(m.messageId);
+    const approved = this.preApproved.get(m.messageId);
+    if (approved) this.preApproved.delete(m.messageId);
+    // The same sender and byte-for-byte the content the gates judged, or it runs them again.
+    const approvedFor =
+      approved && approved.digest !== '' && approved.from === m.from && approved.digest === digestOf(m.body)
+        ? approved.receivers
+        : undefined;
     let receivers: PluginConfig[];
     let peer: DescribedPeer;
     if (approvedFor) {
       // Already through every incoming gate at approval.request time.
-      this.preApproved.delete(m.messageId);
       receivers = this.deps.config.plugins.filter((p) => approvedFor.includes(p.id));
       peer = await this.describePeer(m.from, m.fromName);
     } else {
@@ -452,6 +552,34 @@ export class Gateway {
     this.deps.audit.record({ ...line, outcome: 'deny', code: e.code });
     throw e;
   }
+}
+
+/** The verdict when the content could not be reviewed: a person must look (fail closed). */
+const UNREVIEWED: RiskVerdict = {
+  level: 'high',
+  reasons: ['unreviewed'],
+  summary: 'a message the content review could not see in full',
+};
+
+function digestOf(content: string): string {
+  return createHash('sha256').update(content, 'utf8').digest('base64url');
+}
+
+/** Bytes of a message body: UTF-8 of the text, or the decoded size of base64. */
+function contentBytes(content: string, binary: boolean): number {
+  return binary ? Buffer.from(content, 'base64').length : Buffer.byteLength(content, 'utf8');
+}
+
+const CONNECT_KEY = /^[A-Za-z0-9_-]{43}$/;
+
+/** The allow-list of a plugin's connect request: exactly one of `share` or `key`. */
+function connectTarget(params: JsonObject): ConnectTarget {
+  const share = params.share;
+  const key = params.key;
+  if (typeof share === 'string' && key === undefined && share.length > 0 && share.length <= MAX_SHARE_CHARS)
+    return { share };
+  if (typeof key === 'string' && share === undefined && CONNECT_KEY.test(key)) return { key };
+  throw new HostError('HOST_ERR_BAD_REQUEST', `exactly one of share (1..${MAX_SHARE_CHARS} chars) or key`);
 }
 
 function codeOf(err: unknown): HostErrorCode {

@@ -222,6 +222,7 @@ describe("incoming gates in the extension's approve mode (approval.request befor
       messageId: 'p1',
       bytes: 11,
       preview: 'hello there',
+      content: 'hello there',
     });
     const approval = await waitFor(() => host!.approvals.pending()[0]);
     expect(approval).toMatchObject({ kind: 'receive', preview: 'hello there' });
@@ -274,7 +275,14 @@ describe("incoming gates in the extension's approve mode (approval.request befor
 
   it("binary data is high risk (the review can't read it) and is delivered as base64", async () => {
     host = makeHost({ key: ME, agentPeers: [PEER], incomingApproval: 'high-risk' });
-    host.ext.emit('approval', { binary: true, approvalId: 'a5', from: PEER, messageId: 'p5', bytes: 4 });
+    host.ext.emit('approval', {
+      binary: true,
+      approvalId: 'a5',
+      from: PEER,
+      messageId: 'p5',
+      bytes: 4,
+      content: 'AAECAw==',
+    });
     const approval = await waitFor(() => host!.approvals.pending()[0]);
     expect(approval).toMatchObject({
       reasons: ['binary'],
@@ -294,7 +302,7 @@ describe("incoming gates in the extension's approve mode (approval.request befor
     expect(items).toEqual([expect.objectContaining({ encoding: 'base64', body: 'AAECAw==' })]);
   });
 
-  it('a large held message is high risk from its declared size, even with a short preview', async () => {
+  it('a large held message is high risk from its size', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER], incomingApproval: 'high-risk' });
     host.ext.emit('approval', {
       binary: false,
@@ -302,10 +310,55 @@ describe("incoming gates in the extension's approve mode (approval.request befor
       from: PEER,
       messageId: 'p4',
       bytes: 50_000,
-      preview: 'hi',
+      preview: 'aa',
+      content: 'a'.repeat(50_000),
     });
     const approval = await waitFor(() => host!.approvals.pending()[0]);
     expect(approval.reasons).toEqual(['size']);
+  });
+
+  it('without the whole content (only a preview, or a size that disagrees) the message is unreviewed: a person must look', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER], incomingApproval: 'high-risk' });
+    host.ext.emit('approval', {
+      binary: false,
+      approvalId: 'a6',
+      from: PEER,
+      messageId: 'p6',
+      bytes: 500,
+      preview: 'hi',
+    });
+    const first = await waitFor(() => host!.approvals.pending()[0]);
+    expect(first.reasons).toEqual(['unreviewed']);
+    host.approvals.decide(first.id, false);
+    host.ext.emit('approval', {
+      binary: false,
+      approvalId: 'a7',
+      from: PEER,
+      messageId: 'p7',
+      bytes: 5,
+      preview: 'hi',
+      content: 'hi',
+    });
+    const second = await waitFor(() => host!.approvals.pending()[0]);
+    expect(second.reasons).toEqual(['unreviewed']);
+  });
+
+  it('a released message whose content differs from what was reviewed runs every gate again', async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER], incomingApproval: 'high-risk' });
+    host.ext.emit('approval', {
+      binary: false,
+      approvalId: 'a8',
+      from: PEER,
+      messageId: 'p8',
+      bytes: 5,
+      content: 'hello',
+    });
+    await waitFor(() => host!.ext.approvalAnswers.length > 0);
+    expect(host.ext.approvalAnswers).toEqual([{ approvalId: 'a8', allow: true }]);
+    // Same id, other content (and a credential): not the message the gates passed.
+    host.ext.emit('message', { encoding: 'text', from: PEER, messageId: 'p8', body: 'password = hunter22' });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval.reasons).toEqual(['credentials']);
   });
 });
 
@@ -330,6 +383,40 @@ describe('consent and peer calls', () => {
     expect(approval.reasons).toEqual(['key-changed']);
   });
 
+  it("a peer's proposed new name is an approval for the user; the answer goes back to the extension", async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.emit('nameChange', { requestId: 'n1', peer: { key: PEER, name: 'Bob' }, proposedName: 'Robert' });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval).toMatchObject({ kind: 'rename', peer: { key: PEER, name: 'Bob' } });
+    expect(approval.prompt).toMatch(
+      /^Bob \(fingerprint ([0-9a-f]{2}:){15,}[0-9a-f]{2}\) asks to be shown as "Robert"\. Allow\?$/,
+    );
+    host.approvals.decide(approval.id, true);
+    await waitFor(() => host!.ext.nameAnswers.length > 0);
+    expect(host.ext.nameAnswers).toEqual([{ requestId: 'n1', accept: true }]);
+  });
+
+  it("a plugin's connect that meets a changed key asks the user; only Accept calls peers.acceptChangedKey", async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    host.ext.keyChangedFor = () => ({ name: 'Bob', previousFingerprint: 'aa:bb', fingerprint: 'cc:dd' });
+    const h = { host: '127.0.0.1', authorization: `Bearer ${AGENT_TOKEN}` };
+    const connect = () =>
+      host!.app.inject({ method: 'POST', url: `${API_PREFIX}/peers/connect`, headers: h, payload: { key: STRANGER } });
+    const denied = connect();
+    const first = await waitFor(() => host!.approvals.pending()[0]);
+    expect(first.prompt).toBe(
+      'WARNING: Alice\'s AI agent asks to connect to "Bob" with a DIFFERENT KEY. Before: aa:bb. Now: cc:dd. Trust the new key?',
+    );
+    host.approvals.decide(first.id, false);
+    expect((await denied).json().error.code).toBe('HOST_ERR_KEY_CHANGE_DENIED');
+    expect(host.ext.acceptedKeyChanges).toEqual([]);
+    const accepted = connect();
+    const second = await waitFor(() => host!.approvals.pending()[0]);
+    host.approvals.decide(second.id, true);
+    expect((await accepted).json()).toEqual({ result: { accepted: true } });
+    expect(host.ext.acceptedKeyChanges).toEqual([{ key: STRANGER, fingerprint: 'cc:dd' }]);
+  });
+
   it('lists peers with scope flags, connects, and reports status under their permissions', async () => {
     host = makeHost({ key: ME, agentPeers: [PEER] });
     host.ext.peersList = [
@@ -346,9 +433,18 @@ describe('consent and peer calls', () => {
       method: 'POST',
       url: `${API_PREFIX}/peers/connect`,
       headers: h,
-      payload: { address: 'x' },
+      payload: { key: STRANGER, acceptChangedKey: true, address: 'x' },
     });
     expect(c.json()).toEqual({ result: { requested: true } });
+    // Only the allow-listed target is forwarded, never a plugin's acceptChangedKey.
+    expect(host.ext.connects).toEqual([{ key: STRANGER }]);
+    const bad = await host.app.inject({
+      method: 'POST',
+      url: `${API_PREFIX}/peers/connect`,
+      headers: h,
+      payload: { address: 'x' },
+    });
+    expect(bad.json().error.code).toBe('HOST_ERR_BAD_REQUEST');
     const s = await host.app.inject({ url: `${API_PREFIX}/status`, headers: h });
     expect(s.json().identity.publicKey).toBe(ME);
     const denied = await host.app.inject({

@@ -4,6 +4,7 @@ import { ClientError } from '../errors.js';
 import { serveExtension } from '../extension/extension.js';
 import { createClient, type P2PClient } from '../sdk/client.js';
 import { readFileBounded } from '../store/atomic-file.js';
+import { displayLabel } from '../store/display-name.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { storePaths } from '../store/paths.js';
 import { TrustStore } from '../store/trust-store.js';
@@ -171,7 +172,9 @@ export async function cmdTrust(ctx: CliContext, args: string[]): Promise<void> {
   const { values, positionals } = parse(rest, {});
   if (sub === 'list' || sub === undefined) {
     const trust = new TrustStore(storePaths(ctx.home));
-    const peers = trust.list();
+    const all = trust.list();
+    // Names that look alike are shown with a fingerprint suffix, as everywhere else.
+    const peers = all.map((p) => ({ ...p, name: displayLabel(p, all) }));
     const human =
       peers.length === 0
         ? 'No peers yet.'
@@ -207,7 +210,22 @@ export async function cmdTrust(ctx: CliContext, args: string[]): Promise<void> {
     );
     return;
   }
-  throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm trust list|revoke <peer>');
+  if (sub === 'rename') {
+    const [peer, ...words] = positionals;
+    if (!peer || words.length === 0)
+      throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm trust rename <peer> <new name>');
+    await withClient(
+      ctx,
+      values,
+      async (client) => {
+        const info = client.renamePeer(peer, words.join(' '));
+        print(ctx, values.json === true, info, `${info.key} is now shown as ${info.name}.`);
+      },
+      { needServer: false },
+    );
+    return;
+  }
+  throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm trust list|revoke <peer>|rename <peer> <name>');
 }
 
 /** A file to send as one message: size checked before reading; fs failures are typed errors. */
@@ -326,6 +344,16 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
     try {
       const info = client.respondConsent(r.requestId, accept);
       emit('consent.answered', { key: r.key, accept }, accept ? `Connected to ${info.name || info.key}.` : 'Denied.');
+    } catch (err) {
+      ctx.err(`${(err as Error).message}\n`);
+    }
+  });
+  client.on('name.change', async (c) => {
+    emit('name.change', c, `${c.name || 'A peer'} (${c.fingerprint}) asks to be shown as "${c.proposedName}".`);
+    const accept = await prompter.confirm('Rename?');
+    try {
+      const info = client.respondNameChange(c.requestId, accept);
+      emit('name.answered', { key: c.key, accept }, accept ? `Now shown as ${info.name}.` : 'Name kept.');
     } catch (err) {
       ctx.err(`${(err as Error).message}\n`);
     }

@@ -25,7 +25,7 @@ const USAGE = `usage: p2p-comm <command> [options]
   init --name <display name>     create your identity (once) and set your name
   id [--json]                    show fingerprint, key and share string
   connect <share>                ask a peer to connect (waits for their answer)
-  trust list | revoke <peer>     list peers, or revoke one
+  trust list | revoke <peer> | rename <peer> <name>   list peers, revoke one, or name one yourself
   send <peer> <text…>|--file f   send a message (waits for the end-to-end ack)
   listen [--approve] [--yes]     print incoming messages; asks about consent (and with --approve, each message)
     [--listen ip:port] [--mdns] [--no-webrtc]   paths beyond the relay (also for extension; env P2P_COMM_LISTEN, P2P_COMM_MDNS=1, P2P_COMM_WEBRTC=0)

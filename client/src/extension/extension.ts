@@ -14,6 +14,7 @@ const NOTIFICATIONS = [
   'message.failed',
   'peer.status',
   'approval.request',
+  'name.change',
   'server.status',
 ] as const satisfies ReadonlyArray<keyof ClientEvents>;
 

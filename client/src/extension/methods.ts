@@ -1,11 +1,19 @@
+import { formatFingerprint } from '@p2p-comm/protocol';
 import { MAX_MESSAGE_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
 import type { P2PClient } from '../sdk/client.js';
+import { parseShare } from '../share.js';
 import { bool, obj, str } from './jsonrpc.js';
 
 export type Method = (client: P2PClient, params: unknown) => unknown;
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function connectTarget(p: Record<string, unknown>): string {
+  const target = str(p, 'share', { optional: true, max: 1024 }) ?? str(p, 'key', { optional: true, max: 64 });
+  if (target === undefined) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'share or key is required');
+  return target;
+}
 
 /** The extension's methods (docs/extension-rpc.md). Params are validated here, at the edge. */
 export const METHODS: Readonly<Record<string, Method>> = Object.freeze({
@@ -14,9 +22,36 @@ export const METHODS: Readonly<Record<string, Method>> = Object.freeze({
   'peers.list': (c) => ({ peers: c.peers() }),
   'peers.connect': (c, params) => {
     const p = obj(params);
-    const target = str(p, 'share', { optional: true, max: 1024 }) ?? str(p, 'key', { optional: true, max: 64 });
-    if (target === undefined) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'share or key is required');
-    return c.connect(target, { acceptChangedKey: bool(p, 'acceptChangedKey', { optional: true }) ?? false });
+    // A host may forward a plugin's connect here; a plugin must never be able to replace a
+    // trusted key, so accepting a changed key has its own method (below), called only by the
+    // host's user-approval path after its user saw both fingerprints.
+    if (bool(p, 'acceptChangedKey', { optional: true }) === true)
+      throw new ClientError(
+        'CLIENT_ERR_LOCAL_APPROVAL_REQUIRED',
+        'peers.connect never accepts a changed key; the host calls peers.acceptChangedKey after its user approved',
+      );
+    return c.connect(connectTarget(p));
+  },
+  'peers.acceptChangedKey': (c, params) => {
+    const p = obj(params);
+    const target = connectTarget(p);
+    // Binds the call to what the user was shown: the new key's fingerprint.
+    const fingerprint = str(p, 'fingerprint', { max: 256 })!;
+    const key = parseShare(target).key;
+    if (fingerprint !== formatFingerprint(key))
+      throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'fingerprint does not match the key');
+    return c.connect(target, { acceptChangedKey: true });
+  },
+  'peers.setName': (c, params) => {
+    const p = obj(params);
+    return c.renamePeer(str(p, 'peer', { max: 256 })!, str(p, 'name', { max: 256 })!);
+  },
+  'names.pending': (c) => ({ requests: c.session.pendingNameChanges() }),
+  'names.respond': (c, params) => {
+    const p = obj(params);
+    const ref = str(p, 'requestId', { optional: true, max: 64 }) ?? str(p, 'key', { optional: true, max: 64 });
+    if (ref === undefined) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'requestId or key is required');
+    return c.respondNameChange(ref, bool(p, 'accept')!);
   },
   'peers.revoke': (c, params) => c.revoke(str(obj(params), 'peer', { max: 256 })!),
   'consent.pending': (c) => ({ requests: c.session.pendingConsents() }),

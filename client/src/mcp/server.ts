@@ -6,6 +6,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { namesCollide } from '../store/display-name.js';
 import { MCP_MAX_READ_ITEMS, MCP_MAX_READ_WAIT_S, MCP_MAX_TEXT_CHARS } from './constants.js';
 import { GatewayCallError, type HostGatewayClient } from './gateway.js';
 
@@ -45,8 +46,14 @@ async function resolvePeer(gateway: HostGatewayClient, peer: string): Promise<st
   if (PEER_KEY.test(peer)) return peer;
   const { peers } = (await gateway.get('/peers')) as { peers: PeerEntry[] };
   const matches = peers.filter((p) => p.name === peer);
-  if (matches.length !== 1) {
-    throw new GatewayCallError('MCP_ERR_PEER_UNKNOWN', 0, `no single peer named "${peer}"; use its key (list_peers)`);
+  // A name an agent could confuse with another listed peer's (case, homoglyphs) picks nobody.
+  const alike = peers.filter((p) => p.name && namesCollide(p.name, peer));
+  if (matches.length !== 1 || alike.some((p) => p.key !== matches[0]!.key)) {
+    throw new GatewayCallError(
+      'MCP_ERR_PEER_UNKNOWN',
+      0,
+      `no single peer named "${peer}"; use its key or its label with the fingerprint (list_peers)`,
+    );
   }
   return matches[0]!.key;
 }

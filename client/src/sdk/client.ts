@@ -8,6 +8,7 @@ import { chosenByUser, openPersistentReplayGuard } from '../session/replay-store
 import { sendWindowBytes } from '../session/send-window.js';
 import { type OutgoingBody, Session, type SessionEvents } from '../session/session.js';
 import { formatShare, parseShare } from '../share.js';
+import { displayLabel } from '../store/display-name.js';
 import { HomeLock } from '../store/home-lock.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { storePaths } from '../store/paths.js';
@@ -139,6 +140,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         'message.failed',
         'peer.status',
         'approval.request',
+        'name.change',
         'rejected',
       ] as const) {
         // Re-emit session events unchanged; the two event maps share these names and payloads.
@@ -275,9 +277,15 @@ export class P2PClient extends EventEmitter<ClientEvents> {
 
   peers() {
     const trust = this.#need(this.#trust);
-    return trust
-      .list()
-      .map((p) => ({ ...p, path: this.paths.status(p.key), pending: this.session.peerInfo(p.key).pending }));
+    const all = trust.list();
+    // `name` is what a person or an agent picks the peer by: with a fingerprint suffix when
+    // another peer's name looks like it (display-name.ts).
+    return all.map((p) => ({
+      ...p,
+      name: displayLabel(p, all),
+      path: this.paths.status(p.key),
+      pending: this.session.peerInfo(p.key).pending,
+    }));
   }
 
   /** Ask a peer to connect (share string or key). */
@@ -295,6 +303,16 @@ export class P2PClient extends EventEmitter<ClientEvents> {
 
   respondConsent(ref: string, accept: boolean) {
     return this.session.respondConsent(ref, accept);
+  }
+
+  /** The local user's answer to a peer's proposed new name (`name.change`). */
+  respondNameChange(ref: string, accept: boolean) {
+    return this.session.respondNameChange(ref, accept);
+  }
+
+  /** The local user names a peer; refused (CLIENT_ERR_NAME_TAKEN) if it looks like another's. */
+  renamePeer(peer: string, name: string) {
+    return this.session.renamePeer(peer, name);
   }
 
   revoke(peer: string) {

@@ -25,9 +25,11 @@ import {
   REVOKE_NOTICE_MAX_KEYS,
 } from '../constants.js';
 import { ClientError } from '../errors.js';
+import { displayLabel, namesCollide, validateDisplayName } from '../store/display-name.js';
 import { DEFAULT_SCOPES, type TrustedPeer, type TrustStore } from '../store/trust-store.js';
 import type { PathKind } from '../transports/link.js';
 import type { InboxState } from './inbox-state.js';
+import { type NameChangeEvent, NameChanges } from './name-changes.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import { type BodyEncoding, decodePayload, encodePayload, type Payload } from './payload.js';
 import { ConsentRateLimiter } from './rate-limiter.js';
@@ -63,6 +65,12 @@ export interface ApprovalRequestEvent {
   enc: BodyEncoding;
   /** First 200 characters of a text message (what the user is asked to allow). */
   preview?: string;
+  /**
+   * The whole content, so the host's risk review judges all of it, not the preview: `text`
+   * for a text message, `data` (base64) for binary. Bounded by MAX_MESSAGE_BYTES.
+   */
+  text?: string;
+  data?: string;
 }
 export interface PeerStatusEvent {
   key: string;
@@ -79,6 +87,8 @@ export interface SessionEvents {
   'message.failed': [{ id: string; to: string; code: string }];
   'peer.status': [PeerStatusEvent];
   'approval.request': [ApprovalRequestEvent];
+  /** A trusted peer sent another name: shown only if the local user accepts (names.respond). */
+  'name.change': [NameChangeEvent];
   /** Diagnostics: an envelope was refused (code), never fatal. */
   rejected: [{ from: string; code: string }];
 }
@@ -131,6 +141,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #approvals = new Map<string, PendingApproval>();
   readonly #revokeNotices = new Map<string, number>();
   readonly #limiter = new ConsentRateLimiter();
+  readonly #names: NameChanges;
   #consentTimer: NodeJS.Timeout | null = null;
   #stopped = false;
   readonly counters = { received: 0, delivered: 0, duplicates: 0, rejected: 0, retransmits: 0 };
@@ -138,6 +149,7 @@ export class Session extends EventEmitter<SessionEvents> {
   constructor(deps: SessionDeps) {
     super();
     this.#d = deps;
+    this.#names = new NameChanges(deps.trust);
     this.#retx = new Retransmitter({
       outbox: deps.outbox,
       canSend: (peer) => deps.trust.get(peer)?.state === 'trusted',
@@ -238,6 +250,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const key = this.resolvePeer(ref);
     this.#d.trust.put(key, { state: 'revoked', scopes: [] });
     this.#consent.delete(key);
+    this.#names.forget(key);
     this.#failOutbox(key, 'CLIENT_ERR_REVOKED');
     this.#sendControl(decodeKey(key), { type: EnvelopeType.REVOKE });
     this.#emitStatus(key);
@@ -254,7 +267,9 @@ export class Session extends EventEmitter<SessionEvents> {
     const peer = this.#d.trust.get(key);
     if (peer?.state === 'trusted' || peer?.state === 'pending-out') {
       // Trusted: auto-approve. Pending-out: we asked them too, so both sides have consented.
-      this.#d.trust.put(key, { state: 'trusted', ...(peer.name ? {} : { name }), scopes: DEFAULT_SCOPES as string[] });
+      // The name stays the one the local user approved; a different one is only a proposal.
+      this.#d.trust.put(key, { state: 'trusted', scopes: DEFAULT_SCOPES as string[] });
+      this.#proposeName(key, name);
       this.#sendControl(decodeKey(key), {
         type: EnvelopeType.CONSENT_RESPONSE,
         accept: true,
@@ -287,7 +302,9 @@ export class Session extends EventEmitter<SessionEvents> {
     const peer = this.#d.trust.get(key);
     if (!peer) return; // unsolicited
     if (accept && (peer.state === 'pending-out' || peer.state === 'trusted')) {
-      this.#d.trust.put(key, { state: 'trusted', ...(name ? { name } : {}), scopes: DEFAULT_SCOPES as string[] });
+      // An (unsolicited) response never renames: the name is a proposal for the local user.
+      this.#d.trust.put(key, { state: 'trusted', scopes: DEFAULT_SCOPES as string[] });
+      this.#proposeName(key, name);
       if (peer.state !== 'trusted') this.#emitStatus(key);
       this.kick(key);
     } else if (!accept && peer.state !== 'revoked') {
@@ -297,6 +314,35 @@ export class Session extends EventEmitter<SessionEvents> {
         this.#emitStatus(key, 'denied');
       } else this.#onRevoke(key);
     }
+  }
+
+  #proposeName(key: string, name: string): void {
+    const outcome = this.#names.propose(key, name);
+    if (outcome.kind === 'asked') this.emit('name.change', outcome.event);
+    else if (outcome.kind === 'dropped') this.emit('rejected', { from: key, code: outcome.code });
+  }
+
+  pendingNameChanges(): NameChangeEvent[] {
+    return this.#names.pending();
+  }
+
+  /** The local user's answer to a `name.change`, by request id or key. */
+  respondNameChange(ref: string, accept: boolean): ReturnType<Session['peerInfo']> {
+    const event = this.#names.respond(ref, accept);
+    if (accept) this.#emitStatus(event.key);
+    return this.peerInfo(event.key);
+  }
+
+  /** The local user names a peer (e.g. to tell two alike names apart); refused if it looks like another's. */
+  renamePeer(ref: string, name: unknown): ReturnType<Session['peerInfo']> {
+    const key = this.resolvePeer(ref);
+    if (!this.#d.trust.get(key)) throw new ClientError('CLIENT_ERR_UNKNOWN_PEER', ref);
+    const valid = validateDisplayName(name);
+    this.#names.assertFree(valid, key);
+    this.#d.trust.put(key, { name: valid });
+    this.#names.forget(key);
+    this.#emitStatus(key);
+    return this.peerInfo(key);
   }
 
   #onRevoke(key: string): void {
@@ -506,7 +552,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.emit('message.received', {
       id: p.id,
       from: key,
-      name: peer.name,
+      name: this.#label(peer),
       seq: p.seq,
       ...body,
       via,
@@ -522,12 +568,17 @@ export class Session extends EventEmitter<SessionEvents> {
     const event: ApprovalRequestEvent = {
       approvalId,
       from: key,
-      name: peer.name,
+      name: this.#label(peer),
       fingerprint: peer.fingerprint,
       id: p.id,
       bytes: p.body.length,
       enc: p.enc,
-      ...(p.enc === 'text' ? { preview: Buffer.from(p.body).toString('utf8').slice(0, 200) } : {}),
+      ...(p.enc === 'text'
+        ? (() => {
+            const text = Buffer.from(p.body).toString('utf8');
+            return { preview: text.slice(0, 200), text };
+          })()
+        : { data: Buffer.from(p.body).toString('base64') }),
     };
     const timer = setTimeout(() => this.respondApproval(approvalId, false), APPROVAL_TIMEOUT_MS);
     timer.unref?.();
@@ -588,10 +639,21 @@ export class Session extends EventEmitter<SessionEvents> {
         // not a key: maybe a name
       }
     }
-    const byName = this.#d.trust.list().filter((p) => p.name === ref);
-    if (byName.length === 1) return byName[0]!.key;
-    if (byName.length > 1)
-      throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', `"${ref}" names ${byName.length} peers; use the key`);
+    // A name picks a peer only if no other known peer's name looks like it; the label with
+    // its fingerprint ("Alice (3f:a1)") picks exactly one of several alike names.
+    const all = this.#d.trust.list();
+    const byLabel = all.filter(
+      (p) => p.name && (p.name === ref || ref.startsWith(`${p.name} (`)) && displayLabel(p, all) === ref,
+    );
+    if (byLabel.length === 1) return byLabel[0]!.key;
+    const alike = all.filter((p) => namesCollide(p.name, ref));
+    if (alike.length > 1)
+      throw new ClientError(
+        'CLIENT_ERR_AMBIGUOUS_NAME',
+        `"${ref}" looks like ${alike.map((p) => displayLabel(p, all)).join(', ')}; use the key or one of these`,
+        { candidates: alike.map((p) => ({ key: p.key, label: displayLabel(p, all) })) },
+      );
+    if (alike.length === 1 && alike[0]!.name === ref) return alike[0]!.key;
     throw new ClientError('CLIENT_ERR_UNKNOWN_PEER', ref);
   }
 
@@ -600,11 +662,16 @@ export class Session extends EventEmitter<SessionEvents> {
     return {
       key,
       fingerprint: p?.fingerprint ?? formatFingerprint(decodeKey(key)),
-      name: p?.name ?? '',
+      name: p ? this.#label(p) : '',
       state: p?.state ?? ('unknown' as const),
       path: this.#d.pathStatus(key),
       pending: this.#d.outbox.pending(key).length,
     };
+  }
+
+  /** The name to show: with a fingerprint suffix when another known peer's name looks like it. */
+  #label(peer: TrustedPeer): string {
+    return displayLabel(peer, this.#d.trust.list());
   }
 
   #emitStatus(key: string, override?: 'denied'): void {

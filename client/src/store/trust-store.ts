@@ -2,6 +2,7 @@ import { decodeKey, formatFingerprint } from '@p2p-comm/protocol';
 import { MAX_STATE_FILE_BYTES, TRUST_MAX_ADDRESSES, TRUST_MAX_PEERS } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { readFileBounded, writeFileAtomic } from './atomic-file.js';
+import { namesCollide, sanitizePeerName } from './display-name.js';
 import type { StorePaths } from './paths.js';
 
 /**
@@ -56,7 +57,8 @@ function parsePeer(raw: unknown, index: number, path: string): TrustedPeer {
   return Object.freeze({
     key: p.key,
     fingerprint,
-    name: p.name,
+    // Names saved by an older version were cleaned less strictly (bidi, zero-width): clean again.
+    name: sanitizePeerName(p.name),
     firstSeen: p.firstSeen,
     lastSeen: p.lastSeen,
     addresses: Object.freeze(p.addresses.slice(0, TRUST_MAX_ADDRESSES)),
@@ -118,10 +120,13 @@ export class TrustStore {
     return [...this.#peers.values()];
   }
 
-  /** Peers (other than `exceptKey`) known under `name` that we had consented to. */
+  /**
+   * Peers (other than `exceptKey`) known under `name` — or a name that looks like it (case,
+   * NFKC, homoglyphs: display-name.ts) — that we had consented to.
+   */
   sameName(name: string, exceptKey: string): TrustedPeer[] {
     if (!name) return [];
-    return this.list().filter((p) => p.key !== exceptKey && p.name === name && p.state !== 'revoked');
+    return this.list().filter((p) => p.key !== exceptKey && p.state !== 'revoked' && namesCollide(p.name, name));
   }
 
   /** Create or update a peer and persist. */

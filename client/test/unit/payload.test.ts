@@ -79,8 +79,16 @@ describe('peer payload codec', () => {
       b.set(h, 2);
       return b;
     };
-    expect(decodePayload(EnvelopeType.CONSENT_REQUEST, enc('bad\u0000name'))).toEqual({ type: 1, name: '' });
+    // Control and invisible characters are dropped, the rest kept; long names are cut to 64 bytes.
+    expect(decodePayload(EnvelopeType.CONSENT_REQUEST, enc('bad\u0000na\u202Eme\u200B'))).toEqual({
+      type: 1,
+      name: 'badname',
+    });
     expect(decodePayload(EnvelopeType.CONSENT_REQUEST, enc(42))).toEqual({ type: 1, name: '' });
-    expect(decodePayload(EnvelopeType.CONSENT_REQUEST, enc('x'.repeat(100)))).toEqual({ type: 1, name: '' });
+    expect(decodePayload(EnvelopeType.CONSENT_REQUEST, enc('x'.repeat(100)))).toEqual({
+      type: 1,
+      name: 'x'.repeat(64),
+    });
+    expect(decodePayload(EnvelopeType.CONSENT_REQUEST, enc('\u200B\u2066'))).toEqual({ type: 1, name: '' });
   });
 });

@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, MAX_APPROVAL_HISTORY, MAX_PENDING_APPROVALS } from '../constants.js';
 import { HostError } from '../errors.js';
 
-export type ApprovalKind = 'consent' | 'send' | 'receive';
+/** `rename`: a trusted peer asks to be shown under another display name. */
+export type ApprovalKind = 'consent' | 'send' | 'receive' | 'rename';
 export type ApprovalState = 'pending' | 'accepted' | 'denied' | 'expired';
 
 export interface ApprovalRequest {

@@ -4,6 +4,7 @@
  * here, and a malformed one is reported (HOST_ERR_RPC_PROTOCOL) and dropped.
  */
 import type { EventEmitter } from 'node:events';
+import { MAX_APPROVAL_CONTENT_CHARS } from '../constants.js';
 import type { JsonObject, JsonValue } from './json-rpc.js';
 
 export interface PeerInfo {
@@ -34,8 +35,28 @@ export interface IncomingApproval {
   bytes: number;
   /** Start of a text message; absent for binary. */
   preview?: string;
+  /**
+   * The whole content (text, or base64 when `binary`), so the risk review judges all of it.
+   * Absent from an extension that sends only a preview: then the message counts as unreviewed.
+   */
+  content?: string;
   binary: boolean;
 }
+
+/** A trusted peer proposes another display name; only the local user can accept it. */
+export interface NameChangeRequest {
+  requestId: string;
+  peer: { key: string; name?: string; fingerprint?: string };
+  proposedName: string;
+}
+
+/** What a plugin may pass to connect: exactly one of these, nothing else is forwarded. */
+export type ConnectTarget = { share: string } | { key: string };
+
+/** The extension's answer to a connect: asked, or stopped because a known name has a new key. */
+export type ConnectOutcome =
+  | { kind: 'requested'; result: JsonValue }
+  | { kind: 'key-changed'; name: string; previousFingerprint: string; fingerprint: string };
 
 export interface IncomingMessage {
   from: string;
@@ -56,6 +77,7 @@ export interface ExtensionEvents {
   message: [IncomingMessage];
   delivered: [DeliveredNotice];
   approval: [IncomingApproval];
+  nameChange: [NameChangeRequest];
   peerStatus: [JsonObject];
   protocolError: [string];
 }
@@ -65,7 +87,12 @@ export interface HostExtension extends EventEmitter<ExtensionEvents> {
   identity(): Promise<JsonObject>;
   status(): Promise<JsonObject>;
   listPeers(): Promise<PeerInfo[]>;
-  connect(params: JsonObject): Promise<JsonValue>;
+  /** `peers.connect` with only the target; a changed key comes back as `key-changed`. */
+  connect(target: ConnectTarget): Promise<ConnectOutcome>;
+  /** `peers.acceptChangedKey`: only after the local user approved the change. */
+  acceptChangedKey(target: ConnectTarget, fingerprint: string): Promise<JsonValue>;
+  /** Answer a `name.change` (the local user's decision). */
+  respondNameChange(requestId: string, accept: boolean): Promise<void>;
   respondConsent(requestId: string, accept: boolean): Promise<void>;
   send(to: string, body: string): Promise<{ messageId: string }>;
   /** Answer an `approval.request`: allow hands the message to the host, deny drops it. */
@@ -153,5 +180,18 @@ export function parseIncomingApproval(p: JsonObject): IncomingApproval | undefin
   if (fp) a.fingerprint = fp;
   const preview = str(p.preview, 4096);
   if (preview !== undefined) a.preview = preview;
+  const content = a.binary ? str(p.data, MAX_APPROVAL_CONTENT_CHARS) : str(p.text, MAX_APPROVAL_CONTENT_CHARS);
+  if (content !== undefined) a.content = content;
   return a;
+}
+
+export function parseNameChange(p: JsonObject): NameChangeRequest | undefined {
+  const requestId = str(p.requestId, 256);
+  const peer = parsePeer(p);
+  const proposedName = str(p.proposedName, 256);
+  if (!requestId || !peer || !proposedName) return undefined;
+  const out: NameChangeRequest = { requestId, peer: { key: peer.key }, proposedName };
+  if (peer.name) out.peer.name = peer.name;
+  if (peer.fingerprint) out.peer.fingerprint = peer.fingerprint;
+  return out;
 }

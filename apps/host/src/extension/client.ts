@@ -7,6 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { HostError } from '../errors.js';
 import {
+  type ConnectOutcome,
+  type ConnectTarget,
   type ExtensionEvents,
   type HostExtension,
   isRecord,
@@ -15,6 +17,7 @@ import {
   parseDelivered,
   parseIncomingApproval,
   parseIncomingMessage,
+  parseNameChange,
   parsePeerList,
 } from './api.js';
 import {
@@ -32,6 +35,13 @@ export interface SpawnExtensionOptions {
   /** Where the extension's stderr goes; default: inherit. */
   stderr?: 'inherit' | 'ignore' | 'pipe';
   timeoutMs?: number;
+}
+
+/** An error answer from the extension as HOST_ERR_EXTENSION_ERROR (its code in the message). */
+function remoteError(method: string, err: unknown): unknown {
+  if (!(err instanceof RpcRemoteError)) return err;
+  const data = isRecord(err.data) && typeof err.data.code === 'string' ? ` (${err.data.code})` : '';
+  return new HostError('HOST_ERR_EXTENSION_ERROR', `${method}: ${err.message}${data}`);
 }
 
 export class ExtensionClient extends EventEmitter<ExtensionEvents> implements HostExtension {
@@ -82,11 +92,7 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
     try {
       return await this.rpc.request(method, params);
     } catch (err) {
-      if (err instanceof RpcRemoteError) {
-        const data = isRecord(err.data) && typeof err.data.code === 'string' ? ` (${err.data.code})` : '';
-        throw new HostError('HOST_ERR_EXTENSION_ERROR', `${method}: ${err.message}${data}`);
-      }
-      throw err;
+      throw remoteError(method, err);
     }
   }
 
@@ -106,8 +112,32 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
     return peers;
   }
 
-  connect(params: JsonObject): Promise<JsonValue> {
-    return this.call('peers.connect', params);
+  async connect(target: ConnectTarget): Promise<ConnectOutcome> {
+    try {
+      return { kind: 'requested', result: await this.rpc.request('peers.connect', { ...target }) };
+    } catch (err) {
+      // A known name with a new key: the gateway asks its user instead of failing the plugin.
+      if (err instanceof RpcRemoteError && isRecord(err.data) && err.data.code === 'CLIENT_ERR_KEY_CHANGED') {
+        const d = err.data;
+        const text = (v: unknown) => (typeof v === 'string' && v.length <= 256 ? v : '');
+        if (text(d.fingerprint) && text(d.previousFingerprint))
+          return {
+            kind: 'key-changed',
+            name: text(d.name),
+            previousFingerprint: text(d.previousFingerprint),
+            fingerprint: text(d.fingerprint),
+          };
+      }
+      throw remoteError('peers.connect', err);
+    }
+  }
+
+  acceptChangedKey(target: ConnectTarget, fingerprint: string): Promise<JsonValue> {
+    return this.call('peers.acceptChangedKey', { ...target, fingerprint });
+  }
+
+  async respondNameChange(requestId: string, accept: boolean): Promise<void> {
+    await this.call('names.respond', { requestId, accept });
   }
 
   async respondConsent(requestId: string, accept: boolean): Promise<void> {
@@ -160,6 +190,12 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
         const a = parseIncomingApproval(n.params);
         if (a) this.emit('approval', a);
         else this.emit('protocolError', 'bad approval.request');
+        return;
+      }
+      case 'name.change': {
+        const c = parseNameChange(n.params);
+        if (c) this.emit('nameChange', c);
+        else this.emit('protocolError', 'bad name.change');
         return;
       }
       case 'peer.status':

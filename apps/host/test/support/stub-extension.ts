@@ -4,7 +4,13 @@
  * send on one arrives as `message.received` on the other.
  */
 import { EventEmitter } from 'node:events';
-import type { ExtensionEvents, HostExtension, PeerInfo } from '../../src/extension/api.js';
+import type {
+  ConnectOutcome,
+  ConnectTarget,
+  ExtensionEvents,
+  HostExtension,
+  PeerInfo,
+} from '../../src/extension/api.js';
 import type { JsonObject, JsonValue } from '../../src/extension/json-rpc.js';
 
 export function fakeKey(seed: number): string {
@@ -17,6 +23,12 @@ export class StubExtension extends EventEmitter<ExtensionEvents> implements Host
   readonly consents: { requestId: string; accept: boolean }[] = [];
   readonly approvalAnswers: { approvalId: string; allow: boolean }[] = [];
   readonly connects: JsonObject[] = [];
+  readonly acceptedKeyChanges: JsonObject[] = [];
+  readonly nameAnswers: { requestId: string; accept: boolean }[] = [];
+  /** Makes `connect` answer like the extension does for a known name with a new key. */
+  keyChangedFor:
+    | ((t: ConnectTarget) => { name: string; previousFingerprint: string; fingerprint: string } | undefined)
+    | undefined;
   peersList: PeerInfo[] = [];
   private seq = 0;
   private linked: StubExtension | undefined;
@@ -39,9 +51,18 @@ export class StubExtension extends EventEmitter<ExtensionEvents> implements Host
   async listPeers(): Promise<PeerInfo[]> {
     return this.peersList.map((p) => ({ ...p }));
   }
-  async connect(params: JsonObject): Promise<JsonValue> {
-    this.connects.push(params);
-    return { requested: true };
+  async connect(target: ConnectTarget): Promise<ConnectOutcome> {
+    this.connects.push({ ...target });
+    const changed = this.keyChangedFor?.(target);
+    if (changed) return { kind: 'key-changed', ...changed };
+    return { kind: 'requested', result: { requested: true } };
+  }
+  async acceptChangedKey(target: ConnectTarget, fingerprint: string): Promise<JsonValue> {
+    this.acceptedKeyChanges.push({ ...target, fingerprint });
+    return { accepted: true };
+  }
+  async respondNameChange(requestId: string, accept: boolean): Promise<void> {
+    this.nameAnswers.push({ requestId, accept });
   }
   async respondConsent(requestId: string, accept: boolean): Promise<void> {
     this.consents.push({ requestId, accept });

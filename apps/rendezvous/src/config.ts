@@ -555,7 +555,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problems.push(`INVITE_REVOKED lists more than ${C.INVITE_REVOKED_MAX_IDS} ids`);
   const badIds = cfg.inviteRevoked.filter((id) => !/^[A-Za-z0-9_-]{1,64}$/.test(id));
   if (badIds.length > 0)
-    problems.push(`INVITE_REVOKED entries are not token ids: ${badIds.slice(0, 5).map((id) => JSON.stringify(id)).join(', ')}`);
+    problems.push(
+      `INVITE_REVOKED entries are not token ids: ${badIds
+        .slice(0, 5)
+        .map((id) => JSON.stringify(id))
+        .join(', ')}`,
+    );
   if (cfg.metricsToken !== null && Buffer.byteLength(cfg.metricsToken) < 16)
     problems.push('METRICS_TOKEN must be at least 16 bytes');
   if (cfg.stunPort !== 0 && cfg.stunPort === cfg.stunAltPort) problems.push('STUN_ALT_PORT must differ from STUN_PORT');

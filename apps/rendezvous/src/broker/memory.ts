@@ -5,8 +5,7 @@
  * by the total budget (MAILBOX_TOTAL_MAX_BYTES), counters by COUNTER_MAX_ENTRIES.
  */
 import { ENVELOPE_SENDER_OFFSET, PUBLIC_KEY_BYTES } from '@p2p-comm/protocol';
-import { MAILBOX_ITEM_OVERHEAD_BYTES } from '../constants.js';
-import { INVITE_USES_MAX_ENTRIES } from '../constants.js';
+import { INVITE_USES_MAX_ENTRIES, MAILBOX_ITEM_OVERHEAD_BYTES } from '../constants.js';
 import type { Broker, ClaimAndTake, MailboxLimits, MailboxPushResult } from './broker.js';
 
 /** Distinct rate-limit counters held at once, entries; the oldest window is evicted first. */

@@ -155,6 +155,27 @@ describe('item 4: a hello relayed by another server is refused with the default 
   }
 });
 
+describe('item 4: the default origins come from the bind address, not from the Host header', () => {
+  it('a wildcard bind serves its loopback names; a client dialing another name is told RDV_ERR_WRONG_ORIGIN', async () => {
+    const s = await startApp({ HOST: '0.0.0.0' });
+    cleanups.push(() => s.app.close());
+    const ok = await TestClient.connect(`ws://127.0.0.1:${s.port}/v1/ws`);
+    cleanups.push(() => void ok.close());
+    // 127.0.0.2 reaches the same socket (loopback /8) but is not a name this machine serves.
+    const home = mkdtempSync(join(tmpdir(), 'adv04-'));
+    const client = createClient({ home, server: `ws://127.0.0.2:${s.port}`, paths: { webrtc: false } });
+    await client.start();
+    cleanups.push(async () => {
+      await client.stop();
+      rmSync(home, { recursive: true, force: true });
+    });
+    await expect(client.waitForServer(5_000)).rejects.toMatchObject({
+      code: 'CLIENT_ERR_SERVER_REJECTED',
+      message: expect.stringMatching(/RDV_ERR_WRONG_ORIGIN/),
+    });
+  });
+});
+
 describe('item 4: a replaced client tells its user and recovers, without ping-pong', () => {
   it('reports `replaced` with the code, then reconnects after the backoff', async () => {
     const s = await realServer();

@@ -23,6 +23,8 @@ import { type ClientConfig, type ClientInit, validateClientInit } from './config
 const FINAL_REFUSALS: ReadonlySet<string> = new Set([
   'RDV_ERR_ADMISSION_DENIED',
   'RDV_ERR_AUTH_FAILED',
+  // The server does not serve the name we dialed: only another URL (or its PUBLIC_ORIGINS) helps.
+  'RDV_ERR_WRONG_ORIGIN',
   'RDV_ERR_AUTH_BLOCKED',
   'RDV_ERR_REPLACED',
 ]);

@@ -25,13 +25,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { decodeFrame, type Frame, FrameType, generateIdentity, type Identity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { RendezvousApp } from '../../apps/rendezvous/src/app.js';
 import { startApp, TestClient } from '../../apps/rendezvous/test/helpers.js';
-import { createClient, type P2PClient, RendezvousConnection } from '../../client/src/index.js';
+import { createClient, type P2PClient, RendezvousConnection, serveExtension } from '../../client/src/index.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -191,6 +192,39 @@ describe('item 4: a replaced client tells its user and recovers, without ping-po
     const after = victim.states.slice(victim.states.indexOf(replaced));
     expect(after.map((x) => x.state)).toContain('connected');
     expect(s.app.stats.replaced).toBe(2);
+  });
+
+  it('over JSON-RPC: the host is notified (`server.status` replaced) and `server.reconnect` takes the session back', async () => {
+    const s = await realServer();
+    // maxReconnects 0: no automatic return, so only the explicit call can bring it back.
+    const victim = await victimClient(s.url, { delayMs: 60_000, maxReconnects: 0, windowMs: 60_000 });
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const lines: { method?: string; id?: number; params?: { state: string; detail: string }; result?: unknown }[] = [];
+    let buf = '';
+    output.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        lines.push(JSON.parse(buf.slice(0, i)));
+        buf = buf.slice(i + 1);
+      }
+    });
+    const served = serveExtension(victim.client, { input, output, log: () => {} });
+    cleanups.push(() => {
+      input.end();
+      return served;
+    });
+    const other = await TestClient.connect(s.url, victim.client.identity);
+    const notified = () => lines.find((l) => l.method === 'server.status' && l.params?.state === 'replaced');
+    await expect.poll(() => notified() !== undefined, { timeout: 5_000 }).toBe(true);
+    expect(notified()!.params!.detail).toMatch(/RDV_ERR_REPLACED.*not reconnecting/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(victim.client.rendezvous?.isConnected).toBe(false);
+    input.write(`${JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'server.reconnect' })}\n`);
+    await expect.poll(() => lines.some((l) => l.id === 7 && l.result !== undefined), { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => victim.client.rendezvous?.isConnected, { timeout: 5_000 }).toBe(true);
+    expect(lines.filter((l) => l.method === 'server.status').map((l) => l.params!.state)).toContain('connected');
+    expect(await other.closed).toBe(4005);
   });
 
   it('two holders of one key settle within the bound; the user can take over explicitly', async () => {

@@ -35,7 +35,7 @@ const PATH_OPTIONS = {
 /**
  * Paths from flags or env: `--listen ip:port` / P2P_COMM_LISTEN (direct listener, off by
  * default), `--mdns` / P2P_COMM_MDNS=1 (LAN discovery, needs a listener), `--no-webrtc` /
- * P2P_COMM_WEBRTC=0.
+ * P2P_COMM_WEBRTC=0, P2P_COMM_ALLOW_LOOPBACK=1 (dial loopback addresses peers hand us).
  */
 function pathsOf(ctx: CliContext, values: Parsed['values']): Record<string, unknown> {
   const listen = (values.listen as string | undefined) ?? ctx.env.P2P_COMM_LISTEN;
@@ -47,6 +47,8 @@ function pathsOf(ctx: CliContext, values: Parsed['values']): Record<string, unkn
   }
   if (values.mdns === true || ctx.env.P2P_COMM_MDNS === '1') paths.mdns = true;
   if (values['no-webrtc'] === true || ctx.env.P2P_COMM_WEBRTC === '0') paths.webrtc = false;
+  // Labs with several extensions on one host only: peers may then hand us loopback addresses.
+  if (ctx.env.P2P_COMM_ALLOW_LOOPBACK === '1') paths.allowLoopbackAddresses = true;
   return paths;
 }
 
@@ -362,7 +364,8 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
     emit(
       'approval.request',
       a,
-      `${a.name} wants to send you ${a.enc === 'text' ? `"${a.preview}"` : `${a.bytes} bytes`}.`,
+      // The whole text, not the preview: the person deciding must see what they let through.
+      `${a.name} (${a.fingerprint}) wants to send you ${a.enc === 'text' ? `"${a.text ?? a.preview}"` : `${a.bytes} bytes of binary data`}.`,
     );
     const allow = await prompter.confirm('Allow?');
     try {

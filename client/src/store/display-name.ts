@@ -6,11 +6,13 @@
  *    isolates, zero-width space/joiners, BOM, soft hyphen…), line/paragraph separators and
  *    private-use characters are refused in our own name and stripped from a peer's; runs of
  *    whitespace become one space; at most MAX_DISPLAY_NAME_BYTES of UTF-8.
- * 2. Skeleton: a lookalike-insensitive key (`nameSkeleton`): NFKC, the homoglyph table below,
- *    case-folded, accents dropped, spaces and separators removed. Two names with one skeleton
+ * 2. Skeleton: two lookalike-insensitive keys (`nameSkeleton`). Both apply NFKC, the homoglyph
+ *    table below, case folding, drop accents, spaces and punctuation; the shape key also maps
+ *    the ASCII that passes for another letter (I/1/| → l, 0 → o) before folding, which the
+ *    folded key cannot (in "ALICE" the capital I is an i). Two names that share either key
  *    ("Alice", "alice", "Аlice" with a Cyrillic А, "AIice" with a capital I, "A l i c e")
- *    are the same name for every decision: the second one is a key change (TOFU stop), never a
- *    second peer a person could pick by mistake.
+ *    are the same name for every decision: the second one is a key change (TOFU stop), never
+ *    a second peer a person could pick by mistake.
  * 3. Labels (`displayLabel`): if two known peers still share a skeleton (both were accepted by
  *    the user, e.g. after a revoke), each is shown with a fingerprint suffix, "Alice (3f:a1)".
  *

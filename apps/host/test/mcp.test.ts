@@ -135,6 +135,20 @@ describe('p2p-comm mcp over stdio', () => {
     );
   });
 
+  it('a name another listed peer’s name looks like (case, homoglyphs) picks nobody', async () => {
+    const saved = host.ext.peersList;
+    // "Воb" with a Cyrillic В and о: an agent told "send to Bob" must not reach it by name.
+    host.ext.peersList = [...saved, { key: fakeKey(4), name: 'Воb', trusted: true, state: 'trusted' }];
+    try {
+      const before = host.ext.sent.length;
+      const r = await call('send_message', { peer: 'Bob', text: 'x' });
+      expect(r.content[0]!.text).toMatch(/^MCP_ERR_PEER_UNKNOWN/);
+      expect(host.ext.sent.length).toBe(before);
+    } finally {
+      host.ext.peersList = saved;
+    }
+  });
+
   it('peer_status reports identity and one peer', async () => {
     const r = await call('peer_status', { peer: 'Bob' });
     expect(r.structuredContent).toMatchObject({ identity: { publicKey: ME }, peer: { key: BOB, name: 'Bob' } });

@@ -118,6 +118,31 @@ describe('item 10: unauthenticated sockets have their own cap', () => {
   });
 });
 
+describe('item 10: one source cannot take the whole unauthenticated cap', () => {
+  it('a /64 holds at most MAX_UNAUTHENTICATED_PER_IP silent sockets; a peer elsewhere still gets in', async () => {
+    const s = await server({
+      TRUST_PROXY: 'true',
+      MAX_UNAUTHENTICATED: '5',
+      MAX_UNAUTHENTICATED_PER_IP: '2',
+      AUTH_DEADLINE_MS: '600000',
+    });
+    const fates = [];
+    for (let i = 1; i <= 8; i++) fates.push(await dialAs(s.url, `2001:db8:5:5::${i}`));
+    expect(fates.filter((f) => f.accepted)).toHaveLength(2);
+    for (const f of fates.filter((x) => !x.accepted))
+      expect(f).toMatchObject({ code: 'RDV_ERR_TOO_MANY_UNAUTHENTICATED', close: 1013 });
+    const peer = await TestClient.open(s.url, undefined, { headers: { 'x-forwarded-for': '192.0.2.9' } });
+    cleanups.push(() => peer.close());
+    peer.sendHello();
+    expect((await peer.next((f) => f.type === FrameType.WELCOME || f.type === FrameType.ERROR)).type).toBe(
+      FrameType.WELCOME,
+    );
+    // Authenticated sockets no longer count: the same address may open new ones.
+    expect((await dialAs(s.url, '192.0.2.9')).accepted).toBe(true);
+    expect((await dialAs(s.url, '192.0.2.9')).accepted).toBe(true);
+  });
+});
+
 describe('item 10: invite tokens can be single-use and revoked, cluster-wide', () => {
   const SECRET = 'i'.repeat(48);
   const idOf = (token: string) =>

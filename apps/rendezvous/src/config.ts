@@ -49,6 +49,7 @@ export interface Config {
   readonly maxConnsPerIp: number;
   readonly maxConnections: number;
   readonly maxUnauthenticated: number;
+  readonly maxUnauthenticatedPerIp: number;
   readonly ipv6PrefixBits: number;
   readonly authDeadlineMs: number;
   readonly heartbeatIntervalMs: number;
@@ -306,6 +307,13 @@ export const CONFIG_SPEC: readonly ConfigEntry[] = Object.freeze([
     kind: POS(),
     default: C.DEFAULT_MAX_UNAUTHENTICATED,
     doc: 'sockets per instance that have not authenticated yet (the rest of MAX_CONNECTIONS stays for peers)',
+  },
+  {
+    env: 'MAX_UNAUTHENTICATED_PER_IP',
+    key: 'maxUnauthenticatedPerIp',
+    kind: POS(),
+    default: C.DEFAULT_MAX_UNAUTHENTICATED_PER_IP,
+    doc: 'sockets from one IP (one IPv6 prefix) per instance that have not authenticated yet',
   },
   {
     env: 'IPV6_PREFIX_BITS',

@@ -116,6 +116,8 @@ export const CUT_SOCKET_LINGER_MS = 1_000;
 export const DERIVED_ORIGINS_MAX_ENTRIES = 64;
 /** Sockets on one instance that have not authenticated yet, connections (MAX_UNAUTHENTICATED). Keeps MAX_CONNECTIONS for peers. */
 export const DEFAULT_MAX_UNAUTHENTICATED = 10_000;
+/** Of those, from one IP (one IPV6_PREFIX_BITS prefix), connections (MAX_UNAUTHENTICATED_PER_IP): one source cannot take the whole cap. */
+export const DEFAULT_MAX_UNAUTHENTICATED_PER_IP = 128;
 /** Prefix length that groups IPv6 addresses for per-IP limits, bits (IPV6_PREFIX_BITS); one /64 is one subscriber. */
 export const DEFAULT_IPV6_PREFIX_BITS = 64;
 /** Single-use invite tokens remembered as redeemed by the memory broker, entries; full = new redemptions refused (fails closed). */

@@ -37,7 +37,10 @@ export const RDV_ERRORS = Object.freeze({
   RDV_ERR_MAILBOX_BUDGET: { close: null, message: 'mailbox storage of this server is full' },
   RDV_ERR_RECIPIENT_BUSY: { close: null, message: 'recipient is busy reading; retry later' },
   RDV_ERR_WRONG_ORIGIN: { close: 4002, message: 'hello is for an origin this server does not serve' },
-  RDV_ERR_TOO_MANY_UNAUTHENTICATED: { close: 1013, message: 'instance at MAX_UNAUTHENTICATED; try again later' },
+  RDV_ERR_TOO_MANY_UNAUTHENTICATED: {
+    close: 1013,
+    message: 'too many connections waiting to authenticate (MAX_UNAUTHENTICATED[_PER_IP]); try again later',
+  },
 } as const);
 
 export type RendezvousErrorCode = keyof typeof RDV_ERRORS;

@@ -11,6 +11,8 @@ export type SessionState = (typeof SessionState)[keyof typeof SessionState];
 /** Per-IP state shared by that IP's connections on this instance. */
 export class IpState {
   connections = 0;
+  /** This IP's sockets that have not authenticated yet (bounded by MAX_UNAUTHENTICATED_PER_IP). */
+  unauthenticated = 0;
   msgTokens: number;
   byteTokens: number;
   last: number;

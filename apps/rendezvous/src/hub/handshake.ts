@@ -104,6 +104,9 @@ export class Handshake {
     let ipState = this.ips.get(ip);
     if (reject === null && ipState !== undefined && ipState.connections >= c.maxConnsPerIp)
       reject = 'RDV_ERR_TOO_MANY_CONNECTIONS';
+    // …and one address (one /64) cannot take that whole cap from everyone else.
+    if (reject === null && ipState !== undefined && ipState.unauthenticated >= c.maxUnauthenticatedPerIp)
+      reject = 'RDV_ERR_TOO_MANY_UNAUTHENTICATED';
     if (reject !== null) {
       stats.connectionsRejected++;
       if (reject === 'RDV_ERR_AUTH_BLOCKED') stats.authFailures.blocked++;
@@ -139,6 +142,7 @@ export class Handshake {
     ws[SESSION] = s;
     all.add(s);
     this.pendingAuth.add(s);
+    ipState.unauthenticated++;
     stats.connectionsAccepted++;
     ws.on('message', this.listeners.message);
     ws.on('close', this.listeners.close);
@@ -156,7 +160,7 @@ export class Handshake {
 
   /** The socket closed: forget its place in the auth queue and its share of its IP's limits. */
   release(s: Session): void {
-    this.pendingAuth.delete(s);
+    this.leavePending(s);
     if (this.ctx.all.delete(s) && --s.ipState.connections <= 0) this.ips.delete(s.ip);
   }
 
@@ -220,7 +224,7 @@ export class Handshake {
       this.sender.fail(s, result === 'denied' ? 'RDV_ERR_ADMISSION_DENIED' : 'RDV_ERR_ADMISSION_UNAVAILABLE');
       return;
     }
-    this.pendingAuth.delete(s);
+    this.leavePending(s);
     s.key = key;
     s.keyId = key.toString('latin1');
     s.keyB64 = keyB64;
@@ -294,12 +298,17 @@ export class Handshake {
     this.sender.fail(old, 'RDV_ERR_REPLACED');
   }
 
+  /** The session is no longer waiting to authenticate (admitted, timed out or closed). */
+  private leavePending(s: Session): void {
+    if (this.pendingAuth.delete(s)) s.ipState.unauthenticated--;
+  }
+
   /** Close sockets past AUTH_DEADLINE_MS without a verified hello; expire IP blocks. */
   sweepAuth(): void {
     const deadline = Date.now() - this.ctx.config.authDeadlineMs;
     for (const s of this.pendingAuth) {
       if (s.openedAt > deadline) break; // insertion order = age order
-      this.pendingAuth.delete(s);
+      this.leavePending(s);
       this.ctx.stats.authFailures.timeout++;
       this.sender.fail(s, 'RDV_ERR_AUTH_TIMEOUT');
     }

@@ -37,8 +37,10 @@ export const RETRANSMIT_MAX_MS = 30_000;
 export const ACK_DELAY_MS = 5;
 /** Consent requests resent while unanswered, ms between attempts. */
 export const CONSENT_RETRY_MS = 5_000;
-/** Unanswered incoming consent requests kept, requests. Extra ones are dropped. */
+/** Unanswered incoming consent requests kept, requests (one per key). When full, expired then oldest go first. */
 export const PENDING_CONSENT_MAX = 64;
+/** An unanswered incoming consent request is dropped this long after it arrived, ms (ClientInit.consentTtlMs). */
+export const PENDING_CONSENT_TTL_MS = 10 * 60_000;
 /** Consent requests from one unknown key shown to the user, per CONSENT_RATE_WINDOW_MS. */
 export const CONSENT_RATE_PER_KEY = 3;
 /** Consent requests from all unknown keys shown to the user, per CONSENT_RATE_WINDOW_MS. */

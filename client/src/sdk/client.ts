@@ -131,6 +131,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         transmit: (peer, envelope) => pathManager.send(peer, envelope),
         pathStatus: (peer) => pathManager.status(peer),
         requireApproval: this.config.requireApproval,
+        consentTtlMs: this.config.consentTtlMs,
         // Bounded by bytes too, so a burst of large messages never overfills the receiver's
         // queue at the relay (which drops slow readers); smaller if the server says so.
         sendWindowBytes: () => sendWindowBytes(this.#conn?.welcome?.sendQueueMaxBytes ?? null),
@@ -184,6 +185,10 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         listen: pc.listen ?? null,
         webrtc: pc.webrtc ?? true,
         mdns: pc.mdns === true ? {} : pc.mdns || false,
+        addressPolicy: {
+          allowLoopback: pc.allowLoopbackAddresses === true,
+          allowLinkLocal: pc.allowLinkLocalAddresses === true,
+        },
         ...(pc.timings ? { timings: pc.timings } : {}),
         onStatus: (peer) => session.pathChanged(peer),
       });

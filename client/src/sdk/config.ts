@@ -1,3 +1,4 @@
+import { PENDING_CONSENT_TTL_MS } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { normalizeServerUrl, type ReplacedPolicy } from '../transports/rendezvous-connection.js';
 
@@ -11,6 +12,8 @@ export interface ClientInit {
   token?: string;
   /** Ask the host (approval.request) before any incoming message is delivered. Default false. */
   requireApproval?: boolean;
+  /** Unanswered incoming consent requests expire after this, ms. Default PENDING_CONSENT_TTL_MS (10 min). */
+  consentTtlMs?: number;
   /** Paths beyond the relay (client/src/transports/direct-paths.ts). */
   paths?: PathsInit;
   /** Reconnects after the server says another connection with our key took over (tests shorten them). */
@@ -26,6 +29,14 @@ export interface PathsInit {
   mdns?: boolean | { interface?: string; port?: number };
   /** Shorter upgrade timers (tests, benchmarks), ms; defaults in transports/*-constants.ts. */
   timings?: PathTimings;
+  /**
+   * Dial loopback addresses (127.0.0.0/8, ::1, IPv4-mapped ::ffff:127.x) that a peer, mDNS or
+   * addAddress hands the client. Default false: a peer must never make us connect to services
+   * on our own host. For tests and labs on one machine (transports/address-policy.ts).
+   */
+  allowLoopbackAddresses?: boolean;
+  /** Dial link-local addresses (169.254.0.0/16, fe80::/10): LANs without DHCP. Default false. */
+  allowLinkLocalAddresses?: boolean;
 }
 
 export interface PathTimings {
@@ -41,6 +52,7 @@ export interface ClientConfig {
   readonly server: string | null;
   readonly token: string;
   readonly requireApproval: boolean;
+  readonly consentTtlMs: number;
   readonly paths: Readonly<PathsInit>;
   readonly replaced: Readonly<Partial<ReplacedPolicy>>;
 }
@@ -65,6 +77,14 @@ export function validateClientInit(init: unknown): ClientConfig {
     problems.push('token must be a string of at most 1024 characters');
   if (i.requireApproval !== undefined && typeof i.requireApproval !== 'boolean')
     problems.push('requireApproval must be a boolean');
+  if (
+    i.consentTtlMs !== undefined &&
+    (typeof i.consentTtlMs !== 'number' ||
+      !Number.isInteger(i.consentTtlMs) ||
+      i.consentTtlMs < 1_000 ||
+      i.consentTtlMs > 7 * 86_400_000)
+  )
+    problems.push('consentTtlMs must be an integer number of ms in [1000, 604800000]');
   const paths = validatePaths(i.paths, problems);
   const replaced = validateReplaced(i.replaced, problems);
   if (problems.length > 0) throw new ClientError('CLIENT_ERR_CONFIG', problems.join('; '), { problems });
@@ -73,6 +93,7 @@ export function validateClientInit(init: unknown): ClientConfig {
     server,
     token: (i.token as string | undefined) ?? '',
     requireApproval: (i.requireApproval as boolean | undefined) ?? false,
+    consentTtlMs: (i.consentTtlMs as number | undefined) ?? PENDING_CONSENT_TTL_MS,
     paths,
     replaced,
   });
@@ -102,7 +123,14 @@ function validateReplaced(v: unknown, problems: string[]): Readonly<Partial<Repl
 const isPort = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65_535;
 
 function validatePaths(v: unknown, problems: string[]): Readonly<PathsInit> {
-  if (v === undefined || v === null) return Object.freeze({ listen: null, webrtc: true, mdns: false });
+  if (v === undefined || v === null)
+    return Object.freeze({
+      listen: null,
+      webrtc: true,
+      mdns: false,
+      allowLoopbackAddresses: false,
+      allowLinkLocalAddresses: false,
+    });
   if (typeof v !== 'object') {
     problems.push('paths must be an object');
     return {};
@@ -123,6 +151,8 @@ function validatePaths(v: unknown, problems: string[]): Readonly<PathsInit> {
       problems.push('paths.listen.advertise must be [{ host, port }]');
   }
   if (p.webrtc !== undefined && typeof p.webrtc !== 'boolean') problems.push('paths.webrtc must be a boolean');
+  for (const flag of ['allowLoopbackAddresses', 'allowLinkLocalAddresses'] as const)
+    if (p[flag] !== undefined && typeof p[flag] !== 'boolean') problems.push(`paths.${flag} must be a boolean`);
   const m = p.mdns as Record<string, unknown> | boolean | undefined;
   if (
     m !== undefined &&
@@ -146,5 +176,7 @@ function validatePaths(v: unknown, problems: string[]): Readonly<PathsInit> {
     listen: (listen as PathsInit['listen']) ?? null,
     webrtc: (p.webrtc as boolean | undefined) ?? true,
     mdns: (m as PathsInit['mdns']) ?? false,
+    allowLoopbackAddresses: (p.allowLoopbackAddresses as boolean | undefined) ?? false,
+    allowLinkLocalAddresses: (p.allowLinkLocalAddresses as boolean | undefined) ?? false,
   });
 }

@@ -20,7 +20,7 @@ import {
   CONSENT_RETRY_MS,
   MAX_MESSAGE_BYTES,
   PENDING_APPROVALS_MAX,
-  PENDING_CONSENT_MAX,
+  PENDING_CONSENT_TTL_MS,
   REVOKE_NOTICE_INTERVAL_MS,
   REVOKE_NOTICE_MAX_KEYS,
 } from '../constants.js';
@@ -32,6 +32,7 @@ import type { InboxState } from './inbox-state.js';
 import { type NameChangeEvent, NameChanges } from './name-changes.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import { type BodyEncoding, decodePayload, encodePayload, type Payload } from './payload.js';
+import { PendingConsents } from './pending-consents.js';
 import { ConsentRateLimiter } from './rate-limiter.js';
 import { chosenByUser } from './replay-store.js';
 import { Retransmitter } from './retransmitter.js';
@@ -109,10 +110,8 @@ export interface SessionDeps {
   requireApproval: boolean;
   /** Wire bytes in flight per peer (read at every send); default SEND_WINDOW_BYTES. */
   sendWindowBytes?: () => number;
-}
-
-interface PendingConsent extends ConsentRequestEvent {
-  at: number;
+  /** Unanswered incoming consent requests expire after this, ms; default PENDING_CONSENT_TTL_MS. */
+  consentTtlMs?: number;
 }
 
 interface PendingApproval {
@@ -137,7 +136,9 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #d: SessionDeps;
   readonly #retx: Retransmitter;
   readonly #ackTimers = new Map<string, NodeJS.Timeout>();
-  readonly #consent = new Map<string, PendingConsent>();
+  readonly #consent = new PendingConsents<ConsentRequestEvent>({
+    ttlMs: () => this.#d.consentTtlMs ?? PENDING_CONSENT_TTL_MS,
+  });
   readonly #approvals = new Map<string, PendingApproval>();
   readonly #revokeNotices = new Map<string, number>();
   readonly #limiter = new ConsentRateLimiter();
@@ -221,12 +222,12 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   pendingConsents(): ConsentRequestEvent[] {
-    return [...this.#consent.values()].map(({ at: _at, ...e }) => e);
+    return this.#consent.list();
   }
 
   /** B answers a consent request, by request id or key. */
   respondConsent(ref: string, accept: boolean): ReturnType<Session['peerInfo']> {
-    const pending = this.#consent.get(ref) ?? [...this.#consent.values()].find((p) => p.requestId === ref);
+    const pending = this.#consent.find(ref);
     if (!pending) throw new ClientError('CLIENT_ERR_NO_PENDING_REQUEST', ref);
     this.#consent.delete(pending.key);
     const keyBytes = decodeKey(pending.key);
@@ -280,22 +281,21 @@ export class Session extends EventEmitter<SessionEvents> {
       return;
     }
     if (this.#consent.has(key)) return; // already asked the user; a resend changes nothing
-    if (!this.#limiter.allow(key) || this.#consent.size >= PENDING_CONSENT_MAX) {
+    if (!this.#limiter.allow(key)) {
       this.emit('rejected', { from: key, code: 'CLIENT_ERR_CONSENT_RATE_LIMITED' });
       return;
     }
     const clash = this.#d.trust.sameName(name, key).find((p) => p.state === 'trusted');
-    const event: PendingConsent = {
+    const event: ConsentRequestEvent = {
       requestId: randomBytes(8).toString('hex'),
       key,
       fingerprint: formatFingerprint(decodeKey(key)),
       name,
-      at: Date.now(),
       ...(clash ? { keyChanged: { previousKey: clash.key, previousFingerprint: clash.fingerprint } } : {}),
     };
-    this.#consent.set(key, event);
-    const { at: _at, ...wire } = event;
-    this.emit('consent.request', wire);
+    // When full, the oldest request makes room (pending-consents.ts says why that is fair).
+    this.#consent.add(event);
+    this.emit('consent.request', event);
   }
 
   #onConsentResponse(key: string, accept: boolean, name: string): void {

@@ -30,6 +30,7 @@ import {
   sealEnvelope,
   toHex,
 } from '@p2p-comm/protocol';
+import { type AddressPolicy, isDialableAddress } from './address-policy.js';
 import {
   UPGRADE_MAX_ADDRESSES_PER_PEER,
   UPGRADE_MAX_OWN_ADDRESSES,
@@ -75,6 +76,11 @@ export interface PathUpgraderOptions {
   readonly mdns?: MdnsSocketOptions | false;
   /** Called after a path's status line changed (e.g. "webrtc: ice failed") for that peer. */
   readonly onStatus?: (peer: string) => void;
+  /**
+   * Which addresses handed to `addAddress` (by a peer, mDNS or the caller) may be dialed;
+   * default: unicast only, no loopback or link-local (address-policy.ts).
+   */
+  readonly addressPolicy?: AddressPolicy;
   /** Overrides for tests, ms. */
   readonly timings?: {
     readonly tickMs?: number;
@@ -124,6 +130,7 @@ export class PathUpgrader {
   #timer: NodeJS.Timeout | undefined;
   #ownAddresses: DirectAddress[] = [];
   #stopped = false;
+  #refusedAddresses = 0;
 
   constructor(opts: PathUpgraderOptions) {
     this.#o = opts;
@@ -137,6 +144,11 @@ export class PathUpgrader {
 
   get webrtcEnabled(): boolean {
     return this.#webrtc;
+  }
+
+  /** Addresses refused by the address policy since start, addresses (diagnostics). */
+  get refusedAddresses(): number {
+    return this.#refusedAddresses;
   }
 
   async start(): Promise<void> {
@@ -214,6 +226,11 @@ export class PathUpgrader {
 
   /** A candidate direct address for a peer (share string, mDNS, published hint). Only a hint. */
   addAddress(peerKey: Uint8Array, address: DirectAddress): void {
+    // Every address enters here, whoever chose it: one policy point, before any state.
+    if (!isDialableAddress(address.host, this.#o.addressPolicy)) {
+      this.#refusedAddresses++;
+      return;
+    }
     const p = this.#peer(encodeKey(peerKey));
     if (!p) return;
     if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65_535) return;

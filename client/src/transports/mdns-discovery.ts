@@ -2,7 +2,10 @@
  * mDNS / DNS-SD discovery on the LAN. An extension with a direct listener announces
  * `<fingerprint>._p2p-comm._tcp.local` (SRV: port, TXT: key and name, A: addresses) and answers
  * queries for the service; every extension browses for it and reports hints for the keys it
- * wants (its trusted peers). A hint is only a hint: the direct handshake proves the key.
+ * wants (its trusted peers). A hint is only a hint: the direct handshake proves the key, and
+ * anyone on the LAN can announce any key at any address, so the upgrader dials a hint only if
+ * the address policy allows it (address-policy.ts: no loopback, link-local, multicast or
+ * unspecified addresses unless configured).
  *
  * @example
  *   const mdns = new MdnsDiscovery({ announce: { key, port: 7788, addresses: ['192.168.1.20'] },

@@ -30,6 +30,8 @@ async function setup() {
     isTrusted: (k) => k === encodeKey(friend.publicKey),
     webrtc: false,
     timings: { tickMs: 60_000 },
+    // Everything here runs on one machine: the friend's addresses are loopback.
+    addressPolicy: { allowLoopback: true },
   });
   await up.start();
   stops.push(() => up.stop());

@@ -73,7 +73,15 @@ afterAll(async () => {
 describe('item 7: a plugin cannot replace a trusted key', () => {
   it('the host never forwards acceptChangedKey: the changed key waits for the local user, and Deny keeps Bob', async () => {
     const pending = pluginCall(alice, 'POST', '/peers/connect', { share: malloryShare, acceptChangedKey: true });
-    const approval = await until(() => alice.approvals.pending()[0], 'an approval for the changed key');
+    // First the user is asked whether the plugin may connect to this key at all…
+    const ask = await until(() => alice.approvals.pending().find((a) => a.kind === 'connect'), 'the connect question');
+    expect(ask.reasons).toEqual([]);
+    alice.approvals.decide(ask.id, true);
+    // …then the extension refuses the key change and the user sees both fingerprints.
+    const approval = await until(
+      () => alice.approvals.pending().find((a) => a.reasons.includes('key-changed')),
+      'an approval for the changed key',
+    );
     expect(approval.reasons).toEqual(['key-changed']);
     expect(approval.prompt).toContain('DIFFERENT KEY');
     expect(approval.prompt).toContain(formatFingerprint(mallory.publicKey));
@@ -83,6 +91,19 @@ describe('item 7: a plugin cannot replace a trusted key', () => {
     const r = await pending;
     expect(r.status).toBe(403);
     expect((r.json.error as { code: string }).code).toBe('HOST_ERR_KEY_CHANGE_DENIED');
+    expect((await alicePeers()).map((p) => [p.key, p.name, p.state])).toEqual([[bobKey, 'Bob', 'trusted']]);
+  }, 30_000);
+
+  it('a plugin cannot make a new key trusted either: Deny on the connect question asks nobody', async () => {
+    const stranger = generateIdentity(nodeSuite);
+    const pending = pluginCall(alice, 'POST', '/peers/connect', {
+      share: formatShare(stranger.publicKey, { name: 'Carol' }),
+    });
+    const ask = await until(() => alice.approvals.pending().find((a) => a.kind === 'connect'), 'the connect question');
+    expect(ask.prompt).toContain(formatFingerprint(stranger.publicKey));
+    alice.approvals.decide(ask.id, false);
+    const r = await pending;
+    expect((r.json.error as { code: string }).code).toBe('HOST_ERR_CONNECT_DENIED');
     expect((await alicePeers()).map((p) => [p.key, p.name, p.state])).toEqual([[bobKey, 'Bob', 'trusted']]);
   }, 30_000);
 
@@ -98,7 +119,12 @@ describe('item 7: a plugin cannot replace a trusted key', () => {
 
   it('only the local user’s Accept replaces the key (and then through peers.acceptChangedKey)', async () => {
     const pending = pluginCall(alice, 'POST', '/peers/connect', { share: malloryShare });
-    const approval = await until(() => alice.approvals.pending()[0], 'an approval for the changed key');
+    const ask = await until(() => alice.approvals.pending().find((a) => a.kind === 'connect'), 'the connect question');
+    alice.approvals.decide(ask.id, true);
+    const approval = await until(
+      () => alice.approvals.pending().find((a) => a.reasons.includes('key-changed')),
+      'an approval for the changed key',
+    );
     alice.approvals.decide(approval.id, true);
     const r = await pending;
     expect(r.status).toBe(200);

@@ -213,7 +213,25 @@ afterAll(async () => {
 
 describe('call flow: agent A asks, B’s user decides in the browser, agent B answers', () => {
   it('consent: A’s agent asks to connect, Bob accepts on his page, both sides trust', async () => {
-    const r = await gateway(alice, 'POST', '/peers/connect', { share: bob.id.share });
+    const asked = gateway(alice, 'POST', '/peers/connect', { share: bob.id.share });
+    // A plugin may only ask: Alice's own user allows a key she has not trusted yet (here through
+    // the approval API her terminal prompt uses).
+    const ui = { authorization: `Bearer ${UI_TOKEN}` };
+    const question = await until(async () => {
+      const state = (await (await fetch(`${alice.url}/ui/api/approvals`, { headers: ui })).json()) as {
+        pending: { id: string; kind: string; prompt: string }[];
+      };
+      return state.pending.find((a) => a.kind === 'connect');
+    }, 'Alice to be asked about the connect');
+    expect(question.prompt).toBe(
+      `Alice's AI agent wants to connect to "Bob". Fingerprint: ${bob.id.fingerprint}. Allow?`,
+    );
+    await fetch(`${alice.url}/ui/api/approvals/${question.id}`, {
+      method: 'POST',
+      headers: { ...ui, 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: 'accept' }),
+    });
+    const r = await asked;
     expect(r.result).toMatchObject({ key: bob.id.key });
     const card = bobPage.locator('#pending [data-kind="consent"]');
     await card.waitFor({ timeout: 30_000 });
@@ -246,7 +264,9 @@ describe('call flow: agent A asks, B’s user decides in the browser, agent B an
 
     // Each side's audit log shows its gates, in order, and never the content.
     const outA = audit(alice).filter(
-      (e) => e.direction === 'out' && e.plugin === 'agent' && e.detail !== 'ext:p2p-comm:connect',
+      // The connect earlier has its own lines (permission, the user's approval).
+      (e) =>
+        e.direction === 'out' && e.plugin === 'agent' && e.detail !== 'ext:p2p-comm:connect' && e.detail !== 'connect',
     );
     expect(outA.map((e) => e.gate).slice(0, 4)).toEqual(['permission', 'scope', 'risk', 'extension']);
     const inB = audit(bob).filter((e) => e.direction === 'in');

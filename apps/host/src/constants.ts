@@ -58,7 +58,7 @@ export const PERMISSION_SEND = 'ext:p2p-comm:send';
 export const PERMISSION_RECEIVE = 'ext:p2p-comm:receive';
 /** List peers and read status. */
 export const PERMISSION_PEERS = 'ext:p2p-comm:peers';
-/** Ask a new peer for consent (the peer's user still decides). */
+/** Ask to connect to a peer: the local user allows a key not yet trusted, then the peer's user decides. */
 export const PERMISSION_CONNECT = 'ext:p2p-comm:connect';
 export const KNOWN_PERMISSIONS = [PERMISSION_SEND, PERMISSION_RECEIVE, PERMISSION_PEERS, PERMISSION_CONNECT] as const;
 export type Permission = (typeof KNOWN_PERMISSIONS)[number];

@@ -11,6 +11,10 @@ export const HOST_ERRORS = {
   HOST_ERR_PERMISSION_DENIED: { status: 403, message: 'plugin lacks the permission for this call' },
   HOST_ERR_SCOPE_DENIED: { status: 403, message: 'peer is not approved for this plugin' },
   HOST_ERR_RISK_DENIED: { status: 403, message: 'the user denied this high-risk message' },
+  HOST_ERR_CONNECT_DENIED: {
+    status: 403,
+    message: 'the user did not allow this connect; nothing was asked of the peer',
+  },
   HOST_ERR_KEY_CHANGE_DENIED: { status: 403, message: 'the user did not accept the changed key; nothing was trusted' },
   HOST_ERR_APPROVAL_TIMEOUT: { status: 403, message: 'nobody answered the approval in time; denied' },
   HOST_ERR_APPROVAL_QUEUE_FULL: { status: 503, message: 'too many approvals pending; denied' },

@@ -208,40 +208,65 @@ export class Gateway {
   }
 
   /**
-   * A plugin asks a peer to connect. Only `share` or `key` is forwarded (an allow-list: flags
-   * such as `acceptChangedKey` never reach the extension from a plugin). If the extension says
-   * a known name arrived with a new key, the local user decides on the approval page or
-   * terminal, with both fingerprints in front of them; only their Accept replaces the key.
+   * A plugin asks to connect to a peer. Only `share` or `key` is forwarded (an allow-list: flags
+   * such as `acceptChangedKey` never reach the extension from a plugin). A key the user has
+   * not trusted yet is the user's decision: the plugin's request waits on the approval page or
+   * terminal, and only then does the extension ask the peer (whose user decides in turn). If
+   * the extension answers that a known name arrived with a new key, the user is asked again,
+   * with both fingerprints; only that Accept calls `peers.acceptChangedKey`.
    */
   async connect(plugin: PluginConfig, params: JsonObject): Promise<JsonValue> {
     this.permit(plugin, PERMISSION_CONNECT, 'out');
     const target = connectTarget(params);
+    const { key, name } = describeTarget(target);
     const { audit, config, extension } = this.deps;
+    const fingerprint = peerFingerprint(key);
+    const peer = { key, fingerprint, ...(name ? { name } : {}) };
+    const ask = async (req: { prompt: string; reasons: string[] }, detail: string, deniedCode: HostErrorCode) => {
+      const line = { gate: 'approval' as const, plugin: plugin.id, direction: 'out' as const, peer: key, detail };
+      let state: ApprovalState;
+      try {
+        state = await this.askUser({ kind: 'connect', peer, plugin: { id: plugin.id, name: plugin.name }, ...req });
+      } catch (err) {
+        this.deny(err, line);
+      }
+      if (state !== 'accepted') this.deny(new HostError(stateToCode(state, deniedCode)), line);
+      audit.record({ ...line, outcome: 'allow' });
+    };
+
+    if (!(await this.isTrusted(key))) {
+      const label = name ? `"${name}"` : `a new peer`;
+      await ask(
+        {
+          prompt: `${config.userName}'s ${plugin.name} wants to connect to ${label}. Fingerprint: ${fingerprint}. Allow?`,
+          reasons: [],
+        },
+        'connect',
+        'HOST_ERR_CONNECT_DENIED',
+      );
+    }
     const outcome = await extension.connect(target);
     if (outcome.kind === 'requested') {
-      audit.record({ gate: 'extension', outcome: 'allow', plugin: plugin.id, detail: 'peers.connect' });
+      audit.record({ gate: 'extension', outcome: 'allow', plugin: plugin.id, peer: key, detail: 'peers.connect' });
       return outcome.result;
     }
-    const key = 'key' in target ? target.key : undefined;
-    const peer = { key: key ?? '', fingerprint: outcome.fingerprint, ...(outcome.name ? { name: outcome.name } : {}) };
     const label = outcome.name ? `"${outcome.name}"` : 'a known peer';
-    const base = { gate: 'approval' as const, plugin: plugin.id, direction: 'out' as const, detail: 'key-changed' };
-    let state: ApprovalState;
-    try {
-      state = await this.askUser({
-        kind: 'consent',
+    await ask(
+      {
         prompt: `WARNING: ${config.userName}'s ${plugin.name} asks to connect to ${label} with a DIFFERENT KEY. Before: ${outcome.previousFingerprint}. Now: ${outcome.fingerprint}. Trust the new key?`,
-        peer,
-        plugin: { id: plugin.id, name: plugin.name },
         reasons: ['key-changed'],
-      });
-    } catch (err) {
-      this.deny(err, base);
-    }
-    if (state !== 'accepted') this.deny(new HostError(stateToCode(state, 'HOST_ERR_KEY_CHANGE_DENIED')), base);
-    audit.record({ ...base, outcome: 'allow' });
+      },
+      'key-changed',
+      'HOST_ERR_KEY_CHANGE_DENIED',
+    );
     const result = await extension.acceptChangedKey(target, outcome.fingerprint);
-    audit.record({ gate: 'extension', outcome: 'allow', plugin: plugin.id, detail: 'peers.acceptChangedKey' });
+    audit.record({
+      gate: 'extension',
+      outcome: 'allow',
+      plugin: plugin.id,
+      peer: key,
+      detail: 'peers.acceptChangedKey',
+    });
     return result;
   }
 
@@ -571,6 +596,26 @@ function contentBytes(content: string, binary: boolean): number {
 }
 
 const CONNECT_KEY = /^[A-Za-z0-9_-]{43}$/;
+const SHARE_KEY = /^p2p-comm:\/\/([A-Za-z0-9_-]{43})(?:@[^?]*)?(?:\?(.*))?$/;
+/** Characters a name must not carry into a prompt: controls, bidi and zero-width. */
+const INVISIBLE = /[\p{Cc}\p{Cf}]/gu;
+
+/**
+ * The key (and the name a share string claims, for the prompt only) of a connect target.
+ * The extension parses the share again and is the authority; this is what the user is shown.
+ */
+function describeTarget(target: ConnectTarget): { key: string; name?: string } {
+  if ('key' in target) return { key: target.key };
+  const m = SHARE_KEY.exec(target.share.trim());
+  if (!m) throw new HostError('HOST_ERR_BAD_REQUEST', 'share: p2p-comm://<key>[@host:port][?name=…]');
+  let name: string | undefined;
+  try {
+    name = new URLSearchParams(m[2] ?? '').get('name')?.replace(INVISIBLE, '').trim().slice(0, 64) || undefined;
+  } catch {
+    name = undefined;
+  }
+  return { key: m[1]!, ...(name ? { name } : {}) };
+}
 
 /** The allow-list of a plugin's connect request: exactly one of `share` or `key`. */
 function connectTarget(params: JsonObject): ConnectTarget {

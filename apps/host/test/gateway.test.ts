@@ -396,23 +396,51 @@ describe('consent and peer calls', () => {
     expect(host.ext.nameAnswers).toEqual([{ requestId: 'n1', accept: true }]);
   });
 
-  it("a plugin's connect that meets a changed key asks the user; only Accept calls peers.acceptChangedKey", async () => {
+  it("a plugin's connect to a key the user has not trusted waits for the user; Deny asks nobody", async () => {
+    host = makeHost({ key: ME, agentPeers: [PEER] });
+    const h = { host: '127.0.0.1', authorization: `Bearer ${AGENT_TOKEN}` };
+    const pending = host.app.inject({
+      method: 'POST',
+      url: `${API_PREFIX}/peers/connect`,
+      headers: h,
+      payload: { share: `p2p-comm://${STRANGER}@127.0.0.1:1?name=Carol%E2%80%AE` },
+    });
+    const approval = await waitFor(() => host!.approvals.pending()[0]);
+    expect(approval).toMatchObject({ kind: 'connect', peer: { key: STRANGER, name: 'Carol' } });
+    expect(approval.prompt).toMatch(
+      /^Alice's AI agent wants to connect to "Carol"\. Fingerprint: ([0-9a-f]{2}:){15,}[0-9a-f]{2}\. Allow\?$/,
+    );
+    expect(host.ext.connects).toEqual([]);
+    host.approvals.decide(approval.id, false);
+    expect((await pending).json().error.code).toBe('HOST_ERR_CONNECT_DENIED');
+    expect(host.ext.connects).toEqual([]);
+  });
+
+  it("a plugin's connect that meets a changed key asks the user again; only Accept calls peers.acceptChangedKey", async () => {
     host = makeHost({ key: ME, agentPeers: [PEER] });
     host.ext.keyChangedFor = () => ({ name: 'Bob', previousFingerprint: 'aa:bb', fingerprint: 'cc:dd' });
     const h = { host: '127.0.0.1', authorization: `Bearer ${AGENT_TOKEN}` };
     const connect = () =>
       host!.app.inject({ method: 'POST', url: `${API_PREFIX}/peers/connect`, headers: h, payload: { key: STRANGER } });
+    const answer = async (accept: boolean) => {
+      const before = host!.approvals.decided().length;
+      const a = await waitFor(() => host!.approvals.pending()[0]);
+      host!.approvals.decide(a.id, accept);
+      await waitFor(() => host!.approvals.decided().length > before);
+      return a;
+    };
     const denied = connect();
-    const first = await waitFor(() => host!.approvals.pending()[0]);
-    expect(first.prompt).toBe(
+    expect((await answer(true)).reasons).toEqual([]);
+    const warning = await answer(false);
+    expect(warning.prompt).toBe(
       'WARNING: Alice\'s AI agent asks to connect to "Bob" with a DIFFERENT KEY. Before: aa:bb. Now: cc:dd. Trust the new key?',
     );
-    host.approvals.decide(first.id, false);
+    expect(warning.reasons).toEqual(['key-changed']);
     expect((await denied).json().error.code).toBe('HOST_ERR_KEY_CHANGE_DENIED');
     expect(host.ext.acceptedKeyChanges).toEqual([]);
     const accepted = connect();
-    const second = await waitFor(() => host!.approvals.pending()[0]);
-    host.approvals.decide(second.id, true);
+    await answer(true);
+    await answer(true);
     expect((await accepted).json()).toEqual({ result: { accepted: true } });
     expect(host.ext.acceptedKeyChanges).toEqual([{ key: STRANGER, fingerprint: 'cc:dd' }]);
   });

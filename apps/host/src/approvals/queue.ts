@@ -10,8 +10,11 @@ import { EventEmitter } from 'node:events';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, MAX_APPROVAL_HISTORY, MAX_PENDING_APPROVALS } from '../constants.js';
 import { HostError } from '../errors.js';
 
-/** `rename`: a trusted peer asks to be shown under another display name. */
-export type ApprovalKind = 'consent' | 'send' | 'receive' | 'rename';
+/**
+ * `connect`: a plugin asks to connect to a key the user has not trusted (or meets a changed key);
+ * `rename`: a trusted peer asks to be shown under another display name.
+ */
+export type ApprovalKind = 'consent' | 'send' | 'receive' | 'connect' | 'rename';
 export type ApprovalState = 'pending' | 'accepted' | 'denied' | 'expired';
 
 export interface ApprovalRequest {

@@ -167,6 +167,8 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         });
         const relay = new RelayTransport(conn, (link) => pathManager.addLink(link));
         pathManager.addProvider(relay);
+        // RDV_ERR_RECIPIENT_BUSY: the peer reads slower than we send; back off, nothing is lost.
+        conn.on('recipient-busy', (to) => session.recipientBusy(encodeKey(to)));
         conn.on('state', (state, detail) => {
           this.emit('server.status', { state, detail });
           if (state === 'connected') session.kickAll();

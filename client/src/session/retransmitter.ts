@@ -21,6 +21,8 @@ interface SendState {
   timer: NodeJS.Timeout | null;
   /** A pump for this peer is on the stack (transmit may open a path, whose kick lands here). */
   pumping: boolean;
+  /** The peer is busy (the relay refused a frame for it): send nothing until the timer fires. */
+  holding: boolean;
 }
 
 /**
@@ -49,8 +51,25 @@ export class Retransmitter {
     if (s.pumping) return;
     s.sent = 0;
     s.rto = RETRANSMIT_INITIAL_MS;
+    s.holding = false;
     this.#clear(s);
     this.pump(peer);
+  }
+
+  /**
+   * The relay answered RDV_ERR_RECIPIENT_BUSY for a frame to `peer`: the peer reads slower than
+   * we send. Nothing is lost or failed: stop sending, and resend from the first unacked message
+   * when the (doubled) timeout fires, as after a silent round. Several refusals of one window
+   * count once.
+   */
+  backoff(peer: string): void {
+    const s = this.#peers.get(peer);
+    if (!s || s.holding) return;
+    s.holding = true;
+    s.sent = 0;
+    s.rto = Math.min(s.rto * 2, RETRANSMIT_MAX_MS);
+    this.#clear(s);
+    if (this.#d.outbox.pending(peer).length > 0) this.#arm(peer, s);
   }
 
   /** Send what the window allows. */
@@ -65,7 +84,7 @@ export class Retransmitter {
     for (let i = 0; i < Math.min(s.sent, pending.length); i++) inFlight += dataWireBytes(pending[i]!.body.length);
     s.pumping = true;
     try {
-      while (s.sent < limit) {
+      while (s.sent < limit && !s.holding) {
         const size = dataWireBytes(pending[s.sent]!.body.length);
         if (s.sent > 0 && inFlight + size > maxBytes) break; // the next ack makes room
         try {
@@ -111,7 +130,7 @@ export class Retransmitter {
   #state(peer: string): SendState {
     let s = this.#peers.get(peer);
     if (!s) {
-      s = { sent: 0, rto: RETRANSMIT_INITIAL_MS, timer: null, pumping: false };
+      s = { sent: 0, rto: RETRANSMIT_INITIAL_MS, timer: null, pumping: false, holding: false };
       this.#peers.set(peer, s);
     }
     return s;
@@ -130,7 +149,8 @@ export class Retransmitter {
           this.#peers.delete(peer); // idle: the map holds only peers with messages in flight
           return;
         }
-        // Go-back-N: nothing was acked for a whole timeout, resend the window.
+        // Go-back-N: nothing was acked for a whole timeout (or the peer was busy), resend the window.
+        s.holding = false;
         this.#d.onRetransmit(s.sent);
         s.sent = 0;
         s.rto = Math.min(s.rto * 2, RETRANSMIT_MAX_MS);

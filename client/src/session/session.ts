@@ -382,6 +382,11 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#retx.kick(peer);
   }
 
+  /** The relay refused a frame because `peer` is busy reading: hold its messages, resend after a backoff. */
+  recipientBusy(peer: string): void {
+    this.#retx.backoff(peer);
+  }
+
   kickAll(): void {
     for (const peer of this.#d.outbox.peers()) this.kick(peer);
     this.#retryConsent();

@@ -39,6 +39,11 @@ export interface RendezvousEvents {
   deliver: [from: Uint8Array, envelope: Uint8Array, channel: number];
   'peer-offline': [to: Uint8Array];
   'server-error': [code: string, message: string, frameId: number];
+  /**
+   * The server refused a frame for `to` because that peer's queue is full (RDV_ERR_RECIPIENT_BUSY):
+   * nothing was delivered or lost; resend later, after a backoff.
+   */
+  'recipient-busy': [to: Uint8Array];
 }
 
 export interface RendezvousOptions {
@@ -98,7 +103,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   #heartbeat: NodeJS.Timeout | null = null;
   #lastHeard = 0;
   #frameId = 0;
-  #pending = new Set<number>();
+  /** Frames awaiting the server's answer: frameId → recipient (to name it in 'recipient-busy'). */
+  #pending = new Map<number, Uint8Array>();
   #welcome: WelcomeInfo | null = null;
   #retryAfterMs = 0;
   #lastRefusal = '';
@@ -185,8 +191,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     if (!this.isConnected || !ws) throw new ClientError('CLIENT_ERR_LINK_CLOSED', `rendezvous ${this.#state}`);
     this.#frameId = (this.#frameId % 0xffffffff) + 1;
     const frameId = this.#frameId;
-    if (this.#pending.size >= PENDING_FRAMES_MAX) this.#pending.delete(this.#pending.values().next().value!);
-    this.#pending.add(frameId);
+    if (this.#pending.size >= PENDING_FRAMES_MAX) this.#pending.delete(this.#pending.keys().next().value!);
+    this.#pending.set(frameId, to);
     ws.send(encodeFrame({ type, frameId, to, envelope }));
     return frameId;
   }
@@ -322,11 +328,14 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
         this.#pending.delete(frame.frameId);
         this.emit('peer-offline', Uint8Array.from(frame.to));
         return;
-      case FrameType.ERROR:
+      case FrameType.ERROR: {
+        const to = this.#pending.get(frame.frameId);
         this.#pending.delete(frame.frameId);
         this.emit('server-error', frame.code, frame.message, frame.frameId);
+        if (frame.code === 'RDV_ERR_RECIPIENT_BUSY' && to !== undefined) this.emit('recipient-busy', to);
         this.#stateFromError(frame.code, frame.message);
         return;
+      }
       case FrameType.PING:
         ws.send(encodeFrame({ type: FrameType.PONG, nonce: frame.nonce }));
         return;

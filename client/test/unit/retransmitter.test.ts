@@ -4,7 +4,12 @@
  * kicks the same peer (the relay opens on demand, inside transmit).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_MESSAGE_BYTES, SEND_WINDOW_BYTES, SEND_WINDOW_MESSAGES } from '../../src/constants.js';
+import {
+  MAX_MESSAGE_BYTES,
+  RETRANSMIT_INITIAL_MS,
+  SEND_WINDOW_BYTES,
+  SEND_WINDOW_MESSAGES,
+} from '../../src/constants.js';
 import { Outbox, type OutboxMessage } from '../../src/session/outbox.js';
 import { Retransmitter } from '../../src/session/retransmitter.js';
 import { dataWireBytes, sendWindowBytes } from '../../src/session/send-window.js';
@@ -92,5 +97,25 @@ describe('send window', () => {
     expect(sendWindowBytes(512 * 1024)).toBe(128 * 1024);
     expect(sendWindowBytes(64 * 1024 * 1024)).toBe(SEND_WINDOW_BYTES);
     expect(sendWindowBytes(1)).toBe(1);
+  });
+});
+
+describe('recipient busy (RDV_ERR_RECIPIENT_BUSY)', () => {
+  it('holds the peer, then resends the window from the first unacked after the doubled timeout; nothing fails', async () => {
+    const { outbox, retx, sent } = setup();
+    for (let i = 0; i < 5; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER);
+    expect(sent.map((m) => m.seq)).toEqual([0, 1, 2, 3, 4]);
+    const t0 = Date.now();
+    retx.backoff(PEER);
+    retx.backoff(PEER); // more refusals of the same window count once
+    outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER); // held: the new message waits too
+    expect(sent).toHaveLength(5);
+    // The backoff is RETRANSMIT_INITIAL_MS doubled (plus up to 25 % jitter): bounded wait.
+    for (let i = 0; i < 100 && sent.length < 6; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2 * RETRANSMIT_INITIAL_MS);
+    expect(sent.slice(5).map((m) => m.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(outbox.pending(PEER)).toHaveLength(6); // still waiting for the peer's ack, none failed
   });
 });

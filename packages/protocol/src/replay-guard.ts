@@ -86,6 +86,8 @@ interface SenderState {
   floor: number;
   /** Largest timestamp among `entries`, ms. */
   newest: number;
+  /** Entries were accepted in timestamp order (the usual case): the oldest is the first. */
+  sorted: boolean;
   /** nonce (base64url) → timestamp ms, in acceptance order. */
   readonly entries: Map<string, number>;
 }
@@ -233,7 +235,7 @@ export class ReplayGuard {
       if (pool.senders.size >= pool.budget.maxSenders && !pool.evictSender(now)) return;
       // A sender from a snapshot keeps its own floor; one first seen in the log starts where
       // any sender without state starts: at its pool's floor.
-      s = { floor: senderFloor ?? pool.floor, newest: -1, entries: new Map() };
+      s = { floor: senderFloor ?? pool.floor, newest: -1, sorted: true, entries: new Map() };
       pool.senders.set(senderKey, s);
     } else if (senderFloor !== undefined && senderFloor > s.floor) s.floor = senderFloor;
     if (timestamp <= s.floor || s.entries.has(nonce)) return;
@@ -281,7 +283,7 @@ export class ReplayGuard {
       if (pool.senders.size >= pool.budget.maxSenders && !pool.evictSender(now))
         throw new ProtocolError('PROTO_ERR_REPLAY_BUDGET', `${pool.name} senders`);
       if (moved) other.senders.delete(senderKey);
-      s = moved ?? { floor, newest: -1, entries: new Map() };
+      s = moved ?? { floor, newest: -1, sorted: true, entries: new Map() };
       pool.senders.set(senderKey, s);
     } else {
       if (timestamp <= s.floor) throw new ProtocolError('PROTO_ERR_STALE', `timestamp ${timestamp} <= ${s.floor}`);
@@ -316,7 +318,20 @@ export class ReplayGuard {
     // Bounded: each round removes one entry.
     while (s.entries.size >= pool.budget.maxEntriesPerSender) {
       let oldest: [string, number] | undefined;
-      for (const e of s.entries) if (e[1] <= now && (!oldest || e[1] < oldest[1])) oldest = e;
+      if (s.sorted) {
+        // O(1) for in-order senders; if the first is in the future, so are all the others.
+        const first = s.entries.entries().next().value as [string, number];
+        if (first[1] <= now) oldest = first;
+      } else {
+        let inOrder = true;
+        let last = -Infinity;
+        for (const e of s.entries) {
+          if (e[1] <= now && (!oldest || e[1] < oldest[1])) oldest = e;
+          if (e[1] < last) inOrder = false;
+          last = e[1];
+        }
+        s.sorted = inOrder;
+      }
       if (!oldest) return false;
       s.entries.delete(oldest[0]);
       if (oldest[1] > s.floor) s.floor = oldest[1];
@@ -327,7 +342,8 @@ export class ReplayGuard {
 
   #record(pool: SenderPool, senderKey: string, s: SenderState, nonce: string, timestamp: number): void {
     s.entries.set(nonce, timestamp);
-    if (timestamp > s.newest) s.newest = timestamp;
+    if (timestamp < s.newest) s.sorted = false;
+    else s.newest = timestamp;
     // Most recently accepted last: idle senders are the ones forgotten first.
     pool.senders.delete(senderKey);
     pool.senders.set(senderKey, s);

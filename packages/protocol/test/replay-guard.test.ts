@@ -41,6 +41,24 @@ describe('ReplayGuard: per-sender state in two pools', () => {
     expect(outcome(() => guard.checkAndRecord(MALLORY, freshNonce(), NOW - 490, NOW))).toBe('PROTO_ERR_STALE');
   });
 
+  it('with pairs out of order, the budget forgets the truly oldest one, and refuses a newcomer older still', () => {
+    const guard = new ReplayGuard({ trusted: { maxEntriesPerSender: 3 } });
+    const n30 = freshNonce();
+    for (const [n, ts] of [
+      [n30, 30],
+      [freshNonce(), 10],
+      [freshNonce(), 20],
+      [freshNonce(), 40],
+    ] as const)
+      guard.checkAndRecord(ALICE, n, NOW - 100 + ts, NOW);
+    const [, floor, pairs] = guard.snapshot().trusted.senders[0]!;
+    expect(floor).toBe(NOW - 90);
+    expect(pairs.map((p) => p[1] - NOW + 100)).toEqual([30, 20, 40]);
+    // 15 is above the floor but older than every pair left: it would be the one to forget.
+    expect(outcome(() => guard.checkAndRecord(ALICE, freshNonce(), NOW - 85, NOW))).toBe('PROTO_ERR_STALE');
+    expect(outcome(() => guard.checkAndRecord(ALICE, n30, NOW - 70, NOW))).toBe('PROTO_ERR_REPLAY');
+  });
+
   it('pairs dated in the future never raise a floor: the flooding sender is refused, not the others', () => {
     const guard = new ReplayGuard({ trusted: { maxEntriesPerSender: 4 } });
     for (let i = 0; i < 4; i++) guard.checkAndRecord(MALLORY, freshNonce(), NOW + 290_000 + i, NOW);
@@ -175,7 +193,7 @@ describe('ReplayGuard: persisted state', () => {
     const log: Array<[string, string, number]> = [];
     const guard = new ReplayGuard({ onAccept: (s, n, t) => log.push([s, n, t]) });
     const nonces = Array.from({ length: 5 }, freshNonce);
-    nonces.forEach((n, i) => guard.checkAndRecord(i % 2 ? ALICE : MALLORY, n, NOW - 100 + i, NOW));
+    for (const [i, n] of nonces.entries()) guard.checkAndRecord(i % 2 ? ALICE : MALLORY, n, NOW - 100 + i, NOW);
     const fromLog = new ReplayGuard();
     for (const [s, n, t] of log) fromLog.replay(s, n, t, NOW);
     expect(fromLog.snapshot()).toEqual(guard.snapshot());

@@ -68,6 +68,31 @@ export const FINGERPRINT_DISPLAY_BYTES = 16;
 /** Bytes of the short fingerprint used only in lists (never for verification). */
 export const FINGERPRINT_SHORT_BYTES = 4;
 
+/*
+ * v2 sessions (src/session/, docs/protocol.md "v2 sessions"). The handshake is
+ * Noise_IKhfs_25519+MLKEM768_ChaChaPoly_SHA256; data packets carry an explicit epoch and counter.
+ */
+/** Version byte of every v2 session packet (handshake and transport). */
+export const SESSION_VERSION = 2;
+/** Bits in the sliding replay window of each receiving key, counters (a multiple of 32). */
+export const SESSION_REPLAY_WINDOW_MESSAGES = 2_048;
+/** A sender moves its direction to the next epoch after this many packets under one key, packets. */
+export const SESSION_REKEY_AFTER_MESSAGES = 65_536;
+/** …or when its current key is this old, ms (checked when it seals; the clock never judges a packet). */
+export const SESSION_REKEY_AFTER_MS = 120_000;
+/** A counter at or above this in any epoch is refused by the receiver and never used by a sender, packets. */
+export const SESSION_REJECT_AFTER_MESSAGES = 2 ** 32;
+/** How long the previous epoch's receiving key is kept once the next epoch opened, ms (in-flight packets). */
+export const SESSION_PREVIOUS_EPOCH_GRACE_MS = 30_000;
+/** Epochs a receiver derives forward to meet a packet (the sender rekeyed while packets were lost), epochs. */
+export const SESSION_MAX_EPOCH_SKIP = 8;
+/** Last epoch number (u32 on the wire); after it the session needs a new handshake. */
+export const SESSION_MAX_EPOCH = 0xffff_ffff;
+/** Largest plaintext in one session packet, bytes (same bound as an envelope payload). */
+export const SESSION_MAX_PLAINTEXT_BYTES = MAX_PLAINTEXT_BYTES;
+/** Largest handshake payload (message 2), bytes. */
+export const SESSION_MAX_HANDSHAKE_PAYLOAD_BYTES = 1_024;
+
 /** Domain tags: every signature, hash and KDF input starts with one, so no two uses collide. */
 export const DOMAIN = Object.freeze({
   envelopeSignature: 'p2p-comm/v1/envelope-signature',
@@ -76,4 +101,6 @@ export const DOMAIN = Object.freeze({
   serverAuth: 'p2p-comm/v1/server-auth',
   directAuth: 'p2p-comm/v1/direct-auth',
   inviteToken: 'p2p-comm/v1/invite-token',
+  sessionPrologue: 'p2p-comm/v2/session-prologue',
+  sessionRekey: 'p2p-comm/v2/session-rekey',
 });

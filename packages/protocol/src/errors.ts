@@ -17,10 +17,18 @@ export const PROTOCOL_ERRORS = Object.freeze({
   PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW: 'timestamp is outside the accepted clock window',
   PROTO_ERR_REPLAY: 'this (sender, nonce) was already accepted',
   PROTO_ERR_STALE: 'timestamp is older than what the replay guard can still vouch for',
-  PROTO_ERR_REPLAY_BUDGET: "the sender's replay-guard budget holds only pairs dated in the future: not recorded, retry later",
+  PROTO_ERR_REPLAY_BUDGET:
+    "the sender's replay-guard budget holds only pairs dated in the future: not recorded, retry later",
   PROTO_ERR_DECRYPT_FAILED: 'payload does not decrypt (tampered, or sealed for another key)',
   PROTO_ERR_WEAK_KEY: 'key agreement produced an all-zero secret (low-order point)',
   PROTO_ERR_BAD_ENCODING: 'a text field is not valid UTF-8 / base64url / expected format',
+  PROTO_ERR_SESSION_REPLAY: 'this session counter was already accepted in its epoch',
+  PROTO_ERR_SESSION_TOO_OLD: "session counter is below the epoch's replay window",
+  PROTO_ERR_SESSION_UNKNOWN_EPOCH: 'session packet names an epoch whose key is not held (erased or too far ahead)',
+  PROTO_ERR_SESSION_EXHAUSTED: 'the session used its last epoch or counter; a new handshake is needed',
+  PROTO_ERR_SESSION_CLOSED: 'the session was closed and its keys erased',
+  PROTO_ERR_HANDSHAKE_IDENTITY: 'the handshake names an identity that is not the expected or an accepted peer',
+  PROTO_ERR_HANDSHAKE_STATE: 'handshake message or call out of order for this handshake state',
 } as const);
 
 export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;

@@ -34,7 +34,12 @@ function importedPackages(): Set<string> {
 describe('protocol package dependencies', () => {
   it('runtime dependencies are exactly the audited @noble libraries, pinned', () => {
     const deps = pkg.dependencies ?? {};
-    expect(Object.keys(deps).sort()).toEqual(['@noble/ciphers', '@noble/curves', '@noble/hashes']);
+    expect(Object.keys(deps).sort()).toEqual([
+      '@noble/ciphers',
+      '@noble/curves',
+      '@noble/hashes',
+      '@noble/post-quantum',
+    ]);
     for (const [name, range] of Object.entries(deps)) expect(range, name).toMatch(/^\d+\.\d+\.\d+$/);
   });
 

@@ -30,3 +30,4 @@ export * from './frames.js';
 export * from './identity.js';
 export * from './invite.js';
 export * from './replay-guard.js';
+export * from './session/index.js';

@@ -127,6 +127,11 @@ export class HandshakeState {
     return this.symmetric.handshakeHash;
   }
 
+  /** The peer's static X25519 key once known (pre-message or read from a message). */
+  get remoteStaticKey(): Uint8Array | null {
+    return this.rs ? Uint8Array.from(this.rs) : null;
+  }
+
   /** Our ephemeral X25519 public key once sent (tests). */
   get localEphemeralPublicKey(): Uint8Array | null {
     return this.e ? Uint8Array.from(this.e.publicKey) : null;

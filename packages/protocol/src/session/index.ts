@@ -1,0 +1,38 @@
+/**
+ * v2 sessions (issue 13): the hybrid Noise handshake and the transport session. Library layer,
+ * not yet used by the client. Wire format and construction: docs/protocol.md "v2 sessions".
+ *
+ * @example
+ *   const { packet: m1, pending } = initiateSession({ identity: alice, remotePublicKey: bob.publicKey });
+ *   const { packet: m2, keys: bobKeys } = acceptSession(m1, { identity: bob, acceptInitiator: isTrusted });
+ *   const alices = new Session(pending.complete(m2).keys);
+ *   const bobs = new Session(bobKeys);
+ *   bobs.open(alices.seal(utf8('hi')));
+ */
+export type { CipherState } from './cipher-state.js';
+export { type HandshakeOptions, type HandshakeResult, HandshakeState } from './handshake-state.js';
+export {
+  type AcceptOptions,
+  acceptSession,
+  HANDSHAKE_INIT_BYTES,
+  HANDSHAKE_RESPONSE_MIN_BYTES,
+  type InitiateOptions,
+  initiateSession,
+  PendingSession,
+  SESSION_ALGORITHMS,
+  SESSION_PROTOCOL_NAME,
+  type SessionIdentity,
+  type SessionKeys,
+  sessionPrologue,
+} from './hybrid-handshake.js';
+export type { RandomSource } from './random.js';
+export { ReplayWindow } from './replay-window.js';
+export { Session, type SessionOptions } from './session.js';
+export {
+  MAX_TRANSPORT_PACKET_BYTES,
+  MIN_TRANSPORT_PACKET_BYTES,
+  readSessionPacketType,
+  readTransportHeader,
+  SessionPacketType,
+  TRANSPORT_HEADER_BYTES,
+} from './session-packet.js';

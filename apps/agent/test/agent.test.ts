@@ -41,8 +41,12 @@ class LinkedExtension extends EventEmitter<ExtensionEvents> implements HostExten
     return [this.peer];
   }
   async connect() {
+    return { kind: 'requested' as const, result: null };
+  }
+  async acceptChangedKey() {
     return null;
   }
+  async respondNameChange() {}
   async respondConsent() {}
   async respondApproval() {}
   async send(to: string, body: string) {

@@ -83,6 +83,39 @@ describe('relay in-flight bound', () => {
     expect(bob.rendezvous!.state).toBe('connected');
   });
 
+  it('a receiver over its inbound budget: frames refused with RDV_ERR_RECIPIENT_BUSY are resent after a backoff; all delivered once, in order, none failed', {
+    timeout: TIMEOUT_MS + 10_000,
+  }, async () => {
+    // A budget of one byte: any frame that finds Bob's queue non-empty is refused to Alice.
+    const srv = await startRendezvous({ RECIPIENT_BUSY_BYTES: '1' });
+    cleanups.push(() => srv.close());
+    const alice = await peer(srv.url, 'Alice');
+    const bob = await peer(srv.url, 'Bob');
+    bob.on('consent.request', (r) => bob.respondConsent(r.requestId, true));
+    alice.connect(bob.id().share);
+    await waitFor(() => alice.session.peerInfo(bob.id().key).state === 'trusted', 10_000, 'trust');
+    const busy: string[] = [];
+    alice.rendezvous!.on('recipient-busy', (to) => busy.push(Buffer.from(to).toString('base64url')));
+    const got: string[] = [];
+    bob.on('message.received', (m) => got.push(digest(Buffer.from(m.data!, 'base64'))));
+    const delivered: string[] = [];
+    const failed: string[] = [];
+    alice.on('message.delivered', (d) => delivered.push(d.id));
+    alice.on('message.failed', (f) => failed.push(f.id));
+    const sent: Array<{ id: string; digest: string }> = [];
+    for (let i = 0; i < 8; i++) {
+      const b = body(i).subarray(0, 16 * 1024);
+      sent.push({ id: alice.send('Bob', { data: b }).id, digest: digest(b) });
+    }
+    await waitFor(() => delivered.length === sent.length || failed.length > 0, TIMEOUT_MS, 'every message acked');
+    expect(failed).toEqual([]);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(new Set(busy)).toEqual(new Set([bob.id().key]));
+    expect(got).toEqual(sent.map((s) => s.digest));
+    expect(delivered).toEqual(sent.map((s) => s.id));
+    expect(await slowReaderDrops(srv.port)).toBe(0);
+  });
+
   it("an envelope over the server's MAX_FRAME_BYTES is refused locally; the connection stays up", async () => {
     const srv = await startRendezvous({ MAX_FRAME_BYTES: String(16 * 1024) });
     cleanups.push(() => srv.close());

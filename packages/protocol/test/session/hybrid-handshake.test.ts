@@ -184,7 +184,7 @@ describe('hybrid handshake (Noise_IKhfs_25519+MLKEM768_ChaChaPoly_SHA256)', () =
     expect(codeOf(() => accept(encodeHandshakePacket(1, padded)))).toBe('PROTO_ERR_DECRYPT_FAILED');
 
     const otherPrologue = sessionPrologue(bob.publicKey);
-    otherPrologue[otherPrologue.length - 32 - 4 - 1] ^= 1; // a byte of the algorithm list
+    otherPrologue[otherPrologue.length - 32 - 4 - 1]! ^= 1; // a byte of the algorithm list
     const downgraded = new HandshakeState({
       protocolName: SESSION_PROTOCOL_NAME,
       initiator: true,

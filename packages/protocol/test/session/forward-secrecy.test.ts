@@ -89,7 +89,11 @@ function transcriptKeys(m1: Uint8Array, m2: Uint8Array, eeGuess: Uint8Array, kem
   st.mixHash(sessionPrologue(bob.publicKey));
   st.mixHash(ed25519PublicToX25519(bob.publicKey));
   let o = 2;
-  const take = (m: Uint8Array, n: number) => m.subarray(o, (o += n));
+  const take = (m: Uint8Array, n: number) => {
+    const out = m.subarray(o, o + n);
+    o += n;
+    return out;
+  };
   const eI = take(m1, 32);
   st.mixHash(eI);
   st.mixKey(dh(xb, eI)); // es

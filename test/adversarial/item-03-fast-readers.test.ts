@@ -128,6 +128,29 @@ describe('item 3: honest fast readers are not cut', () => {
     expect(s.app.stats.mailboxDelivered).toBe(envs.length);
   }, 60_000);
 
+  it('a session that stops reading mid-delivery is cut after SLOW_READER_TIMEOUT_MS without progress (the taken mail does not wait in memory for the heartbeat), and its mail goes back', async () => {
+    const s = await startApp({
+      MAILBOX_MAX_BYTES: String(16 * 1024 * 1024),
+      MAILBOX_MAX_MESSAGES: '512',
+      MAILBOX_MAX_BYTES_PER_SENDER: String(4 * 1024 * 1024),
+      SLOW_READER_TIMEOUT_MS: '1000',
+    });
+    apps.push(s.app);
+    const victim = generateIdentity(nodeSuite);
+    const envs = await fillMailbox(s.url, victim.publicKey, 4, 64);
+    const stuck = await TestClient.open(s.url, victim);
+    stuck.sendHello();
+    pause(stuck);
+    await until(() => s.app.stats.drops.slow_reader === 1, 10_000, 'the stuck session cut');
+    const sent = s.app.stats.mailboxDelivered;
+    expect(sent).toBeLessThan(envs.length);
+    await until(() => s.app.hub.all.size === 4 || stuck.closeCode !== null, 5_000, 'the stuck socket let go');
+    stuck.ws.terminate();
+    const fast = await client(s.url, victim);
+    await expectDelivered(fast, envs.slice(sent));
+    expect(fast.closeCode).toBeNull();
+  }, 60_000);
+
   it("one sender's 128-message burst (7.5 MiB) is refused to that sender past the recipient's budget; the recipient is not cut, and the sender's retries get everything through", async () => {
     const s = await startApp();
     apps.push(s.app);

@@ -128,6 +128,9 @@ export class MailboxDelivery {
         // needed one (everything is in the kernel already) is looked at again shortly.
         if (s.sock.writableNeedDrain) s.sock.once('drain', resume);
         else setTimeout(resume, MAILBOX_DELIVERY_RETRY_MS).unref();
+        // The taken envelopes wait in memory: a reader that stops here is cut after
+        // SLOW_READER_TIMEOUT_MS without progress, which puts them back.
+        this.sender.watchStall(s);
         return;
       }
       const env = q[s.mailNext]!;

@@ -50,7 +50,7 @@ export class SocketSender {
       this.slowReader(s, ws.bufferedAmount);
       return false;
     }
-    if (queued > this.ctx.config.recipientBusyBytes && s.stallSince === 0) this.watch(s);
+    if (queued > this.ctx.config.recipientBusyBytes && s.stallSince === 0) this.watchStall(s);
     if (!s.corked) {
       // Coalesce every frame this tick sends to this socket (DELIVERs, ACKs) into one write:
       // ws writes each frame separately, and the syscalls were the relay's main cost.
@@ -74,19 +74,22 @@ export class SocketSender {
   busy(s: Session): boolean {
     if (s.mail !== null) return true;
     if (s.ws.bufferedAmount <= this.ctx.config.recipientBusyBytes) return false;
-    if (s.stallSince === 0) this.watch(s);
+    if (s.stallSince === 0) this.watchStall(s);
     return true;
   }
 
-  private watch(s: Session): void {
+  /** Watch `s` for progress: over RECIPIENT_BUSY_BYTES, or while a paced mailbox delivery waits. */
+  watchStall(s: Session): void {
+    if (s.stallSince !== 0) return;
     s.stallSince = Date.now();
     s.stallFlushed = flushedBytes(s);
     this.stalled.add(s);
   }
 
   /**
-   * Cut the readers whose queue stayed over RECIPIENT_BUSY_BYTES with nothing reaching the
-   * network for SLOW_READER_TIMEOUT_MS; forget the ones that caught up. Run on a timer.
+   * Cut the readers whose queue stayed over RECIPIENT_BUSY_BYTES (or whose mailbox delivery
+   * waited for a drain) with nothing reaching the network for SLOW_READER_TIMEOUT_MS; forget
+   * the ones that caught up. Run on a timer. The cut puts the undelivered mailbox back.
    */
   sweepStalled(now: number): void {
     const { recipientBusyBytes, slowReaderTimeoutMs } = this.ctx.config;
@@ -97,7 +100,7 @@ export class SocketSender {
         continue;
       }
       const queued = s.ws.bufferedAmount;
-      if (queued <= recipientBusyBytes) {
+      if (queued <= recipientBusyBytes && !s.mailWaiting) {
         this.stalled.delete(s);
         s.stallSince = 0;
         continue;

@@ -1,5 +1,11 @@
 import { bytesEqual, lengthPrefixed, utf8 } from '../bytes.js';
-import { DOMAIN, PUBLIC_KEY_BYTES, SESSION_MAX_HANDSHAKE_PAYLOAD_BYTES, SESSION_VERSION } from '../constants.js';
+import {
+  DOMAIN,
+  PUBLIC_KEY_BYTES,
+  SECRET_KEY_BYTES,
+  SESSION_MAX_HANDSHAKE_PAYLOAD_BYTES,
+  SESSION_VERSION,
+} from '../constants.js';
 import { ed25519PublicToX25519, ed25519SecretToX25519 } from '../crypto/convert.js';
 import { assertBytes, ProtocolError } from '../errors.js';
 import { HandshakeState } from './handshake-state.js';
@@ -107,6 +113,7 @@ export class PendingSession {
 export function initiateSession(options: InitiateOptions): { packet: Uint8Array; pending: PendingSession } {
   assertBytes(options.remotePublicKey, PUBLIC_KEY_BYTES, 'remotePublicKey');
   assertBytes(options.identity?.publicKey, PUBLIC_KEY_BYTES, 'identity.publicKey');
+  assertBytes(options.identity.secretKey, SECRET_KEY_BYTES, 'identity.secretKey');
   const state = new HandshakeState({
     protocolName: SESSION_PROTOCOL_NAME,
     initiator: true,
@@ -137,6 +144,7 @@ export interface AcceptOptions {
  */
 export function acceptSession(packet: Uint8Array, options: AcceptOptions): { packet: Uint8Array; keys: SessionKeys } {
   assertBytes(options.identity?.publicKey, PUBLIC_KEY_BYTES, 'identity.publicKey');
+  assertBytes(options.identity.secretKey, SECRET_KEY_BYTES, 'identity.secretKey');
   const payload = options.payload ?? new Uint8Array(0);
   if (payload.length > SESSION_MAX_HANDSHAKE_PAYLOAD_BYTES)
     throw new ProtocolError('PROTO_ERR_TOO_LARGE', 'handshake payload');

@@ -1,4 +1,4 @@
-import { SESSION_MAX_EPOCH, SESSION_MAX_PLAINTEXT_BYTES, SESSION_VERSION } from '../constants.js';
+import { SESSION_MAX_PLAINTEXT_BYTES, SESSION_VERSION } from '../constants.js';
 import { ProtocolError } from '../errors.js';
 import { CHACHA_TAG_BYTES } from './chacha-poly.js';
 
@@ -91,6 +91,5 @@ export function readTransportHeader(packet: Uint8Array): TransportHeader {
   const hi = view.getUint32(6);
   const lo = view.getUint32(10);
   const counter = hi >= 2 ** 21 ? Number.POSITIVE_INFINITY : hi * 2 ** 32 + lo;
-  if (epoch > SESSION_MAX_EPOCH) throw new ProtocolError('PROTO_ERR_SESSION_UNKNOWN_EPOCH');
   return { epoch, counter };
 }

@@ -116,6 +116,7 @@ export class Session {
     if (!(plaintext instanceof Uint8Array))
       throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'plaintext must be bytes');
     if (plaintext.length > SESSION_MAX_PLAINTEXT_BYTES) throw new ProtocolError('PROTO_ERR_TOO_LARGE', 'plaintext');
+    this.expirePrevious();
     let s = send;
     if (s.counter >= this.rekeyAfterMessages || this.now() - s.startedAt >= this.rekeyAfterMs) s = this.advanceSend();
     const counter = s.counter++;
@@ -200,7 +201,7 @@ export class Session {
     this.previous = null;
   }
 
-  /** Erase the previous receiving key if its grace is over (also done on every open). */
+  /** Erase the previous receiving key if its grace is over (done on every seal and open; call it on a timer when idle). */
   expirePrevious(): void {
     if (this.previous && this.now() >= this.previous.expiresAt) {
       wipe(this.previous.key);

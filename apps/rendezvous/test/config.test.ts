@@ -70,4 +70,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ADMISSION: 'allowlist', ALLOWLIST_REDIS_KEY: 'k' })).toThrow(/needs REDIS_URL/);
     expect(() => loadConfig({ REDIS_KEY_PREFIX: 'a{b}' })).toThrow(/REDIS_KEY_PREFIX/);
   });
+
+  it('derives RECIPIENT_BUSY_BYTES from SEND_QUEUE_MAX_BYTES and keeps an accepted frame under the hard cap', () => {
+    expect(loadConfig({}).recipientBusyBytes).toBe(512 * 1024);
+    expect(loadConfig({ SEND_QUEUE_MAX_BYTES: String(4 << 20) }).recipientBusyBytes).toBe(2 << 20);
+    expect(loadConfig({ RECIPIENT_BUSY_BYTES: '1' }).recipientBusyBytes).toBe(1);
+    // busy + one max frame must fit under the hard cap, so only a non-reading flooder reaches it.
+    expect(() => loadConfig({ RECIPIENT_BUSY_BYTES: String(1024 * 1024 - 1000) })).toThrow(
+      /RECIPIENT_BUSY_BYTES \+ MAX_FRAME_BYTES/,
+    );
+    expect(() => loadConfig({ MAILBOX_MAX_BYTES_PER_SENDER: '1000' })).toThrow(/MAILBOX_MAX_BYTES_PER_SENDER/);
+    expect(() => loadConfig({ MAILBOX_TOTAL_MAX_BYTES: '1000' })).toThrow(/MAILBOX_TOTAL_MAX_BYTES/);
+    expect(() => loadConfig({ SLOW_READER_TIMEOUT_MS: '0' })).toThrow(/SLOW_READER_TIMEOUT_MS/);
+  });
 });

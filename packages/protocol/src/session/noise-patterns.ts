@@ -2,8 +2,9 @@ import { ProtocolError } from '../errors.js';
 
 /**
  * Noise handshake patterns (rev. 34 §7.4, §7.5) plus the `hfs` hybrid-forward-secrecy
- * tokens `e1` (an ephemeral KEM public key) and `ekem1` (a KEM ciphertext to it), as in the Noise
- * HFS extension and PQNoise. Patterns are data; handshake-state.ts interprets them.
+ * tokens `e1` (an ephemeral KEM public key) and `ekem1` (a KEM ciphertext to it), modelled on the
+ * Noise HFS extension draft and PQNoise; docs/protocol.md "v2 sessions" states their exact
+ * processing. Patterns are data; handshake-state.ts interprets them.
  */
 export type Token = 'e' | 's' | 'ee' | 'es' | 'se' | 'ss' | 'psk' | 'e1' | 'ekem1';
 
@@ -37,7 +38,7 @@ const BASE_PATTERNS: Readonly<Record<string, Base>> = Object.freeze({
   IN: p([], [], ['e', 's'], ['e', 'ee', 'se']),
   IK: p([], ['s'], ['e', 'es', 's', 'ss'], ['e', 'ee', 'se']),
   IX: p([], [], ['e', 's'], ['e', 'ee', 'se', 's', 'es']),
-  // HFS forms: e1 follows the first e, ekem1 follows ee (Noise HFS extension, §"Pattern modifier").
+  // hfs forms: e1 right after the initiator's first e (and es, in IK), ekem1 right after ee.
   NNhfs: p([], [], ['e', 'e1'], ['e', 'ee', 'ekem1']),
   IKhfs: p([], ['s'], ['e', 'es', 'e1', 's', 'ss'], ['e', 'ee', 'ekem1', 'se']),
   XXhfs: p([], [], ['e', 'e1'], ['e', 'ee', 'ekem1', 's', 'es'], ['s', 'se']),

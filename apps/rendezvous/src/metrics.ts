@@ -84,6 +84,11 @@ export function buildMetrics(
   counter('rdv_bytes_in_total', 'bytes received from clients', () => stats.bytesIn);
   counter('rdv_peer_offline_total', 'PEER_OFFLINE answers', () => stats.peerOffline);
   counter('rdv_mailbox_queued_total', 'envelopes stored for offline peers', () => stats.mailboxQueued);
+  counter(
+    'rdv_mailbox_duplicates_total',
+    'resends answered QUEUED without a copy (that sender and message id already held)',
+    () => stats.mailboxDuplicates,
+  );
   counter('rdv_mailbox_delivered_total', 'mailboxed envelopes delivered on connect', () => stats.mailboxDelivered);
   gauge(
     'rdv_mailbox_depth',

@@ -50,6 +50,8 @@ export class Stats {
   remoteDelivered = 0;
   peerOffline = 0;
   mailboxQueued = 0;
+  /** Mailbox writes answered QUEUED because that (sender, message id) was already held. */
+  mailboxDuplicates = 0;
   mailboxDelivered = 0;
   batchesOut = 0;
   batchesIn = 0;

@@ -2,6 +2,7 @@
  * The Broker contract: every implementation (memory, Redis, Redis Cluster) runs these.
  * `make()` returns two brokers that share state (two instances of one deployment).
  */
+import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Broker, instanceOf, type MailboxLimits, makeClaim } from '../src/broker/broker.js';
 import { MAILBOX_ITEM_OVERHEAD_BYTES } from '../src/constants.js';
@@ -18,10 +19,14 @@ const KEY1 = 'A'.repeat(43);
 const KEY2 = 'B'.repeat(43);
 const S1 = Buffer.alloc(32, 1);
 const S2 = Buffer.alloc(32, 2);
-/** An envelope-shaped buffer: 18 header bytes, the sender key (where brokers read it), then the body. */
-function mail(body: string | number, sender = S1): Buffer {
+/**
+ * An envelope-shaped buffer: version and type bytes, the message id (random unless given;
+ * brokers dedupe on sender ‖ id), the sender key (where brokers read it), then the body.
+ */
+function mail(body: string | number, sender = S1, id: Buffer = randomBytes(16)): Buffer {
   return Buffer.concat([
-    Buffer.alloc(18),
+    Buffer.alloc(2),
+    id,
     sender,
     typeof body === 'number' ? Buffer.alloc(body, 0x78) : Buffer.from(body),
   ]);
@@ -177,10 +182,10 @@ export function brokerContract(name: string, make: () => Promise<BrokerPair>): v
       expect(await pair.b.mailboxPush(KEY2, e, L, now)).toBe('queued');
       expect(await pair.a.mailboxPush('C'.repeat(43), e, L, now)).toBe('queued');
       expect(await pair.b.mailboxPush('D'.repeat(43), e, L, now)).toBe('budget');
-      expect(await pair.a.mailboxPush(KEY1, e, L, now)).toBe('budget');
+      expect(await pair.a.mailboxPush(KEY1, mail('x'), L, now)).toBe('budget');
       expect(bodies(await pair.a.mailboxTake(KEY1, now))).toEqual(['x']);
       expect(await pair.a.mailboxPush('D'.repeat(43), e, L, now)).toBe('queued');
-      expect(await pair.a.mailboxPush(KEY1, e, L, now)).toBe('budget');
+      expect(await pair.a.mailboxPush(KEY1, mail('x'), L, now)).toBe('budget');
     });
 
     it('restores taken envelopes at the head, in order, counted again against the share and the budget', async () => {
@@ -194,6 +199,50 @@ export function brokerContract(name: string, make: () => Promise<BrokerPair>): v
       expect(await pair.a.mailboxPush(KEY2, mail('m4', S2), L, now)).toBe('budget');
       expect(await pair.a.mailboxPush(KEY1, mail('m4'), { ...L, totalMaxBytes: 1 << 24 }, now)).toBe('sender_full');
       expect(bodies(await pair.a.mailboxTake(KEY1, now))).toEqual(['m1', 'm2', 'm3']);
+    });
+
+    it('dedupes by (sender, message id) per recipient: a resend stores no copy, even past the limits', async () => {
+      const now = Date.now();
+      const id = randomBytes(16);
+      expect(await pair.a.mailboxPush(KEY1, mail('m1', S1, id), LIMITS, now)).toBe('queued');
+      // A resend is a fresh envelope (new nonce, timestamp) with the same id: on any instance.
+      expect(await pair.b.mailboxPush(KEY1, mail('m1 again', S1, id), LIMITS, now + 1)).toBe('duplicate');
+      // Another sender's envelope with that id is its own message (a stranger cannot suppress S1's).
+      expect(await pair.a.mailboxPush(KEY1, mail('s2', S2, id), LIMITS, now)).toBe('queued');
+      // The index is per recipient.
+      expect(await pair.a.mailboxPush(KEY2, mail('m1 to 2', S1, id), LIMITS, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, mail('m2'), LIMITS, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, mail('m3'), LIMITS, now)).toBe('full');
+      // Full (3 of 3), yet a copy already held is still answered as stored.
+      expect(await pair.b.mailboxPush(KEY1, mail('m1 third', S1, id), LIMITS, now)).toBe('duplicate');
+      expect(bodies(await pair.b.mailboxTake(KEY1, now))).toEqual(['m1', 's2', 'm2']);
+      // The index went with the mailbox: after a take the same id is stored again.
+      expect(await pair.a.mailboxPush(KEY1, mail('m1 after take', S1, id), LIMITS, now)).toBe('queued');
+      expect(bodies(await pair.a.mailboxTake(KEY1, now))).toEqual(['m1 after take']);
+    });
+
+    it('dedupes only against unexpired copies, and against restored ones', async () => {
+      const now = Date.now();
+      const id = randomBytes(16);
+      expect(await pair.a.mailboxPush(KEY1, mail('old', S1, id), { ...LIMITS, ttlMs: 1000 }, now)).toBe('queued');
+      expect(await pair.b.mailboxPush(KEY1, mail('new', S1, id), LIMITS, now + 2000)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, mail('newer', S1, id), LIMITS, now + 2001)).toBe('duplicate');
+      const taken = await pair.a.mailboxTake(KEY1, now + 2001);
+      expect(bodies(taken)).toEqual(['new']);
+      await pair.b.mailboxRestore(KEY1, taken, LIMITS, now + 2002);
+      expect(await pair.a.mailboxPush(KEY1, mail('resent', S1, id), LIMITS, now + 2003)).toBe('duplicate');
+      expect(bodies(await pair.b.mailboxTake(KEY1, now + 2003))).toEqual(['new']);
+    });
+
+    it('answers a resend of a held copy as duplicate when the total budget is used up', async () => {
+      const now = Date.now();
+      const id = randomBytes(16);
+      const e = mail('x', S1, id);
+      const L: MailboxLimits = { ...LIMITS, totalMaxBytes: cost(e) };
+      expect(await pair.a.mailboxPush(KEY1, e, L, now)).toBe('queued');
+      expect(await pair.b.mailboxPush(KEY1, mail('x', S1, id), L, now)).toBe('duplicate');
+      expect(await pair.b.mailboxPush(KEY1, mail('y'), L, now)).toBe('budget');
+      expect(bodies(await pair.a.mailboxTake(KEY1, now))).toEqual(['x']);
     });
 
     it('counts hits per window across instances', async () => {

@@ -161,6 +161,8 @@ export function checkEnvelope(bytes: Uint8Array): number {
 export const ENVELOPE_SENDER_OFFSET = OFF.sender;
 /** Offset of the recipient's public key in an envelope, bytes. */
 export const ENVELOPE_RECIPIENT_OFFSET = OFF.recipient;
+/** Offset of the message id (MESSAGE_ID_BYTES, chosen by the sender) in an envelope, bytes. */
+export const ENVELOPE_MESSAGE_ID_OFFSET = OFF.messageId;
 
 /**
  * Structure-only decode: sizes, version, type, lengths. Does not verify anything

@@ -8,11 +8,41 @@
  * `claim`; `instanceOf` extracts the instance id from one.
  */
 
+import {
+  ENVELOPE_MESSAGE_ID_OFFSET,
+  ENVELOPE_SENDER_OFFSET,
+  MESSAGE_ID_BYTES,
+  PUBLIC_KEY_BYTES,
+} from '@p2p-comm/protocol';
+
 /**
  * `full`: the recipient's mailbox is at its count or byte limit; `sender_full`: this sender's
- * share of it is; `budget`: all mailboxes together hold `totalMaxBytes`.
+ * share of it is; `budget`: all mailboxes together hold `totalMaxBytes`; `duplicate`: an
+ * unexpired envelope with the same (sender, message id) is already in this recipient's
+ * mailbox, so nothing was stored (the sender is told QUEUED: its message is stored).
  */
-export type MailboxPushResult = 'queued' | 'full' | 'sender_full' | 'budget';
+export type MailboxPushResult = 'queued' | 'full' | 'sender_full' | 'budget' | 'duplicate';
+
+/**
+ * The mailbox dedupe key of an envelope (at least sender offset + key bytes long): its sender
+ * key ‖ message id (32 + 16 bytes) as latin1. Redis builds the same key in Lua.
+ *
+ * Why the sender is part of the key: the server checks an envelope's signature before it
+ * stores it, so only the holder of sender S's secret key can put an envelope from S in a
+ * mailbox. Keyed on (S, id), the only one who can occupy S's ids is S itself. Keyed on the id
+ * alone, a stranger who saw one of S's ids (a message S relayed live, or one S will resend)
+ * could store its own junk under that id first, and S's real copy would then be answered
+ * QUEUED and dropped: a silent suppression that lasts until S's long resend timeout. Ids are
+ * 16 random bytes chosen by S, so S never collides with itself by chance; an attacker who
+ * replays a captured envelope of S gets only S's own message deduplicated against itself.
+ */
+export function mailboxDedupeKey(envelope: Buffer): string {
+  const id = ENVELOPE_MESSAGE_ID_OFFSET;
+  return (
+    envelope.toString('latin1', ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) +
+    envelope.toString('latin1', id, id + MESSAGE_ID_BYTES)
+  );
+}
 
 export interface MailboxLimits {
   /** Envelopes per recipient. */
@@ -71,6 +101,8 @@ export interface Broker {
    * Append an envelope to `key`'s mailbox within `limits`: the recipient's count and bytes, the
    * sender's share of them (the sender is read from the envelope, which the caller has verified)
    * and the total budget. Envelopes shorter than a sender key are refused as `full`.
+   * An envelope whose (sender, message id) the mailbox already holds answers `duplicate` before
+   * any limit is looked at, and stores nothing: the id index lives and expires with the mailbox.
    */
   mailboxPush(key: string, envelope: Buffer, limits: MailboxLimits, now: number): Promise<MailboxPushResult>;
   /**

@@ -6,7 +6,13 @@
  */
 import { ENVELOPE_SENDER_OFFSET, PUBLIC_KEY_BYTES } from '@p2p-comm/protocol';
 import { INVITE_USES_MAX_ENTRIES, MAILBOX_ITEM_OVERHEAD_BYTES } from '../constants.js';
-import type { Broker, ClaimAndTake, MailboxLimits, MailboxPushResult } from './broker.js';
+import {
+  type Broker,
+  type ClaimAndTake,
+  type MailboxLimits,
+  type MailboxPushResult,
+  mailboxDedupeKey,
+} from './broker.js';
 
 /** Distinct rate-limit counters held at once, entries; the oldest window is evicted first. */
 export const COUNTER_MAX_ENTRIES = 100_000;
@@ -19,6 +25,8 @@ interface MailItem {
   env: Buffer;
   /** Sender key as latin1 (the per-sender share's key). */
   sender: string;
+  /** Sender key ‖ message id as latin1 (the dedupe key, see mailboxDedupeKey). */
+  id: string;
 }
 
 interface Mailbox {
@@ -26,6 +34,8 @@ interface Mailbox {
   bytes: number;
   /** Per sender: envelopes and bytes held. Entries leave with their last envelope. */
   senders: Map<string, { n: number; bytes: number }>;
+  /** (sender, message id) → the item holding it: at most one entry per item, gone with it. */
+  ids: Map<string, MailItem>;
 }
 
 /** What an envelope costs the total budget, accounted bytes. */
@@ -120,6 +130,10 @@ export class MemoryBroker implements Broker {
     if (envelope.length < ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) return 'full';
     let box = this.bus.mailboxes.get(key);
     if (box) this.expire(box, now);
+    // A copy already held (a resend) is answered as queued before any limit: it is stored.
+    const id = mailboxDedupeKey(envelope);
+    const held = box?.ids.get(id);
+    if (held !== undefined && held.at > now) return 'duplicate';
     if (box && (box.items.length >= limits.maxMessages || box.bytes + envelope.length > limits.maxBytes)) return 'full';
     const sender = envelope.toString('latin1', ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES);
     const share = box?.senders.get(sender);
@@ -142,11 +156,11 @@ export class MemoryBroker implements Broker {
     }
     if (!box) {
       if (this.bus.mailboxes.size >= this.bus.maxMailboxKeys) return 'full';
-      box = { items: [], bytes: 0, senders: new Map() };
+      box = { items: [], bytes: 0, senders: new Map(), ids: new Map() };
       this.bus.mailboxes.set(key, box);
     }
     // Copy: the caller's buffer may be a view into a larger socket read.
-    this.add(box, { at: now + limits.ttlMs, env: Buffer.from(envelope), sender }, false);
+    this.add(box, { at: now + limits.ttlMs, env: Buffer.from(envelope), sender, id }, false);
     return 'queued';
   }
 
@@ -155,14 +169,14 @@ export class MemoryBroker implements Broker {
     let box = this.bus.mailboxes.get(key);
     if (!box) {
       // Over MAILBOX_MAX_KEYS only by the few recipients whose delivery was cut short.
-      box = { items: [], bytes: 0, senders: new Map() };
+      box = { items: [], bytes: 0, senders: new Map(), ids: new Map() };
       this.bus.mailboxes.set(key, box);
     }
     for (let i = envelopes.length - 1; i >= 0; i--) {
       const env = envelopes[i]!;
       if (env.length < ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) continue;
       const sender = env.toString('latin1', ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES);
-      this.add(box, { at: now + limits.ttlMs, env, sender }, true);
+      this.add(box, { at: now + limits.ttlMs, env, sender, id: mailboxDedupeKey(env) }, true);
     }
   }
 
@@ -170,6 +184,7 @@ export class MemoryBroker implements Broker {
     if (atHead) box.items.unshift(item);
     else box.items.push(item);
     box.bytes += item.env.length;
+    box.ids.set(item.id, item);
     const share = box.senders.get(item.sender);
     if (share === undefined) box.senders.set(item.sender, { n: 1, bytes: item.env.length });
     else {
@@ -181,6 +196,7 @@ export class MemoryBroker implements Broker {
 
   private remove(box: Mailbox, item: MailItem): void {
     box.bytes -= item.env.length;
+    if (box.ids.get(item.id) === item) box.ids.delete(item.id);
     const share = box.senders.get(item.sender);
     if (share !== undefined) {
       share.n--;

@@ -7,6 +7,8 @@
  *   P{<key>}:mb    mailbox list; item = 15-digit expiry ms ‖ envelope
  *   P{<key>}:mbb   mailbox bytes counter
  *   P{<key>}:mbs   mailbox per-sender share: hash of 'n'‖sender → envelopes, 'b'‖sender → bytes
+ *   P{<key>}:mbi   mailbox dedupe index: hash of sender‖message id → the 15-digit expiry of the
+ *                  item holding it (one field per item; removed with it, expires with the list)
  *   P{mbg}:<B>:<b> mailbox budget: accounted bytes of the envelopes expiring in time bucket b of
  *                  B ms (B = MAILBOX_TTL_S / MAILBOX_BUDGET_BUCKETS); each expires with its
  *                  envelopes, so the total is the sum of the live buckets (one cluster slot)
@@ -18,11 +20,22 @@
  * RDV_ERR_UNAVAILABLE at once instead of hanging; ioredis reconnects by itself, re-subscribes,
  * and `onReadyChange(true)` lets the hub re-claim presence.
  */
-import { ENVELOPE_SENDER_OFFSET, PUBLIC_KEY_BYTES } from '@p2p-comm/protocol';
+import {
+  ENVELOPE_MESSAGE_ID_OFFSET,
+  ENVELOPE_SENDER_OFFSET,
+  MESSAGE_ID_BYTES,
+  PUBLIC_KEY_BYTES,
+} from '@p2p-comm/protocol';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { DEFAULT_MAILBOX_TTL_S, MAILBOX_BUDGET_BUCKETS, MAILBOX_ITEM_OVERHEAD_BYTES } from '../constants.js';
-import type { Broker, ClaimAndTake, MailboxLimits, MailboxPushResult } from './broker.js';
+import {
+  type Broker,
+  type ClaimAndTake,
+  type MailboxLimits,
+  type MailboxPushResult,
+  mailboxDedupeKey,
+} from './broker.js';
 
 /** Interval of the latency probe (PING), ms. */
 export const REDIS_PING_INTERVAL_MS = 5_000;
@@ -33,6 +46,19 @@ export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
 const EXPIRY_DIGITS = 15;
 /** Lua's 1-based position of the sender key inside a mailbox item (expiry ‖ envelope). */
 const ITEM_SENDER_AT = EXPIRY_DIGITS + ENVELOPE_SENDER_OFFSET + 1;
+/** Lua's 1-based position of the message id inside a mailbox item. */
+const ITEM_ID_AT = EXPIRY_DIGITS + ENVELOPE_MESSAGE_ID_OFFSET + 1;
+/** Lua: an item's dedupe key, sender ‖ message id (the same bytes as mailboxDedupeKey). */
+const DEDUPE_KEY = `local function dedupekey(item)
+  return string.sub(item, ${ITEM_SENDER_AT}, ${ITEM_SENDER_AT + PUBLIC_KEY_BYTES - 1}) .. string.sub(item, ${ITEM_ID_AT}, ${ITEM_ID_AT + MESSAGE_ID_BYTES - 1})
+end
+`;
+/** Lua: forget an expired item's dedupe entry (KEYS[4]) unless a newer item holds that key now. */
+const UNINDEX = `${DEDUPE_KEY}local function unindex(item)
+  local k = dedupekey(item)
+  if redis.call('HGET', KEYS[4], k) == string.sub(item, 1, ${EXPIRY_DIGITS}) then redis.call('HDEL', KEYS[4], k) end
+end
+`;
 /** Lua: forget one expired/taken item's share of its sender (KEYS[3] = the share hash). */
 const UNSHARE = `local function unshare(item)
   local s = string.sub(item, ${ITEM_SENDER_AT}, ${ITEM_SENDER_AT + PUBLIC_KEY_BYTES - 1})
@@ -55,10 +81,11 @@ if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
 return 0`,
   },
   mbpush: {
-    numberOfKeys: 3,
-    // KEYS: list, bytes, share. ARGV: item, envelope length, now ms, max messages, max bytes, ttl ms,
-    // max messages per sender, max bytes per sender, sender key. 1 = queued, 0 = full, 2 = sender's share full.
-    lua: `${UNSHARE}local now = tonumber(ARGV[3])
+    numberOfKeys: 4,
+    // KEYS: list, bytes, share, dedupe index. ARGV: item, envelope length, now ms, max messages, max bytes,
+    // ttl ms, max messages per sender, max bytes per sender, sender key, dedupe key.
+    // 1 = queued, 0 = full, 2 = sender's share full, 3 = duplicate (an unexpired copy is held; nothing stored).
+    lua: `${UNSHARE}${UNINDEX}local now = tonumber(ARGV[3])
 local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
 while true do
   local head = redis.call('LINDEX', KEYS[1], 0)
@@ -67,12 +94,15 @@ while true do
   redis.call('LPOP', KEYS[1])
   bytes = bytes - (string.len(head) - ${EXPIRY_DIGITS})
   unshare(head)
+  unindex(head)
 end
 if bytes < 0 then bytes = 0 end
 local n = redis.call('LLEN', KEYS[1])
 local len = tonumber(ARGV[2])
 local verdict = 1
-if n >= tonumber(ARGV[4]) or bytes + len > tonumber(ARGV[5]) then verdict = 0
+local held = redis.call('HGET', KEYS[4], ARGV[10])
+if held and tonumber(held) > now then verdict = 3
+elseif n >= tonumber(ARGV[4]) or bytes + len > tonumber(ARGV[5]) then verdict = 0
 else
   local s = ARGV[9]
   local sn = tonumber(redis.call('HGET', KEYS[3], 'n' .. s) or '0')
@@ -87,15 +117,17 @@ redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], bytes + len)
 redis.call('HINCRBY', KEYS[3], 'n' .. ARGV[9], 1)
 redis.call('HINCRBY', KEYS[3], 'b' .. ARGV[9], len)
+redis.call('HSET', KEYS[4], ARGV[10], string.sub(ARGV[1], 1, ${EXPIRY_DIGITS}))
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
+redis.call('PEXPIRE', KEYS[4], ARGV[6])
 return 1`,
   },
   mbrestore: {
-    numberOfKeys: 3,
-    // KEYS: list, bytes, share. ARGV: ttl ms, then items (expiry ‖ envelope) in mailbox order.
-    lua: `local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
+    numberOfKeys: 4,
+    // KEYS: list, bytes, share, dedupe index. ARGV: ttl ms, then items (expiry ‖ envelope) in mailbox order.
+    lua: `${DEDUPE_KEY}local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
 for i = #ARGV, 2, -1 do
   local item = ARGV[i]
   local len = string.len(item) - ${EXPIRY_DIGITS}
@@ -104,11 +136,13 @@ for i = #ARGV, 2, -1 do
   bytes = bytes + len
   redis.call('HINCRBY', KEYS[3], 'n' .. s, 1)
   redis.call('HINCRBY', KEYS[3], 'b' .. s, len)
+  redis.call('HSET', KEYS[4], dedupekey(item), string.sub(item, 1, ${EXPIRY_DIGITS}))
 end
 redis.call('SET', KEYS[2], bytes)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[4], ARGV[1])
 return 1`,
   },
   // The budget scripts take their bucket keys as KEYS (all in the {mbg} slot); numberOfKeys is the first argument.
@@ -139,17 +173,18 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1`,
   },
   claimtake: {
-    numberOfKeys: 4,
-    // KEYS: presence, mailbox list, mailbox bytes, mailbox share. ARGV: claim, ttl ms. Returns {previous claim, items}.
+    numberOfKeys: 5,
+    // KEYS: presence, mailbox list, mailbox bytes, mailbox share, dedupe index. ARGV: claim, ttl ms.
+    // Returns {previous claim, items}.
     lua: `local prev = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET')
 local items = redis.call('LRANGE', KEYS[2], 0, -1)
-if #items > 0 then redis.call('DEL', KEYS[2], KEYS[3], KEYS[4]) end
+if #items > 0 then redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5]) end
 return {prev, items}`,
   },
   mbtake: {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `local items = redis.call('LRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 return items`,
   },
   hit: {
@@ -173,6 +208,7 @@ interface ScriptClient {
     list: string,
     bytes: string,
     share: string,
+    ids: string,
     item: Buffer,
     len: number,
     now: number,
@@ -182,17 +218,19 @@ interface ScriptClient {
     maxNs: number,
     maxBs: number,
     sender: Buffer,
+    dedupe: Buffer,
   ): Promise<number>;
-  mbrestore(list: string, bytes: string, share: string, ttl: number, ...items: Buffer[]): Promise<number>;
+  mbrestore(list: string, bytes: string, share: string, ids: string, ttl: number, ...items: Buffer[]): Promise<number>;
   mbreserve(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   mbunreserve(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   mbforce(bucket: string, amount: number, expireAt: number): Promise<number>;
-  mbtakeBuffer(list: string, bytes: string, share: string): Promise<Buffer[]>;
+  mbtakeBuffer(list: string, bytes: string, share: string, ids: string): Promise<Buffer[]>;
   claimtakeBuffer(
     at: string,
     list: string,
     bytes: string,
     share: string,
+    ids: string,
     claim: string,
     ttlMs: number,
   ): Promise<[Buffer | null, Buffer[]]>;
@@ -417,6 +455,7 @@ export class RedisBroker implements Broker {
       this.key(key, 'mb'),
       this.key(key, 'mbb'),
       this.key(key, 'mbs'),
+      this.key(key, 'mbi'),
       claimValue,
       ttlMs,
     );
@@ -467,8 +506,13 @@ export class RedisBroker implements Broker {
     const last = Math.floor(expiresAt / span);
     const buckets: string[] = [];
     for (let b = first; b <= last; b++) buckets.push(this.bucketKey(span, b));
+    const dedupe = Buffer.from(mailboxDedupeKey(envelope), 'latin1');
     const ok = await c.mbreserve(buckets.length, ...buckets, charge, limits.totalMaxBytes, (last + 1) * span);
-    if (Number(ok) !== 1) return 'budget';
+    if (Number(ok) !== 1) {
+      // A resend of a copy already held is answered as queued even when the budget is used up.
+      const held = await c.hget(this.key(key, 'mbi'), dedupe);
+      return held !== null && Number(held) > now ? 'duplicate' : 'budget';
+    }
     const giveBack = () => c.mbunreserve(1, buckets[buckets.length - 1]!, charge).catch(() => {});
     const item = Buffer.concat([Buffer.from(String(expiresAt).padStart(EXPIRY_DIGITS, '0'), 'latin1'), envelope]);
     let r: number;
@@ -478,6 +522,7 @@ export class RedisBroker implements Broker {
           this.key(key, 'mb'),
           this.key(key, 'mbb'),
           this.key(key, 'mbs'),
+          this.key(key, 'mbi'),
           item,
           envelope.length,
           now,
@@ -487,6 +532,7 @@ export class RedisBroker implements Broker {
           limits.maxMessagesPerSender,
           limits.maxBytesPerSender,
           envelope.subarray(ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES),
+          dedupe,
         ),
       );
     } catch (err) {
@@ -495,6 +541,7 @@ export class RedisBroker implements Broker {
     }
     if (r === 1) return 'queued';
     await giveBack();
+    if (r === 3) return 'duplicate';
     return r === 2 ? 'sender_full' : 'full';
   }
 
@@ -506,7 +553,14 @@ export class RedisBroker implements Broker {
     const items = envelopes
       .filter((e) => e.length >= ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES)
       .map((e) => Buffer.concat([expiry, e]));
-    await c.mbrestore(this.key(key, 'mb'), this.key(key, 'mbb'), this.key(key, 'mbs'), limits.ttlMs, ...items);
+    await c.mbrestore(
+      this.key(key, 'mb'),
+      this.key(key, 'mbb'),
+      this.key(key, 'mbs'),
+      this.key(key, 'mbi'),
+      limits.ttlMs,
+      ...items,
+    );
     const span = this.span;
     const b = Math.floor(expiresAt / span);
     let charge = 0;
@@ -515,7 +569,12 @@ export class RedisBroker implements Broker {
   }
 
   async mailboxTake(key: string, now: number): Promise<Buffer[]> {
-    const items = await this.client().mbtakeBuffer(this.key(key, 'mb'), this.key(key, 'mbb'), this.key(key, 'mbs'));
+    const items = await this.client().mbtakeBuffer(
+      this.key(key, 'mb'),
+      this.key(key, 'mbb'),
+      this.key(key, 'mbs'),
+      this.key(key, 'mbi'),
+    );
     this.unbudget(items);
     return this.unexpired(items, now);
   }

@@ -49,6 +49,11 @@ export class MailboxDelivery {
         stats.drops.mailbox_budget++;
         return 'RDV_ERR_MAILBOX_BUDGET';
       }
+      if (r === 'duplicate') {
+        // Already stored (a resend): QUEUED is the truth, and no second copy is kept.
+        stats.mailboxDuplicates++;
+        return null;
+      }
       stats.mailboxQueued++;
       this.afterStored(to);
       return null;

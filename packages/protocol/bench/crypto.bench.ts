@@ -1,7 +1,9 @@
 /**
  * `npm run bench:crypto`: sign, verify, seal and open per second for a 1 KiB payload under
- * each candidate library, on this machine. Prints a markdown table and writes it, with JSON,
- * to packages/protocol/bench/results/. Bounded: each cell runs for BENCH_CELL_MS.
+ * each candidate library, on this machine; then the v2 session table (bench/session-measure.ts:
+ * handshakes/s per suite, session seal/open/s for 1 KiB and 16 KiB). Prints markdown and writes
+ * it, with JSON, to packages/protocol/bench/results/crypto.{md,json}. Bounded: each cell runs
+ * for BENCH_CELL_MS.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,7 @@ import {
   sealEnvelope,
 } from '../src/index.js';
 import { nodeSuite } from '../src/node.js';
+import { measureSessions, SESSION_NOTE, sessionTable } from './session-measure.js';
 
 /** Wall time per measured cell, ms. */
 const BENCH_CELL_MS = Number(process.env.BENCH_CELL_MS ?? 1500);
@@ -110,6 +113,7 @@ function tweetnaclRow(): Row {
 }
 
 const rows = [suiteRow(nodeSuite), suiteRow(portableSuite), tweetnaclRow()];
+const sessions = measureSessions();
 const fmt = (v: number | null) => (v === null ? 'n/a' : v.toLocaleString('en-US'));
 const header = `| candidate | sign/s | verify/s | verify/s (new key) | seal/s (1 KiB envelope) | open/s (1 KiB envelope) |\n|---|---:|---:|---:|---:|---:|`;
 const table = [
@@ -125,10 +129,13 @@ const machine = `${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, Node ${p
   .join(' ')}`;
 const choice =
   'Choice: Node uses node:crypto for Ed25519/X25519 (nodeSuite); browsers use @noble (portableSuite); both use @noble/ciphers XChaCha20-Poly1305. Same bytes either way (cross-implementation test).';
-const report = `# bench:crypto — ${new Date().toISOString()}\n\n${machine}\n\n${table}\n\n${choice}\n`;
+const report = `# bench:crypto — ${new Date().toISOString()}\n\n${machine}\n\n${table}\n\n${choice}\n\n## v2 sessions\n\n${sessionTable(sessions)}\n\n${SESSION_NOTE}\n`;
 console.log(report);
 
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir}crypto.md`, report);
-writeFileSync(`${dir}crypto.json`, `${JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2)}\n`);
+writeFileSync(
+  `${dir}crypto.json`,
+  `${JSON.stringify({ date: new Date().toISOString(), machine, rows, sessions }, null, 2)}\n`,
+);

@@ -23,7 +23,7 @@ export {
   SMALL_ORDER_ENCODINGS,
 } from './crypto/ed25519-strict.js';
 export { portableSuite } from './crypto/portable.js';
-export type { CryptoSuite } from './crypto/suite.js';
+export type { CryptoSuite, X25519Key } from './crypto/suite.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './frames.js';

@@ -55,6 +55,26 @@ describe('node:crypto suite ≡ portable suite', () => {
     );
   });
 
+  it('x25519Key (uncached, for handshakes): same public key and agreements as x25519; bad inputs refused alike', () => {
+    fc.assert(
+      fc.property(seed, seed, (a, b) => {
+        const pubB = portableSuite.x25519PublicKey(b);
+        const n = nodeSuite.x25519Key(a);
+        const p = portableSuite.x25519Key(a);
+        expect(n.publicKey).toEqual(portableSuite.x25519PublicKey(a));
+        expect(p.publicKey).toEqual(n.publicKey);
+        expect(n.agree(pubB)).toEqual(portableSuite.x25519(a, pubB));
+        expect(p.agree(pubB)).toEqual(n.agree(pubB));
+      }),
+      { numRuns: 50 },
+    );
+    for (const suite of [nodeSuite, portableSuite]) {
+      expect(() => suite.x25519Key(new Uint8Array(31))).toThrow(/32 bytes/);
+      // u = 0 is of low order: the all-zero result is refused in both.
+      expect(() => suite.x25519Key(new Uint8Array(32).fill(1)).agree(new Uint8Array(32))).toThrow(/all-zero/);
+    }
+  });
+
   it('envelopes sealed by one open under the other', () => {
     fc.assert(
       fc.property(seed, seed, message, (s1, s2, plaintext) => {

@@ -1,7 +1,7 @@
 import * as nodeCrypto from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 import { verifyStrict } from './ed25519-strict.js';
-import type { CryptoSuite } from './suite.js';
+import type { CryptoSuite, X25519Key } from './suite.js';
 
 // Raw keys enter OpenSSL as JWK where possible: OpenSSL 3's DER decoders cost ~10x more per
 // import (measured: ~450 µs vs ~40 µs). Private keys need their public half in a JWK, so a
@@ -83,9 +83,13 @@ const X25519_BASE_POINT_B64U = X25519_BASE_POINT.export({ format: 'der', type: '
  * depends on that. No key-generation job exists, so none can be finalised under a lock.
  */
 function freshX25519Private(): nodeCrypto.KeyObject {
-  const d = nodeCrypto.randomBytes(32).toString('base64url');
+  return x25519PrivateFromRaw(nodeCrypto.randomBytes(32));
+}
+
+/** A given raw X25519 secret through the same JWK `d` import (uncached; see freshX25519Private). */
+function x25519PrivateFromRaw(secretKey: Uint8Array): nodeCrypto.KeyObject {
   return nodeCrypto.createPrivateKey({
-    key: { kty: 'OKP', crv: 'X25519', d, x: X25519_BASE_POINT_B64U },
+    key: { kty: 'OKP', crv: 'X25519', d: b64u(secretKey), x: X25519_BASE_POINT_B64U },
     format: 'jwk',
   });
 }
@@ -131,5 +135,14 @@ export const nodeSuite: CryptoSuite = Object.freeze({
     const privateKey = freshX25519Private();
     const publicKey = new Uint8Array(nodeCrypto.diffieHellman({ privateKey, publicKey: X25519_BASE_POINT }));
     return { publicKey, shared: agree(privateKey, peerPublic) };
+  },
+  x25519Key(secretKey: Uint8Array): X25519Key {
+    if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32)
+      throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'an X25519 secret key is 32 bytes');
+    // JWK `d` import and X25519(d, 9) for the public half: no generateKeyPairSync, no JWK export
+    // (see rawPublic), and no KeyCache entry, so the secret lives only as long as the handle.
+    const privateKey = x25519PrivateFromRaw(secretKey);
+    const publicKey = new Uint8Array(nodeCrypto.diffieHellman({ privateKey, publicKey: X25519_BASE_POINT }));
+    return { publicKey, agree: (peer) => agree(privateKey, peer) };
   },
 });

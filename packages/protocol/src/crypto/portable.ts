@@ -4,7 +4,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 import { verifyStrict } from './ed25519-strict.js';
-import type { CryptoSuite } from './suite.js';
+import type { CryptoSuite, X25519Key } from './suite.js';
 
 const { Point } = ed25519;
 
@@ -55,5 +55,11 @@ export const portableSuite: CryptoSuite = Object.freeze({
   x25519Ephemeral(peerPublic: Uint8Array): { publicKey: Uint8Array; shared: Uint8Array } {
     const secret = x25519.utils.randomSecretKey();
     return { publicKey: x25519.getPublicKey(secret), shared: portableSuite.x25519(secret, peerPublic) };
+  },
+  x25519Key(secretKey: Uint8Array): X25519Key {
+    if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32)
+      throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'an X25519 secret key is 32 bytes');
+    // Reads the caller's array at each agreement: wiping it disables the handle too.
+    return { publicKey: x25519.getPublicKey(secretKey), agree: (peer) => portableSuite.x25519(secretKey, peer) };
   },
 });

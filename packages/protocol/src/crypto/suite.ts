@@ -4,6 +4,17 @@
  * and `portableSuite` (@noble/*, pure JS, runs in browsers). XChaCha20-Poly1305 comes from
  * @noble/ciphers in both: node:crypto has no XChaCha variant.
  */
+/**
+ * An X25519 secret key made ready for several agreements (a Noise handshake uses each of its
+ * keys twice). Nothing is cached by the suite: the handle is the only holder besides the
+ * caller's bytes, so dropping it (and wiping those bytes) erases the key as far as JS can.
+ */
+export interface X25519Key {
+  readonly publicKey: Uint8Array;
+  /** X25519 shared secret with `peerPublic`. Throws PROTO_ERR_WEAK_KEY on an all-zero result. */
+  agree(peerPublic: Uint8Array): Uint8Array;
+}
+
 export interface CryptoSuite {
   readonly name: string;
   /** Ed25519 public key of a 32-byte seed. */
@@ -25,4 +36,10 @@ export interface CryptoSuite {
    * suite keep the secret inside OpenSSL). Throws PROTO_ERR_WEAK_KEY like x25519.
    */
   x25519Ephemeral(peerPublic: Uint8Array): { publicKey: Uint8Array; shared: Uint8Array };
+  /**
+   * A given 32-byte X25519 secret (ephemeral or static) with its public key, for repeated
+   * agreements, never cached (unlike x25519 / x25519PublicKey, which cache long-term keys).
+   * Throws PROTO_ERR_INVALID_ARGUMENT unless the secret is 32 bytes.
+   */
+  x25519Key(secretKey: Uint8Array): X25519Key;
 }

@@ -1,4 +1,6 @@
 import { concatBytes } from '../bytes.js';
+import { portableSuite } from '../crypto/portable.js';
+import type { CryptoSuite } from '../crypto/suite.js';
 import { ProtocolError } from '../errors.js';
 import { CHACHA_TAG_BYTES } from './chacha-poly.js';
 import type { CipherState } from './cipher-state.js';
@@ -15,7 +17,7 @@ import { type HandshakePattern, parseProtocolName, type Token } from './noise-pa
 import { type RandomSource, secureRandom } from './random.js';
 import { SymmetricState } from './symmetric-state.js';
 import { wipe } from './wipe.js';
-import { DH_BYTES, type DhKeyPair, dh, dhKeyPairFromSecret, generateDhKeyPair } from './x25519-dh.js';
+import { DH_BYTES, type DhKeyPair, dhKeyPairFromSecret, generateDhKeyPair } from './x25519-dh.js';
 
 /** Noise PSK length, bytes (§9). */
 const PSK_BYTES = 32;
@@ -33,6 +35,11 @@ export interface HandshakeOptions {
   readonly psks?: readonly Uint8Array[];
   /** Randomness for e, e1 and ekem1 (default: Web Crypto). */
   readonly random?: RandomSource;
+  /**
+   * Where X25519 runs: `nodeSuite` (OpenSSL) in Node, `portableSuite` (@noble, the default)
+   * in browsers. Same bytes either way.
+   */
+  readonly suite?: CryptoSuite;
 }
 
 /** What a finished handshake hands to the transport layer. */
@@ -58,6 +65,7 @@ export class HandshakeState {
   private readonly symmetric: SymmetricState;
   private readonly pattern: HandshakePattern;
   private readonly random: RandomSource;
+  private readonly suite: CryptoSuite;
   private readonly psks: Uint8Array[];
   private readonly pskMode: boolean;
   private s: DhKeyPair | null;
@@ -75,8 +83,9 @@ export class HandshakeState {
     this.pattern = name.pattern;
     this.initiator = options.initiator;
     this.random = options.random ?? secureRandom;
+    this.suite = options.suite ?? portableSuite;
     this.symmetric = new SymmetricState(NOISE_HASHES[name.hash], name.full);
-    this.s = options.staticSecretKey ? dhKeyPairFromSecret(Uint8Array.from(options.staticSecretKey)) : null;
+    this.s = options.staticSecretKey ? dhKeyPairFromSecret(Uint8Array.from(options.staticSecretKey), this.suite) : null;
     this.rs = options.remoteStaticKey ? Uint8Array.from(options.remoteStaticKey) : null;
     this.psks = (options.psks ?? []).map((k, i) => {
       if (!(k instanceof Uint8Array) || k.length !== PSK_BYTES)
@@ -232,7 +241,7 @@ export class HandshakeState {
     };
     // Token letters name (initiator key, responder key).
     const [iKey, rKey] = [token[0] as 'e' | 's', token[1] as 'e' | 's'];
-    const shared = this.initiator ? dh(mine(iKey).secretKey, theirs(rKey)) : dh(mine(rKey).secretKey, theirs(iKey));
+    const shared = this.initiator ? mine(iKey).key.agree(theirs(rKey)) : mine(rKey).key.agree(theirs(iKey));
     this.symmetric.mixKey(shared);
     wipe(shared);
   }
@@ -241,7 +250,7 @@ export class HandshakeState {
     const empty = new Uint8Array(0);
     switch (token) {
       case 'e': {
-        this.e = generateDhKeyPair(this.random);
+        this.e = generateDhKeyPair(this.random, this.suite);
         this.symmetric.mixHash(this.e.publicKey);
         if (this.pskMode) this.symmetric.mixKey(this.e.publicKey);
         return Uint8Array.from(this.e.publicKey);

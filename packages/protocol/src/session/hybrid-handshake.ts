@@ -7,6 +7,7 @@ import {
   SESSION_VERSION,
 } from '../constants.js';
 import { ed25519PublicToX25519, ed25519SecretToX25519 } from '../crypto/convert.js';
+import type { CryptoSuite } from '../crypto/suite.js';
 import { assertBytes, ProtocolError } from '../errors.js';
 import { HandshakeState } from './handshake-state.js';
 import type { RandomSource } from './random.js';
@@ -83,6 +84,8 @@ export interface InitiateOptions {
   /** The responder's Ed25519 public key (known after consent). */
   readonly remotePublicKey: Uint8Array;
   readonly random?: RandomSource;
+  /** X25519 implementation: pass `nodeSuite` in Node (OpenSSL); default `portableSuite` (@noble). */
+  readonly suite?: CryptoSuite;
 }
 
 /** The initiator between message 1 and message 2. One use: `complete` or `destroy`. */
@@ -121,6 +124,7 @@ export function initiateSession(options: InitiateOptions): { packet: Uint8Array;
     staticSecretKey: ed25519SecretToX25519(options.identity.secretKey),
     remoteStaticKey: ed25519PublicToX25519(options.remotePublicKey),
     random: options.random,
+    suite: options.suite,
   });
   const message = state.writeMessage(options.identity.publicKey);
   return {
@@ -136,6 +140,8 @@ export interface AcceptOptions {
   /** Optional data for the initiator inside message 2 (fully protected: ee, se and ML-KEM). */
   readonly payload?: Uint8Array;
   readonly random?: RandomSource;
+  /** X25519 implementation: pass `nodeSuite` in Node (OpenSSL); default `portableSuite` (@noble). */
+  readonly suite?: CryptoSuite;
 }
 
 /**
@@ -157,6 +163,7 @@ export function acceptSession(packet: Uint8Array, options: AcceptOptions): { pac
     prologue: sessionPrologue(options.identity.publicKey),
     staticSecretKey: ed25519SecretToX25519(options.identity.secretKey),
     random: options.random,
+    suite: options.suite,
   });
   try {
     const initiatorKey = state.readMessage(noiseMessage);

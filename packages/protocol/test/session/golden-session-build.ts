@@ -4,6 +4,8 @@
  */
 import { toHex } from '../../src/bytes.js';
 import { ed25519PublicToX25519, ed25519SecretToX25519 } from '../../src/crypto/convert.js';
+import { portableSuite } from '../../src/crypto/portable.js';
+import type { CryptoSuite } from '../../src/crypto/suite.js';
 import {
   acceptSession,
   initiateSession,
@@ -22,18 +24,21 @@ import {
 } from './golden-session-inputs.js';
 import { alice, bob } from './helpers.js';
 
-export function buildGoldenSession() {
+/** `suite` runs the X25519 parts; every suite must give the same file. */
+export function buildGoldenSession(suite: CryptoSuite = portableSuite) {
   const R = GOLDEN_SESSION_RANDOM;
   const { packet: message1, pending } = initiateSession({
     identity: alice,
     remotePublicKey: bob.publicKey,
     random: scriptedRandom([R.initiatorEphemeral, R.initiatorKemSeed]),
+    suite,
   });
   const accepted = acceptSession(message1, {
     identity: bob,
     acceptInitiator: () => true,
     payload: GOLDEN_RESPONDER_PAYLOAD,
     random: scriptedRandom([R.responderEphemeral, R.responderKemRandom]),
+    suite,
   });
   const done = pending.complete(accepted.packet);
   const i2r = toHex(done.keys.sendKey);

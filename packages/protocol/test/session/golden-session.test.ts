@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../src/bytes.js';
+import { nodeSuite } from '../../src/crypto/node.js';
+import { portableSuite } from '../../src/crypto/portable.js';
 import { acceptSession, initiateSession } from '../../src/session/hybrid-handshake.js';
 import { scriptedRandom } from '../../src/session/random.js';
 import { Session } from '../../src/session/session.js';
@@ -15,10 +17,10 @@ import { alice, bob } from './helpers.js';
 const golden = JSON.parse(readFileSync(new URL('../vectors/golden-session.json', import.meta.url), 'utf8'));
 const hex = (s: string) => fromHex(s)!;
 
-describe('golden v2 session', () => {
+describe.each([nodeSuite, portableSuite])('golden v2 session with X25519 from $name', (suite) => {
   it('is reproduced byte for byte from its inputs', () => {
     const { source: _source, ...expected } = golden;
-    expect(buildGoldenSession()).toEqual(expected);
+    expect(buildGoldenSession(suite)).toEqual(expected);
   });
 
   it('message 1 and 2 sizes, and every packet opens exactly once at its receiver', () => {
@@ -29,11 +31,13 @@ describe('golden v2 session', () => {
       identity: alice,
       remotePublicKey: bob.publicKey,
       random: scriptedRandom([hex(r.initiatorEphemeral), hex(r.initiatorKemSeed)]),
+      suite,
     });
     const accepted = acceptSession(hex(golden.message1), {
       identity: bob,
       acceptInitiator: () => true,
       random: scriptedRandom([hex(r.responderEphemeral), hex(r.responderKemRandom)]),
+      suite,
       payload: hex(golden.responderPayload),
     });
     expect(toHex(accepted.packet)).toBe(golden.message2);

@@ -16,11 +16,16 @@ export function handshake(payload?: Uint8Array): {
   responderKeys: SessionKeys;
   responderPayload: Uint8Array;
 } {
-  const { packet: message1, pending } = initiateSession({ identity: alice, remotePublicKey: bob.publicKey });
+  const { packet: message1, pending } = initiateSession({
+    identity: alice,
+    remotePublicKey: bob.publicKey,
+    suite: nodeSuite,
+  });
   const { packet: message2, keys: responderKeys } = acceptSession(message1, {
     identity: bob,
     acceptInitiator: () => true,
     payload,
+    suite: nodeSuite,
   });
   const { keys: initiatorKeys, payload: responderPayload } = pending.complete(message2);
   return { message1, message2, initiatorKeys, responderKeys, responderPayload };

@@ -33,6 +33,13 @@ export const SEND_WINDOW_QUEUE_SHARE = 4;
 export const RETRANSMIT_INITIAL_MS = 1_000;
 /** Largest retransmit timeout, ms. */
 export const RETRANSMIT_MAX_MS = 30_000;
+/**
+ * A message the rendezvous server answered QUEUED (stored in the offline peer's mailbox) is
+ * parked: not resent on the retransmit timer, only when the peer is seen online, when our
+ * server connection comes back, or this long after it was parked (the copy may have expired
+ * or been lost), ms (ClientInit.mailboxResendAfterMs). The server dedupes such a resend.
+ */
+export const MAILBOX_RESEND_AFTER_MS = 10 * 60_000;
 /** Receiver waits this long to coalesce acks into one envelope, ms. */
 export const ACK_DELAY_MS = 5;
 /** Consent requests resent while unanswered, ms between attempts. */

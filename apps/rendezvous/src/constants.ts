@@ -52,11 +52,12 @@ export const DEFAULT_MAILBOX_MAX_BYTES_PER_SENDER = 1024 * 1024;
 export const DEFAULT_MAILBOX_TOTAL_MAX_BYTES = 256 * 1024 * 1024;
 /**
  * Bytes charged to the mailbox budget per stored envelope on top of its length, bytes: Redis
- * keeps a list entry, a per-sender counter and (for a new mailbox) three keys per recipient, so
- * tiny envelopes cost far more memory than their length. Measured: a 223-byte envelope alone in
- * its mailbox took 986 bytes of Redis used_memory (test/adversarial/item-02-mailbox-abuse.test.ts).
+ * keeps a list entry, a per-sender counter, a dedupe index entry and (for a new mailbox) four
+ * keys per recipient, so tiny envelopes cost far more memory than their length. Measured: a
+ * 223-byte envelope alone in its mailbox took 986 bytes of Redis used_memory, 1,290 bytes since
+ * the dedupe index (test/adversarial/item-02-mailbox-abuse.test.ts).
  */
-export const MAILBOX_ITEM_OVERHEAD_BYTES = 1024;
+export const MAILBOX_ITEM_OVERHEAD_BYTES = 1280;
 /** Time buckets the Redis mailbox budget is counted in over one MAILBOX_TTL_S, buckets; each expires with its envelopes. */
 export const MAILBOX_BUDGET_BUCKETS = 16;
 /**

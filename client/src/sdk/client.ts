@@ -132,6 +132,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         pathStatus: (peer) => pathManager.status(peer),
         requireApproval: this.config.requireApproval,
         consentTtlMs: this.config.consentTtlMs,
+        mailboxResendAfterMs: this.config.mailboxResendAfterMs,
         // Bounded by bytes too, so a burst of large messages never overfills the receiver's
         // queue at the relay (which drops slow readers); smaller if the server says so.
         sendWindowBytes: () => sendWindowBytes(this.#conn?.welcome?.sendQueueMaxBytes ?? null),
@@ -151,9 +152,10 @@ export class P2PClient extends EventEmitter<ClientEvents> {
           (this.emit as (e: string, p: unknown) => boolean)(ev, payload),
         );
       }
-      pathManager.onPathChange((peer) => {
+      pathManager.onPathChange((peer, best) => {
         session.pathChanged(peer);
-        session.kick(peer);
+        // A direct or WebRTC link means the peer is online: what waits in its mailbox is resent too.
+        session.kick(peer, best === 'direct' || best === 'webrtc');
       });
       this.#session = session;
       this.#lock = lock;
@@ -169,6 +171,10 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         pathManager.addProvider(relay);
         // RDV_ERR_RECIPIENT_BUSY: the peer reads slower than we send; back off, nothing is lost.
         conn.on('recipient-busy', (to) => session.recipientBusy(encodeKey(to)));
+        // QUEUED: stored in the offline peer's mailbox, parked (no timer resends); delivered: it is online.
+        conn.on('frame-ack', (to, id, queued) =>
+          session.relayAnswered(encodeKey(to), Buffer.from(id).toString('hex'), queued),
+        );
         conn.on('state', (state, detail) => {
           this.emit('server.status', { state, detail });
           if (state === 'connected') session.kickAll();

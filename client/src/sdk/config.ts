@@ -1,4 +1,4 @@
-import { PENDING_CONSENT_TTL_MS } from '../constants.js';
+import { MAILBOX_RESEND_AFTER_MS, PENDING_CONSENT_TTL_MS } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { normalizeServerUrl, type ReplacedPolicy } from '../transports/rendezvous-connection.js';
 
@@ -14,6 +14,11 @@ export interface ClientInit {
   requireApproval?: boolean;
   /** Unanswered incoming consent requests expire after this, ms. Default PENDING_CONSENT_TTL_MS (10 min). */
   consentTtlMs?: number;
+  /**
+   * Messages the server stored in an offline peer's mailbox are resent after this at the
+   * latest (sooner when the peer shows up), ms. Default MAILBOX_RESEND_AFTER_MS (10 min).
+   */
+  mailboxResendAfterMs?: number;
   /** Paths beyond the relay (client/src/transports/direct-paths.ts). */
   paths?: PathsInit;
   /** Reconnects after the server says another connection with our key took over (tests shorten them). */
@@ -53,6 +58,7 @@ export interface ClientConfig {
   readonly token: string;
   readonly requireApproval: boolean;
   readonly consentTtlMs: number;
+  readonly mailboxResendAfterMs: number;
   readonly paths: Readonly<PathsInit>;
   readonly replaced: Readonly<Partial<ReplacedPolicy>>;
 }
@@ -85,6 +91,14 @@ export function validateClientInit(init: unknown): ClientConfig {
       i.consentTtlMs > 7 * 86_400_000)
   )
     problems.push('consentTtlMs must be an integer number of ms in [1000, 604800000]');
+  if (
+    i.mailboxResendAfterMs !== undefined &&
+    (typeof i.mailboxResendAfterMs !== 'number' ||
+      !Number.isInteger(i.mailboxResendAfterMs) ||
+      i.mailboxResendAfterMs < 1_000 ||
+      i.mailboxResendAfterMs > 7 * 86_400_000)
+  )
+    problems.push('mailboxResendAfterMs must be an integer number of ms in [1000, 604800000]');
   const paths = validatePaths(i.paths, problems);
   const replaced = validateReplaced(i.replaced, problems);
   if (problems.length > 0) throw new ClientError('CLIENT_ERR_CONFIG', problems.join('; '), { problems });
@@ -94,6 +108,7 @@ export function validateClientInit(init: unknown): ClientConfig {
     token: (i.token as string | undefined) ?? '',
     requireApproval: (i.requireApproval as boolean | undefined) ?? false,
     consentTtlMs: (i.consentTtlMs as number | undefined) ?? PENDING_CONSENT_TTL_MS,
+    mailboxResendAfterMs: (i.mailboxResendAfterMs as number | undefined) ?? MAILBOX_RESEND_AFTER_MS,
     paths,
     replaced,
   });

@@ -112,6 +112,8 @@ export interface SessionDeps {
   sendWindowBytes?: () => number;
   /** Unanswered incoming consent requests expire after this, ms; default PENDING_CONSENT_TTL_MS. */
   consentTtlMs?: number;
+  /** Messages stored in an offline peer's mailbox are resent after this at the latest, ms; default MAILBOX_RESEND_AFTER_MS. */
+  mailboxResendAfterMs?: number;
 }
 
 interface PendingApproval {
@@ -163,6 +165,7 @@ export class Session extends EventEmitter<SessionEvents> {
         this.counters.retransmits += n;
       },
       ...(deps.sendWindowBytes ? { windowBytes: deps.sendWindowBytes } : {}),
+      ...(deps.mailboxResendAfterMs ? { mailboxResendAfterMs: deps.mailboxResendAfterMs } : {}),
     });
   }
 
@@ -377,9 +380,22 @@ export class Session extends EventEmitter<SessionEvents> {
     return { id: m.id, seq: m.seq, to: key };
   }
 
-  /** A path to `peer` (re)appeared: resend what is unacked now, with a fresh timeout. */
-  kick(peer: string): void {
-    this.#retx.kick(peer);
+  /**
+   * A path to `peer` (re)appeared: resend what is unacked now, with a fresh timeout. Messages
+   * stored in its mailbox (parked) are resent too only when `peerReachable` (a direct or WebRTC
+   * path came up: the peer is online).
+   */
+  kick(peer: string, peerReachable = false): void {
+    this.#retx.kick(peer, peerReachable);
+  }
+
+  /**
+   * The relay's answer to a frame that carried message `messageId` (hex) to `peer`: `queued`
+   * (stored in its mailbox: park it, no timer resends) or delivered live (the peer is online).
+   */
+  relayAnswered(peer: string, messageId: string, queued: boolean): void {
+    if (queued) this.#retx.park(peer, messageId);
+    else this.#retx.peerOnline(peer);
   }
 
   /** The relay refused a frame because `peer` is busy reading: hold its messages, resend after a backoff. */
@@ -387,8 +403,12 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#retx.backoff(peer);
   }
 
+  /**
+   * Our server connection is (back) up: resend everything unacked, also what the server said it
+   * stored. It may be a new process whose memory mailbox is gone; if not, it dedupes them.
+   */
   kickAll(): void {
-    for (const peer of this.#d.outbox.peers()) this.kick(peer);
+    for (const peer of this.#d.outbox.peers()) this.kick(peer, true);
     this.#retryConsent();
   }
 
@@ -488,6 +508,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #dispatch(fromKey: string, payload: Payload, via: PathKind): void {
     this.#d.trust.touch(fromKey);
+    // It is online: what waits in its mailbox for it is no longer parked (retransmitter.ts).
+    if (payload.type !== EnvelopeType.ACK) this.#retx.peerOnline(fromKey);
     switch (payload.type) {
       case EnvelopeType.CONSENT_REQUEST:
         this.#onConsentRequest(fromKey, payload.name);

@@ -1,13 +1,16 @@
 import { EventEmitter } from 'node:events';
 import {
+  AckStatus,
   buildHello,
   type CryptoSuite,
   DEFAULT_MAX_FRAME_BYTES,
   decodeFrame,
+  ENVELOPE_MESSAGE_ID_OFFSET,
   encodeFrame,
   type Frame,
   FrameType,
   type Identity,
+  MESSAGE_ID_BYTES,
 } from '@p2p-comm/protocol';
 import WebSocket from 'ws';
 import {
@@ -44,6 +47,12 @@ export interface RendezvousEvents {
    * nothing was delivered or lost; resend later, after a backoff.
    */
   'recipient-busy': [to: Uint8Array];
+  /**
+   * The server's ACK for a RELAY/SIGNAL frame to `to` carrying the envelope with `messageId`:
+   * `queued` true when it was stored in `to`'s mailbox (`to` is offline), false when it was
+   * handed to `to`'s socket (`to` is online).
+   */
+  'frame-ack': [to: Uint8Array, messageId: Uint8Array, queued: boolean];
 }
 
 export interface RendezvousOptions {
@@ -103,8 +112,11 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   #heartbeat: NodeJS.Timeout | null = null;
   #lastHeard = 0;
   #frameId = 0;
-  /** Frames awaiting the server's answer: frameId → recipient (to name it in 'recipient-busy'). */
-  #pending = new Map<number, Uint8Array>();
+  /**
+   * Frames awaiting the server's answer: frameId → recipient and the envelope's message id (to
+   * name them in 'recipient-busy' and 'frame-ack'). At most PENDING_FRAMES_MAX entries.
+   */
+  #pending = new Map<number, { to: Uint8Array; messageId: Uint8Array }>();
   #welcome: WelcomeInfo | null = null;
   #retryAfterMs = 0;
   #lastRefusal = '';
@@ -192,7 +204,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     this.#frameId = (this.#frameId % 0xffffffff) + 1;
     const frameId = this.#frameId;
     if (this.#pending.size >= PENDING_FRAMES_MAX) this.#pending.delete(this.#pending.keys().next().value!);
-    this.#pending.set(frameId, to);
+    const id = ENVELOPE_MESSAGE_ID_OFFSET;
+    this.#pending.set(frameId, { to, messageId: envelope.slice(id, id + MESSAGE_ID_BYTES) });
     ws.send(encodeFrame({ type, frameId, to, envelope }));
     return frameId;
   }
@@ -321,15 +334,18 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
       case FrameType.DELIVER:
         this.emit('deliver', Uint8Array.from(frame.from), Uint8Array.from(frame.envelope), frame.channel);
         return;
-      case FrameType.ACK:
+      case FrameType.ACK: {
+        const p = this.#pending.get(frame.frameId);
         this.#pending.delete(frame.frameId);
+        if (p !== undefined) this.emit('frame-ack', p.to, p.messageId, frame.status === AckStatus.QUEUED);
         return;
+      }
       case FrameType.PEER_OFFLINE:
         this.#pending.delete(frame.frameId);
         this.emit('peer-offline', Uint8Array.from(frame.to));
         return;
       case FrameType.ERROR: {
-        const to = this.#pending.get(frame.frameId);
+        const to = this.#pending.get(frame.frameId)?.to;
         this.#pending.delete(frame.frameId);
         this.emit('server-error', frame.code, frame.message, frame.frameId);
         if (frame.code === 'RDV_ERR_RECIPIENT_BUSY' && to !== undefined) this.emit('recipient-busy', to);

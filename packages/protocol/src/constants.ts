@@ -93,6 +93,40 @@ export const SESSION_MAX_PLAINTEXT_BYTES = MAX_PLAINTEXT_BYTES;
 /** Largest handshake payload (message 2), bytes. */
 export const SESSION_MAX_HANDSHAKE_PAYLOAD_BYTES = 1_024;
 
+/*
+ * v2 prekeys (src/session/prekey-*.ts, docs/protocol.md "v2 prekeys"): signed rotating prekey
+ * bundles (X25519 + ML-KEM-768) and one-shot messages sealed to them for offline peers.
+ */
+/** Format version of a prekey bundle (its first byte). */
+export const PREKEY_BUNDLE_VERSION = 1;
+/**
+ * Encoded prekey bundle, bytes: version 1 + identity 32 + bundle id 4 + created 8 + expires 8 +
+ * X25519 prekey 32 + ML-KEM-768 encapsulation key 1,184 + signature 64. Fixed: longer is refused.
+ */
+export const PREKEY_BUNDLE_BYTES = 1 + 32 + 4 + 8 + 8 + 32 + 1_184 + 64;
+/** Longest validity a bundle may claim (expires − created), ms (30 days). */
+export const PREKEY_BUNDLE_MAX_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
+/** Validity of a bundle we create unless told otherwise, ms (7 days); rotate before it ends. */
+export const PREKEY_BUNDLE_DEFAULT_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+/** Format version of a message sealed to a prekey (its first byte). */
+export const PREKEY_MESSAGE_VERSION = 1;
+/**
+ * Header of a prekey message, bytes: version 1 + sender 32 + recipient 32 + bundle id 4 +
+ * ephemeral X25519 32 + ML-KEM-768 ciphertext 1,088 + sequence 8 + message id 16. All of it is
+ * the AEAD associated data.
+ */
+export const PREKEY_MESSAGE_HEADER_BYTES = 1 + 32 + 32 + 4 + 32 + 1_088 + 8 + MESSAGE_ID_BYTES;
+/** Largest plaintext in one prekey message, bytes (same bound as an envelope payload). */
+export const PREKEY_MAX_PLAINTEXT_BYTES = MAX_PLAINTEXT_BYTES;
+/** Largest encoded prekey message, bytes. */
+export const PREKEY_MESSAGE_MAX_BYTES = PREKEY_MESSAGE_HEADER_BYTES + PREKEY_MAX_PLAINTEXT_BYTES + AEAD_TAG_BYTES;
+/** Sequence numbers per sender remembered below the highest accepted (bitmap), messages (multiple of 32). */
+export const PREKEY_REPLAY_WINDOW_MESSAGES = 1_024;
+/** Senders a PrekeyReplayGuard tracks at once, senders (a new one past it is refused, never evicts). */
+export const PREKEY_REPLAY_MAX_PEERS = 1_024;
+/** Version of PrekeyReplayGuard's persisted state; restore refuses any other. */
+export const PREKEY_REPLAY_STATE_VERSION = 1;
+
 /** Domain tags: every signature, hash and KDF input starts with one, so no two uses collide. */
 export const DOMAIN = Object.freeze({
   envelopeSignature: 'p2p-comm/v1/envelope-signature',
@@ -103,4 +137,6 @@ export const DOMAIN = Object.freeze({
   inviteToken: 'p2p-comm/v1/invite-token',
   sessionPrologue: 'p2p-comm/v2/session-prologue',
   sessionRekey: 'p2p-comm/v2/session-rekey',
+  prekeyBundleSignature: 'p2p-comm/v2/prekey-bundle-signature',
+  prekeyMessageKdf: 'p2p-comm/v2/prekey-message-kdf',
 });

@@ -29,6 +29,9 @@ export const PROTOCOL_ERRORS = Object.freeze({
   PROTO_ERR_SESSION_CLOSED: 'the session was closed and its keys erased',
   PROTO_ERR_HANDSHAKE_IDENTITY: 'the handshake names an identity that is not the expected or an accepted peer',
   PROTO_ERR_HANDSHAKE_STATE: 'handshake message or call out of order for this handshake state',
+  PROTO_ERR_PREKEY_EXPIRED: 'prekey bundle is outside its validity period (expired, or created in the future)',
+  PROTO_ERR_PREKEY_UNKNOWN: 'prekey message names a bundle id whose secrets are not held (rotated out and erased)',
+  PROTO_ERR_PREKEY_REPLAY: 'prekey message sequence number already accepted from this sender, or below its window',
 } as const);
 
 export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;

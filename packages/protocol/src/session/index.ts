@@ -25,6 +25,30 @@ export {
   type SessionKeys,
   sessionPrologue,
 } from './hybrid-handshake.js';
+export {
+  type CreatePrekeyBundleOptions,
+  createPrekeyBundle,
+  decodePrekeyBundle,
+  encodePrekeyBundle,
+  erasePrekeySecrets,
+  type PrekeyBundle,
+  type PrekeySecrets,
+  prekeyBundleDigest,
+  prekeyBundleSignedBytes,
+  type VerifyPrekeyBundleOptions,
+  verifyPrekeyBundle,
+} from './prekey-bundle.js';
+export {
+  decodePrekeyMessage,
+  type OpenedPrekeyMessage,
+  type OpenPrekeyMessageOptions,
+  openPrekeyMessage,
+  PREKEY_ALGORITHMS,
+  type PrekeyMessageHeader,
+  type SealToPrekeyOptions,
+  sealToPrekey,
+} from './prekey-message.js';
+export { PrekeyReplayGuard, type PrekeyReplayGuardOptions, type PrekeyReplayState } from './prekey-replay-guard.js';
 export type { RandomSource } from './random.js';
 export { ReplayWindow } from './replay-window.js';
 export { Session, type SessionOptions } from './session.js';

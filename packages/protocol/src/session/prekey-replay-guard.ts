@@ -1,0 +1,177 @@
+import { fromBase64url, toBase64url } from '../bytes.js';
+import {
+  PREKEY_REPLAY_MAX_PEERS,
+  PREKEY_REPLAY_STATE_VERSION,
+  PREKEY_REPLAY_WINDOW_MESSAGES,
+  PUBLIC_KEY_BYTES,
+} from '../constants.js';
+import { assertBytes, ProtocolError } from '../errors.js';
+
+/**
+ * Replay protection for prekey messages by sequence number, per sender, with no clock: a
+ * mailbox copy stays acceptable for as long as the mailbox keeps it, and is accepted once.
+ * Per sender: the highest sequence accepted and a bitmap of the `window` sequences below it
+ * (WireGuard / RFC 6479 style), so out-of-order mailbox delivery within the window is fine
+ * and anything older is refused. Bounded: at most `maxPeers` senders; a new sender past that
+ * is refused (PROTO_ERR_TOO_LARGE), never makes room by forgetting one (forgetting would let
+ * that sender's old messages replay). `forget(peer)` when a peer is revoked.
+ *
+ * Persist `toState()` after each accepted message (or batch) and `PrekeyReplayGuard.fromState`
+ * at start: the state is plain JSON with a version; unknown versions are refused.
+ */
+
+/** The persisted shape (JSON-safe). */
+export interface PrekeyReplayState {
+  readonly version: number;
+  /** Window width, sequences. */
+  readonly window: number;
+  readonly peers: readonly {
+    /** Sender Ed25519 key, base64url. */
+    readonly peer: string;
+    readonly highest: number;
+    /** Bitmap words, little-endian u32s, base64url. */
+    readonly bitmap: string;
+  }[];
+}
+
+interface PeerWindow {
+  highest: number;
+  readonly words: Uint32Array;
+}
+
+export interface PrekeyReplayGuardOptions {
+  /** Sequences remembered below the highest, per sender (multiple of 32). */
+  readonly window?: number;
+  /** Senders tracked at once. */
+  readonly maxPeers?: number;
+}
+
+export class PrekeyReplayGuard {
+  readonly window: number;
+  readonly maxPeers: number;
+  readonly #peers = new Map<string, PeerWindow>();
+
+  constructor(options: PrekeyReplayGuardOptions = {}) {
+    const window = options.window ?? PREKEY_REPLAY_WINDOW_MESSAGES;
+    const maxPeers = options.maxPeers ?? PREKEY_REPLAY_MAX_PEERS;
+    if (!Number.isInteger(window) || window < 32 || window % 32 !== 0 || window > 65_536)
+      throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'window must be a multiple of 32 in [32, 65536]');
+    if (!Number.isInteger(maxPeers) || maxPeers < 1)
+      throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'maxPeers must be a positive integer');
+    this.window = window;
+    this.maxPeers = maxPeers;
+  }
+
+  /** Senders tracked. */
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  /**
+   * Throws PROTO_ERR_PREKEY_REPLAY (seen, or below the window) or PROTO_ERR_TOO_LARGE (a new
+   * sender and no room); records nothing.
+   */
+  check(peer: Uint8Array, sequence: number): void {
+    assertBytes(peer, PUBLIC_KEY_BYTES, 'peer');
+    if (!Number.isSafeInteger(sequence) || sequence < 0)
+      throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'sequence must be a non-negative safe integer');
+    const w = this.#peers.get(toBase64url(peer));
+    if (!w) {
+      if (this.#peers.size >= this.maxPeers)
+        throw new ProtocolError('PROTO_ERR_TOO_LARGE', `prekey replay guard tracks ${this.maxPeers} senders`);
+      return;
+    }
+    if (sequence > w.highest) return;
+    if (w.highest - sequence >= this.window)
+      throw new ProtocolError('PROTO_ERR_PREKEY_REPLAY', `sequence ${sequence} is below the window`);
+    if (this.isSet(w, sequence)) throw new ProtocolError('PROTO_ERR_PREKEY_REPLAY', `sequence ${sequence}`);
+  }
+
+  /** Record an authenticated message's sequence (checks first). */
+  commit(peer: Uint8Array, sequence: number): void {
+    this.check(peer, sequence);
+    const id = toBase64url(peer);
+    let w = this.#peers.get(id);
+    if (!w) {
+      w = { highest: -1, words: new Uint32Array(this.window / 32 + 1) };
+      this.#peers.set(id, w);
+    }
+    if (sequence > w.highest) {
+      const n = w.words.length;
+      const oldWord = w.highest < 0 ? -1 : Math.floor(w.highest / 32);
+      const newWord = Math.floor(sequence / 32);
+      const clear = Math.min(newWord - oldWord, n);
+      for (let i = 1; i <= clear; i++) w.words[(newWord - clear + i) % n] = 0;
+      w.highest = sequence;
+    }
+    w.words[Math.floor(sequence / 32) % w.words.length]! |= 1 << (sequence % 32);
+  }
+
+  /** Drop a sender's state (after revoking it: its messages are refused elsewhere). */
+  forget(peer: Uint8Array): void {
+    this.#peers.delete(toBase64url(peer));
+  }
+
+  /** Highest sequence accepted from `peer`, or −1. */
+  highest(peer: Uint8Array): number {
+    return this.#peers.get(toBase64url(peer))?.highest ?? -1;
+  }
+
+  toState(): PrekeyReplayState {
+    return {
+      version: PREKEY_REPLAY_STATE_VERSION,
+      window: this.window,
+      peers: [...this.#peers].map(([peer, w]) => ({
+        peer,
+        highest: w.highest,
+        bitmap: toBase64url(new Uint8Array(littleEndianWords(w.words))),
+      })),
+    };
+  }
+
+  /**
+   * Restore persisted state. Refuses (PROTO_ERR_BAD_VERSION) any version but
+   * PREKEY_REPLAY_STATE_VERSION and (PROTO_ERR_BAD_ENCODING) anything malformed: a guard that
+   * silently started empty would accept every stored message again.
+   */
+  static fromState(state: unknown, options: Omit<PrekeyReplayGuardOptions, 'window'> = {}): PrekeyReplayGuard {
+    const bad = (why: string) => new ProtocolError('PROTO_ERR_BAD_ENCODING', `prekey replay state: ${why}`);
+    if (typeof state !== 'object' || state === null) throw bad('not an object');
+    const s = state as Partial<PrekeyReplayState>;
+    if (s.version !== PREKEY_REPLAY_STATE_VERSION)
+      throw new ProtocolError(
+        'PROTO_ERR_BAD_VERSION',
+        `prekey replay state version ${String(s.version)}, this implementation reads ${PREKEY_REPLAY_STATE_VERSION}`,
+      );
+    if (!Number.isInteger(s.window) || !Array.isArray(s.peers)) throw bad('window / peers');
+    const guard = new PrekeyReplayGuard({ ...options, window: s.window });
+    if (s.peers.length > guard.maxPeers) throw bad('more senders than maxPeers');
+    const words = guard.window / 32 + 1;
+    for (const p of s.peers as unknown[]) {
+      const e = p as { peer?: unknown; highest?: unknown; bitmap?: unknown };
+      const key = typeof e?.peer === 'string' ? fromBase64url(e.peer) : null;
+      const bitmap = typeof e?.bitmap === 'string' ? fromBase64url(e.bitmap) : null;
+      if (!key || key.length !== PUBLIC_KEY_BYTES) throw bad('peer');
+      if (!Number.isSafeInteger(e.highest) || (e.highest as number) < -1) throw bad('highest');
+      if (!bitmap || bitmap.length !== words * 4) throw bad('bitmap');
+      const view = new DataView(bitmap.buffer, bitmap.byteOffset, bitmap.byteLength);
+      const w = new Uint32Array(words);
+      for (let i = 0; i < words; i++) w[i] = view.getUint32(i * 4, true);
+      const id = toBase64url(key);
+      if (guard.#peers.has(id)) throw bad('duplicate peer');
+      guard.#peers.set(id, { highest: e.highest as number, words: w });
+    }
+    return guard;
+  }
+
+  private isSet(w: PeerWindow, sequence: number): boolean {
+    return (w.words[Math.floor(sequence / 32) % w.words.length]! & (1 << (sequence % 32))) !== 0;
+  }
+}
+
+function littleEndianWords(words: Uint32Array): ArrayBuffer {
+  const out = new ArrayBuffer(words.length * 4);
+  const view = new DataView(out);
+  for (let i = 0; i < words.length; i++) view.setUint32(i * 4, words[i]!, true);
+  return out;
+}

@@ -22,7 +22,9 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function setup(opts: { windowBytes?: () => number; onTransmit?: (m: OutboxMessage) => void } = {}) {
+function setup(
+  opts: { windowBytes?: () => number; onTransmit?: (m: OutboxMessage) => void; mailboxResendAfterMs?: number } = {},
+) {
   const h = tempHome('p2p-retx-');
   const outbox = new Outbox(storePaths(h.home).stateDir);
   const sent: OutboxMessage[] = [];
@@ -36,6 +38,7 @@ function setup(opts: { windowBytes?: () => number; onTransmit?: (m: OutboxMessag
     onDelivered: () => {},
     onRetransmit: () => {},
     ...(opts.windowBytes ? { windowBytes: opts.windowBytes } : {}),
+    ...(opts.mailboxResendAfterMs ? { mailboxResendAfterMs: opts.mailboxResendAfterMs } : {}),
   });
   cleanups.push(() => retx.stop(), h.cleanup);
   return { outbox, retx, sent };
@@ -117,5 +120,81 @@ describe('recipient busy (RDV_ERR_RECIPIENT_BUSY)', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2 * RETRANSMIT_INITIAL_MS);
     expect(sent.slice(5).map((m) => m.seq)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(outbox.pending(PEER)).toHaveLength(6); // still waiting for the peer's ack, none failed
+  });
+});
+
+/** Past one retransmit timeout with its jitter (≤ 1/4), ms. */
+const PAST_RTO_MS = RETRANSMIT_INITIAL_MS * 1.25 + 300;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('parking: QUEUED means stored', () => {
+  it('the retransmit timer skips parked messages and resends the others', async () => {
+    const { outbox, retx, sent } = setup();
+    for (let i = 0; i < 3; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER);
+    expect(sent.map((m) => m.seq)).toEqual([0, 1, 2]);
+    retx.park(PEER, sent[0]!.id);
+    retx.park(PEER, sent[1]!.id);
+    await sleep(PAST_RTO_MS);
+    expect(sent.map((m) => m.seq)).toEqual([0, 1, 2, 2]);
+  });
+
+  it('all parked: nothing is resent on the timer; an id outside the window parks nothing', async () => {
+    const { outbox, retx, sent } = setup();
+    for (let i = 0; i < 2; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER);
+    retx.park(PEER, 'f'.repeat(32));
+    for (const m of [...sent]) retx.park(PEER, m.id);
+    await sleep(PAST_RTO_MS * 2);
+    expect(sent.map((m) => m.seq)).toEqual([0, 1]);
+  });
+
+  it('peer seen online: parked messages are resent after a timeout unless an ack covers them first', async () => {
+    const a = setup();
+    const b = setup();
+    for (const { outbox, retx, sent } of [a, b]) {
+      for (let i = 0; i < 2; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+      retx.pump(PEER);
+      for (const m of [...sent]) retx.park(PEER, m.id);
+      retx.peerOnline(PEER);
+      expect(sent).toHaveLength(2); // not at once: the peer's ack is normally on its way
+    }
+    b.retx.ack(PEER, b.sent[0]!.stream, 1); // its mailbox reached it: acked, nothing to resend
+    await sleep(PAST_RTO_MS);
+    expect(a.sent.map((m) => m.seq)).toEqual([0, 1, 0, 1]); // no ack: the mailbox had lost them
+    expect(b.sent.map((m) => m.seq)).toEqual([0, 1]);
+    expect(b.outbox.pending(PEER)).toHaveLength(0);
+  });
+
+  it('an ack that covers none of them unparks them too (the peer is online without them)', async () => {
+    const { outbox, retx, sent } = setup();
+    for (let i = 0; i < 2; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER);
+    for (const m of [...sent]) retx.park(PEER, m.id);
+    retx.ack(PEER, 'another-stream', 5);
+    await sleep(PAST_RTO_MS);
+    expect(sent.map((m) => m.seq)).toEqual([0, 1, 0, 1]);
+  });
+
+  it('kick resends parked messages at once only when asked (server connection back, direct path)', () => {
+    const { outbox, retx, sent } = setup();
+    for (let i = 0; i < 2; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER);
+    for (const m of [...sent]) retx.park(PEER, m.id);
+    retx.kick(PEER);
+    expect(sent.map((m) => m.seq)).toEqual([0, 1]);
+    retx.kick(PEER, true);
+    expect(sent.map((m) => m.seq)).toEqual([0, 1, 0, 1]);
+  });
+
+  it('parked messages are resent once the long timeout (mailboxResendAfterMs) has passed', async () => {
+    const { outbox, retx, sent } = setup({ mailboxResendAfterMs: 2_000 });
+    for (let i = 0; i < 2; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER);
+    for (const m of [...sent]) retx.park(PEER, m.id);
+    await sleep(1_600); // past the short timeout, before the long one
+    expect(sent).toHaveLength(2);
+    await sleep(1_000);
+    expect(sent.map((m) => m.seq)).toEqual([0, 1, 0, 1]);
   });
 });

@@ -143,8 +143,10 @@ export class PrekeyReplayGuard {
         'PROTO_ERR_BAD_VERSION',
         `prekey replay state version ${String(s.version)}, this implementation reads ${PREKEY_REPLAY_STATE_VERSION}`,
       );
-    if (!Number.isInteger(s.window) || !Array.isArray(s.peers)) throw bad('window / peers');
-    const guard = new PrekeyReplayGuard({ ...options, window: s.window });
+    const window = s.window as number;
+    if (!Number.isInteger(window) || window < 32 || window % 32 !== 0 || window > 65_536 || !Array.isArray(s.peers))
+      throw bad('window / peers');
+    const guard = new PrekeyReplayGuard({ ...options, window });
     if (s.peers.length > guard.maxPeers) throw bad('more senders than maxPeers');
     const words = guard.window / 32 + 1;
     for (const p of s.peers as unknown[]) {

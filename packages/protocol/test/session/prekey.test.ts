@@ -292,6 +292,7 @@ describe('replay of prekey messages (sequence numbers, no clock)', () => {
     expect(codeOf(() => PrekeyReplayGuard.fromState({ ...state, version: 2 }))).toBe('PROTO_ERR_BAD_VERSION');
     expect(codeOf(() => PrekeyReplayGuard.fromState({ ...state, version: undefined }))).toBe('PROTO_ERR_BAD_VERSION');
     expect(codeOf(() => PrekeyReplayGuard.fromState(null))).toBe('PROTO_ERR_BAD_ENCODING');
+    expect(codeOf(() => PrekeyReplayGuard.fromState({ ...state, window: 33 }))).toBe('PROTO_ERR_BAD_ENCODING');
     expect(
       codeOf(() => PrekeyReplayGuard.fromState({ ...state, peers: [{ peer: 'x', highest: 0, bitmap: '' }] })),
     ).toBe('PROTO_ERR_BAD_ENCODING');

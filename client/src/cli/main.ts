@@ -3,7 +3,8 @@
  * `p2p-comm` — the command line for people (and the entry the Nexus host runs as its
  * extension: `p2p-comm extension`). The only module that reads process.env and argv.
  */
-import { cmdDoctor, DOCTOR_USAGE } from '../doctor/cli.js';
+import { readFileSync } from 'node:fs';
+import { cmdDoctor } from '../doctor/cli.js';
 import { isClientError } from '../errors.js';
 import { runMcpFromEnv } from '../mcp/index.js';
 import { resolveHome } from '../store/paths.js';
@@ -19,24 +20,7 @@ import {
   cmdServe,
   cmdTrust,
 } from './commands.js';
-
-const USAGE = `usage: p2p-comm <command> [options]
-
-  init --name <display name>     create your identity (once) and set your name
-  id [--json]                    show fingerprint, key and share string
-  connect <share>                ask a peer to connect (waits for their answer)
-  trust list | revoke <peer> | rename <peer> <name>   list peers, revoke one, or name one yourself
-  send <peer> <text…>|--file f   send a message (waits for the end-to-end ack)
-  listen [--approve] [--yes]     print incoming messages; asks about consent (and with --approve, each message)
-    [--listen ip:port] [--mdns] [--no-webrtc]   paths beyond the relay (also for extension; env P2P_COMM_LISTEN, P2P_COMM_MDNS=1, P2P_COMM_WEBRTC=0)
-  serve [--port 8080]            run a rendezvous server (needs @p2p-comm/rendezvous)
-  admin invite --secret-env VAR --ttl 7d [--key K] [--once]   mint an invite token (--once: single use); its id goes to stderr
-  extension [--approve]          JSON-RPC 2.0 on stdin/stdout (for the Nexus host)
-  mcp                            MCP server on stdin/stdout via the host gateway (P2P_COMM_HOST_URL, P2P_COMM_PLUGIN_TOKEN)
-  ${DOCTOR_USAGE}
-
-Global: --server ws://host:port (or P2P_COMM_SERVER), --token T (or P2P_COMM_TOKEN), --json.
-Files live in ~/.nexus (or NEXUS_HOME).`;
+import { commandUsage, nearest, overviewUsage, wantsHelp } from './usage.js';
 
 const COMMANDS: Record<string, (ctx: CliContext, args: string[]) => Promise<void>> = {
   init: cmdInit,
@@ -56,13 +40,28 @@ const COMMANDS: Record<string, (ctx: CliContext, args: string[]) => Promise<void
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
+    // `p2p-comm help send` is `p2p-comm send --help`.
+    const topic = command === 'help' ? args[0] : undefined;
+    process.stdout.write(`${topic && COMMANDS[topic] ? commandUsage(topic) : overviewUsage()}\n`);
+    return;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`p2p-comm ${clientVersion()}\n`);
     return;
   }
   const run = COMMANDS[command];
   if (!run) {
-    process.stderr.write(`p2p-comm: unknown command "${command}"\n${USAGE}\n`);
+    const guess = nearest(command, [...Object.keys(COMMANDS), 'help', 'version']);
+    process.stderr.write(
+      `p2p-comm: unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''}\n` +
+        'Run `p2p-comm --help` for the list of commands.\n',
+    );
     process.exitCode = 2;
+    return;
+  }
+  // Help never runs the command (no listening, no server, no files touched).
+  if (wantsHelp(args)) {
+    process.stdout.write(`${commandUsage(command === 'share' ? 'id' : command)}\n`);
     return;
   }
   // First Ctrl-C: clean stop (lock released, connection closed). A second one force-quits.
@@ -88,12 +87,26 @@ async function main(argv: string[]): Promise<void> {
           `${JSON.stringify({ error: { code: err.code, message: err.message, ...(err.data ?? {}) } })}\n`,
         );
       process.stderr.write(`p2p-comm: ${err.message} (${err.code})\n`);
+      if (err.code === 'CLIENT_ERR_INVALID_ARGUMENT' && !json)
+        process.stderr.write(`Run \`p2p-comm ${command} --help\` for its usage.\n`);
     } else process.stderr.write(`p2p-comm: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exitCode = 1;
   }
   // Interactive readers keep stdin open; the command is done, so let the process end.
   process.stdin.unref?.();
   if (typeof process.stdin.pause === 'function') process.stdin.pause();
+}
+
+/** The client package's version (package.json is two levels up from src/cli and dist/cli). */
+function clientVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 await main(process.argv.slice(2));

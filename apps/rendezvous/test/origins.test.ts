@@ -1,9 +1,11 @@
 /** Origins derived from the bind address (PUBLIC_ORIGINS unset) and the per-IP limit key. */
+import { FrameType } from '@p2p-comm/protocol';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { DERIVED_ORIGINS_MAX_ENTRIES } from '../src/constants.js';
 import { ipKey } from '../src/ip-group.js';
 import { defaultOrigins, formatOrigin, type MachineNames } from '../src/origins.js';
+import { startApp, TestClient } from './helpers.js';
 
 const machine: MachineNames = {
   hostname: 'RDV-Box',
@@ -116,5 +118,25 @@ describe('config for the server edges', () => {
     expect(c.ipv6PrefixBits).toBe(48);
     expect(c.maxUnauthenticated).toBe(5);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+});
+
+describe('explicit PUBLIC_ORIGINS', () => {
+  it('are compared in lower case, as clients sign them; the Host header does not matter', async () => {
+    const { app, url } = await startApp({ PUBLIC_ORIGINS: 'RDV.Example.org,other.example:8443' });
+    try {
+      const auth = async (origin: string, host?: string) => {
+        const c = await TestClient.open(url, undefined, host ? { headers: { host } } : {});
+        c.sendHello({ origin });
+        const f = await c.next((x) => x.type === FrameType.WELCOME || x.type === FrameType.ERROR);
+        await c.close();
+        return f.type === FrameType.WELCOME ? 'ok' : f.type === FrameType.ERROR ? f.code : '?';
+      };
+      expect(await auth('rdv.example.org')).toBe('ok');
+      expect(await auth('other.example:8443', 'evil.example')).toBe('ok');
+      expect(await auth('evil.example', 'evil.example')).toBe('RDV_ERR_AUTH_FAILED');
+    } finally {
+      await app.close();
+    }
   });
 });

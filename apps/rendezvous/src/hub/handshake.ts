@@ -77,7 +77,8 @@ export class Handshake {
 
   /** Set the origins hellos may name, once the bound port is known. `derived` = not from PUBLIC_ORIGINS. */
   setOrigins(list: readonly string[], derived: boolean): void {
-    const frozen = Object.freeze([...list]);
+    // Clients sign the host as their URL parser prints it: lower case (PUBLIC_ORIGINS may not be).
+    const frozen = Object.freeze(list.map((o) => o.toLowerCase()));
     this.allowed = {
       list: frozen,
       byHost: derived ? new Map(frozen.map((o) => [o, Object.freeze([o])] as const)) : null,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { validateClientInit } from '../../src/sdk/config.js';
 import { addressScope, isDialableAddress } from '../../src/transports/address-policy.js';
 
 describe('address policy for peer-supplied direct addresses', () => {
@@ -52,5 +53,29 @@ describe('address policy for peer-supplied direct addresses', () => {
     expect(isDialableAddress('169.254.1.1', { allowLoopback: true })).toBe(false);
     for (const never of ['0.0.0.0', '::', '224.0.0.251', 'ff02::1', '255.255.255.255', 'localhost'])
       expect(isDialableAddress(never, { allowLoopback: true, allowLinkLocal: true }), never).toBe(false);
+  });
+});
+
+describe('client config: the address options', () => {
+  it('default to false and must be booleans', () => {
+    const cfg = validateClientInit({ home: '/tmp/x' });
+    expect(cfg.paths.allowLoopbackAddresses).toBe(false);
+    expect(cfg.paths.allowLinkLocalAddresses).toBe(false);
+    expect(
+      validateClientInit({ home: '/tmp/x', paths: { allowLoopbackAddresses: true } }).paths.allowLoopbackAddresses,
+    ).toBe(true);
+    expect(() =>
+      validateClientInit({ home: '/tmp/x', paths: { allowLoopbackAddresses: 'yes', allowLinkLocalAddresses: 1 } }),
+    ).toThrowError(
+      expect.objectContaining({
+        code: 'CLIENT_ERR_CONFIG',
+        data: {
+          problems: [
+            'paths.allowLoopbackAddresses must be a boolean',
+            'paths.allowLinkLocalAddresses must be a boolean',
+          ],
+        },
+      }),
+    );
   });
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { PENDING_CONSENT_TTL_MS } from '../../src/constants.js';
+import { validateClientInit } from '../../src/sdk/config.js';
 import { PendingConsents } from '../../src/session/pending-consents.js';
 
 const req = (key: string) => ({ key, requestId: `id-${key}` });
@@ -42,5 +44,16 @@ describe('PendingConsents', () => {
     expect(list.find('nope')).toBeUndefined();
     ttl = 100;
     expect(list.find('a')).toBeUndefined();
+  });
+});
+
+describe('client config: consentTtlMs', () => {
+  it('defaults to PENDING_CONSENT_TTL_MS and is checked', () => {
+    expect(validateClientInit({ home: '/tmp/x' }).consentTtlMs).toBe(PENDING_CONSENT_TTL_MS);
+    expect(validateClientInit({ home: '/tmp/x', consentTtlMs: 60_000 }).consentTtlMs).toBe(60_000);
+    for (const bad of [0, 999, 1.5, '60000', 8 * 86_400_000])
+      expect(() => validateClientInit({ home: '/tmp/x', consentTtlMs: bad }), String(bad)).toThrowError(
+        expect.objectContaining({ code: 'CLIENT_ERR_CONFIG' }),
+      );
   });
 });

@@ -36,6 +36,8 @@ export const CLIENT_ERRORS = Object.freeze({
   CLIENT_ERR_HOME_LOCKED: entry(-32025, 'another p2p-comm process is using this NEXUS_HOME'),
   CLIENT_ERR_TIMEOUT: entry(-32026, 'the peer did not answer in time'),
   CLIENT_ERR_CONSENT_RATE_LIMITED: entry(-32027, 'a consent request from an unknown key was dropped by the rate limit'),
+  CLIENT_ERR_SERVER_UNREACHABLE: entry(-32028, 'cannot reach the rendezvous server'),
+  CLIENT_ERR_HOME_UNUSABLE: entry(-32029, 'NEXUS_HOME cannot be used'),
   CLIENT_ERR_LOCAL_APPROVAL_REQUIRED: entry(
     -32040,
     'only the local user can accept a changed key (peers.acceptChangedKey)',

@@ -76,9 +76,13 @@ async function withClient<T>(
       ? { token: (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN }
       : {}),
   });
-  // Only trouble is worth a line: the normal connect/stop sequence is silent.
+  // Only trouble is worth a line: the normal connect/stop sequence is silent. Before the first
+  // connection, waitForServer reports the failure itself (CLIENT_ERR_SERVER_UNREACHABLE), once.
+  let connectedOnce = false;
   client.on('server.status', ({ state, detail }) => {
-    if (state === 'reconnecting' || state === 'replaced') ctx.err(`rendezvous ${state}: ${detail}\n`);
+    if (state === 'connected') connectedOnce = true;
+    if ((state === 'reconnecting' && connectedOnce) || state === 'replaced')
+      ctx.err(`rendezvous ${state}: ${detail}\n`);
   });
   await client.start();
   try {

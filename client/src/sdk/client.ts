@@ -13,6 +13,7 @@ import { HomeLock } from '../store/home-lock.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { storePaths } from '../store/paths.js';
 import { TrustStore } from '../store/trust-store.js';
+import { type ConnectFailure, unreachableError } from '../transports/connect-failure.js';
 import { PathUpgrader } from '../transports/direct-paths.js';
 import { PathManager } from '../transports/path-manager.js';
 import { RelayTransport } from '../transports/relay.js';
@@ -214,22 +215,44 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     }
   }
 
-  /** Resolves once the rendezvous connection is authenticated (or rejects after timeoutMs). */
+  /**
+   * Resolves once the rendezvous connection is authenticated (or rejects after timeoutMs).
+   * While this client has never been connected, the first socket that fails before opening
+   * (refused, DNS, TLS, …) rejects at once with CLIENT_ERR_SERVER_UNREACHABLE naming the
+   * cause: a wrong URL or a stopped server is not worth waiting out. The connection keeps
+   * retrying in the background either way.
+   */
   waitForServer(timeoutMs = 10_000): Promise<void> {
     const conn = this.#conn;
     if (!conn) return Promise.reject(new ClientError('CLIENT_ERR_NO_SERVER'));
     if (conn.isConnected) return Promise.resolve();
+    const neverConnected = conn.welcome === null;
+    if (neverConnected && conn.lastFailure) return Promise.reject(unreachableError(conn.url, conn.lastFailure));
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
+      const off = () => {
         conn.off('state', onState);
         conn.off('server-error', onRefused);
-        reject(new ClientError('CLIENT_ERR_TIMEOUT', `rendezvous not connected after ${timeoutMs} ms (${conn.state})`));
+        conn.off('unreachable', onUnreachable);
+      };
+      const t = setTimeout(() => {
+        off();
+        const failure = conn.lastFailure;
+        reject(
+          failure
+            ? unreachableError(conn.url, failure)
+            : new ClientError('CLIENT_ERR_TIMEOUT', `rendezvous not connected after ${timeoutMs} ms (${conn.state})`),
+        );
       }, timeoutMs);
+      const onUnreachable = (failure: ConnectFailure) => {
+        if (!neverConnected) return; // it worked before: a restart, keep waiting
+        clearTimeout(t);
+        off();
+        reject(unreachableError(conn.url, failure));
+      };
       const onState = (state: ConnectionState, detail: string) => {
         if (state === 'connected' || state === 'replaced' || state === 'stopped') {
           clearTimeout(t);
-          conn.off('state', onState);
-          conn.off('server-error', onRefused);
+          off();
           if (state === 'connected') resolve();
           else reject(new ClientError(state === 'replaced' ? 'CLIENT_ERR_REPLACED' : 'CLIENT_ERR_STOPPED', detail));
         }
@@ -239,12 +262,12 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       const onRefused = (code: string, message: string) => {
         if (conn.isConnected || !FINAL_REFUSALS.has(code)) return; // transient: keep waiting
         clearTimeout(t);
-        conn.off('state', onState);
-        conn.off('server-error', onRefused);
+        off();
         reject(new ClientError('CLIENT_ERR_SERVER_REJECTED', `${code}: ${message}`, { serverCode: code }));
       };
       conn.on('state', onState);
       conn.on('server-error', onRefused);
+      conn.on('unreachable', onUnreachable);
     });
   }
 

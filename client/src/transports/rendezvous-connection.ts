@@ -24,6 +24,7 @@ import {
   REPLACED_WINDOW_MS,
 } from '../constants.js';
 import { ClientError } from '../errors.js';
+import { type ConnectFailure, classifyConnectError } from './connect-failure.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'replaced' | 'stopped';
 
@@ -53,6 +54,8 @@ export interface RendezvousEvents {
    * handed to `to`'s socket (`to` is online).
    */
   'frame-ack': [to: Uint8Array, messageId: Uint8Array, queued: boolean];
+  /** A socket failed before it opened (refused, DNS, TLS, …); a reconnect is scheduled as usual. */
+  unreachable: [failure: ConnectFailure];
 }
 
 export interface RendezvousOptions {
@@ -120,6 +123,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   #welcome: WelcomeInfo | null = null;
   #retryAfterMs = 0;
   #lastRefusal = '';
+  /** Why the latest socket failed before opening; null once one opens. */
+  #lastFailure: ConnectFailure | null = null;
   readonly #replacedPolicy: ReplacedPolicy;
   /** When we were replaced inside the current window, ms; at most maxReconnects + 1 entries. */
   #replacedAt: number[] = [];
@@ -141,6 +146,11 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
 
   get isConnected(): boolean {
     return this.#state === 'connected' && this.#ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Why the latest attempt failed before the socket opened; null after a socket opened. */
+  get lastFailure(): ConnectFailure | null {
+    return this.#lastFailure;
   }
 
   get welcome(): WelcomeInfo | null {
@@ -261,8 +271,15 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
       }
       this.#onFrame(ws, frame);
     });
-    ws.on('error', () => {
-      // 'close' follows and schedules the reconnect.
+    let opened = false;
+    let failure: ConnectFailure | null = null;
+    ws.on('open', () => {
+      opened = true;
+      this.#lastFailure = null;
+    });
+    ws.on('error', (err) => {
+      // 'close' follows and schedules the reconnect; before 'open' the error says why.
+      if (!opened) failure = classifyConnectError(err, this.url);
     });
     ws.on('close', (code, reason) => {
       clearTimeout(deadline);
@@ -270,6 +287,12 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
       this.#ws = null;
       this.#stopHeartbeat();
       if (this.#state === 'stopped' || this.#state === 'replaced') return;
+      if (failure) {
+        this.#lastFailure = failure;
+        this.emit('unreachable', failure);
+        this.#scheduleReconnect(`cannot reach ${this.url.href}: ${failure.cause}`);
+        return;
+      }
       this.#scheduleReconnect(`closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
     });
   }

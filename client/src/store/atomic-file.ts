@@ -1,25 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensureDir, homeUnusable, isHomeErrno } from './home-dir.js';
 
 /**
  * Write a file so that a reader (or a crash) sees either the old or the new content, never a
  * mix: write a sibling temp file with the final mode, fsync, rename over the target.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  ensureDir(dirname(path));
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', mode);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', mode);
+  } catch (err) {
+    // Read-only, not ours, full: the place is the problem, say so (CLIENT_ERR_HOME_UNUSABLE).
+    throw isHomeErrno(err) ? homeUnusable(dirname(path), err) : err;
+  }
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     fsyncSync(fd);
@@ -34,7 +31,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     } catch {
       // the temp file is gone already; the rename error is what matters
     }
-    throw err;
+    throw isHomeErrno(err) ? homeUnusable(dirname(path), err) : err;
   }
 }
 

@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientError } from '../errors.js';
+import { ensureDir, homeUnusable, isHomeErrno } from './home-dir.js';
 
 /**
  * One live client per NEXUS_HOME: its journals are single-writer, and the server would let
@@ -9,10 +10,12 @@ import { ClientError } from '../errors.js';
  */
 export class HomeLock {
   readonly #path: string;
+  readonly #dir: string;
   #held = false;
 
   constructor(stateDir: string) {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    ensureDir(stateDir);
+    this.#dir = stateDir;
     this.#path = join(stateDir, 'lock');
   }
 
@@ -25,6 +28,7 @@ export class HomeLock {
         this.#held = true;
         return;
       } catch (err) {
+        if (isHomeErrno(err)) throw homeUnusable(this.#dir, err);
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const pid = Number.parseInt(safeRead(this.#path), 10);

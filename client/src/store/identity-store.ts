@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   decodeKey,
   encodeKey,
@@ -12,6 +13,7 @@ import { nodeSuite } from '@p2p-comm/protocol/node';
 import { ClientError } from '../errors.js';
 import { readFileBounded, writeFileAtomic } from './atomic-file.js';
 import { validateDisplayName } from './display-name.js';
+import { ensureDir, homeUnusable, isHomeErrno } from './home-dir.js';
 import type { StorePaths } from './paths.js';
 
 export interface LocalIdentity {
@@ -30,6 +32,8 @@ function readText(path: string): string | null {
     const buf = readFileBounded(path, MAX_IDENTITY_FILE_BYTES);
     return buf === null ? null : buf.toString('utf8').trim();
   } catch (err) {
+    // A home under a file or out of reach is not a corrupt identity: name the place.
+    if (isHomeErrno(err)) throw homeUnusable(dirname(path), err);
     throw corrupt(path, (err as Error).message);
   }
 }
@@ -85,8 +89,12 @@ export class IdentityStore {
     const existing = this.load();
     if (existing) return existing;
     const identity = generateIdentity(nodeSuite);
-    mkdirSync(this.paths.identityDir, { recursive: true, mode: 0o700 });
-    chmodSync(this.paths.identityDir, 0o700);
+    ensureDir(this.paths.identityDir);
+    try {
+      chmodSync(this.paths.identityDir, 0o700);
+    } catch (err) {
+      throw isHomeErrno(err) ? homeUnusable(this.paths.identityDir, err) : err;
+    }
     writeFileAtomic(this.paths.secretKeyFile, `${toBase64url(identity.secretKey)}\n`, 0o600);
     writeFileAtomic(this.paths.publicKeyFile, `${encodeKey(identity.publicKey)}\n`, 0o644);
     return { identity, name: '' };

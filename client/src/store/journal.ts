@@ -1,8 +1,9 @@
-import { appendFileSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JOURNAL_COMPACT_LINES, MAX_STATE_FILE_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { readFileBounded, writeFileAtomic } from './atomic-file.js';
+import { ensureDir } from './home-dir.js';
 
 export interface JournalContents<S, E> {
   snapshot: S | null;
@@ -54,7 +55,7 @@ export class Journal<S, E> {
   }
 
   append(entry: E): void {
-    mkdirSync(dirname(this.#logPath), { recursive: true, mode: 0o700 });
+    ensureDir(dirname(this.#logPath));
     appendFileSync(this.#logPath, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
     this.#lines++;
   }
@@ -67,7 +68,7 @@ export class Journal<S, E> {
   /** Replace the snapshot with `state` and empty the log. */
   compact(state: S): void {
     writeFileAtomic(this.#snapshotPath, JSON.stringify(state), 0o600);
-    mkdirSync(dirname(this.#logPath), { recursive: true, mode: 0o700 });
+    ensureDir(dirname(this.#logPath));
     closeSync(openSync(this.#logPath, 'a', 0o600));
     writeFileSync(this.#logPath, '');
     this.#lines = 0;

@@ -1,8 +1,10 @@
+import { dirname } from 'node:path';
 import { decodeKey, formatFingerprint } from '@p2p-comm/protocol';
 import { MAX_STATE_FILE_BYTES, TRUST_MAX_ADDRESSES, TRUST_MAX_PEERS } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { readFileBounded, writeFileAtomic } from './atomic-file.js';
 import { namesCollide, sanitizePeerName } from './display-name.js';
+import { homeUnusable, isHomeErrno } from './home-dir.js';
 import type { StorePaths } from './paths.js';
 
 /**
@@ -86,6 +88,7 @@ export class TrustStore {
     try {
       buf = readFileBounded(this.#path, MAX_STATE_FILE_BYTES);
     } catch (err) {
+      if (isHomeErrno(err)) throw homeUnusable(dirname(this.#path), err);
       throw new ClientError('CLIENT_ERR_TRUST_CORRUPT', `${this.#path}: ${(err as Error).message}`, {
         path: this.#path,
       });

@@ -1,10 +1,14 @@
 /**
- * v2 sessions (issue 13): the hybrid Noise handshake and the transport session. Library layer,
- * not yet used by the client. Wire format and construction: docs/protocol.md "v2 sessions".
+ * v2 sessions (issue 13): the hybrid Noise handshake, the transport session, and signed prekey
+ * bundles with messages sealed to them for offline peers. Library layer, not yet used by the
+ * client. Wire format and construction: docs/protocol.md "v2 sessions" and "v2 prekeys".
+ *
+ * In Node pass `suite: nodeSuite` (from '@p2p-comm/protocol/node') so X25519 runs in OpenSSL;
+ * the default is portableSuite (@noble, browsers). Same bytes either way.
  *
  * @example
- *   const { packet: m1, pending } = initiateSession({ identity: alice, remotePublicKey: bob.publicKey });
- *   const { packet: m2, keys: bobKeys } = acceptSession(m1, { identity: bob, acceptInitiator: isTrusted });
+ *   const { packet: m1, pending } = initiateSession({ identity: alice, remotePublicKey: bob.publicKey, suite });
+ *   const { packet: m2, keys: bobKeys } = acceptSession(m1, { identity: bob, acceptInitiator: isTrusted, suite });
  *   const alices = new Session(pending.complete(m2).keys);
  *   const bobs = new Session(bobKeys);
  *   bobs.open(alices.seal(utf8('hi')));

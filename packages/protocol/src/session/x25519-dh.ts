@@ -4,8 +4,8 @@ import type { RandomSource } from './random.js';
 
 /**
  * Noise's DH functions for Curve25519 (rev. 34 §12.1), through a CryptoSuite: `nodeSuite`
- * (OpenSSL, ~50 µs per operation) in Node, `portableSuite` (@noble/curves, ~1–2 ms) elsewhere.
- * Both give the same bytes (the Noise vectors run against each).
+ * (OpenSSL) in Node, `portableSuite` (@noble/curves, pure JS, several times slower: see
+ * bench/results/session.md) elsewhere. Both give the same bytes (the Noise vectors run against each).
  */
 
 /** DHLEN for 25519, bytes. */

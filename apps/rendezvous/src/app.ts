@@ -17,6 +17,7 @@ import type { Broker } from './broker/broker.js';
 import { createBroker } from './broker/create.js';
 import { MemoryBroker } from './broker/memory.js';
 import type { Config } from './config.js';
+import { RendezvousError } from './errors.js';
 import { RelayHub } from './hub.js';
 import { ipKey } from './ip-group.js';
 import { buildMetrics } from './metrics.js';
@@ -147,8 +148,38 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
     async listen() {
       admission.load();
       await hub.start();
-      http.server.on('upgrade', onUpgrade);
-      await http.listen({ host: config.host, port: config.port });
+      let stunPort = 0;
+      let stunAltPort = 0;
+      try {
+        // STUN first: a taken UDP port stops the start before anything says "listening".
+        if (stun)
+          stunPort = await bindOrExplain(() => stun.start(), 'udp', 'STUN_PORT', config.stunHost, config.stunPort);
+        if (stunAlt)
+          stunAltPort = await bindOrExplain(
+            () => stunAlt.start(),
+            'udp',
+            'STUN_ALT_PORT',
+            config.stunHost,
+            config.stunAltPort,
+          );
+        http.server.on('upgrade', onUpgrade);
+        await bindOrExplain(
+          () => http.listen({ host: config.host, port: config.port }),
+          'tcp',
+          'PORT',
+          config.host,
+          config.port,
+        );
+      } catch (err) {
+        // Leave nothing bound or running: the caller exits or retries with other ports.
+        http.server.off('upgrade', onUpgrade);
+        hub.stop();
+        await Promise.all([stun?.close(), stunAlt?.close()]);
+        await http.close().catch(ignoreError);
+        wss.close();
+        await broker.stop();
+        throw err;
+      }
       const addr = http.server.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
       const derived = config.publicOrigins.length === 0;
@@ -159,9 +190,12 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
           { origins },
           'PUBLIC_ORIGINS unset: hellos are accepted only for these origins, derived from HOST and the bound port; set PUBLIC_ORIGINS to the host[:port] clients dial',
         );
-      const stunPort = stun ? await stun.start() : 0;
-      const stunAltPort = stunAlt ? await stunAlt.start() : 0;
       hub.setStunPorts(stunPort, stunAltPort);
+      if (config.admission === 'open' && (config.host === '0.0.0.0' || config.host === '::'))
+        log.warn(
+          { host: config.host, port, admission: config.admission },
+          'ADMISSION=open on every interface: any key that can reach this port may use the server; for production set ADMISSION=token (with INVITE_SECRET) or ADMISSION=allowlist (ALLOWLIST_FILE), or HOST=127.0.0.1 for a local test',
+        );
       log.info(
         { port, stunPort, stunAltPort, broker: broker.kind, admission: config.admission },
         'rendezvous listening',
@@ -188,3 +222,34 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
 }
 
 function ignoreError(): void {}
+
+/**
+ * Bind, and turn "address in use" and friends into RDV_ERR_LISTEN naming the variable that
+ * chose the port and what to do (two instances on one host collide on STUN 3478 first).
+ */
+async function bindOrExplain<T>(
+  bind: () => Promise<T>,
+  proto: 'tcp' | 'udp',
+  envName: 'PORT' | 'STUN_PORT' | 'STUN_ALT_PORT',
+  host: string,
+  port: number,
+): Promise<T> {
+  try {
+    return await bind();
+  } catch (err) {
+    const code = String((err as NodeJS.ErrnoException | null)?.code ?? '');
+    const where = `${proto} ${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const fix =
+      envName === 'PORT'
+        ? 'set PORT to a free port (0 picks one)'
+        : 'set STUN_PORT and STUN_ALT_PORT to free ports, or STUN_PORT=0 to run without STUN';
+    const why: Record<string, string> = {
+      EADDRINUSE: 'is already in use (another rendezvous server on this host?)',
+      EACCES: 'needs privileges this process does not have',
+      EADDRNOTAVAIL: 'is not an address of this host',
+    };
+    const reason = why[code];
+    if (!reason) throw err;
+    throw new RendezvousError('RDV_ERR_LISTEN', `${envName}=${port}: ${where} ${reason} (${code}); ${fix}`);
+  }
+}

@@ -6,6 +6,7 @@
 
 export const RDV_ERRORS = Object.freeze({
   RDV_ERR_CONFIG: { close: null, message: 'invalid configuration' },
+  RDV_ERR_LISTEN: { close: null, message: 'a configured port cannot be bound' },
   RDV_ERR_NOT_AUTHENTICATED: { close: 4001, message: 'the first frame must be HELLO' },
   RDV_ERR_AUTH_FAILED: { close: 4002, message: 'hello did not verify' },
   RDV_ERR_AUTH_TIMEOUT: { close: 4003, message: 'no valid hello before the auth deadline' },

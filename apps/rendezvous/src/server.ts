@@ -41,6 +41,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`rendezvous failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  const text = isRendezvousError(err)
+    ? `${err.code}: ${err.message}`
+    : err instanceof Error
+      ? err.message
+      : String(err);
+  process.stderr.write(`rendezvous failed to start: ${text}\n`);
   process.exit(1);
 });

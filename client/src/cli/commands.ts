@@ -435,7 +435,16 @@ export async function cmdServe(ctx: CliContext, args: string[]): Promise<void> {
     ...(values.host !== undefined ? { HOST: values.host as string } : {}),
     ...(values['stun-port'] !== undefined ? { STUN_PORT: values['stun-port'] as string } : {}),
   };
-  const server = await mod.startServer(mod.loadConfig(env));
+  let server: Awaited<ReturnType<typeof mod.startServer>>;
+  try {
+    server = await mod.startServer(mod.loadConfig(env));
+  } catch (err) {
+    // Config and port problems carry a stable RDV_ERR_* code and say what to set: one line.
+    const code = (err as { code?: unknown })?.code;
+    if (typeof code === 'string' && code.startsWith('RDV_ERR_'))
+      throw new ClientError('CLIENT_ERR_CONFIG', `${code}: ${(err as Error).message}`, { serverCode: code });
+    throw err;
+  }
   const host = (values.host as string | undefined) ?? ctx.env.HOST ?? '127.0.0.1';
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   print(

@@ -96,3 +96,41 @@ describe('an unreachable rendezvous server', () => {
     expectOneClearLine(r, `${url}/v1/ws`, /HTTP 404 at \/v1\/ws: .*not a p2p-comm rendezvous server/);
   }, 60_000);
 });
+
+describe('p2p-comm doctor on the same failures', () => {
+  it('names the cause and what to do for a refused port, an unresolvable name and wss:// against ws', async () => {
+    const port = await closedPort();
+    const srv = await startRendezvous();
+    cleanups.push(() => srv.close());
+    const cases: Array<[string, RegExp, string]> = [
+      [
+        `ws://127.0.0.1:${port}`,
+        new RegExp(`NOT reachable .*connection refused on 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+        'nothing listens there: start the server',
+      ],
+      [
+        'ws://rendezvous.invalid:8080',
+        /NOT reachable .*cannot resolve the host name rendezvous\.invalid/,
+        'check its spelling',
+      ],
+      [
+        `wss://127.0.0.1:${srv.port}`,
+        /NOT reachable .*TLS handshake failed: the server does not speak TLS/,
+        'use ws://',
+      ],
+    ];
+    for (const [server, cause, hint] of cases) {
+      // STUN goes to a closed UDP port: only the rendezvous line matters here.
+      const r = await runCli(
+        ['doctor', '--server', server, '--stun-port', String(port), '--stun-alt-port', String(port + 1)],
+        {
+          NEXUS_HOME: home,
+        },
+      );
+      expect(r.code, `${server}: ${r.err}`).toBe(1);
+      const first = r.out.split('\n').slice(0, 2);
+      expect(first[0], r.out).toMatch(cause);
+      expect(first[1], r.out).toContain(hint);
+    }
+  }, 120_000);
+});

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { type BindingResult, stunBinding } from '../stun/client.js';
 import type { TransportAddress } from '../stun/message.js';
+import { type ConnectFailureKind, classifyConnectError } from '../transports/connect-failure.js';
 import { type Classification, classifyNat, type NatMapping } from './classify.js';
 import { DOCTOR_HEALTH_PATH } from './constants.js';
 import { type DoctorConfig, type DoctorOptions, parseDoctorOptions } from './options.js';
@@ -20,6 +21,8 @@ export interface RendezvousCheck {
   readonly status?: number;
   readonly rttMs?: number;
   readonly error?: string;
+  /** What to do about a failure, in one sentence. */
+  readonly hint?: string;
 }
 
 export interface StunProbe {
@@ -70,11 +73,25 @@ async function checkRendezvous(config: DoctorConfig): Promise<RendezvousCheck> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(config.httpTimeoutMs) });
     await res.arrayBuffer();
-    return { url, reachable: res.ok, status: res.status, rttMs: performance.now() - started };
+    const rttMs = performance.now() - started;
+    if (res.ok) return { url, reachable: true, status: res.status, rttMs };
+    return { url, reachable: false, status: res.status, rttMs, hint: HINTS['not-rendezvous'] };
   } catch (err) {
-    return { url, reachable: false, error: describeError(err) };
+    // fetch wraps the socket's error in `cause`; classified as the client classifies it.
+    const cause = (err as { cause?: unknown }).cause ?? err;
+    const failure = classifyConnectError(cause, new URL(config.httpOrigin));
+    if (failure.kind === 'network') return { url, reachable: false, error: describeError(err) };
+    return { url, reachable: false, error: failure.cause, hint: HINTS[failure.kind] };
   }
 }
+
+const HINTS: Record<Exclude<ConnectFailureKind, 'network'>, string> = {
+  refused: 'nothing listens there: start the server (npm start, or p2p-comm serve) or fix the port in P2P_COMM_SERVER',
+  dns: 'the host name does not resolve: check its spelling in P2P_COMM_SERVER (and this machine’s DNS)',
+  tls: 'use ws:// (http://) for a plain server; wss:// only when TLS is in front of it',
+  timeout: 'no answer: a firewall drops the traffic, or the host or port in P2P_COMM_SERVER is wrong',
+  'not-rendezvous': 'something answers, but not a healthy p2p-comm rendezvous server: check the host and port',
+};
 
 interface StunFindings {
   host: string;

@@ -17,6 +17,7 @@ export function formatDoctorReport(report: DoctorReport): string {
       r.rttMs !== undefined ? `, ${r.rttMs.toFixed(0)} ms)` : r.status !== undefined ? ')' : ''
     }${r.error ? `  ${r.error}` : ''}`,
   ];
+  if (r.hint) lines.push(`            ${r.hint}`);
   for (const [name, p] of [
     ['stun', report.stun.primary],
     ['stun-alt', report.stun.alternate],

@@ -20,6 +20,16 @@ import { type Session, SessionState } from '../session.js';
 import { CH_RELAY, type HubContext, KEY_BYTES, mailboxLimits, OPEN } from './context.js';
 import type { SocketSender } from './sender.js';
 
+/**
+ * A session mail can be written to now. A session stays registered (state OPEN) for a moment
+ * after its socket started closing; handing it mail then would only put it back, and with the
+ * memory broker take → put back → deliver again is a loop of promise jobs that never yields,
+ * so the close that would end it never runs.
+ */
+function writable(s: Session): boolean {
+  return s.state === SessionState.OPEN && s.ws.readyState === OPEN;
+}
+
 export class MailboxDelivery {
   constructor(
     private readonly ctx: HubContext,
@@ -73,7 +83,8 @@ export class MailboxDelivery {
     const { sessions, broker, selfId, out } = this.ctx;
     const local = sessions.get(to.toString('latin1'));
     if (local !== undefined) {
-      this.deliver(local).catch(() => {});
+      // A closing session gets nothing; the key's next session reads its mailbox on connect.
+      if (writable(local)) this.deliver(local).catch(() => {});
       return;
     }
     if (!broker.isReady()) return;
@@ -84,7 +95,7 @@ export class MailboxDelivery {
         if (inst !== selfId) out.push(inst, encodeMailHint(to));
         else {
           const s = sessions.get(to.toString('latin1'));
-          if (s !== undefined) this.deliver(s).catch(() => {});
+          if (s !== undefined && writable(s)) this.deliver(s).catch(() => {});
         }
       },
       () => {},
@@ -93,9 +104,9 @@ export class MailboxDelivery {
 
   /** Deliver everything mailboxed for an open session, in order (DELIVER on the RELAY channel). */
   async deliver(s: Session): Promise<void> {
-    if (s.state !== SessionState.OPEN) return;
+    if (!writable(s)) return;
     const envs = await this.ctx.broker.mailboxTake(s.keyB64, Date.now());
-    if (s.state !== SessionState.OPEN) {
+    if (!writable(s)) {
       // Closed while we read: its close already ran, so these go straight back.
       await this.restore(s, envs);
       return;

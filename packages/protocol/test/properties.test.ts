@@ -165,7 +165,7 @@ describe('envelope properties', () => {
     );
   });
 
-  it("a sender at its budget loses its own oldest pair and refuses anything that old as stale", () => {
+  it('a sender at its budget loses its own oldest pair and refuses anything that old as stale', () => {
     const guard = new ReplayGuard({ trusted: { maxEntriesPerSender: 3 } });
     const envelopes = [0, 1, 2, 3].map((i) =>
       sealEnvelope(suite, {

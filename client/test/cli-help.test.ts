@@ -103,13 +103,16 @@ describe('p2p-comm --version and --help', () => {
     expect(r.screen).not.toContain('Listening as');
   }, 30_000);
 
-  it('a bad flag names the command’s --help', async () => {
+  it('a bad flag names the command’s --help, and the nearest flag when it is a typo', async () => {
     const h = tempHome();
     cleanups.push(h.cleanup);
     const r = await runCli(['send', '--nope'], { NEXUS_HOME: h.home });
     expect(r.code).toBe(1);
     expect(r.err).toContain('CLIENT_ERR_INVALID_ARGUMENT');
     expect(r.err).toContain('Run `p2p-comm send --help`');
+    const typo = await runCli(['send', 'Bob', '--fiel', 'notes.txt'], { NEXUS_HOME: h.home });
+    expect(typo.code).toBe(1);
+    expect(typo.err).toContain("Unknown option '--fiel'; did you mean --file?");
   }, 30_000);
 });
 

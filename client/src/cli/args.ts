@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ClientError } from '../errors.js';
+import { nearest } from './usage.js';
 
 export interface GlobalOptions {
   json: boolean;
@@ -25,7 +26,14 @@ export function parse(
     const r = parseArgs({ args, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true, strict: true });
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
   } catch (err) {
-    throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', (err as Error).message);
+    const message = (err as Error).message;
+    // "Unknown option '--fiel'" → also name the nearest known flag.
+    const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+    const guess = unknown ? nearest(unknown, Object.keys({ ...GLOBAL_OPTIONS, ...options })) : undefined;
+    throw new ClientError(
+      'CLIENT_ERR_INVALID_ARGUMENT',
+      guess ? `${message.split('.')[0]}; did you mean --${guess}?` : message,
+    );
   }
 }
 

@@ -94,6 +94,10 @@ export const PENDING_FRAMES_MAX = 4096;
 export const RPC_MAX_LINE_BYTES = 1024 * 1024;
 /** JSON-RPC requests being handled at once, requests. More get a busy error. */
 export const RPC_MAX_IN_FLIGHT = 256;
+/** Position acks sent to a trusted peer whose envelope came too old (a stale mailbox copy), at most one per this many ms. */
+export const STALE_COPY_ACK_INTERVAL_MS = 5_000;
+/** Peers remembered for STALE_COPY_ACK_INTERVAL_MS, entries (oldest forgotten). */
+export const STALE_COPY_ACK_MAX_KEYS = 1_024;
 /** Peers refused with a revoke notice remembered for REVOKE_NOTICE_INTERVAL_MS, entries (oldest forgotten). */
 export const REVOKE_NOTICE_MAX_KEYS = 1_024;
 /** Longest share string parsed, characters. */

@@ -9,12 +9,13 @@
  * - After MAILBOX_RESEND_AFTER_MS (shortened here) parked messages are resent once; the server
  *   dedupes them by (sender, message id), so the mailbox still holds one copy of each.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient, type P2PClient } from '../src/index.js';
 import { startRendezvous, tempHome, waitFor } from './helpers/server.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
+  vi.useRealTimers();
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
@@ -206,5 +207,33 @@ describe('sender behaviour with a mailbox', () => {
     expect(alice.client.status().counters.retransmits).toBe(5);
     expect(await metric(srv.port, 'rdv_mailbox_depth')).toBe(5);
     expect(await metric(srv.port, 'rdv_mailbox_queued_total')).toBe(5);
+  });
+
+  it('copies that waited past the ±5 min window: the recipient acks its position, so the sender resends fresh copies at once (not after MAILBOX_RESEND_AFTER_MS)', {
+    timeout: 60_000,
+  }, async () => {
+    const srv = await startRendezvous();
+    cleanups.push(() => srv.close());
+    const alice = await startPeer(srv.url, 'Alice'); // default MAILBOX_RESEND_AFTER_MS: 10 min
+    const bob = await startPeer(srv.url, 'Bob');
+    await trust(alice.client, bob.client);
+    const bobKey = bob.client.id().key;
+    const bobHome = bob.home;
+    await bob.client.stop();
+    await until(async () => (await metric(srv.port, 'rdv_connections')) === 1, 5_000, 'Bob gone from the server');
+    for (let i = 0; i < 3; i++) alice.client.send(bobKey, { text: `late ${i}` });
+    await until(async () => (await metric(srv.port, 'rdv_mailbox_depth')) === 3, 10_000, '3 stored');
+
+    // Six minutes pass (the whole process: server, Alice and Bob share the clock; timers stay real).
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    vi.setSystemTime(Date.now() + 6 * 60_000);
+    const got: string[] = [];
+    await startPeer(srv.url, 'Bob', {
+      home: bobHome,
+      before: (c) => c.on('message.received', (m) => got.push(m.text!)),
+    });
+    await waitFor(() => got.length === 3, 15_000, 'fresh copies after the stale ones were refused');
+    expect(got).toEqual(['late 0', 'late 1', 'late 2']);
+    await waitFor(() => alice.client.status().outbox.messages === 0, 10_000, 'all acked');
   });
 });

@@ -23,6 +23,8 @@ import {
   PENDING_CONSENT_TTL_MS,
   REVOKE_NOTICE_INTERVAL_MS,
   REVOKE_NOTICE_MAX_KEYS,
+  STALE_COPY_ACK_INTERVAL_MS,
+  STALE_COPY_ACK_MAX_KEYS,
 } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { displayLabel, namesCollide, validateDisplayName } from '../store/display-name.js';
@@ -36,6 +38,13 @@ import { PendingConsents } from './pending-consents.js';
 import { ConsentRateLimiter } from './rate-limiter.js';
 import { chosenByUser } from './replay-store.js';
 import { Retransmitter } from './retransmitter.js';
+
+/**
+ * Stream id of a position ack sent before anything of the peer's was delivered (upTo -1: "I
+ * have nothing of yours"). It matches no stream of the sender's, so it acks nothing; it only tells
+ * the sender that we are online without its messages.
+ */
+const NO_STREAM_ID = 'no-stream';
 
 export interface ConsentRequestEvent {
   requestId: string;
@@ -143,6 +152,7 @@ export class Session extends EventEmitter<SessionEvents> {
   });
   readonly #approvals = new Map<string, PendingApproval>();
   readonly #revokeNotices = new Map<string, number>();
+  readonly #staleCopyAcks = new Map<string, number>();
   readonly #limiter = new ConsentRateLimiter();
   readonly #names: NameChanges;
   #consentTimer: NodeJS.Timeout | null = null;
@@ -459,6 +469,7 @@ export class Session extends EventEmitter<SessionEvents> {
       opened = openEnvelope(this.#d.suite, envelope, { recipient: this.#d.identity, replayGuard: this.#d.replayGuard });
     } catch (err) {
       this.#reject(fromKey, err);
+      this.#onTooOld(fromKey, err);
       return;
     }
     if (!bytesEqual(opened.fields.sender, from)) {
@@ -641,6 +652,32 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#sendControl(decodeKey(key), { type: EnvelopeType.ACK, stream: pos.stream, upTo: pos.next - 1 });
     }, ACK_DELAY_MS);
     this.#ackTimers.set(key, t);
+  }
+
+  /**
+   * A trusted peer's envelope, correctly signed (the signature is checked before the clock), came
+   * too old: a mailbox copy that waited past the ±5 min window. Its sender parked the message
+   * (QUEUED = stored) and would wait MAILBOX_RESEND_AFTER_MS; our position ack tells it we are
+   * online without it, so it resends a fresh copy at once. Rate-limited per peer: a server
+   * replaying old envelopes gets at most one small ack per STALE_COPY_ACK_INTERVAL_MS.
+   */
+  #onTooOld(key: string, err: unknown): void {
+    const code = (err as { code?: unknown })?.code;
+    if (code !== 'PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW' && code !== 'PROTO_ERR_STALE') return;
+    if (this.#d.trust.get(key)?.state !== 'trusted') return;
+    const now = Date.now();
+    const last = this.#staleCopyAcks.get(key);
+    if (last !== undefined && now - last < STALE_COPY_ACK_INTERVAL_MS && now >= last) return;
+    this.#staleCopyAcks.delete(key);
+    this.#staleCopyAcks.set(key, now);
+    if (this.#staleCopyAcks.size > STALE_COPY_ACK_MAX_KEYS)
+      this.#staleCopyAcks.delete(this.#staleCopyAcks.keys().next().value!);
+    const pos = this.#d.inbox.get(key);
+    const ack =
+      pos && pos.next > 0
+        ? { stream: pos.stream, upTo: pos.next - 1 }
+        : { stream: pos?.stream ?? NO_STREAM_ID, upTo: -1 };
+    this.#sendControl(decodeKey(key), { type: EnvelopeType.ACK, ...ack });
   }
 
   #noticeRevoked(key: string): void {

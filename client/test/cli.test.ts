@@ -205,11 +205,12 @@ describe('p2p-comm serve and admin invite', () => {
 });
 
 describe('bin/p2p-comm.js', () => {
-  it('runs the CLI (tsx fallback when there is no dist/ build), forwarding args and exit code', async () => {
+  it('runs the CLI from the sources in the repository, forwarding args and exit code', async () => {
     const { spawn } = await import('node:child_process');
     const { fileURLToPath } = await import('node:url');
     const bin = fileURLToPath(new URL('../bin/p2p-comm.js', import.meta.url));
-    // Without a build this exercises the tsx fallback; after `npm run build`, the dist/ path.
+    // In the repository this runs the sources through tsx (the installed path, dist/, is
+    // exercised by install.integration.test.ts).
     const h = tempHome();
     cleanups.push(h.cleanup);
     const exec = (args: string[]) =>

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as constants from '../src/constants.js';
 import { CLIENT_ERRORS } from '../src/errors.js';
@@ -29,5 +29,20 @@ describe('docs stay in sync with the code', () => {
   it('every JSON-RPC method is documented in docs/extension-rpc.md', () => {
     const rpc = doc('extension-rpc.md');
     for (const method of Object.keys(METHODS)) expect(rpc).toContain(`| \`${method}\``);
+  });
+
+  it('README and docs/ install the packed tarballs and never npx the unpublished p2p-comm name (issue 16)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const version = (dir: string) =>
+      (JSON.parse(readFileSync(new URL(`../../${dir}/package.json`, import.meta.url), 'utf8')) as { version: string })
+        .version;
+    expect(readme).toContain(
+      `npm install -g ./p2p-comm-client-${version('client')}.tgz ./p2p-comm-rendezvous-${version('apps/rendezvous')}.tgz`,
+    );
+    const docs = readdirSync(new URL('../../docs/', import.meta.url)).filter((f) => f.endsWith('.md'));
+    for (const [name, text] of [['README.md', readme], ...docs.map((f) => [f, doc(f)])] as Array<[string, string]>) {
+      expect(text, name).not.toMatch(/npx\s+p2p-comm/);
+      expect(text, name).not.toMatch(/"npx",\s*"p2p-comm"/);
+    }
   });
 });

@@ -5,7 +5,7 @@
  *   P2P_COMM_HOST_URL      host gateway base URL (default http://127.0.0.1:7600)
  *   P2P_COMM_PLUGIN_TOKEN  this MCP client's plugin token at the host gateway (required)
  *
- * @example Claude Code: claude mcp add p2p-comm --env P2P_COMM_PLUGIN_TOKEN=… -- npx p2p-comm mcp
+ * @example Claude Code (client installed with npm install -g, see README): claude mcp add p2p-comm --env P2P_COMM_PLUGIN_TOKEN=… -- p2p-comm mcp
  */
 import type { Readable, Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';

@@ -6,7 +6,8 @@
  * p2p-comm-rendezvous (+ /healthz).
  *
  * Offline: the install's only registry is a small HTTP server on 127.0.0.1 that serves the
- * versions package-lock.json pins, with the tarballs read from the npm cache `npm ci` filled.
+ * versions package-lock.json pins (with the root package.json's overrides applied), with the
+ * tarballs read from the npm cache `npm ci` filled.
  * (`npm install --offline <tarball>` cannot be used: npm resolves a local tarball's
  * dependencies from registry metadata, which `npm ci` never caches, and it ignores a shrinkwrap
  * inside a local tarball.) A tarball the cache lacks is a 404 and fails the install, so the
@@ -108,13 +109,22 @@ async function startLockfileRegistry(cacheDir: string): Promise<{ url: string; s
   const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, LockEntry>;
   };
+  // The repository's overrides ({ parent: { dependency: version } }) are applied to the served
+  // manifests, as `npm ci` applied them: the cache holds only the overriding version.
+  const overrides = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { overrides?: object })
+    .overrides as Record<string, Record<string, string>> | undefined;
+  for (const [parent, deps] of Object.entries(overrides ?? {}))
+    if (typeof deps !== 'object')
+      throw new Error(`lockfile registry: override ${parent} is not { dependency: version }`);
   const versions = new Map<string, Map<string, LockEntry>>();
   for (const [path, entry] of Object.entries(lock.packages)) {
     const at = path.lastIndexOf('node_modules/');
     if (at < 0 || entry.link || !entry.integrity) continue;
     const name = path.slice(at + 'node_modules/'.length);
+    const forced = overrides?.[name];
+    const deps = forced && entry.dependencies ? { ...(entry.dependencies as object), ...forced } : entry.dependencies;
     if (!versions.has(name)) versions.set(name, new Map());
-    versions.get(name)?.set(entry.version, entry);
+    versions.get(name)?.set(entry.version, { ...entry, ...(deps ? { dependencies: deps } : {}) });
   }
   const misses: string[] = [];
   const server = createServer((req, res) => {

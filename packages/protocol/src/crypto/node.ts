@@ -60,7 +60,9 @@ const SPKI_PREFIX_BYTES = 12;
 // Never `export({ format: 'jwk' })`: on Node 20 the JWK exporter holds the key's mutex while
 // it allocates JS strings; a GC in that window that finalises a key-generation job sharing
 // the mutex deadlocks the main thread for good (seen under steady load: the process then
-// ignores SIGTERM). The DER exporter copies the bytes out before it allocates anything.
+// ignores SIGTERM). Two belts: public keys leave OpenSSL as SPKI DER, never JWK, and this
+// module never creates a key-generation job (no generateKeyPair*), so the finaliser that
+// waited on the lock has nothing to finalise.
 function rawPublic(key: nodeCrypto.KeyObject): Uint8Array {
   const der = key.export({ format: 'der', type: 'spki' });
   return new Uint8Array(der.subarray(SPKI_PREFIX_BYTES));

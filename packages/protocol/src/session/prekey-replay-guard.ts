@@ -6,12 +6,12 @@ import {
   PUBLIC_KEY_BYTES,
 } from '../constants.js';
 import { assertBytes, ProtocolError } from '../errors.js';
+import { ReplayWindow } from './replay-window.js';
 
 /**
  * Replay protection for prekey messages by sequence number, per sender, with no clock: a
  * mailbox copy stays acceptable for as long as the mailbox keeps it, and is accepted once.
- * Per sender: the highest sequence accepted and a bitmap of the `window` sequences below it
- * (WireGuard / RFC 6479 style), so out-of-order mailbox delivery within the window is fine
+ * Per sender: a ReplayWindow (the session layer's sliding bitmap, WireGuard / RFC 6479 style), so out-of-order mailbox delivery within the window is fine
  * and anything older is refused. Bounded: at most `maxPeers` senders; a new sender past that
  * is refused (PROTO_ERR_TOO_LARGE), never makes room by forgetting one (forgetting would let
  * that sender's old messages replay). `forget(peer)` when a peer is revoked.
@@ -34,11 +34,6 @@ export interface PrekeyReplayState {
   }[];
 }
 
-interface PeerWindow {
-  highest: number;
-  readonly words: Uint32Array;
-}
-
 export interface PrekeyReplayGuardOptions {
   /** Sequences remembered below the highest, per sender (multiple of 32). */
   readonly window?: number;
@@ -49,7 +44,7 @@ export interface PrekeyReplayGuardOptions {
 export class PrekeyReplayGuard {
   readonly window: number;
   readonly maxPeers: number;
-  readonly #peers = new Map<string, PeerWindow>();
+  readonly #peers = new Map<string, ReplayWindow>();
 
   constructor(options: PrekeyReplayGuardOptions = {}) {
     const window = options.window ?? PREKEY_REPLAY_WINDOW_MESSAGES;
@@ -81,10 +76,9 @@ export class PrekeyReplayGuard {
         throw new ProtocolError('PROTO_ERR_TOO_LARGE', `prekey replay guard tracks ${this.maxPeers} senders`);
       return;
     }
-    if (sequence > w.highest) return;
-    if (w.highest - sequence >= this.window)
-      throw new ProtocolError('PROTO_ERR_PREKEY_REPLAY', `sequence ${sequence} is below the window`);
-    if (this.isSet(w, sequence)) throw new ProtocolError('PROTO_ERR_PREKEY_REPLAY', `sequence ${sequence}`);
+    const v = w.verdict(sequence);
+    if (v === 'too-old') throw new ProtocolError('PROTO_ERR_PREKEY_REPLAY', `sequence ${sequence} is below the window`);
+    if (v === 'replay') throw new ProtocolError('PROTO_ERR_PREKEY_REPLAY', `sequence ${sequence}`);
   }
 
   /** Record an authenticated message's sequence (checks first). */
@@ -93,18 +87,10 @@ export class PrekeyReplayGuard {
     const id = toBase64url(peer);
     let w = this.#peers.get(id);
     if (!w) {
-      w = { highest: -1, words: new Uint32Array(this.window / 32 + 1) };
+      w = new ReplayWindow(this.window);
       this.#peers.set(id, w);
     }
-    if (sequence > w.highest) {
-      const n = w.words.length;
-      const oldWord = w.highest < 0 ? -1 : Math.floor(w.highest / 32);
-      const newWord = Math.floor(sequence / 32);
-      const clear = Math.min(newWord - oldWord, n);
-      for (let i = 1; i <= clear; i++) w.words[(newWord - clear + i) % n] = 0;
-      w.highest = sequence;
-    }
-    w.words[Math.floor(sequence / 32) % w.words.length]! |= 1 << (sequence % 32);
+    w.record(sequence);
   }
 
   /** Drop a sender's state (after revoking it: its messages are refused elsewhere). */
@@ -124,7 +110,7 @@ export class PrekeyReplayGuard {
       peers: [...this.#peers].map(([peer, w]) => ({
         peer,
         highest: w.highest,
-        bitmap: toBase64url(new Uint8Array(littleEndianWords(w.words))),
+        bitmap: toBase64url(w.bitmapBytes()),
       })),
     };
   }
@@ -148,32 +134,18 @@ export class PrekeyReplayGuard {
       throw bad('window / peers');
     const guard = new PrekeyReplayGuard({ ...options, window });
     if (s.peers.length > guard.maxPeers) throw bad('more senders than maxPeers');
-    const words = guard.window / 32 + 1;
     for (const p of s.peers as unknown[]) {
       const e = p as { peer?: unknown; highest?: unknown; bitmap?: unknown };
       const key = typeof e?.peer === 'string' ? fromBase64url(e.peer) : null;
       const bitmap = typeof e?.bitmap === 'string' ? fromBase64url(e.bitmap) : null;
       if (!key || key.length !== PUBLIC_KEY_BYTES) throw bad('peer');
       if (!Number.isSafeInteger(e.highest) || (e.highest as number) < -1) throw bad('highest');
-      if (!bitmap || bitmap.length !== words * 4) throw bad('bitmap');
-      const view = new DataView(bitmap.buffer, bitmap.byteOffset, bitmap.byteLength);
-      const w = new Uint32Array(words);
-      for (let i = 0; i < words; i++) w[i] = view.getUint32(i * 4, true);
+      const w = bitmap ? ReplayWindow.restore(guard.window, e.highest as number, bitmap) : null;
+      if (!w) throw bad('bitmap');
       const id = toBase64url(key);
       if (guard.#peers.has(id)) throw bad('duplicate peer');
-      guard.#peers.set(id, { highest: e.highest as number, words: w });
+      guard.#peers.set(id, w);
     }
     return guard;
   }
-
-  private isSet(w: PeerWindow, sequence: number): boolean {
-    return (w.words[Math.floor(sequence / 32) % w.words.length]! & (1 << (sequence % 32))) !== 0;
-  }
-}
-
-function littleEndianWords(words: Uint32Array): ArrayBuffer {
-  const out = new ArrayBuffer(words.length * 4);
-  const view = new DataView(out);
-  for (let i = 0; i < words.length; i++) view.setUint32(i * 4, words[i]!, true);
-  return out;
 }

@@ -7,6 +7,8 @@ import { ProtocolError } from '../errors.js';
  * (size / 32 + 1 words), whatever the traffic. Two steps, so that nothing unauthenticated is
  * ever recorded: `check` before decrypting (cheap refusal), `commit` once the tag verified.
  */
+export type WindowVerdict = 'ok' | 'too-old' | 'replay';
+
 export class ReplayWindow {
   /** Window width, counters. */
   readonly size: number;
@@ -32,16 +34,28 @@ export class ReplayWindow {
     return this.words.byteLength;
   }
 
+  /** Whether `counter` is acceptable; records nothing. Callers map the refusals to their codes. */
+  verdict(counter: number): WindowVerdict {
+    if (counter > this.top) return 'ok';
+    if (this.top - counter >= this.size) return 'too-old';
+    return this.isSet(counter) ? 'replay' : 'ok';
+  }
+
   /** Throws PROTO_ERR_SESSION_TOO_OLD or PROTO_ERR_SESSION_REPLAY; records nothing. */
   check(counter: number): void {
-    if (counter > this.top) return;
-    if (this.top - counter >= this.size) throw new ProtocolError('PROTO_ERR_SESSION_TOO_OLD', `counter ${counter}`);
-    if (this.isSet(counter)) throw new ProtocolError('PROTO_ERR_SESSION_REPLAY', `counter ${counter}`);
+    const v = this.verdict(counter);
+    if (v === 'too-old') throw new ProtocolError('PROTO_ERR_SESSION_TOO_OLD', `counter ${counter}`);
+    if (v === 'replay') throw new ProtocolError('PROTO_ERR_SESSION_REPLAY', `counter ${counter}`);
   }
 
   /** Record an authenticated counter (call `check` first). */
   commit(counter: number): void {
     this.check(counter);
+    this.record(counter);
+  }
+
+  /** Set the bit of a counter already judged acceptable (`verdict` 'ok'), sliding the window. */
+  record(counter: number): void {
     if (counter > this.top) {
       const n = this.words.length;
       const oldWord = this.top < 0 ? -1 : Math.floor(this.top / 32);
@@ -51,6 +65,24 @@ export class ReplayWindow {
       this.top = counter;
     }
     this.words[Math.floor(counter / 32) % this.words.length]! |= 1 << (counter % 32);
+  }
+
+  /** The bitmap as little-endian u32 words (size / 32 + 1 of them), for persistence. */
+  bitmapBytes(): Uint8Array {
+    const out = new Uint8Array(this.words.length * 4);
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < this.words.length; i++) view.setUint32(i * 4, this.words[i]!, true);
+    return out;
+  }
+
+  /** A window restored from `highest` and `bitmapBytes()`; null when the sizes disagree. */
+  static restore(size: number, highest: number, bitmap: Uint8Array): ReplayWindow | null {
+    const w = new ReplayWindow(size);
+    if (bitmap.length !== w.words.length * 4 || !Number.isSafeInteger(highest) || highest < -1) return null;
+    const view = new DataView(bitmap.buffer, bitmap.byteOffset, bitmap.byteLength);
+    for (let i = 0; i < w.words.length; i++) w.words[i] = view.getUint32(i * 4, true);
+    w.top = highest;
+    return w;
   }
 
   private isSet(counter: number): boolean {

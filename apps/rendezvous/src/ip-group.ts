@@ -5,23 +5,7 @@
  * IPv6 address (`::ffff:192.0.2.1`, what a dual-stack socket reports) is the IPv4 address.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-
-/** The 8 16-bit words of a valid IPv6 address (zone id already removed). */
-function words(addr: string): number[] {
-  let a = addr;
-  const lastColon = a.lastIndexOf(':');
-  const tail = a.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    // Embedded dotted IPv4 (e.g. ::ffff:1.2.3.4): rewrite it as two hex words.
-    const p = tail.split('.').map(Number);
-    a = `${a.slice(0, lastColon + 1)}${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
-  }
-  const [head = '', rest] = a.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = rest === undefined || rest === '' ? [] : rest.split(':');
-  const fill = rest === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].map((w) => Number.parseInt(w, 16));
-}
+import { ipv6Words } from '@p2p-comm/protocol';
 
 /**
  * The per-IP limit key of a client address.
@@ -38,7 +22,7 @@ export function ipKey(address: string, v6PrefixBits: number): string {
   if (zone >= 0) a = a.slice(0, zone);
   if (isIPv4(a)) return a;
   if (!isIPv6(a)) return address; // not an address (e.g. 'unknown'): its own bucket, as before
-  const w = words(a.toLowerCase());
+  const w = ipv6Words(a);
   if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff)
     return `${w[6]! >> 8}.${w[6]! & 0xff}.${w[7]! >> 8}.${w[7]! & 0xff}`;
   const bits = Math.max(0, Math.min(128, v6PrefixBits));

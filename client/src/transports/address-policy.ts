@@ -22,6 +22,7 @@
  *   isDialableAddress('127.0.0.1', { allowLoopback: true }); // true
  */
 import { isIP } from 'node:net';
+import { ipv4Bytes, ipv6Words } from '@p2p-comm/protocol';
 
 export type AddressScope =
   | 'unicast'
@@ -43,8 +44,8 @@ export function addressScope(host: string): AddressScope {
   // A zone index (fe80::1%eth0) only says which interface; the address decides the scope.
   const bare = host.includes('%') ? host.slice(0, host.indexOf('%')) : host;
   const family = isIP(bare);
-  if (family === 4) return ipv4Scope(parseIpv4(bare));
-  if (family === 6) return ipv6Scope(parseIpv6(bare));
+  if (family === 4) return ipv4Scope(ipv4Bytes(bare));
+  if (family === 6) return ipv6Scope(ipv6Words(bare));
   return 'not-an-ip';
 }
 
@@ -82,26 +83,4 @@ function ipv6Scope(w: readonly number[]): AddressScope {
   if ((w[0]! & 0xffc0) === 0xfe80) return 'link-local';
   if ((w[0]! & 0xff00) === 0xff00) return 'multicast';
   return 'unicast';
-}
-
-function parseIpv4(text: string): number[] {
-  return text.split('.').map(Number);
-}
-
-/** Eight 16-bit words; `text` is a valid IPv6 literal (isIP checked it). */
-function parseIpv6(text: string): number[] {
-  let s = text.toLowerCase();
-  const lastColon = s.lastIndexOf(':');
-  const dotted = s.slice(lastColon + 1);
-  if (dotted.includes('.')) {
-    // A trailing dotted IPv4 part is the last two words.
-    const v4 = parseIpv4(dotted);
-    s = `${s.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const words = (part: string) => (part ? part.split(':').map((h) => Number.parseInt(h, 16)) : []);
-  const gap = s.indexOf('::');
-  if (gap < 0) return words(s);
-  const left = words(s.slice(0, gap));
-  const right = words(s.slice(gap + 2));
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
 }

@@ -29,5 +29,6 @@ export * from './errors.js';
 export * from './frames.js';
 export * from './identity.js';
 export * from './invite.js';
+export * from './ip-address.js';
 export * from './replay-guard.js';
 export * from './session/index.js';

@@ -48,6 +48,20 @@ export const CLIENT_ERRORS = Object.freeze({
     'several peers have names that look alike; use the key or the name with its fingerprint',
   ),
   CLIENT_ERR_STATE_VERSION: entry(-32050, 'a persisted state file has a format version this build does not read'),
+  // Files and streams (client/src/files): -32060 … -32072.
+  CLIENT_ERR_FILE_BAD_MESSAGE: entry(-32060, 'a peer sent a file-transfer message that does not parse'),
+  CLIENT_ERR_FILE_DECLINED: entry(-32061, 'the recipient declined the file'),
+  CLIENT_ERR_FILE_OFFER_TIMEOUT: entry(-32062, 'the file offer was not answered in time'),
+  CLIENT_ERR_FILE_CANCELLED: entry(-32063, 'the file transfer was cancelled'),
+  CLIENT_ERR_FILE_HASH_MISMATCH: entry(-32064, 'the received file does not match its SHA-256; nothing was kept'),
+  CLIENT_ERR_FILE_DISK_FULL: entry(-32065, 'no space left for the received file'),
+  CLIENT_ERR_FILE_QUOTA: entry(-32066, 'the file would exceed the inbox quota'),
+  CLIENT_ERR_FILE_TOO_LARGE: entry(-32067, 'the file exceeds the largest size accepted'),
+  CLIENT_ERR_FILE_BAD_NAME: entry(-32068, 'the offered file name leaves nothing usable after sanitising'),
+  CLIENT_ERR_FILE_UNKNOWN_TRANSFER: entry(-32069, 'no such file transfer'),
+  CLIENT_ERR_FILE_SOURCE_CHANGED: entry(-32070, 'the file being sent changed before it was sent whole'),
+  CLIENT_ERR_FILE_TOO_MANY: entry(-32071, 'too many file transfers at once'),
+  CLIENT_ERR_FILE_FAILED: entry(-32072, 'the peer reported that the file transfer failed'),
 } as const);
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

@@ -30,5 +30,6 @@ export * from './frames.js';
 export * from './identity.js';
 export * from './invite.js';
 export * from './ip-address.js';
+export * from './peer-packet.js';
 export * from './replay-guard.js';
 export * from './session/index.js';

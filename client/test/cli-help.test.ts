@@ -1,12 +1,15 @@
 /**
  * Issue 16, "help everywhere": `--version`, `--help`/`-h` on every command (usage on stdout,
  * exit 0, and the command itself never runs), and a mistyped command answered with the
- * nearest one. Real CLI processes; each run is bounded, so a command that starts listening or
- * serving instead of printing help fails by timeout.
+ * nearest one. The dispatcher runs in-process (run.ts, the same function main.ts calls), each
+ * run bounded, so a command that starts listening or serving instead of printing help fails by
+ * timeout; a few real processes check that main.ts wires argv, stdout and the exit status.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli as runInProcess } from '../src/cli/run.js';
 import { COMMAND_USAGE, nearest } from '../src/cli/usage.js';
 import { runCli, runCliOnPty } from './helpers/cli-run.js';
 import { startRendezvous, tempHome } from './helpers/server.js';
@@ -33,30 +36,78 @@ const COMMANDS = [
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
-/** Run at most `n` at a time (2 shared cores). */
-async function inBatches<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += n) results.push(...(await Promise.all(items.slice(i, i + n).map(fn))));
-  return results;
+/**
+ * `p2p-comm <args>` in this process with stdin closed. A run still going after `timeoutMs` is
+ * interrupted (as Ctrl-C would) and reported as 'timeout'.
+ */
+async function cli(
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 5_000,
+): Promise<{ code: number | 'timeout' | undefined; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  let interrupt = () => {};
+  const interrupted = new Promise<void>((r) => {
+    interrupt = r;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => {
+      interrupt();
+      r('timeout');
+    }, timeoutMs);
+  });
+  const code = await Promise.race([
+    runInProcess(args, {
+      env,
+      stdin: Readable.from([]),
+      out: (t) => {
+        out += t;
+      },
+      err: (t) => {
+        err += t;
+      },
+      interrupted,
+    }),
+    timeout,
+  ]);
+  clearTimeout(timer);
+  return { code, out, err };
 }
 
 describe('p2p-comm --version and --help', () => {
   it('--version, -V and `version` print the client package version and exit 0', async () => {
     for (const flag of ['--version', '-V', 'version']) {
-      const r = await runCli([flag], {});
+      const r = await cli([flag], {});
       expect(r.code, r.err).toBe(0);
       expect(r.out).toBe(`p2p-comm ${VERSION}\n`);
     }
+  });
+
+  it('the real entry (main.ts): stdout, stderr and exit status of help, version and a mistyped command', async () => {
+    const [version, help, typo] = await Promise.all([
+      runCli(['--version'], {}),
+      runCli(['send', '--help'], {}),
+      runCli(['lisen'], {}),
+    ]);
+    expect(version.code, version.err).toBe(0);
+    expect(version.out).toBe(`p2p-comm ${VERSION}\n`);
+    expect(help.code, help.err).toBe(0);
+    expect(help.out.startsWith(`usage: p2p-comm ${COMMAND_USAGE.send!.synopsis}`)).toBe(true);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain('unknown command "lisen"; did you mean "listen"?');
+    expect(typo.out).toBe('');
   }, 60_000);
 
   it('--help, -h and `help` print the overview listing every command', async () => {
     for (const flag of ['--help', '-h', 'help']) {
-      const r = await runCli([flag], {});
+      const r = await cli([flag], {});
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/^usage: p2p-comm <command>/);
       for (const c of COMMANDS.filter((c) => c !== 'share')) expect(r.out).toContain(`\n  ${c}`);
     }
-  }, 60_000);
+  });
 
   it('every command answers --help and -h with its own usage, exit 0, without running', async () => {
     // A live server and a held port make "it ran instead" visible: listen/send/connect would
@@ -76,7 +127,8 @@ describe('p2p-comm --version and --help', () => {
     ]);
     // Help after other arguments and for subcommands counts too.
     cases.push(['send', 'Bob', 'hi', '--help'], ['trust', 'revoke', '-h'], ['serve', '--port', busyPort, '--help']);
-    const results = await inBatches(cases, 4, (args) => runCli(args, env, { timeoutMs: 20_000 }));
+    const results: Array<Awaited<ReturnType<typeof cli>>> = [];
+    for (const args of cases) results.push(await cli(args, env));
     results.forEach((r, i) => {
       const [command] = cases[i]!;
       const shown = command === 'share' ? 'id' : command!;
@@ -86,13 +138,13 @@ describe('p2p-comm --version and --help', () => {
     });
     // Nothing was created in the home: help touched no files.
     expect(readdirSync(h.home)).toEqual([]);
-  }, 180_000);
+  }, 60_000);
 
   it('`help <command>` is `<command> --help`', async () => {
-    const r = await runCli(['help', 'send'], {});
+    const r = await cli(['help', 'send'], {});
     expect(r.code).toBe(0);
     expect(r.out.startsWith(`usage: p2p-comm ${COMMAND_USAGE.send!.synopsis}`)).toBe(true);
-  }, 30_000);
+  });
 
   it('listen --help on a terminal prints usage and returns (no prompt, no waiting)', async () => {
     const h = tempHome();
@@ -106,14 +158,14 @@ describe('p2p-comm --version and --help', () => {
   it('a bad flag names the command’s --help, and the nearest flag when it is a typo', async () => {
     const h = tempHome();
     cleanups.push(h.cleanup);
-    const r = await runCli(['send', '--nope'], { NEXUS_HOME: h.home });
+    const r = await cli(['send', '--nope'], { NEXUS_HOME: h.home });
     expect(r.code).toBe(1);
     expect(r.err).toContain('CLIENT_ERR_INVALID_ARGUMENT');
     expect(r.err).toContain('Run `p2p-comm send --help`');
-    const typo = await runCli(['send', 'Bob', '--fiel', 'notes.txt'], { NEXUS_HOME: h.home });
+    const typo = await cli(['send', 'Bob', '--fiel', 'notes.txt'], { NEXUS_HOME: h.home });
     expect(typo.code).toBe(1);
     expect(typo.err).toContain("Unknown option '--fiel'; did you mean --file?");
-  }, 30_000);
+  });
 });
 
 describe('p2p-comm with a mistyped command', () => {
@@ -125,19 +177,20 @@ describe('p2p-comm with a mistyped command', () => {
       ['--verison', 'version'],
       ['trsut', 'trust'],
     ];
-    const results = await inBatches(cases, 3, ([typo]) => runCli([typo], {}));
+    const results: Array<Awaited<ReturnType<typeof cli>>> = [];
+    for (const [typo] of cases) results.push(await cli([typo], {}));
     results.forEach((r, i) => {
       const [typo, meant] = cases[i]!;
       expect(r.code).toBe(2);
       expect(r.err).toContain(`unknown command "${typo}"; did you mean "${meant}"?`);
       expect(r.out).toBe('');
     });
-    const far = await runCli(['zzzzzz'], {});
+    const far = await cli(['zzzzzz'], {});
     expect(far.code).toBe(2);
     expect(far.err).toContain('unknown command "zzzzzz"');
     expect(far.err).not.toContain('did you mean');
     expect(far.err).toContain('p2p-comm --help');
-  }, 60_000);
+  });
 
   it('nearest(): typos within two edits, transpositions, unique prefixes; nothing for far words', () => {
     const known = Object.keys(COMMAND_USAGE);

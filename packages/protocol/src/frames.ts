@@ -12,16 +12,21 @@
  *   0x12  DELIVER       S→C  channel u8 (0 signal, 1 relay), from[32], envelope rest
  *   0x13  ACK           S→C  frameId u32, status u8 (0 delivered to socket, 1 queued)
  *   0x14  PEER_OFFLINE  S→C  frameId u32, to[32]
+ *   0x15  PREKEY_PUBLISH C→S frameId u32, bundle rest (exactly PREKEY_BUNDLE_BYTES)
+ *   0x16  PREKEY_FETCH  C→S  frameId u32, key[32]
  *   0x20  ERROR         S→C  frameId u32 (0 = none), code str8, message str16
  *   0x21  PING          both nonce u64
  *   0x22  PONG          both nonce u64
  *   0x23  RESTARTING    S→C  retryAfterMs u32
+ *   0x24  PREKEY_BUNDLE S→C  frameId u32, key[32], bundle rest (empty = none held, else PREKEY_BUNDLE_BYTES)
  *
- * The server forwards envelopes untouched; it checks only that the envelope's sender equals
- * the authenticated key, that `to` equals the envelope's recipient, and sizes.
+ * The server forwards peer packets (peer-packet.ts) untouched; it checks only that their sender
+ * equals the authenticated key, that `to` equals their recipient, and sizes. It keeps one signed
+ * prekey bundle per key (PREKEY_PUBLISH, answered ACK) and hands it out (PREKEY_FETCH →
+ * PREKEY_BUNDLE).
  */
 import { fromUtf8, lengthPrefixed, utf8 } from './bytes.js';
-import { DOMAIN, FRAME_PROTOCOL_VERSION, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './constants.js';
+import { DOMAIN, FRAME_PROTOCOL_VERSION, PREKEY_BUNDLE_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './constants.js';
 import { ProtocolError } from './errors.js';
 
 export const FrameType = Object.freeze({
@@ -33,10 +38,13 @@ export const FrameType = Object.freeze({
   DELIVER: 0x12,
   ACK: 0x13,
   PEER_OFFLINE: 0x14,
+  PREKEY_PUBLISH: 0x15,
+  PREKEY_FETCH: 0x16,
   ERROR: 0x20,
   PING: 0x21,
   PONG: 0x22,
   RESTARTING: 0x23,
+  PREKEY_BUNDLE: 0x24,
 } as const);
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -58,6 +66,13 @@ export const ROUTED_FRAME_HEADER_BYTES = 1 + 4 + PUBLIC_KEY_BYTES;
 /** Bytes before the envelope in DELIVER frames: type + channel + from. */
 export const DELIVER_FRAME_HEADER_BYTES = 1 + 1 + PUBLIC_KEY_BYTES;
 
+/** PREKEY_PUBLISH frame, bytes: type + frameId + bundle. */
+export const PREKEY_PUBLISH_FRAME_BYTES = 1 + 4 + PREKEY_BUNDLE_BYTES;
+/** PREKEY_FETCH frame, bytes: type + frameId + key. */
+export const PREKEY_FETCH_FRAME_BYTES = 1 + 4 + PUBLIC_KEY_BYTES;
+/** Bytes before the bundle in a PREKEY_BUNDLE frame: type + frameId + key. */
+export const PREKEY_BUNDLE_FRAME_HEADER_BYTES = 1 + 4 + PUBLIC_KEY_BYTES;
+
 export const DeliverChannel = Object.freeze({ SIGNAL: 0, RELAY: 1 } as const);
 export type DeliverChannel = (typeof DeliverChannel)[keyof typeof DeliverChannel];
 export const AckStatus = Object.freeze({ DELIVERED: 0, QUEUED: 1 } as const);
@@ -72,6 +87,10 @@ export type Frame =
   | { type: typeof FrameType.DELIVER; channel: DeliverChannel; from: Uint8Array; envelope: Uint8Array }
   | { type: typeof FrameType.ACK; frameId: number; status: AckStatus }
   | { type: typeof FrameType.PEER_OFFLINE; frameId: number; to: Uint8Array }
+  | { type: typeof FrameType.PREKEY_PUBLISH; frameId: number; bundle: Uint8Array }
+  | { type: typeof FrameType.PREKEY_FETCH; frameId: number; key: Uint8Array }
+  /** `bundle` is empty when the server holds none for `key`. */
+  | { type: typeof FrameType.PREKEY_BUNDLE; frameId: number; key: Uint8Array; bundle: Uint8Array }
   | { type: typeof FrameType.ERROR; frameId: number; code: string; message: string }
   | { type: typeof FrameType.PING; nonce: number }
   | { type: typeof FrameType.PONG; nonce: number }
@@ -173,6 +192,17 @@ function checkedUtf8(s: string, max: number, name: string): Uint8Array {
   return b;
 }
 
+/** An encoded bundle is exactly PREKEY_BUNDLE_BYTES (`emptyAllowed`: a PREKEY_BUNDLE saying "none"). */
+function checkBundleLength(length: number, emptyAllowed: boolean): void {
+  if (length === PREKEY_BUNDLE_BYTES || (emptyAllowed && length === 0)) return;
+  if (length < PREKEY_BUNDLE_BYTES)
+    throw new ProtocolError('PROTO_ERR_TRUNCATED', `prekey bundle of ${length} bytes, expected ${PREKEY_BUNDLE_BYTES}`);
+  throw new ProtocolError(
+    'PROTO_ERR_TRAILING_BYTES',
+    `prekey bundle of ${length} bytes, expected ${PREKEY_BUNDLE_BYTES}`,
+  );
+}
+
 function checkKey(k: Uint8Array, name: string): void {
   if (!(k instanceof Uint8Array) || k.length !== PUBLIC_KEY_BYTES)
     throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', `${name} must be ${PUBLIC_KEY_BYTES} bytes`);
@@ -230,6 +260,22 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameType.PEER_OFFLINE:
       checkKey(frame.to, 'to');
       return new Writer(37).u8(frame.type).u32(frame.frameId).raw(frame.to).bytes;
+    case FrameType.PREKEY_PUBLISH:
+      if (!(frame.bundle instanceof Uint8Array)) throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'bundle');
+      checkBundleLength(frame.bundle.length, false);
+      return new Writer(PREKEY_PUBLISH_FRAME_BYTES).u8(frame.type).u32(frame.frameId).raw(frame.bundle).bytes;
+    case FrameType.PREKEY_FETCH:
+      checkKey(frame.key, 'key');
+      return new Writer(PREKEY_FETCH_FRAME_BYTES).u8(frame.type).u32(frame.frameId).raw(frame.key).bytes;
+    case FrameType.PREKEY_BUNDLE:
+      checkKey(frame.key, 'key');
+      if (!(frame.bundle instanceof Uint8Array)) throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'bundle');
+      checkBundleLength(frame.bundle.length, true);
+      return new Writer(PREKEY_BUNDLE_FRAME_HEADER_BYTES + frame.bundle.length)
+        .u8(frame.type)
+        .u32(frame.frameId)
+        .raw(frame.key)
+        .raw(frame.bundle).bytes;
     case FrameType.ERROR: {
       const code = checkedUtf8(frame.code, MAX_ERROR_CODE_BYTES, 'code');
       const message = utf8(frame.message.slice(0, MAX_ERROR_MESSAGE_BYTES / 4));
@@ -309,6 +355,24 @@ export function decodeFrame(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_FR
     case FrameType.PEER_OFFLINE:
       frame = { type, frameId: r.u32(), to: r.raw(PUBLIC_KEY_BYTES) };
       break;
+    case FrameType.PREKEY_PUBLISH: {
+      const frameId = r.u32();
+      const bundle = r.rest();
+      checkBundleLength(bundle.length, false);
+      frame = { type, frameId, bundle };
+      break;
+    }
+    case FrameType.PREKEY_FETCH:
+      frame = { type, frameId: r.u32(), key: r.raw(PUBLIC_KEY_BYTES) };
+      break;
+    case FrameType.PREKEY_BUNDLE: {
+      const frameId = r.u32();
+      const key = r.raw(PUBLIC_KEY_BYTES);
+      const bundle = r.rest();
+      checkBundleLength(bundle.length, true);
+      frame = { type, frameId, key, bundle };
+      break;
+    }
     case FrameType.ERROR:
       frame = {
         type,

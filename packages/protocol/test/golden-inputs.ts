@@ -2,7 +2,7 @@
  * Fixed inputs for the golden vectors. Everything random in an envelope (message id, nonce,
  * ephemeral key) is pinned here so the output bytes are reproducible by any implementation.
  */
-import { EnvelopeType, type Frame, FrameType, fromHex, utf8 } from '../src/index.js';
+import { EnvelopeType, type Frame, FrameType, fromHex, PREKEY_BUNDLE_BYTES, utf8 } from '../src/index.js';
 
 const hex = (h: string): Uint8Array => {
   const b = fromHex(h);
@@ -84,4 +84,18 @@ export const GOLDEN_FRAMES: { name: string; frame: Frame }[] = [
   { name: 'relay', frame: { type: FrameType.RELAY, frameId: 1, to: fill(32, 0x02), envelope: utf8('opaque') } },
   { name: 'signal', frame: { type: FrameType.SIGNAL, frameId: 2, to: fill(32, 0x03), envelope: utf8('opaque') } },
   { name: 'deliver', frame: { type: FrameType.DELIVER, channel: 1, from: fill(32, 0x04), envelope: utf8('opaque') } },
+  // Prekey frames carry an opaque PREKEY_BUNDLE_BYTES bundle here: the frame layer checks only its length.
+  {
+    name: 'prekey-publish',
+    frame: { type: FrameType.PREKEY_PUBLISH, frameId: 10, bundle: fill(PREKEY_BUNDLE_BYTES, 0x05) },
+  },
+  { name: 'prekey-fetch', frame: { type: FrameType.PREKEY_FETCH, frameId: 11, key: fill(32, 0x06) } },
+  {
+    name: 'prekey-bundle',
+    frame: { type: FrameType.PREKEY_BUNDLE, frameId: 11, key: fill(32, 0x06), bundle: fill(PREKEY_BUNDLE_BYTES, 0x05) },
+  },
+  {
+    name: 'prekey-bundle-none',
+    frame: { type: FrameType.PREKEY_BUNDLE, frameId: 12, key: fill(32, 0x07), bundle: fill(0, 0) },
+  },
 ];

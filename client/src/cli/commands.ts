@@ -11,6 +11,7 @@ import { TrustStore } from '../store/trust-store.js';
 import { normalizeServerUrl } from '../transports/rendezvous-connection.js';
 import { parse, parseDuration } from './args.js';
 import { Prompter } from './prompt.js';
+import { renderQr } from './qr.js';
 
 /** What a command may touch: its environment and stdio, injected so tests drive it. */
 export interface CliContext {
@@ -21,6 +22,8 @@ export interface CliContext {
   err: (text: string) => void;
   /** Resolves when the user interrupts (SIGINT/SIGTERM). */
   interrupted: Promise<void>;
+  /** stdout is a terminal (colours allowed). */
+  isTerminal?: boolean;
 }
 
 type Parsed = ReturnType<typeof parse>;
@@ -122,11 +125,16 @@ function humanId(info: { key: string; fingerprint: string; name: string; share: 
 }
 
 export async function cmdId(ctx: CliContext, args: string[]): Promise<void> {
-  const { values } = parse(args, {});
+  const { values } = parse(args, { qr: { type: 'boolean' } });
   const store = new IdentityStore(storePaths(ctx.home));
   const local = store.loadOrCreate();
   const info = identityInfo(ctx, values, local.identity.publicKey, local.name);
-  print(ctx, values.json === true, info, humanId(info));
+  if (values.qr === true && values.json !== true) {
+    // The code first, then the text to compare against what the other phone or camera read.
+    ctx.out(`${renderQr(info.share, { ansi: ctx.isTerminal === true })}\n\n${humanId(info)}\n`);
+    return;
+  }
+  print(ctx, values.json === true, values.qr === true ? { ...info, qr: renderQr(info.share) } : info, humanId(info));
 }
 
 export async function cmdConnect(ctx: CliContext, args: string[]): Promise<void> {

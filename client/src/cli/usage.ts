@@ -17,8 +17,9 @@ export const COMMAND_USAGE: Readonly<Record<string, { synopsis: string; details:
     details: 'Creates the Ed25519 identity in $NEXUS_HOME/identity (kept if it exists) and sets your display name.',
   },
   id: {
-    synopsis: 'id [--json]                    show fingerprint, key and share string',
-    details: 'The share string includes the server of --server / P2P_COMM_SERVER when set. Alias: share.',
+    synopsis: 'id [--qr] [--json]             show fingerprint, key and share string (--qr: as a QR code too)',
+    details:
+      'The share string includes the server of --server / P2P_COMM_SERVER when set. --qr draws it as a QR code to scan across a room. Alias: share.',
   },
   connect: {
     synopsis: 'connect <share> [--wait 120s] [--accept-changed-key]   ask a peer to connect (waits for their answer)',

@@ -97,6 +97,21 @@ export class DirectLink extends LinkEvents {
     this.#ws.send(envelope, { binary: true });
   }
 
+  /** When anything (a message, ping or pong) last arrived, ms since epoch (Link.lastHeardAt). */
+  get lastHeardAt(): number {
+    return this.#lastSeen;
+  }
+
+  /** Send a WebSocket ping now; the peer's pong updates lastHeardAt (Link.probe). */
+  probe(): void {
+    if (!this.isOpen || this.#ws.readyState !== this.#ws.OPEN) return;
+    try {
+      this.#ws.ping();
+    } catch {
+      // The close event follows; nothing to do here.
+    }
+  }
+
   /** Bytes queued in the socket and not yet written (for pacing). */
   get bufferedAmount(): number {
     return this.#ws.bufferedAmount;

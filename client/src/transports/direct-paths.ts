@@ -45,6 +45,7 @@ import { isPathError, type PathError } from './direct-errors.js';
 import type { DirectLink } from './direct-link.js';
 import { DirectListener } from './direct-listener.js';
 import { MdnsDiscovery, type MdnsSocketOptions } from './mdns-discovery.js';
+import { DIRECT_REDIAL_MIN_INTERVAL_MS } from './path-constants.js';
 import type { PathManager } from './path-manager.js';
 import type { RendezvousConnection } from './rendezvous-connection.js';
 import { WEBRTC_MAX_ICE_SERVERS } from './webrtc-constants.js';
@@ -95,6 +96,8 @@ interface PathTry {
   busy: boolean;
   failures: number;
   nextAt: number;
+  /** When the last attempt started, ms since epoch (DIRECT_REDIAL_MIN_INTERVAL_MS). */
+  startedAt: number;
 }
 
 interface PeerState {
@@ -107,6 +110,8 @@ interface PeerState {
   webrtcLink?: WebRtcLink;
   /** Our addresses were sent since the last (re)connect. */
   addrsSent: boolean;
+  /** The peer's addresses arrived since the last (re)connect. */
+  addrsHeard: boolean;
   peerWebrtcOff: boolean;
   lastActive: number;
 }
@@ -131,6 +136,14 @@ export class PathUpgrader {
   #ownAddresses: DirectAddress[] = [];
   #stopped = false;
   #refusedAddresses = 0;
+  #directDials = 0;
+  #directLinksInstalled = 0;
+  /**
+   * Peers `ensure` saw before consent completed: traffic with them (the consent exchange itself)
+   * re-checks trust, so the upgrade starts the moment they are trusted, not on the next tick.
+   * A subset of #peers' keys (bounded by UPGRADE_MAX_PEERS).
+   */
+  readonly #awaitingTrust = new Set<string>();
 
   constructor(opts: PathUpgraderOptions) {
     this.#o = opts;
@@ -149,6 +162,16 @@ export class PathUpgrader {
   /** Addresses refused by the address policy since start, addresses (diagnostics). */
   get refusedAddresses(): number {
     return this.#refusedAddresses;
+  }
+
+  /** Direct dials started since start, dials (diagnostics: dual dials must not storm). */
+  get directDials(): number {
+    return this.#directDials;
+  }
+
+  /** Direct links installed as a peer's link since start, links (diagnostics). */
+  get directLinksInstalled(): number {
+    return this.#directLinksInstalled;
   }
 
   async start(): Promise<void> {
@@ -189,6 +212,7 @@ export class PathUpgrader {
     o.paths.onPathChange((peer, best) => {
       if (best !== 'direct') this.ensure(peer);
     });
+    o.paths.onTraffic(this.#onTraffic);
     this.#timer = setInterval(() => this.#tick(), o.timings?.tickMs ?? UPGRADE_TICK_MS);
     this.#timer.unref();
   }
@@ -247,7 +271,11 @@ export class PathUpgrader {
     const p = this.#peer(peer);
     if (!p) return;
     p.lastActive = Date.now();
-    if (!this.#o.isTrusted(peer)) return;
+    if (!this.#o.isTrusted(peer)) {
+      this.#awaitingTrust.add(peer);
+      return;
+    }
+    this.#awaitingTrust.delete(peer);
     const conn = this.#o.conn;
     if (conn?.isConnected && !p.addrsSent && this.#ownAddresses.length > 0) {
       p.addrsSent = true;
@@ -274,14 +302,16 @@ export class PathUpgrader {
           oldest = e;
       if (!oldest) return undefined;
       this.#peers.delete(oldest[0]);
+      this.#awaitingTrust.delete(oldest[0]);
     }
-    const fresh = (): PathTry => ({ busy: false, failures: 0, nextAt: 0 });
+    const fresh = (): PathTry => ({ busy: false, failures: 0, nextAt: 0, startedAt: 0 });
     p = {
       key,
       direct: fresh(),
       webrtc: fresh(),
       addresses: [],
       addrsSent: false,
+      addrsHeard: false,
       peerWebrtcOff: false,
       lastActive: Date.now(),
     };
@@ -302,10 +332,27 @@ export class PathUpgrader {
     t.nextAt = Date.now() + delay * (0.75 + Math.random() * 0.5);
   }
 
+  /**
+   * The consent exchange travels as traffic with the peer: once it made the peer trusted (the
+   * session updates trust before this runs), try better paths at once.
+   */
+  readonly #onTraffic = (peer: string): void => {
+    if (this.#stopped || !this.#awaitingTrust.has(peer)) return;
+    // After the current envelope is handled: the session records the consent answer first.
+    queueMicrotask(() => {
+      if (this.#awaitingTrust.has(peer) && this.#o.isTrusted(peer)) this.ensure(peer);
+    });
+  };
+
   #tryDirect(peer: string, p: PeerState): void {
     const t = p.direct;
-    if (t.busy || p.directLink?.isOpen || p.addresses.length === 0 || Date.now() < t.nextAt) return;
+    const now = Date.now();
+    if (t.busy || p.directLink?.isOpen || p.addresses.length === 0 || now < t.nextAt) return;
+    // However links end (even without an error), dials to one peer stay this far apart.
+    if (now - t.startedAt < DIRECT_REDIAL_MIN_INTERVAL_MS) return;
     t.busy = true;
+    t.startedAt = now;
+    this.#directDials++;
     this.#status(peer, 'direct', 'direct: connecting');
     const tryAll = async (): Promise<DirectLink> => {
       let last: unknown;
@@ -345,24 +392,26 @@ export class PathUpgrader {
     }
     const dialer = (l: DirectLink) => (l.dialedByUs ? this.#o.identity.publicKey : l.remoteKey);
     const old = p.directLink;
-    if (old?.isOpen) {
-      // Both sides dialed: both keep the link dialed by the lower key, so they agree.
-      const keepOld = compareKeys(dialer(old), dialer(link)) < 0;
-      if (keepOld) {
-        link.close('direct: duplicate');
-        return;
-      }
-      old.close('direct: duplicate');
+    // One link per peer, chosen once. Both sides dialed at once: both keep the link dialed by
+    // the lower key, so they agree without a word. Any other second link (same dialer) loses
+    // to the open one.
+    if (old?.isOpen && compareKeys(dialer(old), dialer(link)) <= 0) {
+      link.close('direct: duplicate');
+      return;
     }
+    // Install the winner before the loser closes, so the loser's close changes no path and
+    // starts no re-dial (addLink closes the older direct link as superseded).
     p.directLink = link;
+    this.#directLinksInstalled++;
     link.onClose((reason) => {
       if (p.directLink !== link) return;
       p.directLink = undefined;
-      if (reason === 'direct: duplicate' || this.#stopped) return;
+      if (this.#stopped) return;
       this.#backoff(p.direct);
       queueMicrotask(() => this.#status(peer, 'direct', reason));
     });
     this.#o.paths.addLink(link);
+    if (old?.isOpen) old.close('direct: duplicate');
   }
 
   #initiator(p: PeerState): boolean {
@@ -484,7 +533,12 @@ export class PathUpgrader {
       for (const a of msg.a.slice(0, UPGRADE_MAX_ADDRESSES_PER_PEER))
         if (a && typeof a.h === 'string' && isIP(a.h) !== 0 && typeof a.p === 'number')
           this.addAddress(p.key, { host: a.h, port: a.p });
-      // Tell the peer where we listen too, once per connection.
+      // Tell the peer where we listen too: once per connection, and again when these are the
+      // first addresses we hear from it (ours may have come before it trusted us, and been
+      // dropped). At most three messages per pair and connection.
+      const first = !p.addrsHeard;
+      p.addrsHeard = true;
+      if (first) p.addrsSent = false;
       if (!p.addrsSent) this.ensure(peer);
     } else if (msg.t === 'rtc-req') {
       p.peerWebrtcOff = false;
@@ -492,7 +546,15 @@ export class PathUpgrader {
         this.#send(p, { t: 'rtc-off' });
         return;
       }
-      if (this.#initiator(p)) this.#tryWebrtc(peer, p, true);
+      if (!this.#initiator(p)) return;
+      // The peer has no attempt of its own (it would not ask): if ours is under way, our offer
+      // never reached it (sent before it trusted us, say). Start over instead of timing out.
+      if (p.attempt && !p.webrtcLink?.isOpen) {
+        p.attempt.rtc.cancel('webrtc: superseded');
+        p.attempt = undefined;
+        p.webrtc.busy = false;
+      }
+      this.#tryWebrtc(peer, p, true);
     } else if (msg.t === 'rtc-off') {
       p.peerWebrtcOff = true;
       if (p.attempt && (msg.id === undefined || msg.id === p.attempt.id)) {
@@ -522,7 +584,10 @@ export class PathUpgrader {
 
   readonly #onConnState = (state: string): void => {
     if (state !== 'connected') return;
-    for (const p of this.#peers.values()) p.addrsSent = false;
+    for (const p of this.#peers.values()) {
+      p.addrsSent = false;
+      p.addrsHeard = false;
+    }
   };
 
   #tick(): void {

@@ -20,4 +20,14 @@ export interface Link {
   close(reason?: string): void;
   onEnvelope(handler: (envelope: Uint8Array) => void): void;
   onClose(handler: (reason: string) => void): void;
+  /**
+   * When anything (an envelope or a heartbeat) last arrived on this link, ms since epoch. Paths
+   * with a heartbeat of their own (direct, WebRTC) have it; the relay does not.
+   */
+  readonly lastHeardAt?: number;
+  /**
+   * Ask the peer for a heartbeat answer now; the answer updates `lastHeardAt`. The path manager
+   * probes a link it suspects (acks stalled) to learn whether it still works.
+   */
+  probe?(): void;
 }

@@ -70,6 +70,16 @@ export class WebRtcLink extends LinkEvents {
     this.#timer.unref();
   }
 
+  /** When anything last arrived on the channel, ms since epoch (Link.lastHeardAt). */
+  get lastHeardAt(): number {
+    return this.#lastSeen;
+  }
+
+  /** Send a heartbeat now; the peer's pong updates lastHeardAt (Link.probe). */
+  probe(): void {
+    if (this.isOpen) this.#write(Uint8Array.of(KIND_PING));
+  }
+
   /** Called by the attempt with each data-channel message. */
   receive(bytes: Uint8Array): void {
     this.#lastSeen = Date.now();

@@ -158,6 +158,10 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         // A direct or WebRTC link means the peer is online: what waits in its mailbox is resent too.
         session.kick(peer, best === 'direct' || best === 'webrtc');
       });
+      // Ack progress tells the path manager whether its best path still delivers: a stall moves
+      // traffic to the next path at once (path-manager.ts), without waiting for heartbeats.
+      pathManager.trackProgress((peer) => (this.#outbox?.pending(peer).length ?? 0) > 0);
+      session.on('message.delivered', (d) => pathManager.ackProgress(d.to));
       this.#session = session;
       this.#lock = lock;
       if (this.config.server) {

@@ -116,3 +116,53 @@ export const NAME_CHANGE_REFUSED_MAX = 1_024;
 export const NAME_LABEL_FINGERPRINT_BYTES = 2;
 /** Name skeletons kept to compare names quickly, entries (the cache is emptied when full). */
 export const NAME_SKELETON_CACHE_MAX = 20_000;
+
+// ---------------------------------------------------------------- v2 sessions and prekeys (issue 13)
+
+/** An unanswered handshake message 1 is abandoned after this long, ms (then retried with backoff). */
+export const PEER_HANDSHAKE_TIMEOUT_MS = 5_000;
+/** First wait before a failed or timed-out handshake is retried, ms; doubles per failure. */
+export const PEER_HANDSHAKE_RETRY_INITIAL_MS = 1_000;
+/** Longest wait between handshake attempts to one peer, ms. */
+export const PEER_HANDSHAKE_RETRY_MAX_MS = 60_000;
+/**
+ * Handshake message 1 answered per peer per PEER_HANDSHAKE_RATE_WINDOW_MS, messages. Each costs
+ * the responder an ML-KEM-768 encapsulation and five X25519 operations (~7 ms), so a trusted
+ * but misbehaving peer (or a server replaying its message 1) cannot keep a core busy.
+ */
+export const PEER_HANDSHAKE_RESPONSES_PER_PEER = 10;
+/** Handshake message 1 answered from all peers together per PEER_HANDSHAKE_RATE_WINDOW_MS, messages. */
+export const PEER_HANDSHAKE_RESPONSES_GLOBAL = 300;
+/** Window of the two handshake response limits, ms. */
+export const PEER_HANDSHAKE_RATE_WINDOW_MS = 60_000;
+/** Peers with a session or handshake state kept, peers; past it the least recently used is closed (keys erased). */
+export const PEER_SESSIONS_MAX = 10_000;
+/**
+ * Handshakes we initiated and wait on at once, handshakes. Each holds an ML-KEM-768 secret key
+ * (2,400 bytes) and an X25519 ephemeral; new ones wait for a slot.
+ */
+export const PEER_HANDSHAKES_PENDING_MAX = 256;
+/**
+ * A session with no packet either way for this long is closed and its keys erased, ms: forward
+ * secrecy for quiet pairs as well; the next message goes under the prekey while a new handshake runs.
+ */
+export const PEER_SESSION_IDLE_CLOSE_MS = 10 * 60_000;
+/** How often handshake timeouts, idle sessions and retired receive keys are checked, ms. */
+export const PEER_SESSION_SWEEP_MS = 1_000;
+/** Lifetime of our own prekey bundle, ms (PREKEY_BUNDLE_DEFAULT_LIFETIME_MS). */
+export const PREKEY_OWN_LIFETIME_MS = 7 * 24 * 60 * 60_000;
+/** A new bundle (id + 1) is made and published this long before the current one expires, ms. */
+export const PREKEY_ROTATE_BEFORE_MS = 24 * 60 * 60_000;
+/**
+ * A rotated-out bundle's secrets are kept this long after it expired, ms: a message sealed to it
+ * just before expiry may wait in a mailbox for the server's mailbox TTL (7 days by default).
+ */
+export const PREKEY_KEEP_AFTER_EXPIRY_MS = 7 * 24 * 60 * 60_000;
+/** Own bundles (current + rotated-out, secrets held) kept at most, bundles; the oldest are erased first. */
+export const PREKEY_OWN_BUNDLES_MAX = 8;
+/** Peers' prekey bundles remembered, bundles (one per trusted peer; bounded like the trust store). */
+export const PREKEY_PEER_BUNDLES_MAX = 10_000;
+/** Server fetches of a peer's prekey bundle, at most one per peer per this many ms. */
+export const PREKEY_FETCH_INTERVAL_MS = 30_000;
+/** How often our own bundle is checked for rotation and expired secrets erased, ms. */
+export const PREKEY_REFRESH_CHECK_MS = 60_000;

@@ -47,6 +47,12 @@ export const CLIENT_ERRORS = Object.freeze({
     -32042,
     'several peers have names that look alike; use the key or the name with its fingerprint',
   ),
+  CLIENT_ERR_NO_SESSION: entry(
+    -32051,
+    'no session with the peer yet and no prekey bundle of it; waiting for the handshake',
+  ),
+  CLIENT_ERR_HANDSHAKE_RATE_LIMITED: entry(-32052, 'a session handshake from a peer was dropped by the rate limit'),
+  CLIENT_ERR_HANDSHAKE_UNEXPECTED: entry(-32053, 'a session handshake packet that no handshake of ours waits for'),
   CLIENT_ERR_STATE_VERSION: entry(-32050, 'a persisted state file has a format version this build does not read'),
   // Files and streams (client/src/files): -32060 … -32072.
   CLIENT_ERR_FILE_BAD_MESSAGE: entry(-32060, 'a peer sent a file-transfer message that does not parse'),

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { encodeKey, formatFingerprint, type Identity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { ClientError } from '../errors.js';
 import { InboxState } from '../session/inbox-state.js';
 import { Outbox } from '../session/outbox.js';
+import { PersistentPrekeyReplay } from '../session/prekey-replay-store.js';
 import { chosenByUser, openPersistentReplayGuard } from '../session/replay-store.js';
 import { sendWindowBytes } from '../session/send-window.js';
 import { type OutgoingBody, Session, type SessionEvents } from '../session/session.js';
@@ -11,7 +13,9 @@ import { formatShare, parseShare } from '../share.js';
 import { displayLabel } from '../store/display-name.js';
 import { HomeLock } from '../store/home-lock.js';
 import { IdentityStore } from '../store/identity-store.js';
+import { OwnPrekeys } from '../store/own-prekeys.js';
 import { storePaths } from '../store/paths.js';
+import { PeerPrekeys } from '../store/peer-prekeys.js';
 import { TrustStore } from '../store/trust-store.js';
 import { type ConnectFailure, unreachableError } from '../transports/connect-failure.js';
 import { PathUpgrader } from '../transports/direct-paths.js';
@@ -121,7 +125,22 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       });
       const pathManager = new PathManager((from, envelope, via) => this.#session?.receive(from, envelope, via));
       this.#paths = pathManager;
+      // v2 prekeys: our bundles (secrets 0600 beside the other state), the peers' bundles and
+      // send sequences, and the replay guard of what we accepted (all durable).
+      const prekeys = {
+        own: new OwnPrekeys(join(paths.stateDir, 'prekeys.json'), nodeSuite, local.identity),
+        peers: new PeerPrekeys(paths.stateDir, nodeSuite),
+        replay: new PersistentPrekeyReplay(paths.stateDir),
+      };
       const session = new Session({
+        now: this.config.now,
+        sessionTimings: this.config.sessionTimings,
+        prekeys,
+        fetchPrekeyBundle: (key) => {
+          const conn = this.#conn as PrekeyServer | null;
+          return conn?.fetchPrekeyBundle && conn.isConnected ? conn.fetchPrekeyBundle(key) : Promise.resolve(null);
+        },
+        onOwnBundle: (bundle) => this.#publishBundle(bundle),
         suite: nodeSuite,
         identity: local.identity,
         localName: () => this.#name,
@@ -180,9 +199,15 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         conn.on('frame-ack', (to, id, queued) =>
           session.relayAnswered(encodeKey(to), Buffer.from(id).toString('hex'), queued),
         );
+        // PEER_OFFLINE for a live-only (session) packet: resend under the prekey, to the mailbox.
+        conn.on('peer-offline', (to) => session.peerOffline(encodeKey(to)));
         conn.on('state', (state, detail) => {
           this.emit('server.status', { state, detail });
-          if (state === 'connected') session.kickAll();
+          if (state === 'connected') {
+            const bundle = session.ownBundle();
+            if (bundle) this.#publishBundle(bundle);
+            session.kickAll();
+          }
         });
         this.#conn = conn;
         conn.start();
@@ -286,6 +311,15 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     return { url: conn.url.href, state: conn.state };
   }
 
+  /** Publish our prekey bundle to the server (on every (re)connect and rotation); best effort. */
+  #publishBundle(bundle: Uint8Array): void {
+    const conn = this.#conn as PrekeyServer | null;
+    if (!conn?.publishPrekeyBundle || !conn.isConnected) return;
+    conn.publishPrekeyBundle(bundle).catch(() => {
+      // Refused or timed out: peers still get it inside sessions; the next reconnect publishes again.
+    });
+  }
+
   async stop(): Promise<void> {
     await this.#upgrader?.stop();
     this.#upgrader = null;
@@ -381,6 +415,13 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       counters: { ...this.session.counters },
     };
   }
+}
+
+/** The rendezvous connection's prekey calls (rendezvous-connection.ts), when the build has them. */
+interface PrekeyServer {
+  readonly isConnected: boolean;
+  publishPrekeyBundle?: (bundle: Uint8Array) => Promise<void>;
+  fetchPrekeyBundle?: (key: Uint8Array) => Promise<Uint8Array | null>;
 }
 
 export function createClient(init: ClientInit): P2PClient {

@@ -1,5 +1,6 @@
 import { MAILBOX_RESEND_AFTER_MS, PENDING_CONSENT_TTL_MS } from '../constants.js';
 import { ClientError } from '../errors.js';
+import type { PeerSessionTimings } from '../session/peer-sessions.js';
 import { normalizeServerUrl, type ReplacedPolicy } from '../transports/rendezvous-connection.js';
 
 /** Everything a client needs; validated once (all problems reported together), then frozen. */
@@ -23,6 +24,10 @@ export interface ClientInit {
   paths?: PathsInit;
   /** Reconnects after the server says another connection with our key took over (tests shorten them). */
   replaced?: Partial<ReplacedPolicy>;
+  /** Clock of the sessions and prekeys, ms since the epoch (tests move it days ahead). Default Date.now. */
+  now?: () => number;
+  /** v2 handshake timings (tests shorten them); defaults PEER_HANDSHAKE_* in constants.ts. */
+  sessionTimings?: Partial<PeerSessionTimings>;
 }
 
 /** Direct listener (off by default), WebRTC (on by default), mDNS (off by default). */
@@ -61,6 +66,8 @@ export interface ClientConfig {
   readonly mailboxResendAfterMs: number;
   readonly paths: Readonly<PathsInit>;
   readonly replaced: Readonly<Partial<ReplacedPolicy>>;
+  readonly now: () => number;
+  readonly sessionTimings: Readonly<Partial<PeerSessionTimings>>;
 }
 
 export function validateClientInit(init: unknown): ClientConfig {
@@ -99,6 +106,14 @@ export function validateClientInit(init: unknown): ClientConfig {
       i.mailboxResendAfterMs > 7 * 86_400_000)
   )
     problems.push('mailboxResendAfterMs must be an integer number of ms in [1000, 604800000]');
+  if (i.now !== undefined && typeof i.now !== 'function') problems.push('now must be a function returning ms');
+  if (
+    i.sessionTimings !== undefined &&
+    (typeof i.sessionTimings !== 'object' ||
+      i.sessionTimings === null ||
+      Object.values(i.sessionTimings).some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1))
+  )
+    problems.push('sessionTimings must be an object of positive integer ms');
   const paths = validatePaths(i.paths, problems);
   const replaced = validateReplaced(i.replaced, problems);
   if (problems.length > 0) throw new ClientError('CLIENT_ERR_CONFIG', problems.join('; '), { problems });
@@ -111,6 +126,8 @@ export function validateClientInit(init: unknown): ClientConfig {
     mailboxResendAfterMs: (i.mailboxResendAfterMs as number | undefined) ?? MAILBOX_RESEND_AFTER_MS,
     paths,
     replaced,
+    now: (i.now as (() => number) | undefined) ?? Date.now,
+    sessionTimings: Object.freeze({ ...(i.sessionTimings as Partial<PeerSessionTimings> | undefined) }),
   });
 }
 

@@ -3,15 +3,25 @@ import { EventEmitter } from 'node:events';
 import {
   bytesEqual,
   type CryptoSuite,
+  checkPeerPacket,
   decodeKey,
   EnvelopeType,
   encodeKey,
+  encodePrekeyPacket,
   formatFingerprint,
   type Identity,
   openEnvelope,
+  openPrekeyMessage,
+  PeerPacketKind,
+  PREKEY_PACKET_PREFIX_BYTES,
+  PREKEY_PACKET_SENDER_OFFSET,
+  PUBLIC_KEY_BYTES,
   peekEnvelope,
   type ReplayGuard,
+  SESSION_VERSION,
+  type SessionOptions,
   sealEnvelope,
+  sealToPrekey,
   verifyEnvelopeSignature,
 } from '@p2p-comm/protocol';
 import {
@@ -21,6 +31,9 @@ import {
   MAX_MESSAGE_BYTES,
   PENDING_APPROVALS_MAX,
   PENDING_CONSENT_TTL_MS,
+  PREKEY_FETCH_INTERVAL_MS,
+  PREKEY_PEER_BUNDLES_MAX,
+  PREKEY_REFRESH_CHECK_MS,
   REVOKE_NOTICE_INTERVAL_MS,
   REVOKE_NOTICE_MAX_KEYS,
   STALE_COPY_ACK_INTERVAL_MS,
@@ -28,13 +41,18 @@ import {
 } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { displayLabel, namesCollide, validateDisplayName } from '../store/display-name.js';
+import type { OwnPrekeys } from '../store/own-prekeys.js';
+import type { PeerPrekeys } from '../store/peer-prekeys.js';
 import { DEFAULT_SCOPES, type TrustedPeer, type TrustStore } from '../store/trust-store.js';
 import type { PathKind } from '../transports/link.js';
 import type { InboxState } from './inbox-state.js';
+import { decodeInner, encodeInnerBundle, encodeInnerPayload, type SessionPayload } from './inner-payload.js';
 import { type NameChangeEvent, NameChanges } from './name-changes.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import { type BodyEncoding, decodePayload, encodePayload, type Payload } from './payload.js';
+import { PeerSessions, type PeerSessionTimings } from './peer-sessions.js';
 import { PendingConsents } from './pending-consents.js';
+import type { PersistentPrekeyReplay } from './prekey-replay-store.js';
 import { ConsentRateLimiter } from './rate-limiter.js';
 import { chosenByUser } from './replay-store.js';
 import { Retransmitter } from './retransmitter.js';
@@ -86,7 +104,11 @@ export interface PeerStatusEvent {
   key: string;
   name: string;
   fingerprint: string;
-  state: TrustedPeer['state'] | 'unknown' | 'denied';
+  /**
+   * 'denied': the peer denied our request; 'declined': the local user declined the peer's
+   * request (the peer stays unknown); otherwise the trust state.
+   */
+  state: TrustedPeer['state'] | 'unknown' | 'denied' | 'declined';
   path: string;
 }
 
@@ -123,6 +145,22 @@ export interface SessionDeps {
   consentTtlMs?: number;
   /** Messages stored in an offline peer's mailbox are resent after this at the latest, ms; default MAILBOX_RESEND_AFTER_MS. */
   mailboxResendAfterMs?: number;
+  /** Clock for sessions and prekeys, ms (tests move it days ahead); default Date.now. */
+  now?: () => number;
+  /**
+   * Prekeys (docs/protocol.md "v2 in the client"): our bundles, what we know of the peers'
+   * (bundle, send sequence) and the persisted replay guard. Without them a message to a peer
+   * with no session waits for the handshake.
+   */
+  prekeys?: { own: OwnPrekeys; peers: PeerPrekeys; replay: PersistentPrekeyReplay };
+  /** Ask the server for a peer's bundle (null: none held). */
+  fetchPrekeyBundle?: (peerKey: Uint8Array) => Promise<Uint8Array | null>;
+  /** Our bundle is new (first start or rotation): publish it to the server. */
+  onOwnBundle?: (bundle: Uint8Array) => void;
+  /** Handshake timings (tests shorten them). */
+  sessionTimings?: Partial<PeerSessionTimings>;
+  /** Rekey policy of the v2 sessions (default: the library's SESSION_REKEY_*). */
+  sessionOptions?: SessionOptions;
 }
 
 interface PendingApproval {
@@ -156,19 +194,49 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #limiter = new ConsentRateLimiter();
   readonly #names: NameChanges;
   #consentTimer: NodeJS.Timeout | null = null;
+  #prekeyTimer: NodeJS.Timeout | null = null;
+  /** Last server fetch of a peer's bundle, ms; at most PREKEY_PEER_BUNDLES_MAX peers (oldest forgotten). */
+  readonly #bundleFetches = new Map<string, number>();
   #stopped = false;
-  readonly counters = { received: 0, delivered: 0, duplicates: 0, rejected: 0, retransmits: 0 };
+  readonly #now: () => number;
+  /** The v2 sessions, one per trusted peer (peer-sessions.ts). */
+  readonly sessions: PeerSessions;
+  readonly counters = {
+    received: 0,
+    delivered: 0,
+    duplicates: 0,
+    rejected: 0,
+    retransmits: 0,
+    /** Data messages sent under a session (TRANSPORT), sealed to a prekey bundle (PREKEY). */
+    sentTransport: 0,
+    sentPrekey: 0,
+  };
 
   constructor(deps: SessionDeps) {
     super();
     this.#d = deps;
+    this.#now = deps.now ?? Date.now;
     this.#names = new NameChanges(deps.trust);
+    this.sessions = new PeerSessions({
+      suite: deps.suite,
+      identity: deps.identity,
+      now: this.#now,
+      isTrusted: (peer) => deps.trust.get(peer)?.state === 'trusted',
+      transmit: (peerKey, packet) => {
+        deps.transmit(peerKey, packet);
+      },
+      onEstablished: (peer) => this.#onSessionUp(peer),
+      onRejected: (peer, code) => this.#reject(peer, { code }),
+      wantsSession: (peer) => deps.outbox.pending(peer).length > 0,
+      ...(deps.sessionTimings ? { timings: deps.sessionTimings } : {}),
+      ...(deps.sessionOptions ? { sessionOptions: deps.sessionOptions } : {}),
+    });
     this.#retx = new Retransmitter({
       outbox: deps.outbox,
       canSend: (peer) => deps.trust.get(peer)?.state === 'trusted',
       transmit: (peer, m) => {
         const peerKey = decodeKey(peer);
-        deps.transmit(peerKey, this.#sealData(peerKey, m));
+        deps.transmit(peerKey, this.#sealData(peer, peerKey, m));
       },
       onDelivered: (peer, m) => this.emit('message.delivered', { id: m.id, to: peer, seq: m.seq }),
       onRetransmit: (n) => {
@@ -186,12 +254,21 @@ export class Session extends EventEmitter<SessionEvents> {
   start(): void {
     this.#consentTimer = setInterval(() => this.#retryConsent(), CONSENT_RETRY_MS);
     this.#consentTimer.unref?.();
+    this.sessions.start();
+    if (this.#d.prekeys) {
+      this.#refreshOwnBundle(true);
+      this.#prekeyTimer = setInterval(() => this.#refreshOwnBundle(false), PREKEY_REFRESH_CHECK_MS);
+      this.#prekeyTimer.unref?.();
+    }
     for (const peer of this.#d.outbox.peers()) this.kick(peer);
   }
 
   stop(): void {
     this.#stopped = true;
     if (this.#consentTimer) clearInterval(this.#consentTimer);
+    if (this.#prekeyTimer) clearInterval(this.#prekeyTimer);
+    this.sessions.stop();
+    this.#d.prekeys?.own.close();
     this.#retx.stop();
     for (const t of this.#ackTimers.values()) clearTimeout(t);
     for (const a of this.#approvals.values()) clearTimeout(a.timer);
@@ -254,7 +331,8 @@ export class Session extends EventEmitter<SessionEvents> {
       });
     }
     this.#sendControl(keyBytes, { type: EnvelopeType.CONSENT_RESPONSE, accept, name: this.#d.localName() });
-    this.#emitStatus(pending.key, accept ? undefined : 'denied');
+    // 'declined' (we said no), not 'denied' (which means the peer said no to us).
+    this.#emitStatus(pending.key, accept ? undefined : 'declined');
     if (accept) this.kick(pending.key);
     return this.peerInfo(pending.key);
   }
@@ -263,6 +341,7 @@ export class Session extends EventEmitter<SessionEvents> {
   revoke(ref: string): ReturnType<Session['peerInfo']> {
     const key = this.resolvePeer(ref);
     this.#d.trust.put(key, { state: 'revoked', scopes: [] });
+    this.sessions.drop(key);
     this.#consent.delete(key);
     this.#names.forget(key);
     this.#failOutbox(key, 'CLIENT_ERR_REVOKED');
@@ -362,6 +441,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const peer = this.#d.trust.get(key);
     if (!peer || peer.state === 'revoked' || peer.state === 'revoked-by-peer') return;
     this.#d.trust.put(key, { state: 'revoked-by-peer', scopes: [] });
+    this.sessions.drop(key);
     this.#failOutbox(key, 'CLIENT_ERR_REVOKED');
     this.#emitStatus(key);
   }
@@ -422,28 +502,145 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#retryConsent();
   }
 
-  #sealData(peerKey: Uint8Array, m: OutboxMessage): Uint8Array {
-    // Every (re)transmission is a fresh envelope (new nonce, timestamp) with the same message
-    // id, stream and sequence: the replay guard stays strict and the receiver dedupes.
-    return sealEnvelope(this.#d.suite, {
-      type: EnvelopeType.DATA,
-      sender: this.#d.identity,
-      recipient: peerKey,
-      messageId: Buffer.from(m.id, 'hex'),
-      plaintext: encodePayload({
-        type: EnvelopeType.DATA,
-        id: m.id,
-        stream: m.stream,
-        seq: m.seq,
-        enc: m.enc,
-        body: m.body,
-      }),
-    });
+  /**
+   * The peer went offline under us (the relay answered PEER_OFFLINE to a live-only packet): its
+   * session is probably gone with it. Close ours and resend what is unacked at once, as PREKEY
+   * packets, which the relay stores in its mailbox (QUEUED, then parked).
+   */
+  peerOffline(peer: string): void {
+    if (this.sessions.drop(peer)) this.kick(peer);
   }
 
+  /**
+   * One (re)transmission of a data message: under the session when there is one (a counter, no
+   * timestamp); else sealed to the peer's prekey bundle while a handshake starts in parallel;
+   * else CLIENT_ERR_NO_SESSION (the retransmitter waits; the finished handshake kicks it).
+   * Every copy carries the same message id, stream and sequence: the receiver dedupes.
+   */
+  #sealData(peer: string, peerKey: Uint8Array, m: OutboxMessage): Uint8Array {
+    const inner = encodeInnerPayload({
+      type: EnvelopeType.DATA,
+      id: m.id,
+      stream: m.stream,
+      seq: m.seq,
+      enc: m.enc,
+      body: m.body,
+    });
+    const packet = this.sessions.seal(peer, inner);
+    if (packet) {
+      this.counters.sentTransport++;
+      return packet;
+    }
+    this.sessions.ensure(peer, peerKey);
+    const prekeyPacket = this.#sealToPrekey(peer, peerKey, inner, Buffer.from(m.id, 'hex'));
+    if (prekeyPacket) {
+      this.counters.sentPrekey++;
+      return prekeyPacket;
+    }
+    throw new ClientError('CLIENT_ERR_NO_SESSION', peer);
+  }
+
+  /** A PREKEY peer packet to `peer`, or null when no valid bundle of it is known (one is fetched). */
+  #sealToPrekey(peer: string, peerKey: Uint8Array, inner: Uint8Array, messageId: Uint8Array): Uint8Array | null {
+    const pk = this.#d.prekeys;
+    if (!pk) return null;
+    const now = this.#now();
+    const bundle = pk.peers.bundle(peer, now);
+    if (!bundle) {
+      this.#fetchBundle(peer, peerKey);
+      return null;
+    }
+    const { message } = sealToPrekey(this.#d.suite, {
+      sender: this.#d.identity,
+      recipient: peerKey,
+      bundle,
+      now,
+      sequence: pk.peers.nextSequence(peer),
+      plaintext: inner,
+      messageId,
+    });
+    return encodePrekeyPacket(message);
+  }
+
+  /** Ask the server for the peer's bundle (at most once per PREKEY_FETCH_INTERVAL_MS); kick when one arrives. */
+  #fetchBundle(peer: string, peerKey: Uint8Array): void {
+    const fetch = this.#d.fetchPrekeyBundle;
+    if (!fetch || !this.#d.prekeys) return;
+    const now = Date.now();
+    const last = this.#bundleFetches.get(peer);
+    if (last !== undefined && now - last < PREKEY_FETCH_INTERVAL_MS && now >= last) return;
+    this.#bundleFetches.delete(peer);
+    this.#bundleFetches.set(peer, now);
+    if (this.#bundleFetches.size > PREKEY_PEER_BUNDLES_MAX)
+      this.#bundleFetches.delete(this.#bundleFetches.keys().next().value!);
+    fetch(peerKey).then(
+      (bundle) => {
+        if (this.#stopped || !bundle) return;
+        if (this.#d.prekeys?.peers.offer(peer, bundle, this.#now()) && !this.sessions.has(peer)) this.kick(peer);
+      },
+      () => {
+        // No server, or it timed out: the handshake still runs; the next send asks again later.
+      },
+    );
+  }
+
+  /** Make (or rotate) our bundle when due; publish it and push it to the peers we have a session with. */
+  #refreshOwnBundle(first: boolean): void {
+    const pk = this.#d.prekeys;
+    if (!pk || this.#stopped) return;
+    let rotated: boolean;
+    try {
+      rotated = pk.own.refresh(this.#now());
+    } catch {
+      return; // disk trouble: keep the bundle we have; the next check tries again
+    }
+    if (!rotated && !first) return;
+    const bundle = pk.own.current();
+    this.#d.onOwnBundle?.(bundle);
+    if (rotated)
+      for (const p of this.#d.trust.list())
+        if (this.sessions.has(p.key)) this.#sendInner(p.key, encodeInnerBundle(bundle));
+  }
+
+  /** Our current bundle (encoded), for publishing; null without prekeys. */
+  ownBundle(): Uint8Array | null {
+    return this.#d.prekeys?.own.current() ?? null;
+  }
+
+  /** A session with `peer` became usable: push our bundle in it and resend what is unacked under it. */
+  #onSessionUp(peer: string): void {
+    const pk = this.#d.prekeys;
+    if (pk) {
+      try {
+        this.#sendInner(peer, encodeInnerBundle(pk.own.current()));
+      } catch {
+        // no bundle yet (not started): pushed on the next session
+      }
+    }
+    if (this.#d.outbox.pending(peer).length > 0) this.kick(peer);
+  }
+
+  /** Send a session payload under the session; false when there is none or no path. */
+  #sendInner(peer: string, inner: Uint8Array): boolean {
+    if (this.#stopped) return false;
+    const packet = this.sessions.seal(peer, inner);
+    if (!packet) return false;
+    try {
+      this.#d.transmit(decodeKey(peer), packet);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Control messages. ACK goes under the session when there is one; consent request/response,
+   * revoke notices, and an ACK with no session are v1 envelopes (docs/protocol.md "v2 in the client").
+   */
   #sendControl(peerKey: Uint8Array, payload: Payload): void {
     if (this.#stopped) return;
     try {
+      if (payload.type === EnvelopeType.ACK && this.#sendInner(encodeKey(peerKey), encodeInnerPayload(payload))) return;
       const envelope = sealEnvelope(this.#d.suite, {
         type: payload.type,
         sender: this.#d.identity,
@@ -459,10 +656,14 @@ export class Session extends EventEmitter<SessionEvents> {
 
   // ---------------------------------------------------------------- receiving
 
-  /** Every envelope from every path comes in here. Never throws. */
+  /** Every peer packet (v1 envelope or v2) from every path comes in here. Never throws. */
   receive(from: Uint8Array, envelope: Uint8Array, via: PathKind): void {
     if (this.#stopped) return;
     const fromKey = safeKey(from);
+    if (envelope[0] === SESSION_VERSION) {
+      this.#receiveV2(fromKey, from, envelope, via);
+      return;
+    }
     if (!chosenByUser(this.#d.trust.get(fromKey)?.state) && !this.#admitStranger(fromKey, from, envelope)) return;
     let opened: ReturnType<typeof openEnvelope>;
     try {
@@ -489,6 +690,104 @@ export class Session extends EventEmitter<SessionEvents> {
     } catch (err) {
       // A local failure (disk full, unwritable state): this envelope is not acked, so the
       // sender retries it later; the process stays up.
+      this.#reject(fromKey, err);
+    }
+  }
+
+  #receiveV2(fromKey: string, from: Uint8Array, packet: Uint8Array, via: PathKind): void {
+    let kind: ReturnType<typeof checkPeerPacket>;
+    try {
+      if (from.length !== PUBLIC_KEY_BYTES) throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'bad sender key');
+      kind = checkPeerPacket(packet);
+    } catch (err) {
+      this.#reject(fromKey, err);
+      return;
+    }
+    switch (kind) {
+      case PeerPacketKind.HANDSHAKE_INIT:
+        this.sessions.onHandshakeInit(from, packet);
+        return;
+      case PeerPacketKind.HANDSHAKE_RESPONSE:
+        this.sessions.onHandshakeResponse(from, packet);
+        return;
+      case PeerPacketKind.TRANSPORT: {
+        const plaintext = this.sessions.open(from, packet);
+        if (plaintext) this.#onInner(fromKey, plaintext, via, null);
+        return;
+      }
+      case PeerPacketKind.PREKEY:
+        this.#onPrekeyPacket(fromKey, from, packet, via);
+        return;
+      default:
+        this.#reject(fromKey, new ClientError('CLIENT_ERR_BAD_PAYLOAD', `${kind} with a v2 version byte`));
+    }
+  }
+
+  /**
+   * A message sealed to one of our bundles (usually from the mailbox). Only a trusted peer's is
+   * opened; its sequence is checked against the persisted PrekeyReplayGuard before decrypting
+   * and recorded (on disk) right after: accepted once, whenever it arrives, with no clock window.
+   */
+  #onPrekeyPacket(fromKey: string, from: Uint8Array, packet: Uint8Array, via: PathKind): void {
+    const state = this.#d.trust.get(fromKey)?.state;
+    if (state !== 'trusted') {
+      this.#reject(fromKey, new ClientError(state === 'revoked' ? 'CLIENT_ERR_REVOKED' : 'CLIENT_ERR_NOT_TRUSTED'));
+      if (state !== 'pending-out') this.#noticeRevoked(fromKey);
+      return;
+    }
+    const pk = this.#d.prekeys;
+    if (!pk) {
+      this.#reject(fromKey, new ClientError('CLIENT_ERR_NO_SESSION', 'no prekeys here'));
+      return;
+    }
+    if (!bytesEqual(packet.subarray(PREKEY_PACKET_SENDER_OFFSET, PREKEY_PACKET_SENDER_OFFSET + 32), from)) {
+      this.#reject(
+        fromKey,
+        new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'path and prekey message disagree on the sender'),
+      );
+      return;
+    }
+    let opened: ReturnType<typeof openPrekeyMessage>;
+    try {
+      opened = openPrekeyMessage(this.#d.suite, packet.subarray(PREKEY_PACKET_PREFIX_BYTES), {
+        recipient: this.#d.identity,
+        prekeys: (id) => pk.own.secrets(id),
+        replayGuard: pk.replay.guard,
+      });
+      pk.replay.record(fromKey, opened.sequence);
+    } catch (err) {
+      this.#reject(fromKey, err);
+      return;
+    }
+    this.#onInner(fromKey, opened.plaintext, via, Buffer.from(opened.messageId).toString('hex'));
+  }
+
+  /** The plaintext of a TRANSPORT packet or prekey message (`messageId` for the latter). */
+  #onInner(fromKey: string, plaintext: Uint8Array, via: PathKind, messageId: string | null): void {
+    let inner: ReturnType<typeof decodeInner>;
+    try {
+      inner = decodeInner(plaintext);
+      if (
+        messageId !== null &&
+        inner.kind === 'payload' &&
+        inner.payload.type === EnvelopeType.DATA &&
+        inner.payload.id !== messageId
+      )
+        throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'prekey message id and data id differ');
+    } catch (err) {
+      this.#reject(fromKey, err);
+      return;
+    }
+    if (inner.kind === 'confirm') return;
+    if (inner.kind === 'bundle') {
+      this.#d.prekeys?.peers.offer(fromKey, inner.bundle, this.#now());
+      return;
+    }
+    this.counters.received++;
+    try {
+      this.#dispatch(fromKey, inner.payload satisfies SessionPayload, via);
+    } catch (err) {
+      // A local failure (disk full): not acked, the sender retries later.
       this.#reject(fromKey, err);
     }
   }
@@ -738,7 +1037,7 @@ export class Session extends EventEmitter<SessionEvents> {
     return displayLabel(peer, this.#d.trust.list());
   }
 
-  #emitStatus(key: string, override?: 'denied'): void {
+  #emitStatus(key: string, override?: 'denied' | 'declined'): void {
     const info = this.peerInfo(key);
     this.emit('peer.status', {
       key,

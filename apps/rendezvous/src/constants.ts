@@ -125,3 +125,22 @@ export const DEFAULT_IPV6_PREFIX_BITS = 64;
 export const INVITE_USES_MAX_ENTRIES = 100_000;
 /** Invite token ids accepted in INVITE_REVOKED, ids. */
 export const INVITE_REVOKED_MAX_IDS = 10_000;
+/**
+ * Prekey bundles the memory broker holds, bundles (one per key; 1,333 bytes each, so ~140 MB at
+ * most). Full: the bundle that expires soonest is dropped for a new owner. Redis holds one key
+ * per owner under its own maxmemory instead.
+ */
+export const PREKEY_STORE_MAX_KEYS = 100_000;
+/**
+ * Longest a published bundle is kept, ms (30 days, the longest validity a bundle may claim):
+ * a bundle is kept until its own `expires`, capped by this.
+ */
+export const PREKEY_STORE_MAX_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Prekey requests (PREKEY_PUBLISH + PREKEY_FETCH) one connection may make per second, requests (refill rate). */
+export const PREKEY_REQUESTS_PER_S = 5;
+/**
+ * Burst of prekey requests per connection, requests: a client fetching the bundles of its
+ * trusted peers at start; past it RDV_ERR_RATE_LIMITED, so no connection can walk the key space
+ * (or make the server verify signatures) faster than PREKEY_REQUESTS_PER_S.
+ */
+export const PREKEY_REQUESTS_BURST = 32;

@@ -32,6 +32,18 @@ export function errorFrame(frameId: number, code: RendezvousErrorCode): Buffer {
   return b;
 }
 
+/** An ERROR with its own message (the registry's message, then `: detail`). */
+export function errorFrameWith(frameId: number, code: RendezvousErrorCode, detail: string): Buffer {
+  return Buffer.from(
+    encodeFrame({
+      type: FrameType.ERROR,
+      frameId: frameId >>> 0,
+      code,
+      message: `${RDV_ERRORS[code].message}: ${detail}`,
+    }),
+  );
+}
+
 export function restartingFrame(retryAfterMs: number): Buffer {
   return Buffer.from(encodeFrame({ type: FrameType.RESTARTING, retryAfterMs }));
 }

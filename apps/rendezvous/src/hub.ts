@@ -1,7 +1,7 @@
 /**
  * RelayHub: the rendezvous core. Wires the modules that serve this instance's sockets —
  * handshake (limits, CHALLENGE/HELLO, WELCOME, presence), router (SIGNAL/RELAY, local and
- * cross-instance, exactly one answer per frameId), mailbox delivery, the socket sender (bounded
+ * cross-instance, exactly one answer per frameId), the prekey store's frames, mailbox delivery, the socket sender (bounded
  * queue, corking) and drain — and owns what spans them: frame dispatch, socket close, the
  * heartbeat and the periodic sweeps.
  */
@@ -18,6 +18,7 @@ import type { HubContext } from './hub/context.js';
 import { Drain } from './hub/drain.js';
 import { Handshake, SESSION, type SessionSocket } from './hub/handshake.js';
 import { MailboxDelivery } from './hub/mailbox-delivery.js';
+import { PrekeyFrames } from './hub/prekeys.js';
 import { Router } from './hub/router.js';
 import { SocketSender } from './hub/sender.js';
 import { OutboundBatcher } from './outbound.js';
@@ -44,6 +45,7 @@ export class RelayHub {
   private readonly mail: MailboxDelivery;
   private readonly handshake: Handshake;
   private readonly router: Router;
+  private readonly prekeys: PrekeyFrames;
   private readonly drainer: Drain;
   private timers: NodeJS.Timeout[] = [];
 
@@ -88,6 +90,7 @@ export class RelayHub {
     });
     this.router = new Router(this.ctx, this.sender, this.mail, cache, (old) => this.handshake.replace(old));
     this.drainer = new Drain(this.ctx, this.sender);
+    this.prekeys = new PrekeyFrames(this.ctx, this.sender);
   }
 
   /** Cross-instance frames awaiting the remote answer, by pendingId. */
@@ -185,6 +188,10 @@ export class RelayHub {
       case FrameType.RELAY:
         this.router.onRouted(s, data, type, now);
         return;
+      case FrameType.PREKEY_PUBLISH:
+      case FrameType.PREKEY_FETCH:
+        this.prekeys.onFrame(s, data, now);
+        return;
       case FrameType.PING:
         if (data.length !== 9) {
           stats.drops.malformed++;
@@ -209,6 +216,7 @@ export class RelayHub {
       case FrameType.PEER_OFFLINE:
       case FrameType.ERROR:
       case FrameType.RESTARTING:
+      case FrameType.PREKEY_BUNDLE:
         stats.drops.unexpected_frame++;
         sender.fail(s, 'RDV_ERR_UNEXPECTED_FRAME');
         return;

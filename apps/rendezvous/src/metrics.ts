@@ -90,6 +90,22 @@ export function buildMetrics(
     () => stats.mailboxDuplicates,
   );
   counter('rdv_mailbox_delivered_total', 'mailboxed envelopes delivered on connect', () => stats.mailboxDelivered);
+  counter(
+    'rdv_prekey_published_total',
+    'prekey bundles stored (PREKEY_PUBLISH answered ACK)',
+    () => stats.prekeyPublished,
+  );
+  new Counter({
+    name: 'rdv_prekey_fetches_total',
+    help: 'PREKEY_FETCH answered, by whether a bundle was held',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.labels('hit').inc(stats.prekeyFetchHits);
+      this.labels('miss').inc(stats.prekeyFetchMisses);
+    },
+  });
   gauge(
     'rdv_mailbox_depth',
     'envelopes held in mailboxes (memory broker; -1 when held in Redis)',

@@ -4,6 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { PREKEY_REQUESTS_BURST } from './constants.js';
 
 export const SessionState = Object.freeze({ PENDING: 0, AUTHING: 1, OPEN: 2, CLOSED: 3 } as const);
 export type SessionState = (typeof SessionState)[keyof typeof SessionState];
@@ -43,6 +44,9 @@ export class Session {
   msgTokens: number;
   byteTokens: number;
   lastRefill: number;
+  /** Prekey request bucket (PREKEY_REQUESTS_PER_S, PREKEY_REQUESTS_BURST) and its last refill, ms. */
+  prekeyTokens = PREKEY_REQUESTS_BURST;
+  prekeyRefill = 0;
   /** True while the socket is corked to coalesce this tick's frames into one write. */
   corked = false;
   /**

@@ -23,6 +23,9 @@ export const DROP_REASONS = [
   'text_frame',
   'unknown_frame',
   'unexpected_frame',
+  'unsupported_packet',
+  'bad_prekey_bundle',
+  'prekey_stale',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -53,6 +56,11 @@ export class Stats {
   /** Mailbox writes answered QUEUED because that (sender, message id) was already held. */
   mailboxDuplicates = 0;
   mailboxDelivered = 0;
+  /** PREKEY_PUBLISH answered ACK (stored). */
+  prekeyPublished = 0;
+  /** PREKEY_FETCH answered with a bundle / with none held. */
+  prekeyFetchHits = 0;
+  prekeyFetchMisses = 0;
   batchesOut = 0;
   batchesIn = 0;
   readonly drops: Record<DropReason, number> = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<

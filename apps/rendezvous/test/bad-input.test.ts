@@ -156,7 +156,8 @@ describe('after authentication', () => {
     const a = await authed(url);
     const b = await authed(url);
     const c = generateIdentity(nodeSuite);
-    a.signal(1, b.key, new Uint8Array(300));
+    // Version 1 (an envelope) of the wrong shape: the structure check refuses it.
+    a.signal(1, b.key, new Uint8Array(300).fill(1));
     expect(await a.answer(1)).toMatchObject({ type: FrameType.ERROR, code: 'RDV_ERR_BAD_ENVELOPE' });
     a.signal(2, b.key, a.envelope(c.publicKey));
     expect(await a.answer(2)).toMatchObject({ type: FrameType.ERROR, code: 'RDV_ERR_RECIPIENT_MISMATCH' });

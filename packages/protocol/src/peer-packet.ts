@@ -174,6 +174,16 @@ export function isStorablePeerPacket(kind: PeerPacketKind): boolean {
   return kind === PeerPacketKind.ENVELOPE || kind === PeerPacketKind.PREKEY;
 }
 
+/**
+ * The same answer as isStorablePeerPacket(checkPeerPacket(bytes)) from two byte peeks, for a
+ * packet already checked (a relay's cross-instance path, a mailbox that stores only checked
+ * packets). Not a structure check.
+ */
+export function isStorablePeerPacketBytes(bytes: Uint8Array): boolean {
+  const v = bytes[0];
+  return v === ENVELOPE_VERSION || (v === SESSION_VERSION && bytes[1] === PeerPacketType.PREKEY);
+}
+
 export interface PeerPacketOffsets {
   readonly sender: number;
   readonly recipient: number;
@@ -190,6 +200,14 @@ const PREKEY_OFFSETS: PeerPacketOffsets = Object.freeze({
   recipient: PREKEY_PACKET_RECIPIENT_OFFSET,
   messageId: PREKEY_PACKET_MESSAGE_ID_OFFSET,
 });
+
+/**
+ * Sender and message id offsets of a packet already checked, from byte 0 (a mailbox reading
+ * what it stored): envelope v1, else PREKEY. Not a structure check.
+ */
+export function storedPacketOffsets(bytes: Uint8Array): PeerPacketOffsets {
+  return bytes[0] === SESSION_VERSION ? PREKEY_OFFSETS : ENVELOPE_OFFSETS;
+}
 
 /** Where sender, recipient (32 bytes each) and message id (16) sit for `kind`; null for session packets. */
 export function peerPacketOffsets(kind: PeerPacketKind): PeerPacketOffsets | null {

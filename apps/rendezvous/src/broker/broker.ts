@@ -8,12 +8,7 @@
  * `claim`; `instanceOf` extracts the instance id from one.
  */
 
-import {
-  ENVELOPE_MESSAGE_ID_OFFSET,
-  ENVELOPE_SENDER_OFFSET,
-  MESSAGE_ID_BYTES,
-  PUBLIC_KEY_BYTES,
-} from '@p2p-comm/protocol';
+import { MESSAGE_ID_BYTES, PUBLIC_KEY_BYTES, storedPacketOffsets } from '@p2p-comm/protocol';
 
 /**
  * `full`: the recipient's mailbox is at its count or byte limit; `sender_full`: this sender's
@@ -24,25 +19,68 @@ import {
 export type MailboxPushResult = 'queued' | 'full' | 'sender_full' | 'budget' | 'duplicate';
 
 /**
- * The mailbox dedupe key of an envelope (at least sender offset + key bytes long): its sender
- * key ‖ message id (32 + 16 bytes) as latin1. Redis builds the same key in Lua.
- *
- * Why the sender is part of the key: the server checks an envelope's signature before it
- * stores it, so only the holder of sender S's secret key can put an envelope from S in a
- * mailbox. Keyed on (S, id), the only one who can occupy S's ids is S itself. Keyed on the id
- * alone, a stranger who saw one of S's ids (a message S relayed live, or one S will resend)
- * could store its own junk under that id first, and S's real copy would then be answered
- * QUEUED and dropped: a silent suppression that lasts until S's long resend timeout. Ids are
- * 16 random bytes chosen by S, so S never collides with itself by chance; an attacker who
- * replays a captured envelope of S gets only S's own message deduplicated against itself.
+ * True when a stored peer packet is long enough to read its sender and message id at the
+ * offsets of its kind (envelope v1: 18 and 2; PREKEY: 3 and 1,199; peer-packet.ts). The server
+ * stores only packets that passed checkPeerPacket; this guards the brokers' own reads.
  */
-export function mailboxDedupeKey(envelope: Buffer): string {
-  const id = ENVELOPE_MESSAGE_ID_OFFSET;
+export function mailboxPacketReadable(packet: Buffer): boolean {
+  const at = storedPacketOffsets(packet);
+  return packet.length >= at.sender + PUBLIC_KEY_BYTES && packet.length >= at.messageId + MESSAGE_ID_BYTES;
+}
+
+/** The sender key of a stored peer packet (mailboxPacketReadable), as latin1: the per-sender share's key. */
+export function mailboxSender(packet: Buffer): string {
+  const at = storedPacketOffsets(packet).sender;
+  return packet.toString('latin1', at, at + PUBLIC_KEY_BYTES);
+}
+
+/** The sender key of a stored peer packet (mailboxPacketReadable), as a view (Redis takes it as an argument). */
+export function storedPacketSenderKey(packet: Buffer): Buffer {
+  const at = storedPacketOffsets(packet).sender;
+  return packet.subarray(at, at + PUBLIC_KEY_BYTES);
+}
+
+/**
+ * The mailbox dedupe key of a stored peer packet (envelope v1 or PREKEY, mailboxPacketReadable):
+ * its sender key ‖ message id (32 + 16 bytes) as latin1, each read at its kind's offsets. Redis
+ * builds the same key in Lua.
+ *
+ * Why the sender is part of the key: the server stores a packet only from its authenticated
+ * sender (and checks an envelope's signature too), so only the holder of sender S's secret key
+ * can put a packet from S in a mailbox. Keyed on (S, id), the only one who can occupy S's ids
+ * is S itself. Keyed on the id alone, a stranger who saw one of S's ids (a message S relayed
+ * live, or one S will resend) could store its own junk under that id first, and S's real copy
+ * would then be answered QUEUED and dropped: a silent suppression that lasts until S's long
+ * resend timeout. Ids are 16 random bytes chosen by S, so S never collides with itself by
+ * chance; an attacker who replays a captured packet of S gets only S's own message
+ * deduplicated against itself.
+ */
+export function mailboxDedupeKey(packet: Buffer): string {
+  const at = storedPacketOffsets(packet);
   return (
-    envelope.toString('latin1', ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) +
-    envelope.toString('latin1', id, id + MESSAGE_ID_BYTES)
+    packet.toString('latin1', at.sender, at.sender + PUBLIC_KEY_BYTES) +
+    packet.toString('latin1', at.messageId, at.messageId + MESSAGE_ID_BYTES)
   );
 }
+
+/** What `prekeyPut` did: stored (newer than, or the same as, the held bundle) or refused as older. */
+export type PrekeyPutResult = 'stored' | 'stale';
+
+/**
+ * The order of two bundles of one owner: created (u64 BE at 37), then bundle id (u32 BE at 33),
+ * compared as 12 big-endian bytes. Negative when `a` is older than `b`. Redis compares the same
+ * bytes in Lua. The bundles were decoded and verified by the caller.
+ */
+export function comparePrekeyBundles(a: Uint8Array, b: Uint8Array): number {
+  for (const [from, to] of PREKEY_ORDER_FIELDS) for (let i = from; i < to; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+/** Byte ranges of a bundle that order it: created [37, 45), then bundle id [33, 37). */
+export const PREKEY_ORDER_FIELDS: readonly (readonly [number, number])[] = Object.freeze([
+  Object.freeze([37, 45] as const),
+  Object.freeze([33, 37] as const),
+]);
 
 export interface MailboxLimits {
   /** Envelopes per recipient. */
@@ -113,6 +151,15 @@ export interface Broker {
   mailboxRestore(key: string, envelopes: readonly Buffer[], limits: MailboxLimits, now: number): Promise<void>;
   /** Remove and return `key`'s unexpired envelopes, oldest first. */
   mailboxTake(key: string, now: number): Promise<Buffer[]>;
+
+  /**
+   * Keep `bundle` (a verified 1,333-byte prekey bundle of `key`) as `key`'s prekey bundle for
+   * `ttlMs`, unless the bundle held now is newer (comparePrekeyBundles): then nothing changes
+   * and the answer is `stale`. One bundle per key, visible to every instance of the fleet.
+   */
+  prekeyPut(key: string, bundle: Buffer, ttlMs: number, now: number): Promise<PrekeyPutResult>;
+  /** `key`'s unexpired prekey bundle, or null. */
+  prekeyGet(key: string, now: number): Promise<Buffer | null>;
 
   /** Increment a fixed-window counter (`name` within the current `windowMs` window); returns its new value. */
   hit(name: string, windowMs: number, now: number): Promise<number>;

@@ -2,16 +2,20 @@
  * In-process broker: one instance (or several instances in one process sharing a MemoryBus,
  * which the contract tests use). Every map is bounded: presence by connected keys (each key
  * is one connection, bounded by MAX_CONNECTIONS), mailboxes by MAILBOX_MAX_KEYS and, in bytes,
- * by the total budget (MAILBOX_TOTAL_MAX_BYTES), counters by COUNTER_MAX_ENTRIES.
+ * by the total budget (MAILBOX_TOTAL_MAX_BYTES), counters by COUNTER_MAX_ENTRIES, prekey
+ * bundles by PREKEY_STORE_MAX_KEYS.
  */
-import { ENVELOPE_SENDER_OFFSET, PUBLIC_KEY_BYTES } from '@p2p-comm/protocol';
-import { INVITE_USES_MAX_ENTRIES, MAILBOX_ITEM_OVERHEAD_BYTES } from '../constants.js';
+import { INVITE_USES_MAX_ENTRIES, MAILBOX_ITEM_OVERHEAD_BYTES, PREKEY_STORE_MAX_KEYS } from '../constants.js';
 import {
   type Broker,
   type ClaimAndTake,
+  comparePrekeyBundles,
   type MailboxLimits,
   type MailboxPushResult,
   mailboxDedupeKey,
+  mailboxPacketReadable,
+  mailboxSender,
+  type PrekeyPutResult,
 } from './broker.js';
 
 /** Distinct rate-limit counters held at once, entries; the oldest window is evicted first. */
@@ -52,6 +56,8 @@ export class MemoryBus {
   /** Redeemed single-use invites: id → holder key and expiry (ms); at most INVITE_USES_MAX_ENTRIES. */
   readonly inviteUses = new Map<string, { holder: string; expires: number }>();
   readonly channels = new Map<string, (batch: Buffer) => void>();
+  /** Prekey bundles by owner key: at most PREKEY_STORE_MAX_KEYS; the soonest to expire goes first. */
+  readonly prekeys = new Map<string, { bundle: Buffer; expires: number }>();
   /** Accounted bytes of every mailbox (envelope + MAILBOX_ITEM_OVERHEAD_BYTES each). */
   mailboxBytes = 0;
   lastBudgetSweep = 0;
@@ -127,7 +133,7 @@ export class MemoryBroker implements Broker {
   }
 
   async mailboxPush(key: string, envelope: Buffer, limits: MailboxLimits, now: number): Promise<MailboxPushResult> {
-    if (envelope.length < ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) return 'full';
+    if (!mailboxPacketReadable(envelope)) return 'full';
     let box = this.bus.mailboxes.get(key);
     if (box) this.expire(box, now);
     // A copy already held (a resend) is answered as queued before any limit: it is stored.
@@ -135,7 +141,7 @@ export class MemoryBroker implements Broker {
     const held = box?.ids.get(id);
     if (held !== undefined && held.at > now) return 'duplicate';
     if (box && (box.items.length >= limits.maxMessages || box.bytes + envelope.length > limits.maxBytes)) return 'full';
-    const sender = envelope.toString('latin1', ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES);
+    const sender = mailboxSender(envelope);
     const share = box?.senders.get(sender);
     if (
       share !== undefined &&
@@ -174,9 +180,8 @@ export class MemoryBroker implements Broker {
     }
     for (let i = envelopes.length - 1; i >= 0; i--) {
       const env = envelopes[i]!;
-      if (env.length < ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) continue;
-      const sender = env.toString('latin1', ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES);
-      this.add(box, { at: now + limits.ttlMs, env, sender, id: mailboxDedupeKey(env) }, true);
+      if (!mailboxPacketReadable(env)) continue;
+      this.add(box, { at: now + limits.ttlMs, env, sender: mailboxSender(env), id: mailboxDedupeKey(env) }, true);
     }
   }
 
@@ -224,6 +229,44 @@ export class MemoryBroker implements Broker {
     let messages = 0;
     for (const b of this.bus.mailboxes.values()) messages += b.items.length;
     return { keys: this.bus.mailboxes.size, messages };
+  }
+
+  async prekeyPut(key: string, bundle: Buffer, ttlMs: number, now: number): Promise<PrekeyPutResult> {
+    const store = this.bus.prekeys;
+    const held = store.get(key);
+    if (held !== undefined && held.expires > now && comparePrekeyBundles(bundle, held.bundle) < 0) return 'stale';
+    if (held === undefined && store.size >= PREKEY_STORE_MAX_KEYS) this.evictPrekey(now);
+    // Copy: the caller's buffer is a view into the socket's read.
+    store.set(key, { bundle: Buffer.from(bundle), expires: now + ttlMs });
+    return 'stored';
+  }
+
+  /**
+   * Make room for one bundle: drop every expired one, or else the one that expires soonest
+   * (its owner republishes before then anyway). O(bundles), only when the store is full.
+   */
+  private evictPrekey(now: number): void {
+    const store = this.bus.prekeys;
+    let soonest: string | null = null;
+    let soonestAt = Number.POSITIVE_INFINITY;
+    for (const [k, v] of store) {
+      if (v.expires <= now) store.delete(k);
+      else if (v.expires < soonestAt) {
+        soonest = k;
+        soonestAt = v.expires;
+      }
+    }
+    if (store.size >= PREKEY_STORE_MAX_KEYS && soonest !== null) store.delete(soonest);
+  }
+
+  async prekeyGet(key: string, now: number): Promise<Buffer | null> {
+    const held = this.bus.prekeys.get(key);
+    if (held === undefined) return null;
+    if (held.expires <= now) {
+      this.bus.prekeys.delete(key);
+      return null;
+    }
+    return held.bundle;
   }
 
   async hit(name: string, windowMs: number, now: number): Promise<number> {

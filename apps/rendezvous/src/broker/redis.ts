@@ -4,7 +4,7 @@
  * Keys (P = REDIS_KEY_PREFIX). Every key of one peer shares the hash tag `{<key>}`, so every
  * multi-key script stays in one cluster slot:
  *   P{<key>}:at    presence claim "instance|since|nonce", PX = PRESENCE_TTL_S
- *   P{<key>}:mb    mailbox list; item = 15-digit expiry ms ‖ envelope
+ *   P{<key>}:mb    mailbox list; item = 15-digit expiry ms ‖ peer packet (envelope v1 or PREKEY)
  *   P{<key>}:mbb   mailbox bytes counter
  *   P{<key>}:mbs   mailbox per-sender share: hash of 'n'‖sender → envelopes, 'b'‖sender → bytes
  *   P{<key>}:mbi   mailbox dedupe index: hash of sender‖message id → the 15-digit expiry of the
@@ -12,6 +12,8 @@
  *   P{mbg}:<B>:<b> mailbox budget: accounted bytes of the envelopes expiring in time bucket b of
  *                  B ms (B = MAILBOX_TTL_S / MAILBOX_BUDGET_BUCKETS); each expires with its
  *                  envelopes, so the total is the sum of the live buckets (one cluster slot)
+ *   P{<key>}:pk    the key's prekey bundle (1,333 bytes), PX = until its expires, capped by
+ *                  PREKEY_STORE_MAX_TTL_MS (the caller's ttl); every instance reads the same one
  *   P{c:<name>}:<window>  fixed-window rate counter
  *   P{v:<id>}:use  the key that redeemed single-use invite <id>, PX = until the token expires
  *   P{i:<id>}:ch   an instance's channel: PUBLISH on one Redis, SPUBLISH (sharded) on a cluster
@@ -24,7 +26,10 @@ import {
   ENVELOPE_MESSAGE_ID_OFFSET,
   ENVELOPE_SENDER_OFFSET,
   MESSAGE_ID_BYTES,
+  PREKEY_PACKET_MESSAGE_ID_OFFSET,
+  PREKEY_PACKET_SENDER_OFFSET,
   PUBLIC_KEY_BYTES,
+  SESSION_VERSION,
 } from '@p2p-comm/protocol';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
@@ -35,6 +40,10 @@ import {
   type MailboxLimits,
   type MailboxPushResult,
   mailboxDedupeKey,
+  mailboxPacketReadable,
+  PREKEY_ORDER_FIELDS,
+  type PrekeyPutResult,
+  storedPacketSenderKey,
 } from './broker.js';
 
 /** Interval of the latency probe (PING), ms. */
@@ -44,13 +53,23 @@ export const REDIS_RECONNECT_MAX_DELAY_MS = 2_000;
 /** Per-command timeout, ms: a hung Redis must not hold frames forever. */
 export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
 const EXPIRY_DIGITS = 15;
-/** Lua's 1-based position of the sender key inside a mailbox item (expiry ‖ envelope). */
-const ITEM_SENDER_AT = EXPIRY_DIGITS + ENVELOPE_SENDER_OFFSET + 1;
-/** Lua's 1-based position of the message id inside a mailbox item. */
-const ITEM_ID_AT = EXPIRY_DIGITS + ENVELOPE_MESSAGE_ID_OFFSET + 1;
-/** Lua: an item's dedupe key, sender ‖ message id (the same bytes as mailboxDedupeKey). */
-const DEDUPE_KEY = `local function dedupekey(item)
-  return string.sub(item, ${ITEM_SENDER_AT}, ${ITEM_SENDER_AT + PUBLIC_KEY_BYTES - 1}) .. string.sub(item, ${ITEM_ID_AT}, ${ITEM_ID_AT + MESSAGE_ID_BYTES - 1})
+/*
+ * A mailbox item is expiry ‖ peer packet; the packet's sender and message id sit at its kind's
+ * offsets (byte 0 = 1: envelope v1; 2: PREKEY; broker.ts mailboxDedupeKey). Lua positions are 1-based.
+ */
+const ITEM_VERSION_AT = EXPIRY_DIGITS + 1;
+const ENV_SENDER_AT = EXPIRY_DIGITS + ENVELOPE_SENDER_OFFSET + 1;
+const ENV_ID_AT = EXPIRY_DIGITS + ENVELOPE_MESSAGE_ID_OFFSET + 1;
+const PREKEY_SENDER_AT = EXPIRY_DIGITS + PREKEY_PACKET_SENDER_OFFSET + 1;
+const PREKEY_ID_AT = EXPIRY_DIGITS + PREKEY_PACKET_MESSAGE_ID_OFFSET + 1;
+/** Lua: an item's sender key and its dedupe key, sender ‖ message id (the same bytes as mailboxDedupeKey). */
+const DEDUPE_KEY = `local function senderof(item)
+  if string.byte(item, ${ITEM_VERSION_AT}) == ${SESSION_VERSION} then return string.sub(item, ${PREKEY_SENDER_AT}, ${PREKEY_SENDER_AT + PUBLIC_KEY_BYTES - 1}) end
+  return string.sub(item, ${ENV_SENDER_AT}, ${ENV_SENDER_AT + PUBLIC_KEY_BYTES - 1})
+end
+local function dedupekey(item)
+  if string.byte(item, ${ITEM_VERSION_AT}) == ${SESSION_VERSION} then return senderof(item) .. string.sub(item, ${PREKEY_ID_AT}, ${PREKEY_ID_AT + MESSAGE_ID_BYTES - 1}) end
+  return senderof(item) .. string.sub(item, ${ENV_ID_AT}, ${ENV_ID_AT + MESSAGE_ID_BYTES - 1})
 end
 `;
 /** Lua: forget an expired item's dedupe entry (KEYS[4]) unless a newer item holds that key now. */
@@ -59,11 +78,22 @@ const UNINDEX = `${DEDUPE_KEY}local function unindex(item)
   if redis.call('HGET', KEYS[4], k) == string.sub(item, 1, ${EXPIRY_DIGITS}) then redis.call('HDEL', KEYS[4], k) end
 end
 `;
-/** Lua: forget one expired/taken item's share of its sender (KEYS[3] = the share hash). */
+/** Lua (after DEDUPE_KEY): forget one expired/taken item's share of its sender (KEYS[3] = the share hash). */
 const UNSHARE = `local function unshare(item)
-  local s = string.sub(item, ${ITEM_SENDER_AT}, ${ITEM_SENDER_AT + PUBLIC_KEY_BYTES - 1})
+  local s = senderof(item)
   if redis.call('HINCRBY', KEYS[3], 'n' .. s, -1) <= 0 then redis.call('HDEL', KEYS[3], 'n' .. s, 'b' .. s)
   else redis.call('HINCRBY', KEYS[3], 'b' .. s, ${EXPIRY_DIGITS} - string.len(item)) end
+end
+`;
+/** Lua: the 12 bytes that order a prekey bundle (created, then bundle id; comparePrekeyBundles), compared as numbers byte by byte. */
+const PREKEY_OLDER = `local function older(a, b)
+  for _, r in ipairs({${PREKEY_ORDER_FIELDS.map(([from, to]) => `{${from + 1}, ${to}}`).join(', ')}}) do
+    for i = r[1], r[2] do
+      local x, y = string.byte(a, i), string.byte(b, i)
+      if x ~= y then return x < y end
+    end
+  end
+  return false
 end
 `;
 
@@ -85,7 +115,7 @@ return 0`,
     // KEYS: list, bytes, share, dedupe index. ARGV: item, envelope length, now ms, max messages, max bytes,
     // ttl ms, max messages per sender, max bytes per sender, sender key, dedupe key.
     // 1 = queued, 0 = full, 2 = sender's share full, 3 = duplicate (an unexpired copy is held; nothing stored).
-    lua: `${UNSHARE}${UNINDEX}local now = tonumber(ARGV[3])
+    lua: `${UNINDEX}${UNSHARE}local now = tonumber(ARGV[3])
 local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
 while true do
   local head = redis.call('LINDEX', KEYS[1], 0)
@@ -131,7 +161,7 @@ return 1`,
 for i = #ARGV, 2, -1 do
   local item = ARGV[i]
   local len = string.len(item) - ${EXPIRY_DIGITS}
-  local s = string.sub(item, ${ITEM_SENDER_AT}, ${ITEM_SENDER_AT + PUBLIC_KEY_BYTES - 1})
+  local s = senderof(item)
   redis.call('LPUSH', KEYS[1], item)
   bytes = bytes + len
   redis.call('HINCRBY', KEYS[3], 'n' .. s, 1)
@@ -187,6 +217,14 @@ return {prev, items}`,
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 return items`,
   },
+  pkput: {
+    numberOfKeys: 1,
+    // KEYS: the owner's prekey key. ARGV: bundle, ttl ms. 1 = stored, 0 = the held bundle is newer.
+    lua: `${PREKEY_OLDER}local held = redis.call('GET', KEYS[1])
+if held and older(ARGV[1], held) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`,
+  },
   hit: {
     numberOfKeys: 1,
     lua: `local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n`,
@@ -234,6 +272,7 @@ interface ScriptClient {
     claim: string,
     ttlMs: number,
   ): Promise<[Buffer | null, Buffer[]]>;
+  pkput(key: string, bundle: Buffer, ttlMs: number): Promise<number>;
   hit(key: string, ttlMs: number): Promise<number>;
   invite(key: string, holder: string, ttlMs: number): Promise<number>;
 }
@@ -497,7 +536,7 @@ export class RedisBroker implements Broker {
    * bucket expires: the budget errs on the side of refusing.
    */
   async mailboxPush(key: string, envelope: Buffer, limits: MailboxLimits, now: number): Promise<MailboxPushResult> {
-    if (envelope.length < ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES) return 'full';
+    if (!mailboxPacketReadable(envelope)) return 'full';
     const c = this.client();
     const expiresAt = now + limits.ttlMs;
     const charge = envelope.length + MAILBOX_ITEM_OVERHEAD_BYTES;
@@ -531,7 +570,7 @@ export class RedisBroker implements Broker {
           limits.ttlMs,
           limits.maxMessagesPerSender,
           limits.maxBytesPerSender,
-          envelope.subarray(ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES),
+          storedPacketSenderKey(envelope),
           dedupe,
         ),
       );
@@ -550,9 +589,7 @@ export class RedisBroker implements Broker {
     const c = this.client();
     const expiresAt = now + limits.ttlMs;
     const expiry = Buffer.from(String(expiresAt).padStart(EXPIRY_DIGITS, '0'), 'latin1');
-    const items = envelopes
-      .filter((e) => e.length >= ENVELOPE_SENDER_OFFSET + PUBLIC_KEY_BYTES)
-      .map((e) => Buffer.concat([expiry, e]));
+    const items = envelopes.filter((e) => mailboxPacketReadable(e)).map((e) => Buffer.concat([expiry, e]));
     await c.mbrestore(
       this.key(key, 'mb'),
       this.key(key, 'mbb'),
@@ -611,6 +648,16 @@ export class RedisBroker implements Broker {
       out.push(item.subarray(EXPIRY_DIGITS));
     }
     return out;
+  }
+
+  async prekeyPut(key: string, bundle: Buffer, ttlMs: number, _now: number): Promise<PrekeyPutResult> {
+    const r = await this.client().pkput(this.key(key, 'pk'), bundle, Math.max(1, Math.floor(ttlMs)));
+    return Number(r) === 1 ? 'stored' : 'stale';
+  }
+
+  async prekeyGet(key: string, _now: number): Promise<Buffer | null> {
+    // PX expiry: Redis forgets the bundle when it expires, on every instance at once.
+    return this.client().getBuffer(this.key(key, 'pk'));
   }
 
   async hit(name: string, windowMs: number, now: number): Promise<number> {

@@ -2,15 +2,26 @@
  * Mailboxes: storing a RELAY for an offline recipient, and handing a recipient its mailbox
  * (on connect, or when another instance stored something for it while it connected).
  *
- * Storing is the one place the server checks a signature: an envelope kept for days must be
- * one its sender really signed, or a stranger could fill a victim's mailbox with junk. Live
- * relays are not checked (the recipient verifies every envelope; the hot path stays cheap).
+ * Only envelope v1 and PREKEY peer packets are stored (peer-packet.ts); handshake and transport
+ * packets are live-only and never reach here. Storing is the one place the server checks an
+ * envelope's signature: an envelope kept for days must be one its sender really signed, or a
+ * stranger could fill a victim's mailbox with junk. A PREKEY packet carries no signature (its
+ * sender is authenticated inside, by DH1, to the recipient only): the router stored it only
+ * after comparing its sender with the authenticated key. Live relays are not checked (the
+ * recipient verifies every packet; the hot path stays cheap).
  *
  * Delivery is paced by the socket: envelopes are sent while the recipient's queue is under
  * MAILBOX_DELIVERY_HIGH_WATER_BYTES, then the rest waits for the socket to drain. What is not
  * sent when the session ends goes back to the head of the mailbox: nothing taken is lost.
  */
-import { ENVELOPE_SENDER_OFFSET, FrameType, verifyEnvelopeSignature } from '@p2p-comm/protocol';
+import {
+  checkPeerPacket,
+  FrameType,
+  isStorablePeerPacket,
+  PeerPacketKind,
+  storedPacketOffsets,
+  verifyEnvelopeSignature,
+} from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { instanceOf } from '../broker/broker.js';
 import { MAILBOX_DELIVERY_HIGH_WATER_BYTES, MAILBOX_DELIVERY_RETRY_MS } from '../constants.js';
@@ -36,14 +47,31 @@ export class MailboxDelivery {
     private readonly sender: SocketSender,
   ) {}
 
-  /** Mailbox an envelope; resolves null when queued, else the error code. Never rejects. */
+  /**
+   * Mailbox a peer packet (envelope v1 or PREKEY, sender already compared with the authenticated
+   * key); resolves null when queued, else the error code. Never rejects.
+   */
   async store(to: Buffer, env: Buffer): Promise<RendezvousErrorCode | null> {
     const { broker, stats } = this.ctx;
+    let kind: PeerPacketKind;
     try {
-      verifyEnvelopeSignature(nodeSuite, env);
+      kind = checkPeerPacket(env);
     } catch {
-      stats.drops.bad_signature++;
-      return 'RDV_ERR_BAD_SIGNATURE';
+      stats.drops.bad_envelope++;
+      return 'RDV_ERR_BAD_ENVELOPE';
+    }
+    if (!isStorablePeerPacket(kind)) {
+      // Unreachable from the router (it answers PEER_OFFLINE for live-only packets): never store one.
+      stats.drops.bad_envelope++;
+      return 'RDV_ERR_BAD_ENVELOPE';
+    }
+    if (kind === PeerPacketKind.ENVELOPE) {
+      try {
+        verifyEnvelopeSignature(nodeSuite, env);
+      } catch {
+        stats.drops.bad_signature++;
+        return 'RDV_ERR_BAD_SIGNATURE';
+      }
     }
     try {
       const r = await broker.mailboxPush(to.toString('base64url'), env, mailboxLimits(this.ctx.config), Date.now());
@@ -151,11 +179,12 @@ export class MailboxDelivery {
       }
       const env = q[s.mailNext]!;
       s.mailNext++;
-      if (env.length < ENVELOPE_SENDER_OFFSET + KEY_BYTES) continue;
+      const from = storedPacketOffsets(env).sender;
+      if (env.length < from + KEY_BYTES) continue;
       const frame = Buffer.allocUnsafe(2 + KEY_BYTES + env.length);
       frame[0] = FrameType.DELIVER;
       frame[1] = CH_RELAY;
-      env.copy(frame, 2, ENVELOPE_SENDER_OFFSET, ENVELOPE_SENDER_OFFSET + KEY_BYTES);
+      env.copy(frame, 2, from, from + KEY_BYTES);
       env.copy(frame, 2 + KEY_BYTES);
       if (!this.sender.send(s, frame)) {
         s.mailNext--; // not sent: it goes back with the rest

@@ -5,16 +5,32 @@
  * answer: ACK, PEER_OFFLINE or ERROR — a cross-instance one when the remote instance replies,
  * or RDV_ERR_ROUTE_TIMEOUT.
  *
- * Hot path (a frame for a local peer): token-bucket arithmetic, the envelope structure check,
- * two 32-byte compares, one Map lookup, the recipient's queue length, the DELIVER header written
- * over the frame (zero-copy) and a 6-byte ACK. No JSON, promises, closures or signature checks
- * (only the mailbox verifies signatures: mailbox-delivery.ts).
+ * Hot path (a frame for a local peer): token-bucket arithmetic, the peer-packet structure check
+ * (checkPeerPacket: a byte peek, then the envelope check or a v2 size check), for envelopes and
+ * PREKEY packets two 32-byte compares at their kind's offsets, one Map lookup, the recipient's
+ * queue length, the DELIVER header written over the frame (zero-copy) and a 6-byte ACK. No JSON,
+ * promises, closures or signature checks (only the mailbox verifies signatures:
+ * mailbox-delivery.ts).
+ *
+ * Packet kinds (docs/protocol.md "Peer packets"): envelope v1 and PREKEY packets name their
+ * sender and recipient, which must be the authenticated key and `to`, and a RELAY of one to an
+ * offline key is mailboxed. Handshake and transport packets name no one the server can check
+ * and are live-only: to an offline key, SIGNAL and RELAY alike get PEER_OFFLINE, here and on the
+ * instance that found the key gone.
  *
  * Per-recipient inbound budget: a frame for a recipient whose queue is over RECIPIENT_BUSY_BYTES
  * (or whose mailbox is still being delivered) is answered RDV_ERR_RECIPIENT_BUSY to its sender,
  * who backs off and resends; the recipient is never cut for what others send it.
  */
-import { checkEnvelope, ENVELOPE_RECIPIENT_OFFSET, ENVELOPE_SENDER_OFFSET, FrameType } from '@p2p-comm/protocol';
+import {
+  checkPeerPacket,
+  FrameType,
+  isProtocolError,
+  isStorablePeerPacketBytes,
+  PEER_PACKET_VERSIONS,
+  type PeerPacketKind,
+  peerPacketOffsets,
+} from '@p2p-comm/protocol';
 import { instanceOf } from '../broker/broker.js';
 import { ROUTE_MAX_HOPS } from '../constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from '../errors.js';
@@ -82,25 +98,28 @@ export class Router {
       return;
     }
     const env = data.subarray(ROUTED_HEADER);
+    let kind: PeerPacketKind;
     try {
-      checkEnvelope(env); // structure only; sender and recipient are then compared in place
-    } catch {
-      stats.drops.bad_envelope++;
-      sender.fail(s, 'RDV_ERR_BAD_ENVELOPE', frameId);
-      return;
-    }
-    const rcpt = ROUTED_HEADER + ENVELOPE_RECIPIENT_OFFSET;
-    if (data.compare(data, rcpt, rcpt + KEY_BYTES, 5, ROUTED_HEADER) !== 0) {
-      stats.drops.recipient_mismatch++;
-      sender.fail(s, 'RDV_ERR_RECIPIENT_MISMATCH', frameId);
+      kind = checkPeerPacket(env); // structure only; sender and recipient are then compared in place
+    } catch (err) {
+      this.refusePacket(s, frameId, env, err);
       return;
     }
     const key = s.key!;
-    const from = ROUTED_HEADER + ENVELOPE_SENDER_OFFSET;
-    if (key.compare(data, from, from + KEY_BYTES) !== 0) {
-      stats.drops.sender_mismatch++;
-      sender.fail(s, 'RDV_ERR_SENDER_MISMATCH', frameId);
-      return;
+    const at = peerPacketOffsets(kind); // null: a session packet, nothing the server can check
+    if (at !== null) {
+      const rcpt = ROUTED_HEADER + at.recipient;
+      if (data.compare(data, rcpt, rcpt + KEY_BYTES, 5, ROUTED_HEADER) !== 0) {
+        stats.drops.recipient_mismatch++;
+        sender.fail(s, 'RDV_ERR_RECIPIENT_MISMATCH', frameId);
+        return;
+      }
+      const from = ROUTED_HEADER + at.sender;
+      if (key.compare(data, from, from + KEY_BYTES) !== 0) {
+        stats.drops.sender_mismatch++;
+        sender.fail(s, 'RDV_ERR_SENDER_MISMATCH', frameId);
+        return;
+      }
     }
     const channel = type === FrameType.SIGNAL ? CH_SIGNAL : CH_RELAY;
     const toId = data.toString('latin1', 5, ROUTED_HEADER);
@@ -132,6 +151,38 @@ export class Router {
       return;
     }
     this.lookupAndRoute(s, frameId, channel, Buffer.from(data.subarray(5, ROUTED_HEADER)), env);
+  }
+
+  /**
+   * A peer packet that failed checkPeerPacket. An unknown version or v2 type gets its own code
+   * and a message naming it and what this server speaks (a newer client meets an older server);
+   * everything else (sizes, envelope structure) is RDV_ERR_BAD_ENVELOPE.
+   */
+  private refusePacket(s: Session, frameId: number, env: Buffer, err: unknown): void {
+    const code = isProtocolError(err) ? err.code : '';
+    const version = env[0];
+    if (code === 'PROTO_ERR_BAD_VERSION' && version !== 1 && version !== 2) {
+      this.ctx.stats.drops.unsupported_packet++;
+      this.sender.failWith(
+        s,
+        'RDV_ERR_UNSUPPORTED_PEER_PACKET',
+        frameId,
+        `unknown peer-packet version ${version} (this server speaks ${PEER_PACKET_VERSIONS.join(', ')})`,
+      );
+      return;
+    }
+    if (code === 'PROTO_ERR_BAD_TYPE' && version === 2) {
+      this.ctx.stats.drops.unsupported_packet++;
+      this.sender.failWith(
+        s,
+        'RDV_ERR_UNSUPPORTED_PEER_PACKET',
+        frameId,
+        `unknown v2 peer-packet type ${env[1]} (this server reads 1 handshake-init, 2 handshake-response, 3 transport, 4 prekey)`,
+      );
+      return;
+    }
+    this.ctx.stats.drops.bad_envelope++;
+    this.sender.fail(s, 'RDV_ERR_BAD_ENVELOPE', frameId);
   }
 
   private lookupAndRoute(s: Session, frameId: number, channel: number, to: Buffer, env: Buffer): void {
@@ -205,9 +256,12 @@ export class Router {
     this.ctx.out.push(inst, encodeRouteHeader(id, 1, this.ctx.selfIdBuf, to, channel, s.key!, env.length), env);
   }
 
-  /** The recipient is not connected anywhere: SIGNAL → PEER_OFFLINE; RELAY → mailbox. */
+  /**
+   * The recipient is not connected anywhere: SIGNAL → PEER_OFFLINE; RELAY → mailbox, except a
+   * live-only packet (handshake, transport) → PEER_OFFLINE, never stored.
+   */
   private offlineLocal(s: Session, frameId: number, channel: number, to: Buffer, env: Buffer): void {
-    if (channel === CH_SIGNAL) {
+    if (channel === CH_SIGNAL || !isStorablePeerPacketBytes(env)) {
       this.ctx.stats.peerOffline++;
       this.sender.send(s, peerOfflineFrame(frameId, to));
       return;
@@ -299,7 +353,7 @@ export class Router {
   }
 
   private remoteOffline(r: RouteRecord, to: Buffer): void {
-    if (r.channel === CH_SIGNAL) {
+    if (r.channel === CH_SIGNAL || !isStorablePeerPacketBytes(routeEnvelope(r))) {
       this.reply(r.replyTo, r.pendingId, ReplyResult.OFFLINE, '');
       return;
     }

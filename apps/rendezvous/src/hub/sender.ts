@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CUT_SOCKET_LINGER_MS } from '../constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from '../errors.js';
-import { errorFrame } from '../frames-out.js';
+import { errorFrame, errorFrameWith } from '../frames-out.js';
 import { type Session, SessionState } from '../session.js';
 import { type HubContext, OPEN } from './context.js';
 
@@ -134,6 +134,18 @@ export class SocketSender {
     if (s.ws.readyState === OPEN) s.ws.send(errorFrame(frameId, code));
     s.state = SessionState.CLOSED;
     s.ws.close(close, code);
+  }
+
+  /**
+   * An ERROR for one frame (a code whose close is null) with a message naming what was refused
+   * (the registry's message is fixed per code). Built per call: only for rare refusals.
+   */
+  failWith(s: Session, code: RendezvousErrorCode, frameId: number, message: string): void {
+    if (RDV_ERRORS[code].close !== null) {
+      this.fail(s, code, frameId);
+      return;
+    }
+    this.send(s, errorFrameWith(frameId, code, message));
   }
 
   /**

@@ -190,6 +190,11 @@ export class PeerSessions {
     }
   }
 
+  /** Move our sending direction to the next epoch now (the old key is erased). */
+  rekey(peer: string): void {
+    this.#peers.get(peer)?.live?.rekey();
+  }
+
   /** Close the peer's session and pending handshake (revoked, or it went offline); true if there was a session. */
   drop(peer: string): boolean {
     const s = this.#peers.get(peer);

@@ -1,0 +1,75 @@
+/**
+ * Every limit of file transfers (client/src/files), with its unit. Listed in docs/limits.md
+ * (Client → Files); a test keeps the two in sync. Engine options may lower or raise the ones
+ * marked configurable; the rest are protocol bounds.
+ */
+
+/** Wire format version byte of every transfer message. */
+export const FILE_WIRE_VERSION = 1;
+
+/**
+ * Default chunk payload, bytes. One chunk message (FILE_CHUNK_HEADER_BYTES + chunk) plus the
+ * session's own header must fit one session packet (SESSION_MAX_PLAINTEXT_BYTES, 60 KiB), so
+ * chunks never need reassembly below us; 48 KiB leaves 12 KiB for those headers.
+ */
+export const FILE_CHUNK_BYTES = 49_152;
+/** Smallest chunk size an offer may name, bytes: smaller would spend more on headers than data. */
+export const FILE_MIN_CHUNK_BYTES = 1_024;
+/** Largest chunk size an offer may name, bytes: one chunk message stays under one 60 KiB packet. */
+export const FILE_MAX_CHUNK_BYTES = 57_344;
+/** Largest file offered or accepted by default, bytes (1 TiB; configurable per engine). */
+export const FILE_MAX_BYTES = 1_099_511_627_776;
+/** Longest offered file name, UTF-8 bytes (the common file-system name limit). */
+export const FILE_MAX_NAME_BYTES = 255;
+/** Longest media type, bytes (RFC 6838 allows 127 per part). */
+export const FILE_MAX_MEDIA_TYPE_BYTES = 255;
+/** Longest note with an offer, UTF-8 bytes. */
+export const FILE_MAX_NOTE_BYTES = 1_024;
+
+/**
+ * Credit (chunk bytes granted but not yet received) per transfer, bytes (configurable). Keeps
+ * one sender's burst under the relay's per-recipient share (RECIPIENT_BUSY_BYTES, 512 KiB)
+ * with room for a second sender; a direct path may be given more.
+ */
+export const FILE_WINDOW_BYTES = 393_216;
+/**
+ * Credit across all incoming transfers together, bytes (configurable): what all senders may
+ * have in flight towards us at once, so five senders at one receiver cannot overflow the
+ * server's queue for it. Shared round-robin by chunk.
+ */
+export const FILE_RECEIVE_BUDGET_BYTES = 1_048_576;
+/** A credit message is sent once the grant moved this many chunks past the last one sent. */
+export const FILE_CREDIT_BATCH_CHUNKS = 2;
+
+/** Incoming transfers accepted and in progress at once, transfers. */
+export const FILE_MAX_INCOMING = 64;
+/** Incoming offers waiting for the host's decision at once, offers. */
+export const FILE_MAX_PENDING_OFFERS = 32;
+/** Outgoing transfers at once, transfers. */
+export const FILE_MAX_OUTGOING = 64;
+/** Finished incoming transfers remembered (to answer a re-sent offer with DONE), entries. */
+export const FILE_FINISHED_REMEMBERED = 1_024;
+
+/** The sender gives up on an unanswered offer after this, ms (a bit over APPROVAL_TIMEOUT_MS). */
+export const FILE_OFFER_TIMEOUT_MS = 330_000;
+/** The recipient declines an offer its host has not decided on after this, ms (configurable). */
+export const FILE_APPROVAL_TIMEOUT_MS = 300_000;
+/**
+ * Silence after which each side re-sends (sender: the offer as a probe, rewinding to the last
+ * acknowledged chunk; recipient: its credit), ms. Doubles per silent round up to
+ * FILE_RESEND_MAX_MS; any progress resets it.
+ */
+export const FILE_RESEND_MS = 1_000;
+/** Longest re-send interval, ms. */
+export const FILE_RESEND_MAX_MS = 30_000;
+/**
+ * The recipient makes its progress durable (fdatasync of the partial file, then a journal
+ * line) every this many chunks: a restart re-requests at most this many chunks.
+ */
+export const FILE_PERSIST_EVERY_CHUNKS = 64;
+/** Read buffer used when hashing a file or a partial file, bytes. */
+export const FILE_HASH_READ_BYTES = 1_048_576;
+/** Highest " (n)" suffix tried to avoid overwriting a file in the inbox. */
+export const FILE_MAX_NAME_SUFFIX = 9_999;
+/** Entries looked at when measuring the inbox for the quota, entries (files beyond are not counted). */
+export const FILE_QUOTA_SCAN_MAX_ENTRIES = 100_000;

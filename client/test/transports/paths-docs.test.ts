@@ -4,6 +4,7 @@ import * as direct from '../../src/transports/direct-constants.js';
 import { PATH_ERRORS } from '../../src/transports/direct-errors.js';
 import { LINK_EARLY_ENVELOPES_MAX } from '../../src/transports/direct-link-events.js';
 import * as mdns from '../../src/transports/mdns-constants.js';
+import * as path from '../../src/transports/path-constants.js';
 import * as webrtc from '../../src/transports/webrtc-constants.js';
 
 const doc = (name: string) => readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');
@@ -16,7 +17,13 @@ describe('path docs', () => {
 
   it('lists every path limit in docs/limits.md', () => {
     const text = doc('limits.md');
-    const names = [...Object.keys(direct), ...Object.keys(webrtc), ...Object.keys(mdns), 'LINK_EARLY_ENVELOPES_MAX'];
+    const names = [
+      ...Object.keys(direct),
+      ...Object.keys(webrtc),
+      ...Object.keys(mdns),
+      ...Object.keys(path),
+      'LINK_EARLY_ENVELOPES_MAX',
+    ];
     const internal = new Set([
       'DIRECT_WS_PATH',
       'DIRECT_HANDSHAKE_VERSION',

@@ -68,6 +68,9 @@ export const CLIENT_ERRORS = Object.freeze({
   CLIENT_ERR_FILE_SOURCE_CHANGED: entry(-32070, 'the file being sent changed before it was sent whole'),
   CLIENT_ERR_FILE_TOO_MANY: entry(-32071, 'too many file transfers at once'),
   CLIENT_ERR_FILE_FAILED: entry(-32072, 'the peer reported that the file transfer failed'),
+  // Prekey bundles on the rendezvous server (transports/rendezvous-connection.ts): -32080 … -32081.
+  CLIENT_ERR_PREKEY_REFUSED: entry(-32080, 'the rendezvous server refused the prekey request'),
+  CLIENT_ERR_PREKEY_TIMEOUT: entry(-32081, 'the rendezvous server did not answer the prekey request in time'),
 } as const);
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

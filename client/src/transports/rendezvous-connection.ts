@@ -11,6 +11,9 @@ import {
   FrameType,
   type Identity,
   MESSAGE_ID_BYTES,
+  PeerPacketType,
+  PREKEY_PACKET_MESSAGE_ID_OFFSET,
+  SESSION_VERSION,
 } from '@p2p-comm/protocol';
 import WebSocket from 'ws';
 import {
@@ -25,6 +28,36 @@ import {
 } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { type ConnectFailure, classifyConnectError } from './connect-failure.js';
+
+/**
+ * Prekey requests (publish + fetch) awaiting the server's answer on one connection, requests:
+ * the server answers each within a round trip and rate-limits them (PREKEY_REQUESTS_PER_S), so
+ * more than this in flight means a caller loop, not a need. Past it: CLIENT_ERR_BUSY.
+ */
+export const PREKEY_REQUESTS_MAX_IN_FLIGHT = 16;
+/**
+ * How long a prekey publish or fetch waits for its answer, ms: the server answers from memory
+ * or one Redis round trip (its command timeout is 2 s); no answer by then → CLIENT_ERR_PREKEY_TIMEOUT.
+ */
+export const PREKEY_REQUEST_TIMEOUT_MS = 10_000;
+
+/** No message id (a live-only session packet): 'frame-ack' then names nothing to dedupe. */
+const NO_MESSAGE_ID = new Uint8Array(0);
+
+/** The message id a relay dedupes a peer packet on (envelope v1, PREKEY), or none for session packets. */
+function packetMessageId(packet: Uint8Array): Uint8Array {
+  if (!isStorablePeerPacketBytes(packet)) return NO_MESSAGE_ID;
+  const at = storedPacketOffsets(packet).messageId;
+  return packet.length >= at + MESSAGE_ID_BYTES ? packet.slice(at, at + MESSAGE_ID_BYTES) : NO_MESSAGE_ID;
+}
+
+interface PrekeyRequest {
+  /** The key asked for (fetch), or null (publish). */
+  readonly key: Uint8Array | null;
+  readonly resolve: (bundle: Uint8Array | null) => void;
+  readonly reject: (err: ClientError) => void;
+  readonly timer: NodeJS.Timeout;
+}
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'replaced' | 'stopped';
 
@@ -49,7 +82,8 @@ export interface RendezvousEvents {
    */
   'recipient-busy': [to: Uint8Array];
   /**
-   * The server's ACK for a RELAY/SIGNAL frame to `to` carrying the envelope with `messageId`:
+   * The server's ACK for a RELAY/SIGNAL frame to `to` carrying the peer packet with `messageId`
+   * (envelope v1 or PREKEY; empty for handshake and transport packets, which are never stored):
    * `queued` true when it was stored in `to`'s mailbox (`to` is offline), false when it was
    * handed to `to`'s socket (`to` is online).
    */
@@ -120,6 +154,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
    * name them in 'recipient-busy' and 'frame-ack'). At most PENDING_FRAMES_MAX entries.
    */
   #pending = new Map<number, { to: Uint8Array; messageId: Uint8Array }>();
+  /** Prekey publishes and fetches awaiting their answer, by frameId; at most PREKEY_REQUESTS_MAX_IN_FLIGHT. */
+  #prekeyRequests = new Map<number, PrekeyRequest>();
   #welcome: WelcomeInfo | null = null;
   #retryAfterMs = 0;
   #lastRefusal = '';
@@ -189,6 +225,7 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   /** Forget the current socket without its close handler scheduling anything. */
   #dropSocket(): void {
     this.#stopHeartbeat();
+    this.#failPrekeyRequests('dropped');
     const ws = this.#ws;
     this.#ws = null;
     if (ws) {
@@ -198,7 +235,101 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     }
   }
 
-  /** RELAY frame: the server mailboxes it when the peer is offline. Returns the frame id. */
+  /**
+   * Publish our signed prekey bundle (the 1,333-byte encoding) to this server, which keeps the
+   * newest per key until it expires and hands it to whoever fetches it. Resolves on the server's
+   * ACK; rejects with CLIENT_ERR_PREKEY_REFUSED (`data.serverCode`: RDV_ERR_PREKEY_STALE when it
+   * holds a newer one, RDV_ERR_PREKEY_EXPIRED, …), CLIENT_ERR_PREKEY_TIMEOUT, CLIENT_ERR_BUSY,
+   * CLIENT_ERR_LINK_CLOSED (not connected, or the socket closed before the answer) or
+   * CLIENT_ERR_INVALID_ARGUMENT.
+   */
+  publishPrekeyBundle(bundle: Uint8Array): Promise<void> {
+    if (!(bundle instanceof Uint8Array) || bundle.length !== PREKEY_BUNDLE_BYTES)
+      return Promise.reject(
+        new ClientError('CLIENT_ERR_INVALID_ARGUMENT', `bundle must be ${PREKEY_BUNDLE_BYTES} bytes`),
+      );
+    return this.#prekeyRequest(null, (frameId) => ({ type: FrameType.PREKEY_PUBLISH, frameId, bundle })).then(
+      () => undefined,
+    );
+  }
+
+  /**
+   * The prekey bundle the server holds for `key`, or null when it holds none. The bytes are as
+   * the owner published them: verify before use (sealToPrekey verifies owner, signature and
+   * validity). Rejects like publishPrekeyBundle (RDV_ERR_RATE_LIMITED past the server's budget).
+   */
+  fetchPrekeyBundle(key: Uint8Array): Promise<Uint8Array | null> {
+    if (!(key instanceof Uint8Array) || key.length !== PUBLIC_KEY_BYTES)
+      return Promise.reject(new ClientError('CLIENT_ERR_INVALID_ARGUMENT', `key must be ${PUBLIC_KEY_BYTES} bytes`));
+    const wanted = Uint8Array.from(key);
+    return this.#prekeyRequest(wanted, (frameId) => ({ type: FrameType.PREKEY_FETCH, frameId, key: wanted }));
+  }
+
+  #prekeyRequest(key: Uint8Array | null, frame: (frameId: number) => Frame): Promise<Uint8Array | null> {
+    const ws = this.#ws;
+    if (!this.isConnected || !ws)
+      return Promise.reject(new ClientError('CLIENT_ERR_LINK_CLOSED', `rendezvous ${this.#state}`));
+    if (this.#prekeyRequests.size >= PREKEY_REQUESTS_MAX_IN_FLIGHT)
+      return Promise.reject(
+        new ClientError('CLIENT_ERR_BUSY', `${PREKEY_REQUESTS_MAX_IN_FLIGHT} prekey requests already in flight`),
+      );
+    const frameId = this.#nextFrameId();
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeFrame(frame(frameId));
+    } catch (err) {
+      return Promise.reject(new ClientError('CLIENT_ERR_INVALID_ARGUMENT', String(err)));
+    }
+    return new Promise<Uint8Array | null>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.#prekeyRequests.delete(frameId))
+          reject(new ClientError('CLIENT_ERR_PREKEY_TIMEOUT', `no answer in ${PREKEY_REQUEST_TIMEOUT_MS} ms`));
+      }, PREKEY_REQUEST_TIMEOUT_MS);
+      timer.unref?.();
+      this.#prekeyRequests.set(frameId, { key, resolve, reject, timer });
+      ws.send(bytes);
+    });
+  }
+
+  /** Settle a prekey request from the server's answer; false when `frameId` is not one. */
+  #settlePrekey(frame: Frame): boolean {
+    if (frame.type !== FrameType.ACK && frame.type !== FrameType.ERROR && frame.type !== FrameType.PREKEY_BUNDLE)
+      return false;
+    const r = this.#prekeyRequests.get(frame.frameId);
+    if (r === undefined) return false;
+    this.#prekeyRequests.delete(frame.frameId);
+    clearTimeout(r.timer);
+    if (frame.type === FrameType.ERROR)
+      r.reject(
+        new ClientError('CLIENT_ERR_PREKEY_REFUSED', `${frame.code}: ${frame.message}`, { serverCode: frame.code }),
+      );
+    else if (frame.type === FrameType.ACK) {
+      if (r.key === null) r.resolve(null);
+      else r.reject(new ClientError('CLIENT_ERR_PREKEY_REFUSED', 'the server answered a fetch with an ACK'));
+    } else if (r.key === null || !bytesEqual(frame.key, r.key))
+      r.reject(new ClientError('CLIENT_ERR_PREKEY_REFUSED', 'the server answered with the bundle of another key'));
+    else r.resolve(frame.bundle.length === 0 ? null : Uint8Array.from(frame.bundle));
+    return true;
+  }
+
+  /** The socket went away: no answer can come for what it carried. */
+  #failPrekeyRequests(why: string): void {
+    for (const r of this.#prekeyRequests.values()) {
+      clearTimeout(r.timer);
+      r.reject(new ClientError('CLIENT_ERR_LINK_CLOSED', `rendezvous connection ${why} before the answer`));
+    }
+    this.#prekeyRequests.clear();
+  }
+
+  #nextFrameId(): number {
+    this.#frameId = (this.#frameId % 0xffffffff) + 1;
+    return this.#frameId;
+  }
+
+  /**
+   * RELAY frame: the server mailboxes it when the peer is offline (envelope v1 and PREKEY
+   * packets; handshake and transport packets get PEER_OFFLINE). Returns the frame id.
+   */
   relay(to: Uint8Array, envelope: Uint8Array): number {
     return this.#sendRouted(FrameType.RELAY, to, envelope);
   }
@@ -214,7 +345,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     this.#frameId = (this.#frameId % 0xffffffff) + 1;
     const frameId = this.#frameId;
     if (this.#pending.size >= PENDING_FRAMES_MAX) this.#pending.delete(this.#pending.keys().next().value!);
-    const id = ENVELOPE_MESSAGE_ID_OFFSET;
+    // A PREKEY packet (0x02 0x04) names its message id elsewhere than an envelope (v2 session packets have none).
+    const id = isPrekeyPacket(envelope) ? PREKEY_PACKET_MESSAGE_ID_OFFSET : ENVELOPE_MESSAGE_ID_OFFSET;
     this.#pending.set(frameId, { to, messageId: envelope.slice(id, id + MESSAGE_ID_BYTES) });
     ws.send(encodeFrame({ type, frameId, to, envelope }));
     return frameId;
@@ -286,6 +418,7 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
       if (this.#ws !== ws) return;
       this.#ws = null;
       this.#stopHeartbeat();
+      this.#failPrekeyRequests('closed');
       if (this.#state === 'stopped' || this.#state === 'replaced') return;
       if (failure) {
         this.#lastFailure = failure;
@@ -353,6 +486,7 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   }
 
   #onFrame(ws: WebSocket, frame: Frame): void {
+    if (this.#prekeyRequests.size > 0 && this.#settlePrekey(frame)) return;
     switch (frame.type) {
       case FrameType.DELIVER:
         this.emit('deliver', Uint8Array.from(frame.from), Uint8Array.from(frame.envelope), frame.channel);
@@ -436,4 +570,8 @@ function parseWelcome(info: string): WelcomeInfo {
     sendQueueMaxBytes: num(raw.sendQueueMaxBytes, 0) || null,
     raw: Object.freeze(raw),
   });
+}
+
+function isPrekeyPacket(packet: Uint8Array): boolean {
+  return packet[0] === SESSION_VERSION && packet[1] === PeerPacketType.PREKEY;
 }

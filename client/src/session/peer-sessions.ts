@@ -195,7 +195,27 @@ export class PeerSessions {
     this.#peers.get(peer)?.live?.rekey();
   }
 
-  /** Close the peer's session and pending handshake (revoked, or it went offline); true if there was a session. */
+  /**
+   * The relay says the peer is offline (PEER_OFFLINE for a live-only packet): close its session
+   * (the peer may come back as a new process) and any pending handshake, and back off before
+   * the next message 1. True if there was a session.
+   */
+  peerOffline(peer: string): boolean {
+    const s = this.#peers.get(peer);
+    if (!s) return false;
+    const had = Boolean(s.live ?? s.candidate);
+    s.live?.close();
+    s.candidate?.close();
+    s.live = null;
+    s.candidate = null;
+    if (s.pending) {
+      this.#abandon(s);
+      this.#failed(s);
+    }
+    return had;
+  }
+
+  /** Close the peer's session and pending handshake (revoked); true if there was a session. */
   drop(peer: string): boolean {
     const s = this.#peers.get(peer);
     if (!s) return false;

@@ -508,7 +508,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * packets, which the relay stores in its mailbox (QUEUED, then parked).
    */
   peerOffline(peer: string): void {
-    if (this.sessions.drop(peer)) this.kick(peer);
+    if (this.sessions.peerOffline(peer)) this.kick(peer);
   }
 
   /**

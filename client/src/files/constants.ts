@@ -73,3 +73,12 @@ export const FILE_HASH_READ_BYTES = 1_048_576;
 export const FILE_MAX_NAME_SUFFIX = 9_999;
 /** Entries looked at when measuring the inbox for the quota, entries (files beyond are not counted). */
 export const FILE_QUOTA_SCAN_MAX_ENTRIES = 100_000;
+
+/** A progress bar on a terminal is redrawn at most this often, ms. */
+export const FILE_PROGRESS_TTY_INTERVAL_MS = 100;
+/** Without a terminal, a progress line is printed at most this often (and at each 10 %), ms. */
+export const FILE_PROGRESS_PLAIN_INTERVAL_MS = 5_000;
+/** The transfer rate is averaged over this much recent time, ms. */
+export const FILE_PROGRESS_RATE_WINDOW_MS = 5_000;
+/** Samples kept for the rate average, samples (older ones are folded away). */
+export const FILE_PROGRESS_RATE_SAMPLES = 64;

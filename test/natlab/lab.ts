@@ -133,6 +133,17 @@ export class Lab {
     await nsRun(this.site(siteIndex).router.ns, 'iptables', ['-A', 'LAB_UDP', '-p', 'udp', '-j', 'DROP']);
   }
 
+  /**
+   * Drop the TCP packets to and from `port` that the site's router forwards (both directions),
+   * from now on: a cut that closes nothing, like a pulled cable on that path. Shares the run-time
+   * drop chain with blockUdp, so unblockUdp and setNat lift it too.
+   */
+  async blockTcpPort(siteIndex: number, port: number): Promise<void> {
+    const r = this.site(siteIndex).router.ns;
+    await nsRun(r, 'iptables', ['-A', 'LAB_UDP', '-p', 'tcp', '--dport', String(port), '-j', 'DROP']);
+    await nsRun(r, 'iptables', ['-A', 'LAB_UDP', '-p', 'tcp', '--sport', String(port), '-j', 'DROP']);
+  }
+
   async unblockUdp(siteIndex: number): Promise<void> {
     await nsRun(this.site(siteIndex).router.ns, 'iptables', ['-F', 'LAB_UDP']);
   }

@@ -7,6 +7,7 @@ import { doctorIn, EXPECTED_MAPPING } from './doctor-in-lab.js';
 import { run } from './exec.js';
 import { describeLab } from './harness.js';
 import { createLab, LAB_NS_PREFIX, type Lab, sweepStaleNamespaces } from './lab.js';
+import { registerPathAgilityScenarios } from './path-agility.js';
 import { printTimings } from './scenario.js';
 import { registerScenarios } from './scenarios.js';
 import { startRendezvous } from './services.js';
@@ -101,5 +102,10 @@ describeLab('NAT lab', () => {
   describe('scenarios', () => {
     afterAll(() => printTimings());
     registerScenarios();
+  });
+
+  describe('path agility', () => {
+    afterAll(() => printTimings());
+    registerPathAgilityScenarios();
   });
 });

@@ -143,10 +143,13 @@ export function batch(prefix: string, n: number): string[] {
 
 export function printTimings(): void {
   if (timings.length === 0) return;
-  const rows = timings.map(
-    (t) =>
-      `| ${t.scenario} | ${t.path} | ${t.firstMessageMs?.toFixed(0) ?? '—'} | ${t.upgradeOrFallbackMs?.toFixed(0) ?? '—'} | ${t.note ?? ''} |`,
-  );
+  // Printed once per group of scenarios: what was printed is not printed again.
+  const rows = timings
+    .splice(0)
+    .map(
+      (t) =>
+        `| ${t.scenario} | ${t.path} | ${t.firstMessageMs?.toFixed(0) ?? '—'} | ${t.upgradeOrFallbackMs?.toFixed(0) ?? '—'} | ${t.note ?? ''} |`,
+    );
   console.log(
     [
       '| scenario | chosen path | send → first message (ms) | consent → upgrade, or cut → fallback (ms) | note |',

@@ -33,11 +33,11 @@ export const UPGRADE_BOUND_MS = 20_000;
  * announces it on mDNS (`p2p-comm extension` reads P2P_COMM_LISTEN and P2P_COMM_MDNS).
  */
 export const LISTEN_PORT = 7700;
-function listenerPeer(node: LabNode, server: string, name: string): ExtensionOptions {
+export function listenerPeer(node: LabNode, server: string, name: string): ExtensionOptions {
   return { server, name, env: { P2P_COMM_LISTEN: `${node.ip}:${LISTEN_PORT}`, P2P_COMM_MDNS: '1' } };
 }
 
-async function withLab(options: LabOptions, body: (lab: Lab) => Promise<void>): Promise<void> {
+export async function withLab(options: LabOptions, body: (lab: Lab) => Promise<void>): Promise<void> {
   const lab = await createLab(options);
   try {
     await body(lab);

@@ -2,18 +2,19 @@ import { EventEmitter } from 'node:events';
 import {
   AckStatus,
   buildHello,
+  bytesEqual,
   type CryptoSuite,
   DEFAULT_MAX_FRAME_BYTES,
   decodeFrame,
-  ENVELOPE_MESSAGE_ID_OFFSET,
   encodeFrame,
   type Frame,
   FrameType,
   type Identity,
+  isStorablePeerPacketBytes,
   MESSAGE_ID_BYTES,
-  PeerPacketType,
-  PREKEY_PACKET_MESSAGE_ID_OFFSET,
-  SESSION_VERSION,
+  PREKEY_BUNDLE_BYTES,
+  PUBLIC_KEY_BYTES,
+  storedPacketOffsets,
 } from '@p2p-comm/protocol';
 import WebSocket from 'ws';
 import {
@@ -342,12 +343,10 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   #sendRouted(type: typeof FrameType.RELAY | typeof FrameType.SIGNAL, to: Uint8Array, envelope: Uint8Array): number {
     const ws = this.#ws;
     if (!this.isConnected || !ws) throw new ClientError('CLIENT_ERR_LINK_CLOSED', `rendezvous ${this.#state}`);
-    this.#frameId = (this.#frameId % 0xffffffff) + 1;
-    const frameId = this.#frameId;
+    const frameId = this.#nextFrameId();
     if (this.#pending.size >= PENDING_FRAMES_MAX) this.#pending.delete(this.#pending.keys().next().value!);
-    // A PREKEY packet (0x02 0x04) names its message id elsewhere than an envelope (v2 session packets have none).
-    const id = isPrekeyPacket(envelope) ? PREKEY_PACKET_MESSAGE_ID_OFFSET : ENVELOPE_MESSAGE_ID_OFFSET;
-    this.#pending.set(frameId, { to, messageId: envelope.slice(id, id + MESSAGE_ID_BYTES) });
+    // A PREKEY packet (0x02 0x04) names its message id elsewhere than an envelope; v2 session packets have none.
+    this.#pending.set(frameId, { to, messageId: packetMessageId(envelope) });
     ws.send(encodeFrame({ type, frameId, to, envelope }));
     return frameId;
   }
@@ -570,8 +569,4 @@ function parseWelcome(info: string): WelcomeInfo {
     sendQueueMaxBytes: num(raw.sendQueueMaxBytes, 0) || null,
     raw: Object.freeze(raw),
   });
-}
-
-function isPrekeyPacket(packet: Uint8Array): boolean {
-  return packet[0] === SESSION_VERSION && packet[1] === PeerPacketType.PREKEY;
 }

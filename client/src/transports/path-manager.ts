@@ -322,7 +322,8 @@ export class PathManager {
     const peer = encodeKey(peerKey);
     const kind = this.#send(peer, peerKey, envelope);
     const entry = this.#peers.get(peer);
-    if (entry && this.#outstanding && entry.waitingSince === 0) {
+    // Only a path that can be probed can be suspected (not the relay): no clock for the others.
+    if (entry && this.#outstanding && entry.waitingSince === 0 && this.#bestOf(entry)?.probe) {
       entry.waitingSince = Date.now();
       this.#watch(peer);
     }

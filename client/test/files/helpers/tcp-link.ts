@@ -1,0 +1,77 @@
+import { connect, createServer, type Socket } from 'node:net';
+import type { TransferChannel } from '../../../src/files/channel.js';
+import { MAX_TRANSFER_MESSAGE_BYTES } from '../../../src/files/wire.js';
+
+/**
+ * Transfer messages over a TCP byte stream: u32 big-endian length ‖ message. Frames longer
+ * than MAX_TRANSFER_MESSAGE_BYTES end the connection (a bounded reader, like every parser
+ * here). Used by the loopback tests and the benchmark, where a socket stands in for a session.
+ */
+export class FrameReader {
+  #buf: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly onFrame: (frame: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    let off = 0;
+    while (this.#buf.length - off >= 4) {
+      const len = this.#buf.readUInt32BE(off);
+      if (len > MAX_TRANSFER_MESSAGE_BYTES) throw new RangeError(`frame of ${len} bytes`);
+      if (this.#buf.length - off - 4 < len) break;
+      this.onFrame(this.#buf.subarray(off + 4, off + 4 + len));
+      off += 4 + len;
+    }
+    this.#buf = off === this.#buf.length ? Buffer.alloc(0) : this.#buf.subarray(off);
+  }
+}
+
+export function writeFrame(socket: Socket, message: Uint8Array): boolean {
+  if (socket.destroyed) return false;
+  const len = Buffer.allocUnsafe(4);
+  len.writeUInt32BE(message.length);
+  socket.cork();
+  socket.write(len);
+  socket.write(message);
+  socket.uncork();
+  return true;
+}
+
+/** A connected pair of loopback sockets. */
+export async function socketPair(): Promise<{ a: Socket; b: Socket; close: () => void }> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const accepted = new Promise<Socket>((r) => server.once('connection', r));
+  const a = connect(port, '127.0.0.1');
+  await new Promise<void>((r) => a.once('connect', () => r()));
+  const b = await accepted;
+  server.close();
+  a.setNoDelay(true);
+  b.setNoDelay(true);
+  return {
+    a,
+    b,
+    close: () => {
+      a.destroy();
+      b.destroy();
+    },
+  };
+}
+
+/** The channel of one side of a socket: every message goes to the one peer at the other end. */
+export function socketChannel(socket: Socket): TransferChannel {
+  return { send: (_peer, message) => writeFrame(socket, message) };
+}
+
+/** Hand each frame arriving on `socket` to `receive(peer, frame)`. */
+export function pipeFrames(socket: Socket, peer: string, receive: (peer: string, m: Uint8Array) => void): void {
+  const reader = new FrameReader((f) => receive(peer, f));
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      reader.push(chunk);
+    } catch {
+      socket.destroy();
+    }
+  });
+}

@@ -4,11 +4,15 @@
  * text must be the share string `id --json` reports.
  */
 import { Readable } from 'node:stream';
-import jsQR from 'jsqr';
+import jsqr from 'jsqr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderQr } from '../src/cli/qr.js';
 import { runCli } from '../src/cli/run.js';
 import { tempHome } from './helpers/server.js';
+
+// jsqr is CommonJS whose module.exports is the reader and also carries it as .default; the
+// types describe only the latter.
+const jsQR = (jsqr as unknown as { default: typeof jsqr.default }).default;
 
 const cleanups: Array<() => void> = [];
 afterAll(() => {

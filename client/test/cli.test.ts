@@ -127,7 +127,7 @@ describe('p2p-comm CLI, two people', () => {
     await waitFor(() => listen.out().includes('Accept? [y/N]'), 15_000, 'consent prompt');
     listen.proc.stdin.write('n\n');
     expect(await connect.done).toBe(3);
-    expect(connect.out()).toContain('denied');
+    expect(connect.out()).toContain('declined your request.');
     const send = run(['send', bob.key, 'hi'], envA, '');
     expect(await send.done).toBe(1);
     expect(send.err()).toMatch(/CLIENT_ERR_(NOT_TRUSTED|UNKNOWN_PEER)/);

@@ -10,8 +10,8 @@ import { storePaths } from '../store/paths.js';
 import { TrustStore } from '../store/trust-store.js';
 import { normalizeServerUrl } from '../transports/rendezvous-connection.js';
 import { parse, parseDuration } from './args.js';
-import { Prompter } from './prompt.js';
 import { renderQr } from './qr.js';
+import { isHomeLocked, viaListener } from './via-listener.js';
 
 /** What a command may touch: its environment and stdio, injected so tests drive it. */
 export interface CliContext {
@@ -29,7 +29,7 @@ export interface CliContext {
 type Parsed = ReturnType<typeof parse>;
 
 /** Flags that choose the paths beyond the relay, for the long-running commands. */
-const PATH_OPTIONS = {
+export const PATH_OPTIONS = {
   listen: { type: 'string' },
   mdns: { type: 'boolean' },
   'no-webrtc': { type: 'boolean' },
@@ -40,7 +40,7 @@ const PATH_OPTIONS = {
  * default), `--mdns` / P2P_COMM_MDNS=1 (LAN discovery, needs a listener), `--no-webrtc` /
  * P2P_COMM_WEBRTC=0, P2P_COMM_ALLOW_LOOPBACK=1 (dial loopback addresses peers hand us).
  */
-function pathsOf(ctx: CliContext, values: Parsed['values']): Record<string, unknown> {
+export function pathsOf(ctx: CliContext, values: Parsed['values']): Record<string, unknown> {
   const listen = (values.listen as string | undefined) ?? ctx.env.P2P_COMM_LISTEN;
   const paths: Record<string, unknown> = {};
   if (listen) {
@@ -55,7 +55,7 @@ function pathsOf(ctx: CliContext, values: Parsed['values']): Record<string, unkn
   return paths;
 }
 
-function serverOf(ctx: CliContext, values: Parsed['values']): string | undefined {
+export function serverOf(ctx: CliContext, values: Parsed['values']): string | undefined {
   return (values.server as string | undefined) ?? ctx.env.P2P_COMM_SERVER ?? undefined;
 }
 
@@ -167,7 +167,14 @@ export async function cmdConnect(ctx: CliContext, args: string[]): Promise<void>
     if (outcome === 'trusted')
       print(ctx, values.json === true, result, `Connected: ${final.name || final.key} accepted.`);
     else if (outcome === 'denied' || outcome === 'revoked-by-peer') {
-      print(ctx, values.json === true, result, `${info.name || info.key} denied the connection.`);
+      print(
+        ctx,
+        values.json === true,
+        result,
+        outcome === 'denied'
+          ? `${info.name || info.key} declined your request.`
+          : `${info.name || info.key} revoked the connection.`,
+      );
       process.exitCode = 3;
     } else {
       print(
@@ -205,23 +212,39 @@ export async function cmdTrust(ctx: CliContext, args: string[]): Promise<void> {
     const peer = positionals[0];
     if (!peer) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm trust revoke <peer>');
     const hasServer = serverOf(ctx, values) !== undefined;
-    await withClient(
-      ctx,
-      values,
-      async (client) => {
-        if (hasServer) await client.waitForServer(5_000).catch(() => undefined);
-        const info = client.revoke(peer);
-        // Give the revoke notice a moment to leave; the peer is refused either way.
-        if (hasServer) await new Promise((r) => setTimeout(r, 200));
-        print(
-          ctx,
-          values.json === true,
-          info,
-          `Revoked ${info.name || info.key}: nothing flows until you connect again.`,
-        );
-      },
-      { needServer: false },
-    );
+    const revoked = (info: { name: string; key: string }) =>
+      print(
+        ctx,
+        values.json === true,
+        info,
+        `Revoked ${info.name || info.key}: nothing flows until you connect again.`,
+      );
+    try {
+      await withClient(
+        ctx,
+        values,
+        async (client) => {
+          if (hasServer) await client.waitForServer(5_000).catch(() => undefined);
+          const info = client.revoke(peer);
+          // Give the revoke notice a moment to leave; the peer is refused either way.
+          if (hasServer) await new Promise((r) => setTimeout(r, 200));
+          revoked(info);
+        },
+        { needServer: false },
+      );
+    } catch (err) {
+      if (!isHomeLocked(err)) throw err;
+      await viaListener(
+        ctx.home,
+        err,
+        `stop that process (Ctrl-C in its window) and run \`p2p-comm trust revoke ${peer}\` again`,
+        async (control) => {
+          const info = (await control.call('peers.revoke', { peer })) as { name: string; key: string };
+          if (values.json !== true) ctx.err('(done by the running p2p-comm listen)\n');
+          revoked(info);
+        },
+      );
+    }
     return;
   }
   if (sub === 'rename') {
@@ -268,154 +291,84 @@ export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
     body = { data: readMessageFile(values.file as string) };
   } else body = { text: words.join(' ') };
   const waitMs = parseDuration((values.wait as string | undefined) ?? '30s');
-  await withClient(ctx, values, async (client) => {
-    const delivered = new Map<string, boolean>();
-    client.on('message.delivered', (d) => delivered.set(d.id, true));
-    await client.waitForServer();
-    const sent = client.send(peer, body);
-    const ok = await new Promise<boolean>((resolve) => {
-      if (delivered.has(sent.id)) return resolve(true);
-      const t = setTimeout(() => resolve(false), waitMs);
-      client.on('message.delivered', (d) => {
-        if (d.id === sent.id) {
-          clearTimeout(t);
-          resolve(true);
-        }
-      });
-      client.on('message.failed', (f) => {
-        if (f.id === sent.id) {
-          clearTimeout(t);
-          resolve(false);
-        }
-      });
-      void ctx.interrupted.then(() => resolve(false));
+  const bytes = 'text' in body ? Buffer.byteLength(body.text, 'utf8') : body.data.length;
+  if (bytes > MAX_MESSAGE_BYTES)
+    throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${bytes} > ${MAX_MESSAGE_BYTES} bytes`, {
+      limit: MAX_MESSAGE_BYTES,
     });
+  const report = (sent: { id: string }, ok: boolean, stillQueued: string) => {
     const result = { ...sent, delivered: ok };
     if (ok) print(ctx, values.json === true, result, `Delivered to ${peer}.`);
     else {
-      print(
-        ctx,
-        values.json === true,
-        result,
-        `Not acknowledged yet; it stays in the outbox and is resent the next time p2p-comm runs.`,
-      );
+      print(ctx, values.json === true, result, `Not acknowledged yet; it stays in the outbox and ${stillQueued}.`);
       process.exitCode = 4;
     }
-  });
+  };
+  try {
+    await withClient(ctx, values, async (client) => {
+      const settled = new DeliveryWatch();
+      client.on('message.delivered', (d) => settled.settle(d.id, true));
+      client.on('message.failed', (f) => settled.settle(f.id, false));
+      await client.waitForServer();
+      const sent = client.send(peer, body);
+      report(sent, await settled.wait(sent.id, waitMs, ctx.interrupted), 'is resent the next time p2p-comm runs');
+    });
+  } catch (err) {
+    if (!isHomeLocked(err)) throw err;
+    await viaListener(
+      ctx.home,
+      err,
+      `type "${peer}: <message>" in its listen window, or stop it (Ctrl-C) and send again`,
+      async (control) => {
+        const settled = new DeliveryWatch();
+        control.onNotification((method, params) => {
+          const id = (params as { id?: unknown } | null)?.id;
+          if (typeof id === 'string' && (method === 'message.delivered' || method === 'message.failed'))
+            settled.settle(id, method === 'message.delivered');
+        });
+        const params =
+          'text' in body ? { peer, text: body.text } : { peer, data: Buffer.from(body.data).toString('base64') };
+        const sent = (await control.call('messages.send', params)) as { id: string; seq: number; to: string };
+        if (values.json !== true) ctx.err('(sent through the running p2p-comm listen)\n');
+        report(sent, await settled.wait(sent.id, waitMs, ctx.interrupted), 'the running listen keeps resending it');
+      },
+    );
+  }
 }
 
-export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> {
-  const { values } = parse(args, { approve: { type: 'boolean' }, yes: { type: 'boolean' }, ...PATH_OPTIONS });
-  const json = values.json === true;
-  const server = serverOf(ctx, values);
-  if (!server) throw new ClientError('CLIENT_ERR_NO_SERVER', 'pass --server ws://host:port or set P2P_COMM_SERVER');
-  const token = (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN;
-  const client = createClient({
-    home: ctx.home,
-    server,
-    ...(token ? { token } : {}),
-    paths: pathsOf(ctx, values),
-    requireApproval: values.approve === true,
-  });
-  // While no question is open, a typed line "<peer>: <text>" sends a message.
-  const prompter = new Prompter(
-    ctx.stdin,
-    (q) => ctx.out(q),
-    (line) => {
-      const m = /^\s*([^:]{1,256}):\s?(.*)$/.exec(line);
-      if (!m) {
-        if (line.trim()) ctx.err('To send, type: <peer name or key>: <message>\n');
-        return;
-      }
-      try {
-        const sent = client.send(m[1]!.trim(), { text: m[2]! });
-        pendingSends.set(sent.id, m[1]!.trim());
-      } catch (err) {
-        ctx.err(`${(err as Error).message}\n`);
-      }
-    },
-  );
-  const pendingSends = new Map<string, string>();
-  const emit = (event: string, data: unknown, human: string) =>
-    ctx.out(json ? `${JSON.stringify({ event, ...(data as object) })}\n` : `${human}\n`);
-  client.on('server.status', ({ state, detail }) => {
-    if (json) emit('server.status', { state, detail }, '');
-    else if (state === 'connected' || state === 'reconnecting' || state === 'replaced')
-      ctx.err(`rendezvous ${state}${state === 'connected' ? '' : `: ${detail}`}\n`);
-  });
-  client.on('consent.request', async (r) => {
-    emit(
-      'consent.request',
-      r,
-      r.keyChanged
-        ? `WARNING: "${r.name}" now has a DIFFERENT KEY.\n  before: ${r.keyChanged.previousFingerprint}\n  now:    ${r.fingerprint}`
-        : `${r.name || 'Someone'} wants to connect. Fingerprint: ${r.fingerprint}`,
-    );
-    const accept =
-      values.yes === true && !r.keyChanged
-        ? true
-        : await prompter.confirm(r.keyChanged ? 'Trust the new key?' : 'Accept?');
-    try {
-      const info = client.respondConsent(r.requestId, accept);
-      emit('consent.answered', { key: r.key, accept }, accept ? `Connected to ${info.name || info.key}.` : 'Denied.');
-    } catch (err) {
-      ctx.err(`${(err as Error).message}\n`);
-    }
-  });
-  client.on('name.change', async (c) => {
-    emit('name.change', c, `${c.name || 'A peer'} (${c.fingerprint}) asks to be shown as "${c.proposedName}".`);
-    const accept = await prompter.confirm('Rename?');
-    try {
-      const info = client.respondNameChange(c.requestId, accept);
-      emit('name.answered', { key: c.key, accept }, accept ? `Now shown as ${info.name}.` : 'Name kept.');
-    } catch (err) {
-      ctx.err(`${(err as Error).message}\n`);
-    }
-  });
-  client.on('approval.request', async (a) => {
-    emit(
-      'approval.request',
-      a,
-      // The whole text, not the preview: the person deciding must see what they let through.
-      `${a.name} (${a.fingerprint}) wants to send you ${a.enc === 'text' ? `"${a.text ?? a.preview}"` : `${a.bytes} bytes of binary data`}.`,
-    );
-    const allow = await prompter.confirm('Allow?');
-    try {
-      client.respondApproval(a.approvalId, allow);
-    } catch (err) {
-      ctx.err(`${(err as Error).message}\n`);
-    }
-  });
-  client.on('message.received', (m) =>
-    emit(
-      'message.received',
-      m,
-      `[${new Date(m.receivedAt).toISOString().slice(11, 19)}] ${m.name || m.from}: ${m.text ?? `(${Buffer.from(m.data ?? '', 'base64').length} bytes)`}`,
-    ),
-  );
-  client.on('peer.status', (s) => {
-    // Our own answers are printed where they are given; here only what the peer did.
-    if (json) emit('peer.status', s, '');
-    else if (s.state === 'revoked-by-peer') ctx.out(`${s.name || s.key} revoked the connection.\n`);
-    else if (s.state === 'denied') ctx.out(`${s.name || s.key} denied the connection.\n`);
-  });
-  // Entries leave on either outcome, so the map holds only messages still in the outbox.
-  client.on('message.failed', (f) => pendingSends.delete(f.id));
-  client.on('message.delivered', (d) => {
-    const to = pendingSends.get(d.id);
-    pendingSends.delete(d.id);
-    if (json) emit('message.delivered', d, '');
-    else if (to) ctx.out(`(delivered to ${to})\n`);
-  });
-  await client.start();
-  if (!json)
-    ctx.err(
-      `Listening as ${client.id().name || client.id().key} (${client.id().fingerprint}). Type "<peer>: <message>" to send; Ctrl-C to stop.\n`,
-    );
-  else emit('listening', client.id(), '');
-  await ctx.interrupted;
-  await client.stop();
+/**
+ * Outcomes of sent messages, kept until someone waits for them: an ack may arrive before
+ * `wait` is called. A send command waits for one message, so the map holds a handful at most.
+ */
+class DeliveryWatch {
+  readonly #outcomes = new Map<string, boolean>();
+  readonly #waiters = new Map<string, (ok: boolean) => void>();
+
+  settle(id: string, ok: boolean): void {
+    const w = this.#waiters.get(id);
+    if (w) w(ok);
+    else if (this.#outcomes.size < DELIVERY_WATCH_MAX) this.#outcomes.set(id, ok);
+  }
+
+  /** True when `id` was acknowledged within `ms`; false when it failed, timed out or was interrupted. */
+  wait(id: string, ms: number, interrupted: Promise<void>): Promise<boolean> {
+    const known = this.#outcomes.get(id);
+    if (known !== undefined) return Promise.resolve(known);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(t);
+        this.#waiters.delete(id);
+        resolve(ok);
+      };
+      const t = setTimeout(() => done(false), ms);
+      this.#waiters.set(id, done);
+      void interrupted.then(() => done(false));
+    });
+  }
 }
+
+/** Outcomes DeliveryWatch keeps for ids nobody waits for yet, entries (acks of earlier sends replayed at start). */
+const DELIVERY_WATCH_MAX = 1_024;
 
 export async function cmdServe(ctx: CliContext, args: string[]): Promise<void> {
   const { values } = parse(args, {

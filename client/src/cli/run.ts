@@ -14,11 +14,12 @@ import {
   cmdExtension,
   cmdId,
   cmdInit,
-  cmdListen,
   cmdSend,
   cmdServe,
   cmdTrust,
 } from './commands.js';
+import { cmdListen } from './listen.js';
+import { describeError } from './next-step.js';
 import { commandUsage, nearest, overviewUsage, wantsHelp } from './usage.js';
 
 export const COMMANDS: Readonly<Record<string, (ctx: CliContext, args: string[]) => Promise<void>>> = Object.freeze({
@@ -78,7 +79,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const json = args.includes('--json');
     if (isClientError(err)) {
       if (json) io.out(`${JSON.stringify({ error: { code: err.code, message: err.message, ...(err.data ?? {}) } })}\n`);
-      io.err(`p2p-comm: ${err.message} (${err.code})\n`);
+      io.err(`p2p-comm: ${describeError(err)} (${err.code})\n`);
       if (err.code === 'CLIENT_ERR_INVALID_ARGUMENT' && !json)
         io.err(`Run \`p2p-comm ${command} --help\` for its usage.\n`);
     } else io.err(`p2p-comm: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -104,6 +104,8 @@ export interface RendezvousOptions {
   random?: () => number;
   /** What to do after RDV_ERR_REPLACED; defaults REPLACED_* in constants.ts (tests shorten them). */
   replaced?: Partial<ReplacedPolicy>;
+  /** Wait for a prekey request's answer, ms; default PREKEY_REQUEST_TIMEOUT_MS (tests shorten it). */
+  prekeyRequestTimeoutMs?: number;
 }
 
 /** Reconnects after being replaced: `delayMs` doubling per replacement, at most `maxReconnects` per `windowMs`. */
@@ -282,10 +284,11 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
       return Promise.reject(new ClientError('CLIENT_ERR_INVALID_ARGUMENT', String(err)));
     }
     return new Promise<Uint8Array | null>((resolve, reject) => {
+      const wait = this.#opts.prekeyRequestTimeoutMs ?? PREKEY_REQUEST_TIMEOUT_MS;
       const timer = setTimeout(() => {
         if (this.#prekeyRequests.delete(frameId))
-          reject(new ClientError('CLIENT_ERR_PREKEY_TIMEOUT', `no answer in ${PREKEY_REQUEST_TIMEOUT_MS} ms`));
-      }, PREKEY_REQUEST_TIMEOUT_MS);
+          reject(new ClientError('CLIENT_ERR_PREKEY_TIMEOUT', `no answer in ${wait} ms`));
+      }, wait);
       timer.unref?.();
       this.#prekeyRequests.set(frameId, { key, resolve, reject, timer });
       ws.send(bytes);

@@ -66,6 +66,7 @@ describe('p2p-comm mcp over stdio', () => {
     expect(tools.map((t) => t.name).sort()).toEqual([
       'connect_peer',
       'list_peers',
+      'message_status',
       'peer_status',
       'read_messages',
       'send_message',

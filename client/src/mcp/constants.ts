@@ -10,3 +10,18 @@ export const MCP_GATEWAY_TIMEOUT_MS = 40_000;
 export const MCP_MAX_TEXT_CHARS = 56 * 1024;
 /** Largest gateway response read (bytes). */
 export const MCP_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/**
+ * Longest one send waits on the host gateway (ms): the host holds the request open while its
+ * user decides (HOST approvalTimeoutMs, 120 s by default). Just under the 300 s the HTTP client
+ * waits for response headers.
+ */
+export const MCP_SEND_TIMEOUT_MS = 290_000;
+/**
+ * How long `send_message` waits for the outcome before answering "waiting for the user's
+ * approval" (ms): well under the 60 s MCP clients commonly give a tool call.
+ */
+export const MCP_SEND_ANSWER_WAIT_MS = 25_000;
+/** Sends remembered by id for retries and `message_status` (entries; the oldest is forgotten). */
+export const MCP_MAX_TRACKED_SENDS = 1_024;
+/** Longest client-chosen send id (characters of [A-Za-z0-9_-]). */
+export const MCP_MAX_SEND_ID_CHARS = 64;

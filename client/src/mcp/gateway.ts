@@ -29,11 +29,17 @@ export class HostGatewayClient {
     return this.call('GET', path);
   }
 
-  post(path: string, body: unknown): Promise<unknown> {
-    return this.call('POST', path, body);
+  /** `timeoutMs`: for calls the host may hold open longer (a send waiting for its user). */
+  post(path: string, body: unknown, opts: { timeoutMs?: number } = {}): Promise<unknown> {
+    return this.call('POST', path, body, opts.timeoutMs);
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+  private async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = MCP_GATEWAY_TIMEOUT_MS,
+  ): Promise<unknown> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${GATEWAY_PREFIX}${path}`, {
@@ -43,7 +49,7 @@ export class HostGatewayClient {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(MCP_GATEWAY_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       throw new GatewayCallError(

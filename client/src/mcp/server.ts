@@ -3,16 +3,55 @@
  * clients can use peers. Each tool is one call to the host gateway; refusals come back as tool
  * errors that name the gate's HOST_ERR_* code, so the model can tell "denied" from "down".
  */
+
+import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { namesCollide } from '../store/display-name.js';
-import { MCP_MAX_READ_ITEMS, MCP_MAX_READ_WAIT_S, MCP_MAX_TEXT_CHARS } from './constants.js';
+import {
+  MCP_MAX_READ_ITEMS,
+  MCP_MAX_READ_WAIT_S,
+  MCP_MAX_SEND_ID_CHARS,
+  MCP_MAX_TEXT_CHARS,
+  MCP_SEND_ANSWER_WAIT_MS,
+  MCP_SEND_TIMEOUT_MS,
+} from './constants.js';
 import { GatewayCallError, type HostGatewayClient } from './gateway.js';
+import { SendLedger, type SendState } from './send-ledger.js';
 
 const PEER_KEY = /^[A-Za-z0-9_-]{43}$/;
 
-export const MCP_TOOL_NAMES = ['list_peers', 'connect_peer', 'send_message', 'read_messages', 'peer_status'] as const;
+export const MCP_TOOL_NAMES = [
+  'list_peers',
+  'connect_peer',
+  'send_message',
+  'message_status',
+  'read_messages',
+  'peer_status',
+] as const;
+
+const SEND_ID = new RegExp(`^[A-Za-z0-9_-]{1,${MCP_MAX_SEND_ID_CHARS}}$`);
+
+/** A send's state as a tool result: waiting and sent are answers, failed is a tool error. */
+function sendOutcome(id: string, state: SendState): CallToolResult {
+  if (state.status === 'failed')
+    return fail(
+      new GatewayCallError(
+        state.code,
+        0,
+        // A gateway that stopped answering may have sent it; a refusal by a gate never did.
+        `${state.message} (send id ${id}; ${state.code.startsWith('MCP_ERR_GATEWAY') ? 'whether it was sent is unknown' : 'nothing was sent'})`,
+      ),
+    );
+  if (state.status === 'sent') return ok({ id, status: 'sent', ...state.result });
+  return ok({
+    id,
+    status: 'waiting_for_approval',
+    message:
+      "Waiting for the user's approval on the host. Call message_status with this id to learn the outcome (it can wait up to 30 s per call). Do not send the text again under a new id: that would send it twice; send_message with the same id is safe.",
+  });
+}
 
 function ok(value: unknown): CallToolResult {
   return {
@@ -58,9 +97,17 @@ async function resolvePeer(gateway: HostGatewayClient, peer: string): Promise<st
   return matches[0]!.key;
 }
 
+export interface McpServerOptions {
+  version?: string;
+  /** How long send_message waits for the outcome before answering "waiting" (ms); tests shorten it. */
+  sendAnswerWaitMs?: number;
+}
+
 /** Builds the MCP server with the p2p-comm tools bound to a gateway client. */
-export function createMcpServer(gateway: HostGatewayClient, version = '0.1.0'): McpServer {
-  const server = new McpServer({ name: 'p2p-comm', version });
+export function createMcpServer(gateway: HostGatewayClient, opts: McpServerOptions = {}): McpServer {
+  const server = new McpServer({ name: 'p2p-comm', version: opts.version ?? '0.1.0' });
+  const answerWaitMs = opts.sendAnswerWaitMs ?? MCP_SEND_ANSWER_WAIT_MS;
+  const sends = new SendLedger();
 
   server.registerTool(
     'list_peers',
@@ -98,13 +145,58 @@ export function createMcpServer(gateway: HostGatewayClient, version = '0.1.0'): 
     {
       title: 'Send a message to a peer',
       description:
-        'Send text to a trusted peer, end-to-end encrypted. High-risk content (file listings, paths, credentials, large payloads) waits for the local user to allow it.',
+        "Send text to a trusted peer, end-to-end encrypted. High-risk content (file listings, paths, credentials, large payloads) waits for the local user to allow it: then the answer is status 'waiting_for_approval' and message_status tells the outcome. Pass your own id to make retries safe: a send_message with an id already used never sends twice.",
       inputSchema: {
         peer: z.string().min(1).max(256).describe('peer key, or its display name if unique'),
         text: z.string().max(MCP_MAX_TEXT_CHARS),
+        id: z
+          .string()
+          .regex(SEND_ID)
+          .optional()
+          .describe(
+            `your id for this message (1-${MCP_MAX_SEND_ID_CHARS} of A-Z a-z 0-9 _ -); one is made up if absent`,
+          ),
       },
     },
-    ({ peer, text }) => guard(async () => gateway.post('/send', { to: await resolvePeer(gateway, peer), body: text })),
+    async ({ peer, text, id }) => {
+      const sendId = id ?? randomUUID();
+      try {
+        const to = await resolvePeer(gateway, peer);
+        const entry = sends.begin(sendId, to, text, () =>
+          gateway.post('/send', { to, body: text }, { timeoutMs: MCP_SEND_TIMEOUT_MS }),
+        );
+        return sendOutcome(sendId, await sends.wait(entry, answerWaitMs));
+      } catch (err) {
+        return fail(err);
+      }
+    },
+  );
+
+  server.registerTool(
+    'message_status',
+    {
+      title: 'Outcome of a send',
+      description:
+        "The outcome of a send_message by its id: 'waiting_for_approval', 'sent' (with the message id) or an error (denied, timed out). Waits up to wait_seconds for a decision.",
+      inputSchema: {
+        id: z.string().regex(SEND_ID).describe('the id send_message answered with'),
+        wait_seconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(MCP_MAX_READ_WAIT_S)
+          .optional()
+          .describe('wait up to this long for the outcome (default 0)'),
+      },
+    },
+    async ({ id, wait_seconds }) => {
+      const entry = sends.get(id);
+      if (!entry)
+        return fail(
+          new GatewayCallError('MCP_ERR_UNKNOWN_ID', 0, `no send with id ${JSON.stringify(id)} in this MCP server`),
+        );
+      return sendOutcome(id, await sends.wait(entry, (wait_seconds ?? 0) * 1000));
+    },
   );
 
   server.registerTool(

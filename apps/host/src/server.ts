@@ -2,19 +2,19 @@
  * Entry point: reads HOST_CONFIG (a JSON file) and env overrides, validates once, spawns the
  * p2p-comm extension, listens on loopback, and shuts down on SIGINT/SIGTERM (extension too).
  *
- * Env: HOST_CONFIG (path, required), HOST_PORT, HOST_UI_TOKEN, HOST_AUDIT_LOG. The extension
- * inherits the environment (NEXUS_HOME, P2P_COMM_SERVER, …).
+ * Env: HOST_CONFIG (path, required; relative to where the command was typed), HOST_PORT,
+ * HOST_UI_TOKEN, HOST_AUDIT_LOG. The extension inherits the environment (NEXUS_HOME,
+ * P2P_COMM_SERVER, …).
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { buildApp } from './app.js';
 import { parseConfig } from './config.js';
+import { configPath, readConfigFile } from './config-file.js';
 import { isHostError } from './errors.js';
 import { ExtensionClient } from './extension/client.js';
 
 function rawConfig(env: NodeJS.ProcessEnv): unknown {
-  const path = env.HOST_CONFIG;
-  if (!path) throw new Error('HOST_CONFIG must name the host config file (JSON)');
-  const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const raw = readConfigFile(configPath(env, process.cwd()));
   if (env.HOST_PORT !== undefined) raw.port = Number(env.HOST_PORT);
   if (env.HOST_UI_TOKEN !== undefined) raw.uiToken = env.HOST_UI_TOKEN;
   if (env.HOST_AUDIT_LOG !== undefined) raw.auditLogPath = env.HOST_AUDIT_LOG;
@@ -40,6 +40,13 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   // One machine-readable line so supervisors and tests learn the port (PORT 0 = any free port).
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: address, ui: `${address}/ui` })}\n`);
+  // The link with the page's token, once, for the person at the terminal. Not on stdout (read
+  // by supervisors and tests) and not when stderr goes to a log file: the token approves sends.
+  if (process.stderr.isTTY)
+    process.stderr.write(
+      `Approval page: ${address}/ui?token=${encodeURIComponent(config.uiToken)}\n  (this link holds the page's token: open it, do not share it)\n`,
+    );
+  else process.stderr.write(`Approval page: ${address}/ui?token=<uiToken of the host config>\n`);
 
   let stopping = false;
   // Without its extension the gateway can only refuse; exit so a supervisor restarts both.

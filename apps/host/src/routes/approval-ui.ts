@@ -12,7 +12,7 @@ import type { AuditLog } from '../audit.js';
 import { MAX_UI_STREAMS, UI_SESSION_MAX_AGE_S } from '../constants.js';
 import { HostError } from '../errors.js';
 import { isRecord } from '../extension/api.js';
-import { PAGE_HTML, PAGE_JS } from '../ui/page.js';
+import { PAGE_HTML, PAGE_JS, UI_AUTH_HTML } from '../ui/page.js';
 
 const COOKIE = 'p2p_comm_ui';
 const SSE_HEARTBEAT_MS = 15_000;
@@ -69,18 +69,21 @@ export function registerApprovalUi(
 
   const snapshot = () => ({ pending: approvals.pending(), decided: approvals.decided() });
 
+  // A person opened the page without a valid token: a page that says so, not a JSON error.
+  const askForToken = (reply: FastifyReply) => reply.code(401).type('text/html; charset=utf-8').send(UI_AUTH_HTML);
+
   app.get('/ui', async (req, reply: FastifyReply) => {
     reply.headers(SECURITY_HEADERS);
     const token = (req.query as Record<string, unknown> | undefined)?.token;
     if (typeof token === 'string') {
-      if (!matches(token, tokenDigest)) throw new HostError('HOST_ERR_UI_AUTH');
+      if (!matches(token, tokenDigest)) return askForToken(reply);
       reply.header(
         'set-cookie',
         `${COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/ui; Max-Age=${UI_SESSION_MAX_AGE_S}`,
       );
       return reply.code(303).header('location', '/ui').send();
     }
-    await requireAuth(req);
+    if (!authorized(req)) return askForToken(reply);
     return reply.type('text/html; charset=utf-8').send(PAGE_HTML);
   });
 

@@ -112,3 +112,31 @@ export const PAGE_JS = `'use strict';
   };
 })();
 `;
+
+/**
+ * What a person sees at /ui without a valid token (a bookmark after a restart with a new
+ * token, a link with the token cut off): what happened and where the right link is. Static:
+ * nothing from the request is echoed into it.
+ */
+export const UI_AUTH_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>p2p-comm approvals: token needed</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 40rem; padding: 0 1rem; color: #1d1d1f; }
+h1 { font-size: 1.3rem; }
+code { font-family: ui-monospace, monospace; background: #f5f5f7; padding: 0 .25rem; border-radius: 3px; }
+</style>
+</head>
+<body>
+<h1>This approval page needs its token</h1>
+<p>The link you opened has no token, or not the one this host was started with (HOST_ERR_UI_AUTH).</p>
+<p>Open the link the host printed in its terminal when it started: it looks like
+<code>http://127.0.0.1:7600/ui?token=…</code>. The token is the <code>uiToken</code> of the host
+config file (or <code>HOST_UI_TOKEN</code>); once the page opens, it is kept in a cookie and
+removed from the address.</p>
+</body>
+</html>
+`;

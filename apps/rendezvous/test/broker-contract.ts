@@ -31,7 +31,30 @@ function mail(body: string | number, sender = S1, id: Buffer = randomBytes(16)):
     typeof body === 'number' ? Buffer.alloc(body, 0x78) : Buffer.from(body),
   ]);
 }
-const bodies = (envs: Buffer[]) => envs.map((e) => e.subarray(50).toString());
+const bodies = (envs: Buffer[]) => envs.map((e) => e.subarray(e[0] === 2 ? PREKEY_BODY_AT : 50).toString());
+/** Where a prekey-shaped packet's body starts: after its 2-byte prefix and 1,213-byte header. */
+const PREKEY_BODY_AT = 2 + 1_213;
+/**
+ * A PREKEY-shaped peer packet: 0x02 0x04, the prekey message version, the sender at 3, the
+ * recipient at 35, zeros up to the message id at 1,199, then the body (brokers read sender and
+ * id at these offsets; peer-packet.ts).
+ */
+function prekeyMail(body: string, sender = S1, id: Buffer = randomBytes(16)): Buffer {
+  const header = Buffer.alloc(PREKEY_BODY_AT);
+  header[0] = 2;
+  header[1] = 4;
+  header[2] = 1;
+  sender.copy(header, 3);
+  id.copy(header, 1_199);
+  return Buffer.concat([header, Buffer.from(body)]);
+}
+/** A bundle-shaped 1,333-byte buffer with `created` (u64 BE at 37) and `id` (u32 BE at 33); brokers only order and keep it. */
+function bundle(created: number, id: number, fill = 0x42): Buffer {
+  const b = Buffer.alloc(1_333, fill);
+  b.writeUInt32BE(id, 33);
+  b.writeBigUInt64BE(BigInt(created), 37);
+  return b;
+}
 /** What one envelope costs the total budget, accounted bytes. */
 const cost = (e: Buffer) => e.length + MAILBOX_ITEM_OVERHEAD_BYTES;
 const LIMITS: MailboxLimits = {
@@ -243,6 +266,55 @@ export function brokerContract(name: string, make: () => Promise<BrokerPair>): v
       expect(await pair.b.mailboxPush(KEY1, mail('x', S1, id), L, now)).toBe('duplicate');
       expect(await pair.b.mailboxPush(KEY1, mail('y'), L, now)).toBe('budget');
       expect(bodies(await pair.a.mailboxTake(KEY1, now))).toEqual(['x']);
+    });
+
+    it('dedupes and shares PREKEY packets by their own sender and message id offsets', async () => {
+      const now = Date.now();
+      const id = randomBytes(16);
+      const L: MailboxLimits = {
+        ...LIMITS,
+        maxMessages: 10,
+        maxBytes: 1 << 20,
+        maxBytesPerSender: 1 << 20,
+        maxMessagesPerSender: 2,
+      };
+      expect(await pair.a.mailboxPush(KEY1, prekeyMail('p1', S1, id), L, now)).toBe('queued');
+      expect(await pair.b.mailboxPush(KEY1, prekeyMail('p1 again', S1, id), L, now)).toBe('duplicate');
+      // Same id from another sender: its own message.
+      expect(await pair.b.mailboxPush(KEY1, prekeyMail('p1 of s2', S2, id), L, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, prekeyMail('p2', S1), L, now)).toBe('queued');
+      // S1 holds 2 = its share (read at offset 3, not at the envelope's 18).
+      expect(await pair.a.mailboxPush(KEY2, prekeyMail('other box', S1), L, now)).toBe('queued');
+      expect(await pair.a.mailboxPush(KEY1, mail('envelope from s1', S1), L, now)).toBe('sender_full');
+      const taken = await pair.b.mailboxTake(KEY1, now);
+      expect(bodies(taken)).toEqual(['p1', 'p1 of s2', 'p2']);
+      await pair.a.mailboxRestore(KEY1, taken, L, now + 1);
+      expect(await pair.b.mailboxPush(KEY1, prekeyMail('p1 third', S1, id), L, now + 2)).toBe('duplicate');
+      expect(await pair.b.mailboxPush(KEY1, prekeyMail('p3', S1), L, now + 2)).toBe('sender_full');
+      expect(bodies(await pair.a.mailboxTake(KEY1, now + 2))).toEqual(['p1', 'p1 of s2', 'p2']);
+    });
+
+    it('keeps the newest prekey bundle per key, for every instance, until its ttl', async () => {
+      const now = Date.now();
+      expect(await pair.a.prekeyGet(KEY1, now)).toBeNull();
+      // Created 0x00ff…ff vs 0x0100…00: ordered as numbers, byte by byte, across the byte boundary.
+      const older = bundle(0xff_ffff_ffff, 9, 1);
+      const newer = bundle(0x100_0000_0000, 1, 2);
+      expect(await pair.a.prekeyPut(KEY1, newer, 60_000, now)).toBe('stored');
+      expect(await pair.b.prekeyPut(KEY1, older, 60_000, now)).toBe('stale');
+      expect(await pair.b.prekeyGet(KEY1, now)).toEqual(newer);
+      // Same created: the higher bundle id is newer; the same bundle again is stored.
+      const sameTimeHigherId = bundle(0x100_0000_0000, 2, 3);
+      expect(await pair.b.prekeyPut(KEY1, sameTimeHigherId, 60_000, now)).toBe('stored');
+      expect(await pair.a.prekeyPut(KEY1, newer, 60_000, now)).toBe('stale');
+      expect(await pair.a.prekeyPut(KEY1, sameTimeHigherId, 60_000, now)).toBe('stored');
+      expect(await pair.a.prekeyGet(KEY1, now)).toEqual(sameTimeHigherId);
+      expect(await pair.a.prekeyGet(KEY2, now)).toBeNull();
+      // Expiry: gone after its ttl, and then an older bundle may be stored again.
+      expect(await pair.a.prekeyPut(KEY2, newer, 300, Date.now())).toBe('stored');
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await pair.b.prekeyGet(KEY2, Date.now())).toBeNull();
+      expect(await pair.b.prekeyPut(KEY2, older, 60_000, Date.now())).toBe('stored');
     });
 
     it('counts hits per window across instances', async () => {

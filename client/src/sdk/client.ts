@@ -137,8 +137,8 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         sessionTimings: this.config.sessionTimings,
         prekeys,
         fetchPrekeyBundle: (key) => {
-          const conn = this.#conn as PrekeyServer | null;
-          return conn?.fetchPrekeyBundle && conn.isConnected ? conn.fetchPrekeyBundle(key) : Promise.resolve(null);
+          const conn = this.#conn;
+          return conn?.isConnected ? conn.fetchPrekeyBundle(key) : Promise.resolve(null);
         },
         onOwnBundle: (bundle) => this.#publishBundle(bundle),
         suite: nodeSuite,
@@ -313,8 +313,8 @@ export class P2PClient extends EventEmitter<ClientEvents> {
 
   /** Publish our prekey bundle to the server (on every (re)connect and rotation); best effort. */
   #publishBundle(bundle: Uint8Array): void {
-    const conn = this.#conn as PrekeyServer | null;
-    if (!conn?.publishPrekeyBundle || !conn.isConnected) return;
+    const conn = this.#conn;
+    if (!conn?.isConnected) return;
     conn.publishPrekeyBundle(bundle).catch(() => {
       // Refused or timed out: peers still get it inside sessions; the next reconnect publishes again.
     });
@@ -415,13 +415,6 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       counters: { ...this.session.counters },
     };
   }
-}
-
-/** The rendezvous connection's prekey calls (rendezvous-connection.ts), when the build has them. */
-interface PrekeyServer {
-  readonly isConnected: boolean;
-  publishPrekeyBundle?: (bundle: Uint8Array) => Promise<void>;
-  fetchPrekeyBundle?: (key: Uint8Array) => Promise<Uint8Array | null>;
 }
 
 export function createClient(init: ClientInit): P2PClient {

@@ -288,6 +288,23 @@ for (const [name, makeFleet] of [
 }
 
 describe('prekey frames: limits and malformed input (memory broker)', () => {
+  it('counts publishes and fetches (hit / miss) in /metrics', async () => {
+    const s = await startApp({ INSTANCE_ID: 'metrics' });
+    apps.push(s.app);
+    const a = await connect(s.url);
+    const b = createPrekeyBundle(nodeSuite, { identity: a.identity, bundleId: 1, createdAt: Date.now() });
+    expect(heldBundle(await fetchBundle(a, 1, a.key))).toBeNull();
+    expect(await publish(a, 2, b.encoded)).toMatchObject({ type: FrameType.ACK, frameId: 2 });
+    expect(heldBundle(await fetchBundle(a, 3, a.key))).not.toBeNull();
+    a.relay(4, a.key, Uint8Array.of(7));
+    await a.answer(4);
+    const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+    expect(text).toMatch(/^rdv_prekey_published_total 1$/m);
+    expect(text).toMatch(/^rdv_prekey_fetches_total\{result="hit"\} 1$/m);
+    expect(text).toMatch(/^rdv_prekey_fetches_total\{result="miss"\} 1$/m);
+    expect(text).toMatch(/^rdv_drops_total\{reason="unsupported_packet"\} 1$/m);
+  });
+
   it('rate-limits prekey requests per connection', async () => {
     const { urls } = await memoryFleet();
     const a = await connect(urls[0]);

@@ -22,7 +22,7 @@ async function generate(path: string, size: number): Promise<string> {
   for (let done = 0; done < size; done += MiB) {
     const block = randomBytes(Math.min(MiB, size - done));
     hash.update(block);
-    if (!out.write(block)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(block)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r, j) => out.end((err?: Error | null) => (err ? j(err) : r())));
   return hash.digest('hex');

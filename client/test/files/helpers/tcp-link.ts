@@ -67,6 +67,8 @@ export function socketChannel(socket: Socket): TransferChannel {
 /** Hand each frame arriving on `socket` to `receive(peer, frame)`. */
 export function pipeFrames(socket: Socket, peer: string, receive: (peer: string, m: Uint8Array) => void): void {
   const reader = new FrameReader((f) => receive(peer, f));
+  // A peer killed mid-transfer resets the connection: that is the scenario, not an error.
+  socket.on('error', () => socket.destroy());
   socket.on('data', (chunk: Buffer) => {
     try {
       reader.push(chunk);

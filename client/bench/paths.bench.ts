@@ -1,14 +1,38 @@
 /**
  * `npm run bench:paths`: for each path on loopback (direct WebSocket, WebRTC, relay through a
- * real in-process rendezvous server), measure
- *   - time to first delivered envelope after connect (path set-up included),
- *   - msgs/s and MB/s for 1 KiB and 16 KiB messages (real sealed envelopes, ≤256 / ≤512 KiB in flight),
- *   - p50/p99 round-trip ms (B echoes; one envelope in flight).
- * Envelopes are sealed before timing: this measures the paths, not the crypto.
+ * real in-process rendezvous server) and each message format, measure
+ *   - time to first delivered message after connect (path set-up included; sealed and opened),
+ *   - msgs/s and MB/s for 1 KiB and 16 KiB messages (≤256 / ≤512 KiB in flight),
+ *   - p50/p99 round-trip ms (B echoes; one message in flight).
+ * Every message is sealed by A and opened by B inside the timing, as the client does:
+ *   - `v1`: a stand-alone envelope per message (Ed25519 signature, fresh X25519, replay guard);
+ *     the first message is an envelope too.
+ *   - `v2`: a session TRANSPORT packet (ChaCha20-Poly1305 under the session key, replay window);
+ *     the session's hybrid handshake ran before timing (its cost is the `handshake ms` column and
+ *     bench:crypto), and the first message is a PREKEY packet sealed to B's bundle, as the client
+ *     sends it while the handshake runs in parallel.
+ * Both peers run in this one process, so the two sides' crypto shares one core.
  * Writes client/bench/bench-results/paths.{json,md} and prints the table. Not a test.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { EnvelopeType, generateIdentity, type Identity, sealEnvelope, toHex } from '@p2p-comm/protocol';
+import {
+  acceptSession,
+  createPrekeyBundle,
+  EnvelopeType,
+  encodePrekeyPacket,
+  generateIdentity,
+  type Identity,
+  initiateSession,
+  openEnvelope,
+  openPrekeyMessage,
+  PREKEY_PACKET_PREFIX_BYTES,
+  PrekeyReplayGuard,
+  ReplayGuard,
+  Session,
+  sealEnvelope,
+  sealToPrekey,
+  toHex,
+} from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { loadConfig, startServer } from '@p2p-comm/rendezvous';
 import { dialDirect } from '../src/transports/direct-dialer.js';
@@ -33,32 +57,101 @@ interface Pair {
   b: Link;
   idA: Identity;
   idB: Identity;
-  /** ms from the start of connecting to B receiving the first envelope. */
+  /** ms from the start of connecting to B having opened the first message. */
   firstMs: number;
+  codec: Codec;
   dispose(): Promise<void>;
 }
 
-const seal = (from: Identity, to: Identity, size: number) =>
-  sealEnvelope(nodeSuite, {
-    type: EnvelopeType.DATA,
-    sender: from,
-    recipient: to.publicKey,
-    plaintext: new Uint8Array(size).fill(0x61),
-  });
+type Mode = 'v1' | 'v2';
 
-function firstArrival(link: Link, started: number): Promise<number> {
+/** How A seals and B opens, per mode; `first` is the first message's form. */
+interface Codec {
+  sealAB(plaintext: Uint8Array): Uint8Array;
+  openAB(bytes: Uint8Array): Uint8Array;
+  sealBA(plaintext: Uint8Array): Uint8Array;
+  openBA(bytes: Uint8Array): Uint8Array;
+  sealFirst(plaintext: Uint8Array): Uint8Array;
+  openFirst(bytes: Uint8Array): Uint8Array;
+  handshakeMs: number;
+}
+
+function v1Codec(idA: Identity, idB: Identity): Codec {
+  const guardA = new ReplayGuard();
+  const guardB = new ReplayGuard();
+  const seal = (from: Identity, to: Identity) => (plaintext: Uint8Array) =>
+    sealEnvelope(nodeSuite, { type: EnvelopeType.DATA, sender: from, recipient: to.publicKey, plaintext });
+  const openAt = (me: Identity, replayGuard: ReplayGuard) => (bytes: Uint8Array) =>
+    openEnvelope(nodeSuite, bytes, { recipient: me, replayGuard }).plaintext;
+  return {
+    sealAB: seal(idA, idB),
+    openAB: openAt(idB, guardB),
+    sealBA: seal(idB, idA),
+    openBA: openAt(idA, guardA),
+    sealFirst: seal(idA, idB),
+    openFirst: openAt(idB, guardB),
+    handshakeMs: 0,
+  };
+}
+
+function v2Codec(idA: Identity, idB: Identity): Codec {
+  const t0 = performance.now();
+  const { packet: m1, pending } = initiateSession({ identity: idA, remotePublicKey: idB.publicKey, suite: nodeSuite });
+  const r = acceptSession(m1, { identity: idB, acceptInitiator: () => true, suite: nodeSuite });
+  const a = new Session(pending.complete(r.packet).keys);
+  const b = new Session(r.keys);
+  const handshakeMs = performance.now() - t0;
+  // B's bundle, as A would have it from the server or from B; its secrets stay with B.
+  const { encoded, secrets } = createPrekeyBundle(nodeSuite, { identity: idB, bundleId: 1, createdAt: Date.now() });
+  const prekeyGuard = new PrekeyReplayGuard();
+  let sequence = 0;
+  return {
+    sealAB: (pt) => a.seal(pt),
+    openAB: (bytes) => b.open(bytes),
+    sealBA: (pt) => b.seal(pt),
+    openBA: (bytes) => a.open(bytes),
+    sealFirst: (plaintext) =>
+      encodePrekeyPacket(
+        sealToPrekey(nodeSuite, {
+          sender: idA,
+          recipient: idB.publicKey,
+          bundle: encoded,
+          now: Date.now(),
+          sequence: sequence++,
+          plaintext,
+        }).message,
+      ),
+    openFirst: (bytes) =>
+      openPrekeyMessage(nodeSuite, bytes.subarray(PREKEY_PACKET_PREFIX_BYTES), {
+        recipient: idB,
+        prekeys: (id) => (id === secrets.bundleId ? secrets : undefined),
+        replayGuard: prekeyGuard,
+      }).plaintext,
+    handshakeMs,
+  };
+}
+
+const probe = () => new Uint8Array(16).fill(0x61);
+
+function firstArrival(link: Link, started: number, open: (bytes: Uint8Array) => unknown): Promise<number> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('no first envelope')), STEP_TIMEOUT_MS);
-    link.onEnvelope(() => {
+    const t = setTimeout(() => reject(new Error('no first message')), STEP_TIMEOUT_MS);
+    let done = false;
+    // Links keep their handlers: later messages belong to the throughput or RTT handler.
+    link.onEnvelope((bytes) => {
+      if (done) return;
+      done = true;
+      open(bytes);
       clearTimeout(t);
       resolve(performance.now() - started);
     });
   });
 }
 
-async function directPair(): Promise<Pair> {
+async function directPair(mode: Mode): Promise<Pair> {
   const idA = generateIdentity(nodeSuite);
   const idB = generateIdentity(nodeSuite);
+  const codec = mode === 'v1' ? v1Codec(idA, idB) : v2Codec(idA, idB);
   let resolveB!: (l: DirectLink) => void;
   const bP = new Promise<DirectLink>((r) => {
     resolveB = r;
@@ -72,7 +165,6 @@ async function directPair(): Promise<Pair> {
     onLink: resolveB,
   });
   const { port } = await listener.start();
-  const probe = seal(idA, idB, 16);
   const started = performance.now();
   const a = await dialDirect({
     suite: nodeSuite,
@@ -80,15 +172,16 @@ async function directPair(): Promise<Pair> {
     address: { host: '127.0.0.1', port },
     expectedKey: idB.publicKey,
   });
-  a.send(probe);
+  a.send(codec.sealFirst(probe()));
   const b = await bP;
-  const firstMs = await firstArrival(b, started);
+  const firstMs = await firstArrival(b, started, codec.openFirst);
   return {
     a,
     b,
     idA,
     idB,
     firstMs,
+    codec,
     dispose: async () => {
       a.close();
       b.close();
@@ -97,9 +190,10 @@ async function directPair(): Promise<Pair> {
   };
 }
 
-async function webrtcPair(): Promise<Pair> {
+async function webrtcPair(mode: Mode): Promise<Pair> {
   const idA = generateIdentity(nodeSuite);
   const idB = generateIdentity(nodeSuite);
+  const codec = mode === 'v1' ? v1Codec(idA, idB) : v2Codec(idA, idB);
   const factory = simplePeerFactory();
   const started = performance.now();
   let b: WebRtcAttempt | undefined;
@@ -121,15 +215,16 @@ async function webrtcPair(): Promise<Pair> {
   });
   for (const s of early.splice(0)) b.signal(s);
   const la = await a.link;
-  la.send(seal(idA, idB, 16));
+  la.send(codec.sealFirst(probe()));
   const lb = await b.link;
-  const firstMs = await firstArrival(lb, started);
+  const firstMs = await firstArrival(lb, started, codec.openFirst);
   return {
     a: la,
     b: lb,
     idA,
     idB,
     firstMs,
+    codec,
     dispose: async () => {
       la.close();
       lb.close();
@@ -137,9 +232,10 @@ async function webrtcPair(): Promise<Pair> {
   };
 }
 
-async function relayPair(url: string): Promise<Pair> {
+async function relayPair(url: string, mode: Mode): Promise<Pair> {
   const idA = generateIdentity(nodeSuite);
   const idB = generateIdentity(nodeSuite);
+  const codec = mode === 'v1' ? v1Codec(idA, idB) : v2Codec(idA, idB);
   const connB = new RendezvousConnection({ url, identity: idB, suite: nodeSuite });
   let resolveB!: (l: Link) => void;
   const bP = new Promise<Link>((r) => {
@@ -154,16 +250,23 @@ async function relayPair(url: string): Promise<Pair> {
   connA.start();
   await new Promise<void>((r) => connA.once('welcome', () => r()));
   const a = relayA.open(idB.publicKey)!;
-  a.send(seal(idA, idB, 16));
-  const b = await bP;
-  // The relay link is created by its first DELIVER; that moment is the first arrival.
+  let first: Uint8Array | null = null;
+  connB.once('deliver', (_from, bytes) => {
+    first = bytes;
+  });
+  a.send(codec.sealFirst(probe()));
+  await bP;
+  // The relay link is created by its first DELIVER; that message opened is the first arrival.
+  codec.openFirst(first!);
   const firstMs = performance.now() - started;
+  const b = await bP;
   return {
     a,
     b,
     idA,
     idB,
     firstMs,
+    codec,
     dispose: async () => {
       connA.stop();
       connB.stop();
@@ -173,12 +276,12 @@ async function relayPair(url: string): Promise<Pair> {
 
 async function throughput(p: Pair, size: 1024 | 16_384) {
   const n = THROUGHPUT_MESSAGES[size];
-  const envelopes = Array.from({ length: 64 }, () => seal(p.idA, p.idB, size));
+  const payload = new Uint8Array(size).fill(0x61);
   let received = 0;
   let bytes = 0;
   p.b.onEnvelope((e) => {
+    bytes += p.codec.openAB(e).length;
     received++;
-    bytes += e.length;
   });
   const t0 = performance.now();
   let sent = 0;
@@ -186,7 +289,10 @@ async function throughput(p: Pair, size: 1024 | 16_384) {
   const deadline = Date.now() + STEP_TIMEOUT_MS;
   while (received < n) {
     if (Date.now() > deadline) throw new Error(`${p.a.kind} ${size}: ${received}/${n} in time`);
-    while (sent < n && sent - received < window) p.a.send(envelopes[sent++ % envelopes.length]!);
+    while (sent < n && sent - received < window) {
+      p.a.send(p.codec.sealAB(payload));
+      sent++;
+    }
     await new Promise((r) => setImmediate(r));
   }
   const s = (performance.now() - t0) / 1000;
@@ -194,11 +300,13 @@ async function throughput(p: Pair, size: 1024 | 16_384) {
 }
 
 async function rtt(p: Pair) {
-  const ping = seal(p.idA, p.idB, 64);
-  const echo = seal(p.idB, p.idA, 64);
-  p.b.onEnvelope(() => p.b.send(echo));
+  const body = new Uint8Array(64).fill(0x62);
+  p.b.onEnvelope((e) => p.b.send(p.codec.sealBA(p.codec.openAB(e))));
   let waiter: (() => void) | undefined;
-  p.a.onEnvelope(() => waiter?.());
+  p.a.onEnvelope((e) => {
+    p.codec.openBA(e);
+    waiter?.();
+  });
   const samples: number[] = [];
   for (let i = 0; i < RTT_SAMPLES; i++) {
     const t0 = performance.now();
@@ -208,7 +316,7 @@ async function rtt(p: Pair) {
         clearTimeout(t);
         resolve();
       };
-      p.a.send(ping);
+      p.a.send(p.codec.sealAB(body));
     });
     samples.push(performance.now() - t0);
   }
@@ -235,15 +343,17 @@ async function main() {
     }),
   );
   const url = `ws://127.0.0.1:${server.port}`;
-  const makers: Record<PathKind, () => Promise<Pair>> = {
+  const makers: Record<PathKind, (mode: Mode) => Promise<Pair>> = {
     direct: directPair,
     webrtc: webrtcPair,
-    relay: () => relayPair(url),
+    relay: (mode) => relayPair(url, mode),
   };
   const rows: Array<Record<string, unknown>> = [];
   try {
-    for (const kind of ['direct', 'webrtc', 'relay'] as const) {
-      const fresh = async () => makers[kind]();
+    for (const [kind, mode] of (['direct', 'webrtc', 'relay'] as const).flatMap((k) =>
+      (['v1', 'v2'] as const).map((m) => [k, m] as const),
+    )) {
+      const fresh = async () => makers[kind](mode);
       const p1 = await fresh();
       const small = await throughput(p1, 1024);
       await p1.dispose();
@@ -255,6 +365,8 @@ async function main() {
       await p3.dispose();
       rows.push({
         path: kind,
+        format: mode,
+        'handshake ms': Number(p1.codec.handshakeMs.toFixed(1)),
         firstMessageMs: Number(p1.firstMs.toFixed(1)),
         '1KiB msgs/s': small.msgsPerS,
         '1KiB MB/s': small.mbPerS,

@@ -80,7 +80,7 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
   });
 
   // Our own refusals in flight (key → the name the request carried), at most one at a time:
-  // the session reports a decline as a status of a peer it no longer knows by name.
+  // the session reports the decline ('declined') for a peer it does not know by name.
   const localDeclines = new Map<string, string>();
   client.on('consent.request', async (r) => {
     emit(
@@ -94,7 +94,7 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
       values.yes === true && !r.keyChanged
         ? true
         : await prompter.confirm(r.keyChanged ? 'Trust the new key?' : 'Accept?');
-    if (!accept) localDeclines.set(r.key, r.name); // the session reports our own answer as a status: say it as ours
+    if (!accept) localDeclines.set(r.key, r.name);
     try {
       const info = client.respondConsent(r.requestId, accept);
       // A decline is printed by the peer.status it causes ("You declined …").
@@ -151,11 +151,10 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
     known.set(s.key, { state: s.state, name: s.name || previous?.name || '' });
     if (known.size > LISTEN_KNOWN_STATES_MAX) known.delete(known.keys().next().value!);
     if (json) return emit('peer.status', s, '');
-    const state = s.state as string; // 'declined': our own refusal, reported by newer sessions
-    if (state === 'declined' || (state === 'denied' && localDeclines.has(s.key)))
-      ctx.out(`You declined ${who}'s request.\n`);
-    else if (state === 'denied') ctx.out(`${who} declined your request.\n`);
-    else if (state === 'revoked-by-peer' && previous?.state !== 'revoked-by-peer')
+    // 'declined': the local user said no to their request; 'denied': they said no to ours.
+    if (s.state === 'declined') ctx.out(`You declined ${who}'s request.\n`);
+    else if (s.state === 'denied') ctx.out(`${who} declined your request.\n`);
+    else if (s.state === 'revoked-by-peer' && previous?.state !== 'revoked-by-peer')
       ctx.out(`${who} revoked the connection.\n`);
   });
   // Entries leave on either outcome, so the map holds only messages still in the outbox.

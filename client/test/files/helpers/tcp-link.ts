@@ -8,21 +8,51 @@ import { MAX_TRANSFER_MESSAGE_BYTES } from '../../../src/files/wire.js';
  * here). Used by the loopback tests and the benchmark, where a socket stands in for a session.
  */
 export class FrameReader {
-  #buf: Buffer = Buffer.alloc(0);
+  /** Received bytes not yet framed; at most one frame plus one socket read. */
+  readonly #pieces: Buffer[] = [];
+  #length = 0;
 
   constructor(private readonly onFrame: (frame: Buffer) => void) {}
 
   push(chunk: Buffer): void {
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    let off = 0;
-    while (this.#buf.length - off >= 4) {
-      const len = this.#buf.readUInt32BE(off);
+    this.#pieces.push(chunk);
+    this.#length += chunk.length;
+    while (this.#length >= 4) {
+      const len = this.#peekLength();
       if (len > MAX_TRANSFER_MESSAGE_BYTES) throw new RangeError(`frame of ${len} bytes`);
-      if (this.#buf.length - off - 4 < len) break;
-      this.onFrame(this.#buf.subarray(off + 4, off + 4 + len));
-      off += 4 + len;
+      if (this.#length < 4 + len) return;
+      this.#take(4);
+      this.onFrame(this.#take(len));
     }
-    this.#buf = off === this.#buf.length ? Buffer.alloc(0) : this.#buf.subarray(off);
+  }
+
+  #peekLength(): number {
+    const first = this.#pieces[0]!;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    return Buffer.concat(this.#pieces).readUInt32BE(0);
+  }
+
+  /** The next `n` bytes: a view when they lie in one piece (the common case), else one copy. */
+  #take(n: number): Buffer {
+    this.#length -= n;
+    const first = this.#pieces[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.#pieces.shift();
+      else this.#pieces[0] = first.subarray(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const p = this.#pieces[0]!;
+      const k = Math.min(p.length, n - at);
+      p.copy(out, at, 0, k);
+      at += k;
+      if (k === p.length) this.#pieces.shift();
+      else this.#pieces[0] = p.subarray(k);
+    }
+    return out;
   }
 }
 

@@ -65,10 +65,10 @@ describe('p2p-comm CLI, two people', () => {
 
     // Bob listens; his answers come from a pipe, line by line, like keystrokes.
     const listen = run(['listen'], envB);
-    await waitFor(() => listen.err().includes('Listening as Bob'), 15_000, 'listen ready');
+    await waitFor(() => listen.err().includes('Listening as Bob'), 30_000, 'listen ready');
 
     const connect = run(['connect', bob.share], envA, '');
-    await waitFor(() => listen.out().includes('Accept? [y/N]'), 15_000, 'consent prompt');
+    await waitFor(() => listen.out().includes('Accept? [y/N]'), 30_000, 'consent prompt');
     expect(listen.out()).toContain('Alice wants to connect. Fingerprint: ');
     listen.proc.stdin.write('y\n');
     expect(await connect.done).toBe(0);
@@ -122,9 +122,9 @@ describe('p2p-comm CLI, two people', () => {
     await idB.done;
     const bob = JSON.parse(idB.out()) as { share: string; key: string };
     const listen = run(['listen'], envB);
-    await waitFor(() => listen.err().includes('Listening as'), 15_000, 'listen ready');
+    await waitFor(() => listen.err().includes('Listening as'), 30_000, 'listen ready');
     const connect = run(['connect', bob.share], envA, '');
-    await waitFor(() => listen.out().includes('Accept? [y/N]'), 15_000, 'consent prompt');
+    await waitFor(() => listen.out().includes('Accept? [y/N]'), 30_000, 'consent prompt');
     listen.proc.stdin.write('n\n');
     expect(await connect.done).toBe(3);
     expect(connect.out()).toContain('declined your request.');

@@ -44,7 +44,7 @@ function sendOutcome(id: string, state: SendState): CallToolResult {
         `${state.message} (send id ${id}; ${state.code.startsWith('MCP_ERR_GATEWAY') ? 'whether it was sent is unknown' : 'nothing was sent'})`,
       ),
     );
-  if (state.status === 'sent') return ok({ id, status: 'sent', ...state.result });
+  if (state.status === 'sent') return ok({ ...state.result, id, status: 'sent' });
   return ok({
     id,
     status: 'waiting_for_approval',

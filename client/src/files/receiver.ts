@@ -116,7 +116,11 @@ interface Incoming {
   paused: boolean;
   fh: FileHandle | null;
   hash: Hash;
+  /** Chunks taken in and not yet written, in order from `next` (at most the granted credit). */
+  queue: Uint8Array[];
+  /** The running writer (one per transfer), resolved when the queue is empty. */
   writes: Promise<void>;
+  writing: boolean;
   interval: number;
   timer: NodeJS.Timeout | null;
   closed: boolean;
@@ -400,7 +404,9 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       paused: false,
       fh,
       hash,
+      queue: [],
       writes: Promise.resolve(),
+      writing: false,
       interval: this.#o.resendMs,
       timer: null,
       closed: false,
@@ -439,33 +445,49 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     this.counters.chunks++;
     this.#heard(t);
     t.queuedNext++;
-    t.writes = t.writes.then(() => this.#write(t, index, bytes));
+    t.queue.push(bytes);
+    if (!t.writing) t.writes = this.#drain(t);
   }
 
-  async #write(t: Incoming, index: number, bytes: Uint8Array): Promise<void> {
-    if (t.closed || !t.fh) return;
+  /**
+   * Write what is queued, all of it in one writev(2) per round (chunks are consecutive), then
+   * feed the hash, make progress durable now and then, and hand out the freed credit.
+   */
+  async #drain(t: Incoming): Promise<void> {
+    t.writing = true;
     try {
-      await t.fh.write(bytes, 0, bytes.length, index * t.rec.chunkSize);
-      t.hash.update(bytes);
-      t.next = index + 1;
-      if (t.next - t.rec.next >= FILE_PERSIST_EVERY_CHUNKS && t.next < t.total) {
-        await t.fh.datasync();
-        this.#store.setNext(t.key, t.next);
+      while (t.queue.length > 0 && !t.closed && t.fh) {
+        const batch = t.queue.splice(0);
+        try {
+          await t.fh.writev(batch, t.next * t.rec.chunkSize);
+          for (const b of batch) t.hash.update(b);
+          t.next += batch.length;
+          if (t.next - t.rec.next >= FILE_PERSIST_EVERY_CHUNKS && t.next < t.total) {
+            await t.fh.datasync();
+            this.#store.setNext(t.key, t.next);
+          }
+        } catch (err) {
+          await this.#abort(t, isDiskFull(err) ? 'disk-full' : 'internal', (err as Error).message, true);
+          return;
+        }
+        if (t.closed) return;
+        const size = t.rec.offer.size;
+        this.emit('progress', {
+          id: t.rec.offer.id,
+          peer: t.rec.offer.peer,
+          direction: 'in',
+          bytes: Math.min(size, t.next * t.rec.chunkSize),
+          total: size,
+        });
+        if (t.next === t.total) {
+          await this.#finish(t);
+          return;
+        }
+        this.#schedule();
       }
-    } catch (err) {
-      return this.#abort(t, isDiskFull(err) ? 'disk-full' : 'internal', (err as Error).message, true);
+    } finally {
+      t.writing = false;
     }
-    if (t.closed) return;
-    const size = t.rec.offer.size;
-    this.emit('progress', {
-      id: t.rec.offer.id,
-      peer: t.rec.offer.peer,
-      direction: 'in',
-      bytes: Math.min(size, t.next * t.rec.chunkSize),
-      total: size,
-    });
-    if (t.next === t.total) return this.#finish(t);
-    this.#schedule();
   }
 
   async #finish(t: Incoming): Promise<void> {

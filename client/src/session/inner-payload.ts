@@ -9,6 +9,8 @@
  *   0x10 CONFIRM                       rest empty: the initiator's first transport packet, which
  *                                      makes the responder treat the session as live
  *   0x11 BUNDLE                        rest = the sender's encoded prekey bundle (1,333 bytes)
+ *   0x12 FILE                          rest = one file-transfer message (client/src/files/wire.ts);
+ *                                      only in TRANSPORT packets, never in a prekey message
  *
  * Consent requests/responses are never inside (they stay v1 envelopes: no session exists yet).
  * Everything here came from a peer: parse defensively, report CLIENT_ERR_BAD_PAYLOAD.
@@ -23,6 +25,7 @@ export const InnerKind = Object.freeze({
   REVOKE: EnvelopeType.REVOKE,
   CONFIRM: 0x10,
   BUNDLE: 0x11,
+  FILE: 0x12,
 });
 
 /** Payloads that may ride in a session or prekey packet (never consent). */
@@ -31,7 +34,8 @@ export type SessionPayload = Extract<Payload, { type: 5 | 6 | 7 }>;
 export type Inner =
   | { kind: 'payload'; payload: SessionPayload }
   | { kind: 'confirm' }
-  | { kind: 'bundle'; bundle: Uint8Array };
+  | { kind: 'bundle'; bundle: Uint8Array }
+  | { kind: 'file'; message: Uint8Array };
 
 export function encodeInnerPayload(p: SessionPayload): Uint8Array {
   const body = encodePayload(p);
@@ -52,6 +56,13 @@ export function encodeInnerBundle(bundle: Uint8Array): Uint8Array {
   return out;
 }
 
+export function encodeInnerFile(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + message.length);
+  out[0] = InnerKind.FILE;
+  out.set(message, 1);
+  return out;
+}
+
 export function decodeInner(bytes: Uint8Array): Inner {
   if (bytes.length < 1) throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'empty session payload');
   const kind = bytes[0]!;
@@ -68,6 +79,9 @@ export function decodeInner(bytes: Uint8Array): Inner {
       if (rest.length !== PREKEY_BUNDLE_BYTES)
         throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', `bundle must be ${PREKEY_BUNDLE_BYTES} bytes`);
       return { kind: 'bundle', bundle: Uint8Array.from(rest) };
+    case InnerKind.FILE:
+      if (rest.length === 0) throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'empty file message');
+      return { kind: 'file', message: rest };
     default:
       throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', `unknown session payload kind ${kind}`);
   }

@@ -46,7 +46,13 @@ import type { PeerPrekeys } from '../store/peer-prekeys.js';
 import { DEFAULT_SCOPES, type TrustedPeer, type TrustStore } from '../store/trust-store.js';
 import type { PathKind } from '../transports/link.js';
 import type { InboxState } from './inbox-state.js';
-import { decodeInner, encodeInnerBundle, encodeInnerPayload, type SessionPayload } from './inner-payload.js';
+import {
+  decodeInner,
+  encodeInnerBundle,
+  encodeInnerFile,
+  encodeInnerPayload,
+  type SessionPayload,
+} from './inner-payload.js';
 import { type NameChangeEvent, NameChanges } from './name-changes.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 import { type BodyEncoding, decodePayload, encodePayload, type Payload } from './payload.js';
@@ -123,6 +129,8 @@ export interface SessionEvents {
   'name.change': [NameChangeEvent];
   /** Diagnostics: an envelope was refused (code), never fatal. */
   rejected: [{ from: string; code: string }];
+  /** A file-transfer message from a trusted peer under the live session (for client/src/files). */
+  'file.message': [{ from: string; bytes: Uint8Array }];
 }
 
 export interface SessionDeps {
@@ -620,6 +628,18 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#d.outbox.pending(peer).length > 0) this.kick(peer);
   }
 
+  /**
+   * One file-transfer message (client/src/files) to a trusted peer, under the live session only
+   * (never a prekey/mailbox copy: a transfer needs both sides online). False when there is no
+   * session or no path yet, after starting a handshake: the transfer engine retries on its timers.
+   */
+  sendFileMessage(peer: string, message: Uint8Array): boolean {
+    if (this.#d.trust.get(peer)?.state !== 'trusted') return false;
+    if (this.#sendInner(peer, encodeInnerFile(message))) return true;
+    if (!this.sessions.has(peer)) this.sessions.ensure(peer, decodeKey(peer));
+    return false;
+  }
+
   /** Send a session payload under the session; false when there is none or no path. */
   #sendInner(peer: string, inner: Uint8Array): boolean {
     if (this.#stopped) return false;
@@ -783,6 +803,13 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#d.prekeys?.peers.offer(fromKey, inner.bundle, this.#now());
       return;
     }
+    if (inner.kind === 'file') {
+      // Transfers run only under a live session: a prekey copy could be a stored replay.
+      if (messageId !== null || this.#d.trust.get(fromKey)?.state !== 'trusted')
+        this.#reject(fromKey, new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'file message outside a session'));
+      else this.emit('file.message', { from: fromKey, bytes: inner.message });
+      return;
+    }
     this.counters.received++;
     try {
       this.#dispatch(fromKey, inner.payload satisfies SessionPayload, via);
@@ -856,6 +883,7 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     const pos = this.#d.inbox.get(key);
     let next = pos?.next ?? 0;
+    (globalThis as any).__log?.push(`B onData seq ${p.seq} next ${next} stream ${p.stream} pos ${pos?.stream}`);
     if (!pos || pos.stream !== p.stream) {
       // A new stream starts at 0; a straggler from an old stream is ignored.
       if (p.seq !== 0) return;

@@ -883,7 +883,6 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     const pos = this.#d.inbox.get(key);
     let next = pos?.next ?? 0;
-    (globalThis as any).__log?.push(`B onData seq ${p.seq} next ${next} stream ${p.stream} pos ${pos?.stream}`);
     if (!pos || pos.stream !== p.stream) {
       // A new stream starts at 0; a straggler from an old stream is ignored.
       if (p.seq !== 0) return;

@@ -96,6 +96,11 @@ describe('docker-compose.yml', () => {
       if (service.profiles) expect(JSON.stringify(service), name).not.toMatch(/\$\{[A-Z0-9_]+:?\?/);
   });
 
+  it('writes no reference with an empty default, which podman-compose 1.0 leaves unexpanded', () => {
+    const text = read('docker-compose.yml');
+    expect(text.match(/\$\{[A-Za-z0-9_]+:?-\}/g) ?? []).toEqual([]);
+  });
+
   it('documents every variable it reads in .env.example', () => {
     const missing = [...composeVariables().keys()].filter((v) => !(v in exampleEnv));
     expect(missing).toEqual([]);

@@ -13,7 +13,6 @@ import type { PathsInit } from '../../src/sdk/config.js';
 import { DIRECT_DEAD_AFTER_MS } from '../../src/transports/direct-constants.js';
 import type { DirectLink } from '../../src/transports/direct-link.js';
 import { PathUpgrader } from '../../src/transports/direct-paths.js';
-import { PATH_STALL_MS } from '../../src/transports/path-constants.js';
 import { PathManager } from '../../src/transports/path-manager.js';
 import { freePort, startRendezvous, tempHome, waitFor } from '../helpers/server.js';
 
@@ -204,13 +203,10 @@ describe('upgrade and fallback through a real rendezvous server', () => {
     expect(via.get('direct')).toBeGreaterThan(0);
 
     proxy.cut();
-    const cutAt = Date.now();
     for (let i = 20; i < 60; i++) alice.send('Bob', { text: `m${i}` });
     // Well before the direct heartbeat could notice (DIRECT_DEAD_AFTER_MS): only stalled acks can.
     await waitFor(() => got.length === 60, DIRECT_DEAD_AFTER_MS / 2, `all 60 (got ${got.length})`);
-    const resumedMs = Date.now() - cutAt;
     expect(direct.isOpen, 'the cut link is still open: its heartbeat did not decide this').toBe(true);
-    expect(resumedMs).toBeGreaterThanOrEqual(PATH_STALL_MS);
     expect(via.get('relay')).toBeGreaterThan(0);
     expect(alice.paths.best(bobKey)?.kind).toBe('relay');
     expect(alice.paths.status(bobKey)).toMatch(/direct: no acks for \d+ ms, probing/);

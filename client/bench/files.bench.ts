@@ -69,19 +69,14 @@ async function dial(port: number): Promise<Socket> {
 
 // ── the four child roles ──────────────────────────────────────────────────────────────────
 
-async function engineRecipient(work: string): Promise<void> {
+async function engineRecipient(work: string, windowKiB: number): Promise<void> {
   const socket = await listenOnce();
   const files = new FileTransfers({
     channel: socketChannel(socket),
     stateDir: join(work, 'r-state'),
     inboxDir: join(work, 'r-inbox'),
     approve: () => true,
-    ...(process.env.FILES_BENCH_WINDOW_KIB
-      ? {
-          windowBytes: Number(process.env.FILES_BENCH_WINDOW_KIB) * 1024,
-          budgetBytes: 4 * Number(process.env.FILES_BENCH_WINDOW_KIB) * 1024,
-        }
-      : {}),
+    ...(windowKiB > 0 ? { windowBytes: windowKiB * 1024, budgetBytes: 4 * windowKiB * 1024 } : {}),
   });
   pipeFrames(socket, SENDER, (p, m) => files.receive(p, m));
   files.on('done', () => {
@@ -166,8 +161,9 @@ async function nextJson<T>(lines: AsyncIterableIterator<string>): Promise<T> {
   return JSON.parse(value) as T;
 }
 
-async function run(kind: 'engine' | 'plain', work: string, path: string, size: number) {
-  const recipient = child([`${kind}-recipient`, work, String(size)]);
+/** `windowKiB` 0: the engine's defaults (safe on the relay); else the window a direct path may get. */
+async function run(kind: 'engine' | 'plain', work: string, path: string, size: number, windowKiB = 0) {
+  const recipient = child([`${kind}-recipient`, work, String(size), String(windowKiB)]);
   const { port } = await nextJson<{ port: number }>(recipient.lines);
   const sender = child([`${kind}-sender`, work, String(port), path]);
   const [s, r] = await Promise.all([nextJson<SideReport>(sender.lines), nextJson<SideReport>(recipient.lines)]);
@@ -175,7 +171,12 @@ async function run(kind: 'engine' | 'plain', work: string, path: string, size: n
   const mb = size / 1e6;
   const transferMs = s.wallMs! - s.hashMs!;
   return {
-    path: kind === 'engine' ? 'engine over loopback TCP' : 'plain TCP socket pair (ceiling)',
+    path:
+      kind === 'plain'
+        ? 'plain TCP socket pair (ceiling)'
+        : windowKiB === 0
+          ? 'engine, default window (relay-safe, 384 KiB)'
+          : `engine, direct-path window (${windowKiB / 1024} MiB, budget ${(4 * windowKiB) / 1024} MiB)`,
     mbPerS: +(mb / (s.wallMs! / 1000)).toFixed(1),
     transferMbPerS: +(mb / (transferMs / 1000)).toFixed(1),
     hashS: +(s.hashMs! / 1000).toFixed(2),
@@ -205,12 +206,19 @@ async function main(): Promise<void> {
     const path = join(work, 'data.bin');
     await generate(path, size);
     const rows = [];
-    for (const kind of ['plain', 'engine'] as const) {
+    for (const [kind, windowKiB] of [
+      ['plain', 0],
+      ['engine', 0],
+      ['engine', 4096],
+    ] as const) {
       rmSync(join(work, 'r-inbox'), { recursive: true, force: true });
+      rmSync(join(work, 'r-state'), { recursive: true, force: true });
+      rmSync(join(work, 's-state'), { recursive: true, force: true });
       rmSync(join(work, 'plain-received.bin'), { force: true });
-      rows.push(await run(kind, work, path, size));
+      rows.push(await run(kind, work, path, size, windowKiB));
     }
     const ratio = +(rows[1]!.mbPerS / rows[0]!.mbPerS).toFixed(2);
+    const directRatio = +(rows[2]!.mbPerS / rows[0]!.mbPerS).toFixed(2);
     const meta = {
       date: new Date().toISOString(),
       node: process.version,
@@ -219,9 +227,12 @@ async function main(): Promise<void> {
       loadavg1: +loadavg()[0]!.toFixed(2),
       bytes: size,
       engineVsPlain: ratio,
+      directWindowVsPlain: directRatio,
     };
     console.table(rows);
-    console.log(`engine / plain: ${ratio}× (load average ${meta.loadavg1} on ${meta.cores} cores)`);
+    console.log(
+      `engine / plain: ${ratio}× default window, ${directRatio}× direct-path window (load average ${meta.loadavg1} on ${meta.cores} cores)`,
+    );
     const out = new URL('./results/', import.meta.url);
     mkdirSync(out, { recursive: true });
     writeFileSync(new URL('files.json', out), `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
@@ -238,7 +249,7 @@ async function main(): Promise<void> {
           `| ${r.path} | ${r.mbPerS} | ${r.transferMbPerS} | ${r.hashS} | ${r.senderCpuMsPerMb} | ${r.recipientCpuMsPerMb} | ${r.senderPeakRssMiB} | ${r.recipientPeakRssMiB} |`,
       ),
       '',
-      `Engine / plain (end to end): ${ratio}×.`,
+      `Engine / plain (end to end): ${ratio}× with the default window, ${directRatio}× with a direct-path window.`,
       '',
     ].join('\n');
     writeFileSync(new URL('files.md', out), md);
@@ -248,7 +259,7 @@ async function main(): Promise<void> {
 }
 
 const [role, work, a3, a4] = process.argv.slice(2);
-if (role === 'engine-recipient') await engineRecipient(work!);
+if (role === 'engine-recipient') await engineRecipient(work!, Number(a4 ?? 0));
 else if (role === 'engine-sender') await engineSender(work!, Number(a3), a4!);
 else if (role === 'plain-recipient') await plainRecipient(work!, Number(a3));
 else if (role === 'plain-sender') await plainSender(Number(a3), a4!);

@@ -17,6 +17,8 @@ export interface CreditDemand {
   /** Chunks in the whole transfer. */
   readonly total: number;
   readonly chunkBytes: number;
+  /** This transfer's window, bytes, when it differs from `CreditLimits.windowBytes` (a faster path). */
+  readonly windowBytes?: number;
 }
 
 export interface CreditLimits {
@@ -54,7 +56,7 @@ export function allocateCredit(demands: readonly CreditDemand[], limits: CreditL
     const d = demands[at]!;
     const mine = (limit[at]! - d.next) * d.chunkBytes;
     const wants = limit[at]! < d.total;
-    const inWindow = mine === 0 || mine + d.chunkBytes <= limits.windowBytes;
+    const inWindow = mine === 0 || mine + d.chunkBytes <= (d.windowBytes ?? limits.windowBytes);
     const inBudget = used === 0 || used + d.chunkBytes <= limits.budgetBytes;
     if (wants && inWindow && inBudget) {
       limit[at]!++;

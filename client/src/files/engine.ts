@@ -24,7 +24,8 @@ export interface FileTransfersOptions {
   inboxDir: string;
   approve: ApproveOffer;
   chunkBytes?: number;
-  windowBytes?: number;
+  /** Credit per incoming transfer, bytes, or per sender's key (see FileReceiverOptions). */
+  windowBytes?: number | ((peer: string) => number);
   budgetBytes?: number;
   maxFileBytes?: number;
   quotaBytes?: number;

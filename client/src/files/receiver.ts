@@ -82,7 +82,12 @@ export interface FileReceiverOptions {
   /** Root of the inbox: files land in `<inboxDir>/<peer>/`. Usually NEXUS_HOME/inbox. */
   inboxDir: string;
   approve: ApproveOffer;
-  windowBytes?: number;
+  /**
+   * Credit per transfer, bytes (default FILE_WINDOW_BYTES, safe on the relay). A function is
+   * asked at every allocation with the sender's key, so the host can give a peer on a direct or
+   * WebRTC path a larger window than one behind the relay.
+   */
+  windowBytes?: number | ((peer: string) => number);
   budgetBytes?: number;
   maxFileBytes?: number;
   /** Most bytes the inbox may hold (landed + in progress); unset = no quota. */
@@ -138,7 +143,7 @@ const keyOf = (peer: string, id: string) => `${peer}/${id}`;
  */
 export class FileReceiver extends EventEmitter<FileReceiverEvents> {
   readonly #o: FileReceiverOptions & {
-    windowBytes: number;
+    windowBytes: number | ((peer: string) => number);
     budgetBytes: number;
     maxFileBytes: number;
     approvalTimeoutMs: number;
@@ -569,10 +574,11 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       limit: t.limit,
       total: t.total,
       chunkBytes: t.rec.chunkSize,
+      windowBytes: this.#windowFor(t.rec.offer.peer),
     }));
     const pass = allocateCredit(
       demands,
-      { windowBytes: this.#o.windowBytes, budgetBytes: this.#o.budgetBytes },
+      { windowBytes: FILE_WINDOW_BYTES, budgetBytes: this.#o.budgetBytes },
       this.#cursor,
     );
     this.#cursor = pass.cursor;
@@ -581,6 +587,11 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       if (limit !== undefined) t.limit = limit;
       this.#advertise(t, false);
     }
+  }
+
+  #windowFor(peer: string): number {
+    const w = this.#o.windowBytes;
+    return typeof w === 'function' ? w(peer) : w;
   }
 
   /**

@@ -53,6 +53,13 @@ describe('credit allocation', () => {
     for (let i = 0; i < 10; i++) expect(served.get(`t${i}`) ?? 0, `t${i}`).toBeGreaterThanOrEqual(2);
   });
 
+  it('a transfer with its own (larger) window gets more, within the same budget', () => {
+    const fast = { ...demand('direct', 0, 0), windowBytes: 800 };
+    const { grants } = allocateCredit([demand('relay', 0, 0), fast], { windowBytes: 200, budgetBytes: 1000 }, 0);
+    expect(grants.get('relay')).toBe(2);
+    expect(grants.get('direct')).toBe(8);
+  });
+
   it('one chunk is always allowed, even when a chunk is bigger than the window or budget', () => {
     const { grants } = allocateCredit([demand('a', 0, 0, 5, 10_000)], { windowBytes: 100, budgetBytes: 100 }, 0);
     expect(grants.get('a')).toBe(1);

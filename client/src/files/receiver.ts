@@ -56,6 +56,8 @@ export interface IncomingRecord {
   next: number;
   path?: string;
   reason?: TransferReasonName;
+  /** Ended by a DECLINE (never accepted): a re-sent offer is declined again, not re-asked. */
+  declined?: boolean;
 }
 
 function isIncomingRecord(v: unknown): v is IncomingRecord {
@@ -291,12 +293,32 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     if (this.#pending.has(key)) return; // still with the host
     const finished = this.#finished.get(key);
     if (finished) {
+      const reason = finished.reason ?? 'internal';
       if (finished.state === 'done') this.#send(peer, { type: TransferMessageType.DONE, id: m.id });
-      else this.#send(peer, { type: TransferMessageType.FAILED, id: m.id, reason: finished.reason ?? 'internal' });
+      else if (finished.declined) this.#send(peer, { type: TransferMessageType.DECLINE, id: m.id, reason });
+      else this.#send(peer, { type: TransferMessageType.FAILED, id: m.id, reason });
       return;
     }
     const decline = (reason: TransferReasonName) => {
       this.#send(peer, { type: TransferMessageType.DECLINE, id: m.id, reason });
+      // Remembered (in memory) so a re-sent offer — our DECLINE lost — is not put to the host again.
+      this.#remember(key, {
+        offer: {
+          id: m.id,
+          peer,
+          name: '',
+          offeredName: '',
+          size: m.size,
+          mediaType: m.mediaType,
+          note: '',
+          sha256: Buffer.from(m.sha256).toString('hex'),
+        },
+        chunkSize: m.chunkSize,
+        state: 'failed',
+        next: 0,
+        reason,
+        declined: true,
+      });
       this.emit('failed', {
         id: m.id,
         peer,

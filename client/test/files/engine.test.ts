@@ -98,6 +98,25 @@ describe('file transfers between two engines over an in-memory channel', () => {
     expect(existsSync(inboxOf(B, A))).toBe(false);
   });
 
+  it('a lost DECLINE: the re-sent offer is declined again from memory, the host is asked once', async () => {
+    let asked = 0;
+    const { a } = pair(
+      {},
+      {
+        approve: () => {
+          asked++;
+          return false;
+        },
+      },
+    );
+    let dropped = 0;
+    net.drop = ({ bytes }) => bytes[1] === TransferMessageType.DECLINE && dropped++ < 2;
+    const { id } = await a.send(B, file('twice.txt', Buffer.from('x')));
+    expect(await outcome(a, id)).toEqual({ kind: 'failed', code: 'CLIENT_ERR_FILE_DECLINED' });
+    expect(dropped).toBe(3);
+    expect(asked).toBe(1);
+  });
+
   it('a host that never answers: the recipient declines on its approval timeout', async () => {
     const { a, b } = pair({}, { approve: () => new Promise<boolean>(() => {}), approvalTimeoutMs: 100 });
     const { id } = await a.send(B, file('slow.txt', Buffer.from('x')));

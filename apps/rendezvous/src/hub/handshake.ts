@@ -12,7 +12,6 @@ import {
   FrameType,
   verifyHello,
 } from '@p2p-comm/protocol';
-import { nodeSuite } from '@p2p-comm/protocol/node';
 import type { RawData, WebSocket } from 'ws';
 import type { Admission, AdmissionResult } from '../admission.js';
 import { instanceOf, makeClaim } from '../broker/broker.js';
@@ -20,6 +19,7 @@ import { newChallenge } from '../challenge.js';
 import { AUTH_BLOCK_MAX_ENTRIES, REJECTED_SOCKET_LINGER_MS } from '../constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from '../errors.js';
 import { errorFrame, welcomeFrame } from '../frames-out.js';
+import { helloSuite } from '../hello-verifier.js';
 import { hostnameOf } from '../hostname.js';
 import type { RouteCache } from '../route-cache.js';
 import { encodeKick } from '../route-codec.js';
@@ -184,7 +184,7 @@ export class Handshake {
       return;
     }
     try {
-      verifyHello(nodeSuite, hello, s.challenge, s.origins);
+      verifyHello(helloSuite, hello, s.challenge, s.origins);
     } catch {
       this.authFailure(s, 'bad_hello');
       this.sender.fail(s, 'RDV_ERR_AUTH_FAILED');

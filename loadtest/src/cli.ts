@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type CapacityInputs, type CapacityReport, capacityMarkdown, capacityReport } from './capacity.js';
 import { type CliConfig, parseArgs } from './config.js';
 import { LoadtestError } from './errors.js';
 import {
@@ -53,8 +54,37 @@ const SMOKE_SUITE: readonly Step[] = [
   { scenario: 'soak', peers: 200, targets: ['rdv-memory'], durationS: 3 },
 ];
 
+/** What the capacity model needs: memory and CPU per peer, CPU per message on one and two instances. */
+function capacitySteps(cfg: CliConfig): readonly Step[] {
+  return [
+    { scenario: 'connect', peers: cfg.peers ?? 5_000, targets: ['rdv-redis'] },
+    { scenario: 'relay', size: '300', targets: ['rdv-redis', 'rdv-redis-2'] },
+  ];
+}
+
+/** The model's inputs from a capacity run's results (null when a step failed). */
+function capacityInputs(cfg: CliConfig, results: readonly ScenarioResult[]): CapacityInputs | null {
+  const conn = results.find((r) => r.msgsPerS === null && r.target === 'rdv-redis');
+  const one = results.find((r) => r.msgsPerS !== null && r.target === 'rdv-redis');
+  const two = results.find((r) => r.msgsPerS !== null && r.target === 'rdv-redis-2');
+  if (!conn || !one || !two || two.delivered === 0 || two.redisCpuMs === null) return null;
+  return {
+    baseRssMB: conn.rssBaselineMB,
+    kbPerPeer: conn.rssPerConnKB,
+    redisKbPerPeer: Math.max(0, conn.redisRssPerConnKB ?? 0),
+    cpuUsPerConn: conn.cpuUsPerConn,
+    idleUsPerPeerS: Math.max(0, conn.idleCpuUsPerPeerS ?? 0),
+    heartbeatS: cfg.heartbeatS,
+    // Instance CPU only: Redis is modelled on its own.
+    localUsPerMsg: ((one.serverCpuMs - (one.redisCpuMs ?? 0)) * 1000) / one.delivered,
+    crossUsPerMsg: ((two.serverCpuMs - two.redisCpuMs) * 1000) / two.delivered,
+    redisUsPerMsg: (two.redisCpuMs * 1000) / two.delivered,
+  };
+}
+
 function steps(cfg: CliConfig): readonly Step[] {
   if (cfg.scenario === 'all') return FULL_SUITE;
+  if (cfg.scenario === 'capacity') return capacitySteps(cfg);
   if (cfg.scenario === 'smoke') return SMOKE_SUITE;
   const targets = cfg.targets ?? (cfg.scenario === 'relay' ? RELAYS : ALL);
   return [{ scenario: cfg.scenario, targets, ...(cfg.size ? { size: cfg.size } : {}) }];
@@ -80,7 +110,7 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   for (const step of steps(cfg)) {
     const targets =
-      cfg.targets && (cfg.scenario === 'all' || cfg.scenario === 'smoke')
+      cfg.targets && (cfg.scenario === 'all' || cfg.scenario === 'smoke' || cfg.scenario === 'capacity')
         ? step.targets.filter((t) => cfg.targets!.includes(t))
         : step.targets;
     for (const target of targets) {
@@ -99,6 +129,7 @@ async function main(): Promise<void> {
         sourceAddresses: cfg.sourceAddresses,
         serverCpus: pin ? '0' : null,
         generatorCpus: pin ? '1' : null,
+        ...(cfg.serverRoot !== null ? { serverRoot: resolve(cfg.serverRoot) } : {}),
         serverNodeArgs: cfg.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(cfg.profile)}`] : [],
       };
       process.stderr.write(`» ${plan.label} × ${target} …\n`);
@@ -112,6 +143,14 @@ async function main(): Promise<void> {
       }
     }
   }
+  let capacity: CapacityReport | undefined;
+  if (cfg.scenario === 'capacity') {
+    const inputs = capacityInputs(cfg, results);
+    if (inputs === null) throw new LoadtestError('LOAD_ERR_GENERATOR', 'capacity: a measurement step failed');
+    const machine = machineInfo();
+    const host = { ramGiB: cfg.ramGiB ?? machine.memGiB, cores: cfg.cores ?? machine.cores };
+    capacity = capacityReport(inputs, host, cfg.goalPeers);
+  }
   const report: RunReport = {
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -119,8 +158,10 @@ async function main(): Promise<void> {
     versions: versions(),
     pinned: pin,
     results,
+    ...(capacity !== undefined ? { capacity } : {}),
   };
-  const md = markdownReport(report);
+  const md =
+    capacity === undefined ? markdownReport(report) : `${markdownReport(report)}\n${capacityMarkdown(capacity)}`;
   process.stdout.write(`${md}\n`);
   if (cfg.out) {
     mkdirSync(cfg.out, { recursive: true });

@@ -14,7 +14,8 @@ import { LoadtestError } from './errors.js';
 import { type RelaySize, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 import { TARGET_NAMES, type TargetName } from './targets.js';
 
-export type CliScenario = ScenarioName | 'all' | 'smoke';
+export type CliScenario = ScenarioName | 'all' | 'smoke' | 'capacity';
+const RUNS: readonly string[] = [...SCENARIO_NAMES, 'all', 'smoke', 'capacity'];
 
 export interface CliConfig {
   readonly scenario: CliScenario;
@@ -36,6 +37,17 @@ export interface CliConfig {
   readonly profile: string | null;
   /** Markdown file whose results section (after RESULTS_MARKER) is replaced by this run's. */
   readonly doc: string | null;
+  /**
+   * Another checkout of this repository whose apps/rendezvous server is run instead of this
+   * one's (same generator and references): before/after in one run, e.g. from a `git worktree`.
+   */
+  readonly serverRoot: string | null;
+  /** capacity: host size to model (default: this machine) and the peer goal to size for. */
+  readonly ramGiB: number | null;
+  readonly cores: number | null;
+  readonly goalPeers: number;
+  /** capacity: the servers' heartbeat interval, s (HEARTBEAT_INTERVAL_MS default 30,000). */
+  readonly heartbeatS: number;
 }
 
 const INT_FLAGS: Record<string, [min: number, max: number]> = {
@@ -49,9 +61,13 @@ const INT_FLAGS: Record<string, [min: number, max: number]> = {
   concurrency: [1, MAX_CONNECT_CONCURRENCY],
   'source-addresses': [1, 250],
   instances: [1, 2],
+  'ram-gib': [1, 65_536],
+  cores: [1, 1_024],
+  'goal-peers': [1, 1_000_000_000],
+  'heartbeat-s': [1, 3_600],
 };
 
-export const USAGE = `usage: npm run loadtest -- <${[...SCENARIO_NAMES, 'all', 'smoke'].join('|')}> [options]
+export const USAGE = `usage: npm run loadtest -- <${RUNS.join('|')}> [options]
   --target T[,T]      ${TARGET_NAMES.join(', ')} (default: all that apply)
   --instances K       1 or 2: shorthand for the rendezvous targets with Redis (1 → rdv-redis, 2 → rdv-redis-2)
   --peers N           peers (connect, soak)         --pairs P      active pairs
@@ -63,16 +79,18 @@ export const USAGE = `usage: npm run loadtest -- <${[...SCENARIO_NAMES, 'all', '
   --no-pin            do not pin server and generator to separate CPUs
   --out DIR           write <DIR>/latest.{json,md} and a timestamped copy
   --doc FILE          replace the results section of FILE (e.g. docs/performance.md) with this run
-  --profile DIR       run servers under node --cpu-prof, profiles into DIR (summarise: loadtest/src/profile-summary.ts)`;
+  --profile DIR       run servers under node --cpu-prof, profiles into DIR (summarise: loadtest/src/profile-summary.ts)
+  --server-root DIR   run the rendezvous server of another checkout (a git worktree: before/after in one run)
+  capacity: connect --peers (default 5000) on 1 instance with Redis, relay 300 B on 1 and 2 instances, then the model:
+  --ram-gib R --cores C  host size to model (default: this machine)   --goal-peers P  (default 1000000)
+  --heartbeat-s H     the servers' heartbeat interval (default 30)`;
 
 /** Parse argv (without node and script). Throws one LOAD_ERR_CONFIG listing every problem. */
 export function parseArgs(argv: readonly string[]): CliConfig {
   const problems: string[] = [];
   const [scenario, ...rest] = argv;
-  if (!scenario || ![...SCENARIO_NAMES, 'all', 'smoke'].includes(scenario))
-    problems.push(
-      `scenario must be one of ${[...SCENARIO_NAMES, 'all', 'smoke'].join(', ')}, got ${JSON.stringify(scenario)}`,
-    );
+  if (!scenario || !RUNS.includes(scenario))
+    problems.push(`scenario must be one of ${RUNS.join(', ')}, got ${JSON.stringify(scenario)}`);
   const ints: Record<string, number> = {};
   let targets: TargetName[] | null = null;
   let size: RelaySize | null = null;
@@ -80,6 +98,7 @@ export function parseArgs(argv: readonly string[]): CliConfig {
   let out: string | null = null;
   let profile: string | null = null;
   let doc: string | null = null;
+  let serverRoot: string | null = null;
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
     if (!flag.startsWith('--')) {
@@ -108,6 +127,7 @@ export function parseArgs(argv: readonly string[]): CliConfig {
     } else if (name === 'out') out = value;
     else if (name === 'profile') profile = value;
     else if (name === 'doc') doc = value;
+    else if (name === 'server-root') serverRoot = value;
     else if (name in INT_FLAGS) {
       const [min, max] = INT_FLAGS[name]!;
       const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -140,5 +160,10 @@ export function parseArgs(argv: readonly string[]): CliConfig {
     out,
     profile,
     doc,
+    serverRoot,
+    ramGiB: ints['ram-gib'] ?? null,
+    cores: ints.cores ?? null,
+    goalPeers: ints['goal-peers'] ?? 1_000_000,
+    heartbeatS: ints['heartbeat-s'] ?? 30,
   });
 }

@@ -1,5 +1,6 @@
 /** Results → a markdown table (with ratios to the bare forwarder) and a JSON document. */
 import { cpus, totalmem } from 'node:os';
+import type { CapacityReport } from './capacity.js';
 import type { ScenarioResult } from './runner.js';
 
 export interface RunReport {
@@ -9,6 +10,8 @@ export interface RunReport {
   readonly versions: Record<string, string>;
   readonly pinned: boolean;
   readonly results: readonly ScenarioResult[];
+  /** The capacity model evaluated on this run (the `capacity` run only). */
+  readonly capacity?: CapacityReport;
 }
 
 export function machineInfo(): RunReport['machine'] {

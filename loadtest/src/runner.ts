@@ -34,6 +34,8 @@ export interface RunOptions {
   serverEnv?: Record<string, string>;
   /** Extra Node flags for server processes (profiling). */
   serverNodeArgs?: readonly string[];
+  /** Absolute path of another checkout whose rendezvous server runs instead (A/B in one run). */
+  serverRoot?: string;
 }
 
 export interface ScenarioResult {
@@ -52,6 +54,10 @@ export interface ScenarioResult {
   rssBaselineMB: number;
   rssMB: number;
   rssPerConnKB: number;
+  /** Redis RSS growth per connected peer (presence record), KB; null without Redis or with traffic. */
+  redisRssPerConnKB: number | null;
+  /** Server CPU while the connected peers sit idle (the RSS settle window), µs per peer per second. */
+  idleCpuUsPerPeerS: number | null;
   msgsPerS: number | null;
   mbPerS: number | null;
   cpuUsPerMsg: number | null;
@@ -152,6 +158,7 @@ export async function runScenario(target: TargetName, plan: ScenarioPlan, opts: 
     cpus: opts.serverCpus,
     env: opts.serverEnv,
     nodeArgs: opts.serverNodeArgs,
+    ...(opts.serverRoot !== undefined ? { serverRoot: opts.serverRoot } : {}),
   });
   const gens: Generator[] = [];
   try {
@@ -206,6 +213,7 @@ async function measure(
 ): Promise<ScenarioResult> {
   const rssOf = () => server.instancePids.reduce((s, pid) => s + rssBytes(pid), 0);
   const rssBaseline = rssOf();
+  const redisRss0 = server.redisPid !== null ? rssBytes(server.redisPid) : Number.NaN;
   const cpu0 = totalCpuMs(server.pids);
   const connects: ConnectStats[] = (
     await Promise.all(gens.map((g) => g.ask({ cmd: 'connect' }, 'connected', CONNECT_PHASE_TIMEOUT_MS + 10_000)))
@@ -223,9 +231,17 @@ async function measure(
   let run: RunStats[] = [];
   let cpuRun = 0;
   let redisCpuRun: number | null = null;
+  let idleCpuUsPerPeerS: number | null = null;
+  let redisRssPerConnKB: number | null = null;
   if (plan.mode === null) {
+    const idle0 = totalCpuMs(server.pids);
+    const t0 = performance.now();
     await sleep(RSS_SETTLE_MS);
+    const idleS = (performance.now() - t0) / 1000;
+    idleCpuUsPerPeerS = ((totalCpuMs(server.pids) - idle0) * 1000) / Math.max(1, connected) / idleS;
     rss = rssOf();
+    if (server.redisPid !== null)
+      redisRssPerConnKB = (rssBytes(server.redisPid) - redisRss0) / 1024 / Math.max(1, connected);
   } else {
     await Promise.all(
       gens.map((g) => g.ask({ cmd: 'run', mode: plan.mode!, heartbeatMs: plan.heartbeatMs }, 'running', 30_000)),
@@ -267,6 +283,8 @@ async function measure(
     rssBaselineMB: round(rssBaseline / 2 ** 20, 1),
     rssMB: round(rss / 2 ** 20, 1),
     rssPerConnKB: round((rss - rssBaseline) / 1024 / Math.max(1, connected), 2),
+    redisRssPerConnKB: redisRssPerConnKB === null ? null : round(redisRssPerConnKB, 2),
+    idleCpuUsPerPeerS: idleCpuUsPerPeerS === null ? null : round(idleCpuUsPerPeerS, 3),
     msgsPerS: traffic && measuredS > 0 ? round(delivered / measuredS, 0) : null,
     mbPerS: traffic && measuredS > 0 ? round(sum((r) => r.deliveredBytes) / 1e6 / measuredS, 2) : null,
     cpuUsPerMsg: traffic && delivered > 0 ? round((cpuRun * 1000) / delivered, 2) : null,

@@ -2,6 +2,7 @@
  * The servers under test. Every server-side process (instances and Redis) is pinned to the
  * server CPU set, so CPU per message and msgs/s compare the same core budget.
  */
+import { join } from 'node:path';
 import type { Endpoint } from './generator/types.js';
 import type { ProtocolName } from './protocols/types.js';
 import { type RedisHandle, startRedis } from './redis.js';
@@ -68,6 +69,8 @@ export interface TargetOptions {
   env?: Record<string, string>;
   /** Extra Node flags for server processes (e.g. --cpu-prof --cpu-prof-dir=…). */
   nodeArgs?: readonly string[];
+  /** Absolute path of another checkout whose apps/rendezvous server runs instead of this one's. */
+  serverRoot?: string;
 }
 
 async function startOne(
@@ -85,6 +88,11 @@ async function startOne(
     throw e;
   }
   return proc;
+}
+
+/** The rendezvous server entry: this checkout's, or (absolute) another checkout's for an A/B run. */
+function rendezvousEntry(serverRoot: string | undefined): string {
+  return serverRoot === undefined ? 'apps/rendezvous/src/server.ts' : join(serverRoot, 'apps/rendezvous/src/server.ts');
 }
 
 export async function startTarget(name: TargetName, opts: TargetOptions): Promise<RunningTarget> {
@@ -107,7 +115,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
         if (redis) env.REDIS_URL = redis.url;
         procs.push(
           await startOne(
-            tsEntryWith(opts.nodeArgs ?? [], 'apps/rendezvous/src/server.ts'),
+            tsEntryWith(opts.nodeArgs ?? [], rendezvousEntry(opts.serverRoot)),
             port,
             `rendezvous-${i}`,
             opts,

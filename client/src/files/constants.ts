@@ -39,7 +39,12 @@ export const FILE_WINDOW_BYTES = 393_216;
  */
 export const FILE_RECEIVE_BUDGET_BYTES = 1_048_576;
 /** A credit message is sent once the grant moved this many chunks past the last one sent. */
-export const FILE_CREDIT_BATCH_CHUNKS = 2;
+export const FILE_CREDIT_BATCH_CHUNKS = 4;
+/**
+ * Chunks the sender reads from the file in one read, at most (and never more than its credit):
+ * one thread-pool round trip for many chunks instead of one each.
+ */
+export const FILE_READ_AHEAD_CHUNKS = 16;
 
 /** Incoming transfers accepted and in progress at once, transfers. */
 export const FILE_MAX_INCOMING = 64;

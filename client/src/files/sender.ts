@@ -10,6 +10,7 @@ import {
   FILE_MAX_OUTGOING,
   FILE_OFFER_TIMEOUT_MS,
   FILE_PERSIST_EVERY_CHUNKS,
+  FILE_READ_AHEAD_CHUNKS,
   FILE_RESEND_MAX_MS,
   FILE_RESEND_MS,
 } from './constants.js';
@@ -367,27 +368,46 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
     void this.#pump(t);
   }
 
-  /** Send chunks while credit allows, reading each straight into its message. */
+  /**
+   * Send chunks while credit allows. The file is read up to FILE_READ_AHEAD_CHUNKS at a time
+   * (one read for many chunks; never more than the credit, so memory stays within the window),
+   * and each chunk is checked against the grant again just before it goes.
+   */
   async #pump(t: Outgoing): Promise<void> {
     if (t.pumping) return;
     t.pumping = true;
+    const { size, chunkSize, id, peer } = t.rec;
     try {
       while (!t.closed && t.sentNext < t.grant && t.fh) {
-        const index = t.sentNext++;
-        const len = chunkLength(t.rec.size, t.rec.chunkSize, index);
-        const { message, body } = allocChunk(t.rec.id, index, len);
-        const { bytesRead } = await t.fh.read(body, 0, len, index * t.rec.chunkSize);
+        const first = t.sentNext;
+        const count = Math.min(t.grant - first, FILE_READ_AHEAD_CHUNKS);
+        const offset = first * chunkSize;
+        const bytes = Math.min(count * chunkSize, size - offset);
+        t.sentNext = first + count;
+        const block = Buffer.allocUnsafe(bytes);
+        const { bytesRead } = await t.fh.read(block, 0, bytes, offset);
         if (t.closed) return;
-        if (bytesRead !== len) {
-          this.#send(t, { type: TransferMessageType.CANCEL, id: t.rec.id, reason: 'source-changed' });
+        if (bytesRead !== bytes) {
+          this.#send(t, { type: TransferMessageType.CANCEL, id, reason: 'source-changed' });
           this.#fail(t, 'CLIENT_ERR_FILE_SOURCE_CHANGED', `${t.rec.path} is shorter than offered`);
           return;
         }
-        if (!this.#o.channel.send(t.rec.peer, message)) {
-          t.sentNext = Math.min(t.sentNext, index); // no path now: the timer retries
-          return;
+        for (let i = 0; i < count; i++) {
+          const index = first + i;
+          if (index >= t.grant) {
+            // The recipient withdrew credit while we read: what is not granted is not sent.
+            t.sentNext = Math.min(t.sentNext, index);
+            break;
+          }
+          const len = chunkLength(size, chunkSize, index);
+          const { message, body } = allocChunk(id, index, len);
+          block.copy(body, 0, i * chunkSize, i * chunkSize + len);
+          if (!this.#o.channel.send(peer, message)) {
+            t.sentNext = Math.min(t.sentNext, index); // no path now: the timer retries
+            return;
+          }
+          this.counters.chunksSent++;
         }
-        this.counters.chunksSent++;
       }
     } catch (err) {
       this.#fail(t, 'CLIENT_ERR_FILE_FAILED', `reading ${t.rec.path}: ${(err as Error).message}`);

@@ -105,6 +105,17 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
     else await this.receiver.cancel(peer, id);
   }
 
+  /** Transfers in both directions: offers waiting for the host, in progress (for `files.list`). */
+  list(): { incoming: ReturnType<FileReceiver['list']>; outgoing: ReturnType<FileSender['list']> } {
+    return { incoming: this.receiver.list(), outgoing: this.sender.list() };
+  }
+
+  /** Trust in `peer` ended (revoked): end all its transfers, both directions, as cancelled. */
+  async cancelPeer(peer: string): Promise<void> {
+    for (const t of this.sender.list()) if (t.peer === peer) this.sender.cancel(peer, t.id);
+    for (const t of this.receiver.list()) if (t.peer === peer) await this.receiver.cancel(peer, t.id);
+  }
+
   /** One message from `peer` (authenticated by the session). Never throws. */
   receive(peer: string, bytes: Uint8Array): void {
     let m: ReturnType<typeof decodeTransferMessage>;

@@ -154,6 +154,20 @@ describe('file transfers between two engines over an in-memory channel', () => {
     expect(partialsOf(B)).toEqual([]);
   });
 
+  it('cancelPeer (trust revoked) ends every transfer with that peer, both directions', async () => {
+    const { a, b } = pair({ chunkBytes: 1024 }, { windowBytes: 4096, budgetBytes: 4096 });
+    const { id } = await a.send(B, file('r.bin', randomBytes(2_000_000)));
+    await new Promise<void>((resolve) => b.on('progress', () => resolve()));
+    expect(b.list().incoming.map((t) => t.id)).toEqual([id]);
+    const got = outcome(b, id);
+    const sent = outcome(a, id);
+    await b.cancelPeer(A);
+    expect((await got).code).toBe('CLIENT_ERR_FILE_CANCELLED');
+    expect((await sent).code).toBe('CLIENT_ERR_FILE_CANCELLED');
+    expect(b.list()).toEqual({ incoming: [], outgoing: [] });
+    expect(a.list()).toEqual({ incoming: [], outgoing: [] });
+  });
+
   it('the inbox quota is a clean CLIENT_ERR_FILE_QUOTA on both sides', async () => {
     const { a, b } = pair({}, { quotaBytes: 10_000 });
     const { id } = await a.send(B, file('q.bin', randomBytes(20_000)));

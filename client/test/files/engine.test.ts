@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileTransfers } from '../../src/files/engine.js';
@@ -166,6 +166,19 @@ describe('file transfers between two engines over an in-memory channel', () => {
     expect((await sent).code).toBe('CLIENT_ERR_FILE_CANCELLED');
     expect(b.list()).toEqual({ incoming: [], outgoing: [] });
     expect(a.list()).toEqual({ incoming: [], outgoing: [] });
+  });
+
+  it('a truncated stream is refused: the file shrinks under the sender, both sides end with SOURCE_CHANGED, nothing lands', async () => {
+    const { a, b } = pair({ chunkBytes: 1024 }, { windowBytes: 4096, budgetBytes: 4096 });
+    const p = file('shrinks.bin', randomBytes(1_000_000));
+    const { id } = await a.send(B, p);
+    await new Promise<void>((resolve) => b.on('progress', (e) => e.bytes > 50_000 && resolve()));
+    truncateSync(p, 100_000);
+    const [sent, got] = await Promise.all([outcome(a, id), outcome(b, id)]);
+    expect(sent.code).toBe('CLIENT_ERR_FILE_SOURCE_CHANGED');
+    expect(got.code).toBe('CLIENT_ERR_FILE_SOURCE_CHANGED');
+    expect(partialsOf(B)).toEqual([]);
+    expect(existsSync(inboxOf(B, A))).toBe(false);
   });
 
   it('the inbox quota is a clean CLIENT_ERR_FILE_QUOTA on both sides', async () => {

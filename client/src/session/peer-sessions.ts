@@ -60,7 +60,12 @@ interface PeerState {
    * session nobody can use, so it must not replace `live` until a packet authenticates under it.
    */
   candidate: TransportSession | null;
-  pending: { hs: PendingSession; startedAt: number } | null;
+  /**
+   * Our message 1 in flight. After the timeout it stays readable (a late message 2 still
+   * completes it) but no longer blocks a new attempt, which replaces it once the backoff allows;
+   * its secrets are erased then, or PEER_HANDSHAKE_TIMEOUT_MS + retryMaxMs after it started.
+   */
+  pending: { hs: PendingSession; startedAt: number; timedOut: boolean } | null;
   /**
    * The last message 1 we answered (its ephemeral key) and our answer: a duplicate of it (a path
    * that repeats packets) gets the same answer again, no new work and no new candidate.
@@ -171,14 +176,15 @@ export class PeerSessions {
     if (!this.#d.isTrusted(peer)) return;
     const s = this.#state(peer, peerKey);
     const now = this.#d.now();
-    if (s.live || s.pending || now < s.retryAt) return;
+    if (s.live || (s.pending && !s.pending.timedOut) || now < s.retryAt) return;
+    this.#abandon(s); // a timed-out attempt of ours: this one replaces it
     if (this.#pendingCount >= PEER_HANDSHAKES_PENDING_MAX) return; // a slot frees within the timeout
     const { packet, pending } = initiateSession({
       identity: this.#d.identity,
       remotePublicKey: s.key,
       suite: this.#d.suite,
     });
-    s.pending = { hs: pending, startedAt: now };
+    s.pending = { hs: pending, startedAt: now, timedOut: false };
     this.#pendingCount++;
     this.counters.initiated++;
     try {
@@ -243,7 +249,7 @@ export class PeerSessions {
       return;
     }
     const s = this.#state(peer, from);
-    if (s.pending && Buffer.compare(this.#myKey, s.key) < 0) {
+    if (s.pending && !s.pending.timedOut && Buffer.compare(this.#myKey, s.key) < 0) {
       // Both initiated: ours (the lower key) wins; the peer abandons its own and answers ours.
       this.counters.tieBreaks++;
       return;
@@ -412,12 +418,15 @@ export class PeerSessions {
   #sweep(): void {
     const now = this.#d.now();
     for (const [peer, s] of [...this.#peers]) {
-      if (s.pending && now - s.pending.startedAt >= this.#t.handshakeTimeoutMs) {
-        this.#abandon(s);
+      if (s.pending && !s.pending.timedOut && now - s.pending.startedAt >= this.#t.handshakeTimeoutMs) {
+        s.pending.timedOut = true;
         this.counters.timeouts++;
         this.#failed(s);
       }
-      if (!s.pending && !s.live && s.retryAt > 0 && now >= s.retryAt && this.#d.wantsSession(peer))
+      if (s.pending?.timedOut && now - s.pending.startedAt >= this.#t.handshakeTimeoutMs + this.#t.retryMaxMs)
+        this.#abandon(s);
+      const waiting = !s.pending || s.pending.timedOut;
+      if (waiting && !s.live && s.retryAt > 0 && now >= s.retryAt && this.#d.wantsSession(peer))
         this.ensure(peer, s.key);
       for (const session of [s.live, s.candidate]) session?.expirePrevious();
       if ((s.live || s.candidate) && now - s.lastUsed >= this.#t.idleCloseMs) {

@@ -72,6 +72,9 @@ for (const broker of ['memory', 'redis'] as const) {
       expect(req.fingerprint).toBe(ids.Alice!.fingerprint);
       await carol.call('consent.respond', { requestId: req.requestId, accept: false });
       await alice.waitNotification('peer.status', (p) => p.key === ids.Carol!.key && p.state === 'denied');
+      // Carol said no herself: her side reports 'declined', never 'denied' (issue 16).
+      await carol.waitNotification('peer.status', (p) => p.key === ids.Alice!.key && p.state === 'declined');
+      expect(carol.notifications.some((n) => n.method === 'peer.status' && n.params?.state === 'denied')).toBe(false);
       const after = await alice.request('messages.send', { peer: ids.Carol!.key, text: 'denied?' });
       expect(after.error?.data?.code).toMatch(/CLIENT_ERR_(UNKNOWN_PEER|NOT_TRUSTED)/);
       expect(carol.received()).toHaveLength(0);

@@ -9,6 +9,12 @@ import type { RendezvousConnection } from './rendezvous-connection.js';
  * The relay path: a Link per peer over the shared rendezvous connection (RELAY frames out,
  * DELIVER frames in). Links open on demand while the connection is up and all close when it
  * drops; the session retransmits whatever was not acked once a path is back.
+ *
+ * It carries peer packets of every kind unchanged (docs/protocol.md "Peer packets"): v1
+ * envelopes and v2 PREKEY packets, which the server stores for an offline peer (ACK QUEUED),
+ * and v2 handshake and TRANSPORT packets, which are live-only (PEER_OFFLINE for an offline
+ * peer; the session then resends under the prekey). A v2 session is the peer's, not this
+ * link's: it keeps working when a direct or WebRTC link replaces this one.
  */
 export class RelayLink implements Link {
   readonly kind = 'relay' as const;

@@ -138,6 +138,7 @@ async function rootfsTarballs(log: (line: string) => void): Promise<{ node: stri
   log(`installing ${NODE_PACKAGES.join(' ')}`);
   await inChroot(`apt-get update -qq && ${install(NODE_PACKAGES)} && ${NODE_PREP}`);
   const tar = async (out: string) => {
+    log(`saving ${out}`);
     await run('tar', ['-C', rootfs, ...TAR_EXCLUDES.map((e) => `--exclude=${e}`), '-cf', `${out}.part`, '.']);
     renameSync(`${out}.part`, out);
   };
@@ -145,7 +146,8 @@ async function rootfsTarballs(log: (line: string) => void): Promise<{ node: stri
   log(`installing ${SERVICE_PACKAGES.join(' ')}`);
   await inChroot(`${install(SERVICE_PACKAGES)} && ${SERVICES_PREP}`);
   await tar(services);
-  rmSync(rootfs, { recursive: true, force: true });
+  log('removing the build root');
+  await run('rm', ['-rf', '--one-file-system', rootfs]);
   return { node, services };
 }
 

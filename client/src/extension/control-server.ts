@@ -35,7 +35,18 @@ import { readLines } from './line-reader.js';
 import { METHODS } from './methods.js';
 
 /** What another CLI process may ask a running listener to do. */
-export const CONTROL_METHODS: ReadonlySet<string> = new Set(['messages.send', 'peers.revoke', 'status']);
+export const CONTROL_METHODS: ReadonlySet<string> = new Set([
+  'messages.send',
+  'peers.revoke',
+  'status',
+  'files.send',
+  'files.list',
+  'files.respond',
+  'files.cancel',
+]);
+
+/** File events a connection gets for the transfers it started with `files.send`. */
+const FILE_EVENTS = ['file.accepted', 'file.progress', 'file.done', 'file.failed'] as const;
 
 export interface ControlServer {
   readonly path: string;
@@ -47,6 +58,8 @@ interface Connection {
   inFlight: number;
   /** Message ids this connection sent, insertion-ordered so the oldest is forgotten first. */
   sends: Set<string>;
+  /** Transfer ids this connection started (files.send), bounded like `sends`. */
+  files: Set<string>;
 }
 
 const busy = (what: string): RpcErrorObject => ({
@@ -71,6 +84,18 @@ export async function serveControl(client: P2PClient, path: string): Promise<Con
   const onFailed = forward('message.failed');
   client.on('message.delivered', onDelivered);
   client.on('message.failed', onFailed);
+  const fileForwards = FILE_EVENTS.map((event) => {
+    const fn = (params: { id: string }) => {
+      const ended = event === 'file.done' || event === 'file.failed';
+      for (const c of connections)
+        if (c.files.has(params.id)) {
+          if (ended) c.files.delete(params.id);
+          write(c, notification(event, params));
+        }
+    };
+    client.on(event, fn);
+    return [event, fn] as const;
+  });
 
   const handle = async (c: Connection, line: string) => {
     if (line.trim().length === 0) return;
@@ -95,6 +120,10 @@ export async function serveControl(client: P2PClient, path: string): Promise<Con
         c.sends.add(sent);
         if (c.sends.size > CONTROL_MAX_TRACKED_SENDS) c.sends.delete(c.sends.values().next().value!);
       }
+      if (method === 'files.send') {
+        c.files.add((result as { id: string }).id);
+        if (c.files.size > CONTROL_MAX_TRACKED_SENDS) c.files.delete(c.files.values().next().value!);
+      }
       if (id !== undefined) write(c, response(id, result));
     } catch (err) {
       if (id !== undefined) write(c, errorResponse(id, toRpcError(err)));
@@ -109,7 +138,7 @@ export async function serveControl(client: P2PClient, path: string): Promise<Con
       socket.end(`${errorResponse(null, busy(`over ${CONTROL_MAX_CONNECTIONS} control connections`))}\n`);
       return;
     }
-    const c: Connection = { socket, inFlight: 0, sends: new Set() };
+    const c: Connection = { socket, inFlight: 0, sends: new Set(), files: new Set() };
     connections.add(c);
     socket.setTimeout(CONTROL_IDLE_TIMEOUT_MS, () => socket.destroy());
     socket.once('close', () => connections.delete(c));
@@ -145,6 +174,7 @@ export async function serveControl(client: P2PClient, path: string): Promise<Con
       new Promise<void>((resolve) => {
         client.off('message.delivered', onDelivered);
         client.off('message.failed', onFailed);
+        for (const [event, fn] of fileForwards) client.off(event, fn);
         for (const c of connections) c.socket.destroy();
         server.close(() => resolve());
       }),

@@ -16,6 +16,11 @@ const NOTIFICATIONS = [
   'approval.request',
   'name.change',
   'server.status',
+  'file.offer',
+  'file.accepted',
+  'file.progress',
+  'file.done',
+  'file.failed',
 ] as const satisfies ReadonlyArray<keyof ClientEvents>;
 
 export interface ExtensionIo {

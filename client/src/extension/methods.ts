@@ -1,6 +1,8 @@
+import { isAbsolute } from 'node:path';
 import { formatFingerprint } from '@p2p-comm/protocol';
 import { MAX_MESSAGE_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
+import { FILE_MAX_MEDIA_TYPE_BYTES, FILE_MAX_NAME_BYTES, FILE_MAX_NOTE_BYTES } from '../files/constants.js';
 import type { P2PClient } from '../sdk/client.js';
 import { parseShare } from '../share.js';
 import { bool, obj, str } from './jsonrpc.js';
@@ -8,6 +10,16 @@ import { bool, obj, str } from './jsonrpc.js';
 export type Method = (client: P2PClient, params: unknown) => unknown;
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Transfer ids are 16 random bytes in hex (files/sender.ts). */
+const TRANSFER_ID_RE = /^[0-9a-f]{32}$/;
+/** Longest path `files.send` takes, characters (PATH_MAX on Linux). */
+const MAX_PATH_CHARS = 4_096;
+
+function transferId(p: Record<string, unknown>): string {
+  const id = str(p, 'id', { max: 64 })!;
+  if (!TRANSFER_ID_RE.test(id)) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'id must be a transfer id');
+  return id;
+}
 
 function connectTarget(p: Record<string, unknown>): string {
   const target = str(p, 'share', { optional: true, max: 1024 }) ?? str(p, 'key', { optional: true, max: 64 });
@@ -78,6 +90,26 @@ export const METHODS: Readonly<Record<string, Method>> = Object.freeze({
     const p = obj(params);
     return c.respondApproval(str(p, 'approvalId', { max: 64 })!, bool(p, 'allow')!);
   },
+  'files.send': (c, params) => {
+    const p = obj(params);
+    const path = str(p, 'path', { max: MAX_PATH_CHARS })!;
+    // The extension's working directory is not the caller's: only an absolute path names one file.
+    if (!isAbsolute(path)) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'path must be absolute');
+    const note = str(p, 'note', { optional: true, max: FILE_MAX_NOTE_BYTES });
+    const name = str(p, 'name', { optional: true, max: FILE_MAX_NAME_BYTES });
+    const mediaType = str(p, 'mediaType', { optional: true, max: FILE_MAX_MEDIA_TYPE_BYTES });
+    return c.sendFile(str(p, 'peer', { max: 256 })!, path, {
+      ...(note !== undefined ? { note } : {}),
+      ...(name !== undefined ? { name } : {}),
+      ...(mediaType !== undefined ? { mediaType } : {}),
+    });
+  },
+  'files.list': (c) => c.files.list(),
+  'files.respond': (c, params) => {
+    const p = obj(params);
+    return c.files.respond(transferId(p), bool(p, 'accept')!);
+  },
+  'files.cancel': (c, params) => c.files.cancel(transferId(obj(params))),
   status: (c) => c.status(),
   'server.reconnect': (c) => ({ server: c.reconnectServer() }),
 });

@@ -23,6 +23,7 @@ import { PathManager } from '../transports/path-manager.js';
 import { RelayTransport } from '../transports/relay.js';
 import { type ConnectionState, RendezvousConnection } from '../transports/rendezvous-connection.js';
 import { type ClientConfig, type ClientInit, validateClientInit } from './config.js';
+import { ClientFiles, type ClientFileEvents, type SendFileParams } from './files-wiring.js';
 
 /** Server refusals that retrying cannot fix; others (draining, busy) are waited out. */
 const FINAL_REFUSALS: ReadonlySet<string> = new Set([
@@ -34,7 +35,7 @@ const FINAL_REFUSALS: ReadonlySet<string> = new Set([
   'RDV_ERR_REPLACED',
 ]);
 
-export interface ClientEvents extends SessionEvents {
+export interface ClientEvents extends SessionEvents, ClientFileEvents {
   'server.status': [{ state: ConnectionState; detail: string }];
 }
 
@@ -70,6 +71,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   #paths: PathManager | null = null;
   #conn: RendezvousConnection | null = null;
   #upgrader: PathUpgrader | null = null;
+  #files: ClientFiles | null = null;
 
   constructor(init: ClientInit) {
     super();
@@ -98,6 +100,16 @@ export class P2PClient extends EventEmitter<ClientEvents> {
 
   get session(): Session {
     return this.#need(this.#session);
+  }
+
+  /** File transfers (after start): list, respond, cancel; `sendFile` below offers one. */
+  get files(): ClientFiles {
+    return this.#need(this.#files);
+  }
+
+  /** Offer a file of any size to a trusted peer; `file.*` events follow (sdk/files-wiring.ts). */
+  sendFile(peer: string, path: string, opts: SendFileParams = {}) {
+    return this.files.send(peer, path, opts);
   }
 
   #need<T>(v: T | null): T {
@@ -233,6 +245,14 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       this.#upgrader = upgrader;
       await upgrader.start();
       session.start();
+      this.#files = new ClientFiles({
+        session,
+        stateDir: paths.stateDir,
+        inboxDir: this.config.filesInbox ?? join(this.config.home, 'inbox'),
+        bestPath: (peer) => pathManager.best(peer)?.kind,
+        emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+      });
+      await this.#files.start();
     } catch (err) {
       // e.g. the direct listener's port is taken: undo what already started.
       this.#conn?.stop();
@@ -321,6 +341,8 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   }
 
   async stop(): Promise<void> {
+    this.#files?.stop();
+    this.#files = null;
     await this.#upgrader?.stop();
     this.#upgrader = null;
     this.#session?.stop();

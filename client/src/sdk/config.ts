@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { MAILBOX_RESEND_AFTER_MS, PENDING_CONSENT_TTL_MS } from '../constants.js';
 import { ClientError } from '../errors.js';
 import type { PeerSessionTimings } from '../session/peer-sessions.js';
@@ -28,6 +29,8 @@ export interface ClientInit {
   now?: () => number;
   /** v2 handshake timings (tests shorten them); defaults PEER_HANDSHAKE_* in constants.ts. */
   sessionTimings?: Partial<PeerSessionTimings>;
+  /** Where received files land (`<dir>/<peer>/<name>`), an absolute path. Default `<home>/inbox`. */
+  filesInbox?: string;
 }
 
 /** Direct listener (off by default), WebRTC (on by default), mDNS (off by default). */
@@ -68,6 +71,7 @@ export interface ClientConfig {
   readonly replaced: Readonly<Partial<ReplacedPolicy>>;
   readonly now: () => number;
   readonly sessionTimings: Readonly<Partial<PeerSessionTimings>>;
+  readonly filesInbox: string | null;
 }
 
 export function validateClientInit(init: unknown): ClientConfig {
@@ -114,6 +118,11 @@ export function validateClientInit(init: unknown): ClientConfig {
       Object.values(i.sessionTimings).some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1))
   )
     problems.push('sessionTimings must be an object of positive integer ms');
+  if (
+    i.filesInbox !== undefined &&
+    (typeof i.filesInbox !== 'string' || !isAbsolute(i.filesInbox) || i.filesInbox.length > 4096)
+  )
+    problems.push('filesInbox must be an absolute path');
   const paths = validatePaths(i.paths, problems);
   const replaced = validateReplaced(i.replaced, problems);
   if (problems.length > 0) throw new ClientError('CLIENT_ERR_CONFIG', problems.join('; '), { problems });
@@ -128,6 +137,7 @@ export function validateClientInit(init: unknown): ClientConfig {
     replaced,
     now: (i.now as (() => number) | undefined) ?? Date.now,
     sessionTimings: Object.freeze({ ...(i.sessionTimings as Partial<PeerSessionTimings> | undefined) }),
+    filesInbox: (i.filesInbox as string | undefined) ?? null,
   });
 }
 

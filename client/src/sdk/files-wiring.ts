@@ -1,0 +1,236 @@
+/**
+ * File transfers (client/src/files) wired into the client: the session carries the engine's
+ * messages (FILE inner payloads under TRANSPORT packets), an incoming offer waits for the
+ * host's answer (`files.respond`), revoking a peer ends its transfers, and the engine's events
+ * become the client's `file.*` events (progress throttled). The SDK, the extension, the CLI
+ * and the MCP tools all use this one object.
+ *
+ * @example
+ *   client.on('file.offer', (o) => client.files.respond(o.id, o.size < 10_000_000));
+ *   const { id } = await client.files.send('Bob', '/tmp/report.pdf', { note: 'Q3' });
+ *   client.on('file.done', (d) => console.log(d.id, d.path));
+ */
+import { extname } from 'node:path';
+import { ClientError } from '../errors.js';
+import type { TransferFailure, TransferProgress, TransferRef } from '../files/channel.js';
+import { FILE_WINDOW_BYTES } from '../files/constants.js';
+import { FileTransfers } from '../files/engine.js';
+import type { IncomingOffer } from '../files/receiver.js';
+import type { Session } from '../session/session.js';
+
+/**
+ * Credit per incoming transfer from a peer whose best path is direct or WebRTC, bytes. Those
+ * paths have no relay queue to overflow, so a larger window keeps a fast link busy (bench:files:
+ * 0.62× of a plain socket with 4 MiB against 0.40× with the relay-safe default). Relay peers
+ * get FILE_WINDOW_BYTES (under the relay's per-recipient RECIPIENT_BUSY_BYTES).
+ */
+export const FILE_DIRECT_WINDOW_BYTES = 4_194_304;
+/**
+ * `file.progress` events per transfer at most this often, ms (plus the last one): a 1 GiB
+ * transfer makes ~22,000 chunk writes, which would be as many JSON-RPC lines for the host.
+ */
+export const FILE_PROGRESS_EVENT_INTERVAL_MS = 250;
+
+/** What `file.offer` carries: the offer as the host's gates see it, plus who sent it. */
+export interface FileOfferEvent extends IncomingOffer {
+  /** The sender's display name (as the local user approved it) and fingerprint. */
+  from: string;
+  fingerprint: string;
+}
+
+export type FileProgressEvent = TransferProgress & { name: string };
+export type FileDoneEvent = TransferRef & { size: number; name: string; path?: string; sha256?: string };
+
+export interface ClientFileEvents {
+  'file.offer': [FileOfferEvent];
+  'file.accepted': [TransferRef];
+  'file.progress': [FileProgressEvent];
+  'file.done': [FileDoneEvent];
+  'file.failed': [TransferFailure & { name: string }];
+}
+
+export interface ClientFilesDeps {
+  session: Session;
+  stateDir: string;
+  inboxDir: string;
+  /** The kind of the peer's best open path now ('direct', 'webrtc', 'relay'), if any. */
+  bestPath: (peer: string) => string | undefined;
+  emit: <K extends keyof ClientFileEvents>(event: K, ...args: ClientFileEvents[K]) => void;
+  now?: () => number;
+}
+
+export interface SendFileParams {
+  note?: string;
+  name?: string;
+  mediaType?: string;
+}
+
+/** Media types guessed from the extension when the caller gives none (else octet-stream). */
+const MEDIA_TYPES: Readonly<Record<string, string>> = Object.freeze({
+  '.txt': 'text/plain',
+  '.md': 'text/markdown',
+  '.csv': 'text/csv',
+  '.json': 'application/json',
+  '.html': 'text/html',
+  '.pdf': 'application/pdf',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.zip': 'application/zip',
+  '.gz': 'application/gzip',
+  '.tar': 'application/x-tar',
+});
+
+interface Waiting {
+  offer: IncomingOffer;
+  answer: (accept: boolean) => void;
+}
+
+interface Shown {
+  name: string;
+  /** Last progress event sent, ms. */
+  at: number;
+  sha256?: string;
+}
+
+/** The client's file transfers: the engine plus the host's answers and the event names. */
+export class ClientFiles {
+  readonly engine: FileTransfers;
+  readonly #d: ClientFilesDeps;
+  /** Offers waiting for `respond`, by transfer id (bounded by the engine's FILE_MAX_PENDING_OFFERS). */
+  readonly #waiting = new Map<string, Waiting>();
+  /**
+   * Names of live transfers, by "<direction>/<peer>/<id>", for events that carry only ids.
+   * Bounded by the engine's FILE_MAX_INCOMING + FILE_MAX_PENDING_OFFERS + FILE_MAX_OUTGOING:
+   * an entry leaves on done/failed.
+   */
+  readonly #shown = new Map<string, Shown>();
+  readonly #now: () => number;
+
+  constructor(d: ClientFilesDeps) {
+    this.#d = d;
+    this.#now = d.now ?? Date.now;
+    this.engine = new FileTransfers({
+      channel: { send: (peer, message) => d.session.sendFileMessage(peer, message) },
+      stateDir: d.stateDir,
+      inboxDir: d.inboxDir,
+      approve: (offer) => this.#ask(offer),
+      windowBytes: (peer) => {
+        const kind = d.bestPath(peer);
+        return kind === 'direct' || kind === 'webrtc' ? FILE_DIRECT_WINDOW_BYTES : FILE_WINDOW_BYTES;
+      },
+    });
+    const e = this.engine;
+    e.on('accepted', (r) => d.emit('file.accepted', r));
+    e.on('progress', (p) => {
+      const s = this.#shown.get(refKey(p));
+      const now = this.#now();
+      if (s && now - s.at < FILE_PROGRESS_EVENT_INTERVAL_MS && p.bytes < p.total) return;
+      if (s) s.at = now;
+      d.emit('file.progress', { ...p, name: s?.name ?? '' });
+    });
+    e.on('done', (r) => {
+      const s = this.#shown.get(refKey(r));
+      this.#shown.delete(refKey(r));
+      d.emit('file.done', {
+        id: r.id,
+        peer: r.peer,
+        direction: r.direction,
+        size: r.size,
+        name: r.name ?? s?.name ?? '',
+        ...(r.path ? { path: r.path } : {}),
+        ...(s?.sha256 ? { sha256: s.sha256 } : {}),
+      });
+    });
+    e.on('failed', (f) => {
+      const s = this.#shown.get(refKey(f));
+      this.#shown.delete(refKey(f));
+      // Timed out, cancelled by the sender or here: the host's late answer has nothing to answer.
+      if (f.direction === 'in') {
+        const w = this.#waiting.get(f.id);
+        if (w && w.offer.peer === f.peer) {
+          this.#waiting.delete(f.id);
+          w.answer(false);
+        }
+      }
+      d.emit('file.failed', { ...f, name: s?.name ?? '' });
+    });
+    // Trust ended: nothing of this peer's transfers goes on, either way.
+    d.session.on('peer.status', (s) => {
+      if (s.state === 'revoked' || s.state === 'revoked-by-peer') void e.cancelPeer(s.key).catch(() => {});
+    });
+    d.session.on('file.message', ({ from, bytes }) => e.receive(from, bytes));
+  }
+
+  /** Resume what a restart interrupted (both directions). */
+  start(): Promise<void> {
+    return this.engine.start();
+  }
+
+  stop(): void {
+    for (const w of this.#waiting.values()) w.answer(false);
+    this.#waiting.clear();
+    this.engine.stop();
+  }
+
+  /** Offer the file at `path` to a trusted peer (name or key). The outcome comes as events. */
+  async send(peerRef: string, path: string, p: SendFileParams = {}): Promise<{ id: string; to: string; name: string }> {
+    const peer = this.#d.session.resolvePeer(peerRef);
+    const state = this.#d.session.peerInfo(peer).state;
+    if (state === 'revoked' || state === 'revoked-by-peer') throw new ClientError('CLIENT_ERR_REVOKED', peerRef);
+    if (state !== 'trusted') throw new ClientError('CLIENT_ERR_NOT_TRUSTED', peerRef);
+    const mediaType = p.mediaType ?? MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+    const { id } = await this.engine.send(peer, path, {
+      mediaType,
+      ...(p.note !== undefined ? { note: p.note } : {}),
+      ...(p.name !== undefined ? { name: p.name } : {}),
+    });
+    const name = this.engine.sender.list().find((t) => t.id === id)?.name ?? p.name ?? '';
+    this.#shown.set(`out/${peer}/${id}`, { name, at: 0 });
+    return { id, to: peer, name };
+  }
+
+  /** The host's answer to a `file.offer`. */
+  respond(id: string, accept: boolean): { id: string; accepted: boolean } {
+    const w = this.#waiting.get(id);
+    if (!w) throw new ClientError('CLIENT_ERR_FILE_UNKNOWN_TRANSFER', id);
+    this.#waiting.delete(id);
+    w.answer(accept);
+    return { id, accepted: accept };
+  }
+
+  /** Cancel a transfer in either direction (a waiting offer is declined). */
+  async cancel(id: string): Promise<{ id: string; cancelled: true }> {
+    const { incoming, outgoing } = this.engine.list();
+    const out = outgoing.find((t) => t.id === id);
+    if (out) await this.engine.cancel(out.peer, id, 'out');
+    else {
+      const inc = incoming.find((t) => t.id === id);
+      if (!inc) throw new ClientError('CLIENT_ERR_FILE_UNKNOWN_TRANSFER', id);
+      await this.engine.cancel(inc.peer, id, 'in');
+    }
+    return { id, cancelled: true };
+  }
+
+  /** Offers waiting for an answer and transfers in progress, both directions. */
+  list() {
+    const { incoming, outgoing } = this.engine.list();
+    return {
+      incoming: incoming.map((t) => ({ ...t, direction: 'in' as const })),
+      outgoing: outgoing.map((t) => ({ ...t, state: t.accepted ? 'sending' : 'offered' })),
+    };
+  }
+
+  /** The engine's approve callback: announce the offer, wait for `respond` (or the engine's timeout). */
+  #ask(offer: IncomingOffer): Promise<boolean> {
+    const info = this.#d.session.peerInfo(offer.peer);
+    this.#shown.set(`in/${offer.peer}/${offer.id}`, { name: offer.name, at: 0, sha256: offer.sha256 });
+    return new Promise<boolean>((resolve) => {
+      this.#waiting.set(offer.id, { offer, answer: resolve });
+      this.#d.emit('file.offer', { ...offer, from: info.name, fingerprint: info.fingerprint });
+    });
+  }
+}
+
+const refKey = (r: TransferRef) => `${r.direction}/${r.peer}/${r.id}`;

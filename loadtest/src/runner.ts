@@ -59,6 +59,8 @@ export interface ScenarioResult {
   /** Server CPU while the connected peers sit idle (the RSS settle window), µs per peer per second. */
   idleCpuUsPerPeerS: number | null;
   msgsPerS: number | null;
+  /** Delivered messages per Redis PUBLISH in the measured window (cross-instance batching); null without Redis. */
+  msgsPerPublish: number | null;
   mbPerS: number | null;
   cpuUsPerMsg: number | null;
   rttP50Ms: number | null;
@@ -232,6 +234,8 @@ async function measure(
   let cpuRun = 0;
   let redisCpuRun: number | null = null;
   let idleCpuUsPerPeerS: number | null = null;
+  let publishes0 = Number.NaN;
+  let publishes = Number.NaN;
   let redisRssPerConnKB: number | null = null;
   if (plan.mode === null) {
     const idle0 = totalCpuMs(server.pids);
@@ -249,6 +253,7 @@ async function measure(
     await sleep(opts.warmupS * 1000);
     const c0 = totalCpuMs(server.pids);
     const r0 = server.redisPid !== null ? totalCpuMs([server.redisPid]) : 0;
+    publishes0 = server.publishCalls ? await server.publishCalls() : Number.NaN;
     await Promise.all(gens.map((g) => g.ask({ cmd: 'mark' }, 'marked', 10_000)));
     await sleep(opts.durationS * 1000);
     run = (await Promise.all(gens.map((g) => g.ask({ cmd: 'stop' }, 'stopped', DRAIN_TIMEOUT_MS + 30_000)))).map(
@@ -256,6 +261,7 @@ async function measure(
     );
     cpuRun = totalCpuMs(server.pids) - c0;
     if (server.redisPid !== null) redisCpuRun = totalCpuMs([server.redisPid]) - r0;
+    publishes = (server.publishCalls ? await server.publishCalls() : Number.NaN) - publishes0;
     rss = rssOf();
   }
 
@@ -286,6 +292,7 @@ async function measure(
     redisRssPerConnKB: redisRssPerConnKB === null ? null : round(redisRssPerConnKB, 2),
     idleCpuUsPerPeerS: idleCpuUsPerPeerS === null ? null : round(idleCpuUsPerPeerS, 3),
     msgsPerS: traffic && measuredS > 0 ? round(delivered / measuredS, 0) : null,
+    msgsPerPublish: traffic && publishes > 0 ? round(delivered / publishes, 2) : null,
     mbPerS: traffic && measuredS > 0 ? round(sum((r) => r.deliveredBytes) / 1e6 / measuredS, 2) : null,
     cpuUsPerMsg: traffic && delivered > 0 ? round((cpuRun * 1000) / delivered, 2) : null,
     rttP50Ms: rtt.count ? round(rtt.p50, 3) : null,

@@ -59,6 +59,8 @@ export interface RunningTarget {
   /** Instance pids only (RSS per connection is read from these). */
   readonly instancePids: readonly number[];
   readonly redisPid: number | null;
+  /** PUBLISH commands Redis has run so far (cross-instance batches); null without Redis. */
+  readonly publishCalls: (() => Promise<number>) | null;
   stop(): Promise<void>;
 }
 
@@ -136,6 +138,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
     endpoints,
     instancePids,
     redisPid: redis ? redis.proc.pid : null,
+    publishCalls: redis ? () => redis!.publishCalls() : null,
     pids: redis ? [...instancePids, redis.proc.pid] : instancePids,
     async stop() {
       for (const p of procs) await p.stop();

@@ -3,7 +3,9 @@
  * registry is reachable from CI: one debootstrap root filesystem (Debian 13 ships Node 20.19),
  * saved twice as a tarball — once with Node and npm only (the NODE_IMAGE the Dockerfile builds
  * on, with a `node` user, uid 1000), once more with Redis, nginx, coturn and Prometheus — and
- * imported into podman. Each service image docker-compose.yml names is then a metadata-only
+ * imported into podman. npm is the copy this machine runs (pure JavaScript, its dependencies
+ * bundled), not Debian's npm package, which brings ~400 node-* packages: that one choice takes
+ * about a minute off a cold run and ~150 MB off the image. Each service image docker-compose.yml names is then a metadata-only
  * build on the second one (USER, WORKDIR, CMD/ENTRYPOINT), so no container runs to make it.
  *
  * Everything is done once per machine: images carry a label with a hash of this recipe, and the
@@ -11,6 +13,8 @@
  * the files users get name the public images, and a public image already present under one of
  * these names is used as it is.
  */
+
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -18,17 +22,19 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CACHE_DIR, imageExists, imageLabel, podman, run } from './engine.js';
 
 /** Debian release the fixtures come from: the first with Node 20.19 (the engines floor). */
 const SUITE = 'trixie';
-const NODE_PACKAGES = ['ca-certificates', 'nodejs', 'npm'];
+const NODE_PACKAGES = ['ca-certificates', 'nodejs'];
 const SERVICE_PACKAGES = ['redis-server', 'redis-tools', 'nginx', 'coturn', 'prometheus'];
 /** Label holding the recipe hash; a local image without it is someone else's and is left alone. */
 export const RECIPE_LABEL = 'p2p-comm.test.recipe';
@@ -71,9 +77,28 @@ const SERVICE_RECIPES: Readonly<Record<string, readonly string[]>> = {
   ],
 };
 
+/** The npm this machine runs: its package directory and version. */
+function hostNpm(): { dir: string; version: string } {
+  const cli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+  const dir = dirname(dirname(cli)); // …/node_modules/npm/bin/npm-cli.js
+  const { name, version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, string>;
+  if (name !== 'npm') throw new Error(`${cli} is not inside the npm package`);
+  return { dir, version: version! };
+}
+
+const NPM = hostNpm();
 const RECIPE_KEY = createHash('sha256')
   .update(
-    JSON.stringify({ SUITE, NODE_PACKAGES, SERVICE_PACKAGES, NODE_PREP, SERVICES_PREP, TAR_EXCLUDES, SERVICE_RECIPES }),
+    JSON.stringify({
+      SUITE,
+      NODE_PACKAGES,
+      npm: NPM.version,
+      SERVICE_PACKAGES,
+      NODE_PREP,
+      SERVICES_PREP,
+      TAR_EXCLUDES,
+      SERVICE_RECIPES,
+    }),
   )
   .digest('hex')
   .slice(0, 16);
@@ -114,12 +139,21 @@ export function debianMirror(): string {
   return mirror.replace(/\/$/, '');
 }
 
-/** The two root filesystem tarballs, made with one debootstrap when not cached yet. */
-async function rootfsTarballs(log: (line: string) => void): Promise<{ node: string; services: string }> {
+/**
+ * The two root filesystem tarballs, made with one debootstrap when not cached yet. `onNode`
+ * runs as soon as the Node tarball exists, alongside the service packages' installation.
+ */
+async function rootfsTarballs(
+  log: (line: string) => void,
+  onNode: (tarball: string) => Promise<void>,
+): Promise<{ node: string; services: string }> {
   const dir = join(CACHE_DIR, RECIPE_KEY);
   const node = join(dir, 'node.tar');
   const services = join(dir, 'services.tar');
-  if (existsSync(node) && existsSync(services)) return { node, services };
+  if (existsSync(node) && existsSync(services)) {
+    await onNode(node);
+    return { node, services };
+  }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const rootfs = join(dir, 'rootfs');
@@ -135,19 +169,33 @@ async function rootfsTarballs(log: (line: string) => void): Promise<{ node: stri
     });
   const install = (packages: readonly string[]) =>
     `apt-get install -y -qq --no-install-recommends ${packages.join(' ')} && apt-get clean`;
-  log(`installing ${NODE_PACKAGES.join(' ')}`);
+  log(`installing ${NODE_PACKAGES.join(' ')}, npm ${NPM.version}`);
   await inChroot(`apt-get update -qq && ${install(NODE_PACKAGES)} && ${NODE_PREP}`);
+  mkdirSync(join(rootfs, 'usr/lib/node_modules'), { recursive: true });
+  await run('cp', ['-a', NPM.dir, join(rootfs, 'usr/lib/node_modules/npm')]);
+  for (const [bin, cli] of [
+    ['npm', 'npm-cli.js'],
+    ['npx', 'npx-cli.js'],
+  ])
+    symlinkSync(`../lib/node_modules/npm/bin/${cli}`, join(rootfs, 'usr/bin', bin!));
   const tar = async (out: string) => {
     log(`saving ${out}`);
     await run('tar', ['-C', rootfs, ...TAR_EXCLUDES.map((e) => `--exclude=${e}`), '-cf', `${out}.part`, '.']);
     renameSync(`${out}.part`, out);
   };
   await tar(node);
-  log(`installing ${SERVICE_PACKAGES.join(' ')}`);
-  await inChroot(`${install(SERVICE_PACKAGES)} && ${SERVICES_PREP}`);
-  await tar(services);
-  log('removing the build root');
-  await run('rm', ['-rf', '--one-file-system', rootfs]);
+  const nodeDone = onNode(node);
+  // If the services part fails, still settle the Node import before reporting the failure.
+  try {
+    log(`installing ${SERVICE_PACKAGES.join(' ')}`);
+    await inChroot(`${install(SERVICE_PACKAGES)} && ${SERVICES_PREP}`);
+    await tar(services);
+    log('removing the build root');
+    await run('rm', ['-rf', '--one-file-system', rootfs]);
+  } finally {
+    await nodeDone.catch(() => {});
+  }
+  await nodeDone;
   return { node, services };
 }
 
@@ -170,18 +218,44 @@ async function deriveImage(tag: string, instructions: readonly string[]) {
   }
 }
 
+export interface BaseImages {
+  /** Settles once NODE_IMAGE exists: the image build may start while the rest is made. */
+  node: Promise<void>;
+  /** Settles once every image exists. */
+  done: Promise<BaseImagesReport>;
+}
+
 /**
  * Make sure NODE_IMAGE and one image per compose service in `images` (service name → image
  * name from docker-compose.yml) exist; builds only what is missing or from an older recipe.
  */
-export async function ensureBaseImages(
+export function ensureBaseImages(
   images: Readonly<Record<string, string>>,
   log: (line: string) => void = () => {},
+): BaseImages {
+  let nodeReady: () => void = () => {};
+  let nodeFailed: (err: unknown) => void = () => {};
+  const node = new Promise<void>((resolve, reject) => {
+    nodeReady = resolve;
+    nodeFailed = reject;
+  });
+  const done = makeBaseImages(images, log, nodeReady);
+  // A failure before the Node image existed fails `node` too (settling it twice is a no-op).
+  done.catch(nodeFailed);
+  return { node, done };
+}
+
+async function makeBaseImages(
+  images: Readonly<Record<string, string>>,
+  log: (line: string) => void,
+  nodeReady: () => void,
 ): Promise<BaseImagesReport> {
   const started = Date.now();
   const report: BaseImagesReport = { built: [], foreign: [], elapsedMs: 0 };
   const ours = async (tag: string) => (await imageLabel(tag, RECIPE_LABEL)) === RECIPE_KEY;
 
+  const needNode = !(await ours(NODE_IMAGE));
+  if (!needNode) nodeReady();
   const wanted: [string, readonly string[]][] = [];
   for (const [service, image] of Object.entries(images)) {
     const recipe = SERVICE_RECIPES[service];
@@ -193,15 +267,15 @@ export async function ensureBaseImages(
     }
     wanted.push([image, recipe]);
   }
-  const needNode = !(await ours(NODE_IMAGE));
   const needServices = wanted.length > 0 && !(await ours(SERVICES_BASE_IMAGE));
   if (needNode || needServices) {
-    const tarballs = await rootfsTarballs(log);
-    if (needNode) {
+    const tarballs = await rootfsTarballs(log, async (nodeTar) => {
+      if (!needNode) return;
       log(`importing ${NODE_IMAGE}`);
-      await importTarball(tarballs.node, NODE_IMAGE, ['CMD ["node"]']);
+      await importTarball(nodeTar, NODE_IMAGE, ['CMD ["node"]']);
       report.built.push(NODE_IMAGE);
-    }
+      nodeReady();
+    });
     if (needServices) {
       log(`importing ${SERVICES_BASE_IMAGE}`);
       await importTarball(tarballs.services, SERVICES_BASE_IMAGE, []);

@@ -484,7 +484,20 @@ export class Session extends EventEmitter<SessionEvents> {
    * path came up: the peer is online).
    */
   kick(peer: string, peerReachable = false): void {
+    this.#prefetchBundle(peer);
     this.#retx.kick(peer, peerReachable);
+  }
+
+  /**
+   * A trusted peer with no session and no bundle of it known: fetch its bundle now (consent
+   * just completed, a path came up), so the first message need not wait for the server or the
+   * handshake. Rate-limited like every fetch.
+   */
+  #prefetchBundle(peer: string): void {
+    const pk = this.#d.prekeys;
+    if (!pk || this.#stopped || this.sessions.has(peer)) return;
+    if (this.#d.trust.get(peer)?.state !== 'trusted' || pk.peers.bundle(peer, this.#now())) return;
+    this.#fetchBundle(peer, decodeKey(peer));
   }
 
   /**

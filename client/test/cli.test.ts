@@ -93,13 +93,26 @@ describe('p2p-comm CLI, two people', () => {
     expect(peers).toEqual([expect.objectContaining({ name: 'Bob', state: 'trusted', key: bob.key })]);
 
     // A file, then a revoke the other side hears about.
-    const { writeFileSync } = await import('node:fs');
+    const { readFileSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const file = join(a.home, 'notes.bin');
     writeFileSync(file, Buffer.alloc(1234, 7));
+    // A file is a transfer: offered, asked about in Bob's listen, then landed in his inbox.
     const sendFile = run(['send', 'Bob', '--file', file], envA, '');
+    await waitFor(() => listen.out().includes('Accept the file? [y/N]'), 20_000, 'file offer prompt');
+    expect(listen.out()).toContain('Alice (');
+    expect(listen.out()).toContain('offers a file: notes.bin (1.2 KiB, application/octet-stream, sha256 ');
+    listen.proc.stdin.write('y\n');
     expect(await sendFile.done).toBe(0);
-    await waitFor(() => listen.out().includes('Alice: (1234 bytes)'), 10_000, 'file received');
+    expect(sendFile.out()).toContain('Sent notes.bin (1.2 KiB) to Bob');
+    await waitFor(
+      () => listen.out().includes('Received notes.bin (1.2 KiB), SHA-256 checked: '),
+      10_000,
+      'file landed',
+    );
+    const landed = /SHA-256 checked: (.+)\n/.exec(listen.out())![1]!;
+    expect(landed.startsWith(join(b.home, 'inbox'))).toBe(true);
+    expect(readFileSync(landed)).toEqual(Buffer.alloc(1234, 7));
     const revoke = run(['trust', 'revoke', 'Bob'], envA, '');
     expect(await revoke.done).toBe(0);
     expect(revoke.out()).toContain('Revoked Bob');
@@ -137,21 +150,24 @@ describe('p2p-comm CLI, two people', () => {
 });
 
 describe('p2p-comm send --file with a bad file', () => {
-  it('a missing file, a directory or an oversized file is a typed error, never a stack trace', async () => {
+  it('a missing file, a directory or a file over FILE_MAX_BYTES is a typed error before any network, never a stack trace', async () => {
     const { mkdirSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { MAX_MESSAGE_BYTES } = await import('../src/constants.js');
+    const { truncateSync } = await import('node:fs');
+    const { FILE_MAX_BYTES } = await import('../src/files/constants.js');
     const a = tempHome();
     cleanups.push(a.cleanup);
     const env = { NEXUS_HOME: a.home };
+    // Over the largest file a transfer takes (1 TiB): sparse, so it costs no disk.
     const big = join(a.home, 'big.bin');
-    writeFileSync(big, Buffer.alloc(MAX_MESSAGE_BYTES + 1));
+    writeFileSync(big, '');
+    truncateSync(big, FILE_MAX_BYTES + 1);
     const dir = join(a.home, 'adir');
     mkdirSync(dir);
     const cases: Array<[string, string]> = [
       [join(a.home, 'missing.bin'), 'CLIENT_ERR_INVALID_ARGUMENT'],
       [dir, 'CLIENT_ERR_INVALID_ARGUMENT'],
-      [big, 'CLIENT_ERR_MESSAGE_TOO_LARGE'],
+      [big, 'CLIENT_ERR_FILE_TOO_LARGE'],
     ];
     for (const [file, code] of cases) {
       const r = run(['send', 'Bob', '--file', file, '--json'], env, '');

@@ -3,13 +3,13 @@ import { MAX_MESSAGE_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { serveExtension } from '../extension/extension.js';
 import { createClient, type P2PClient } from '../sdk/client.js';
-import { readFileBounded } from '../store/atomic-file.js';
 import { displayLabel } from '../store/display-name.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { storePaths } from '../store/paths.js';
 import { TrustStore } from '../store/trust-store.js';
 import { normalizeServerUrl } from '../transports/rendezvous-connection.js';
 import { parse, parseDuration } from './args.js';
+import { cmdSendFile } from './files.js';
 import { renderQr } from './qr.js';
 import { isHomeLocked, viaListener } from './via-listener.js';
 
@@ -24,6 +24,10 @@ export interface CliContext {
   interrupted: Promise<void>;
   /** stdout is a terminal (colours allowed). */
   isTerminal?: boolean;
+  /** stderr is a terminal: file progress is a bar redrawn in place, else plain lines. */
+  stderrIsTerminal?: boolean;
+  /** Width of that terminal, columns. */
+  columns?: number;
 }
 
 type Parsed = ReturnType<typeof parse>;
@@ -55,6 +59,12 @@ export function pathsOf(ctx: CliContext, values: Parsed['values']): Record<strin
   return paths;
 }
 
+/** P2P_COMM_INBOX: where received files land instead of $NEXUS_HOME/inbox (validated by the client config). */
+export function inboxOf(ctx: CliContext): { filesInbox?: string } {
+  const dir = ctx.env.P2P_COMM_INBOX;
+  return dir ? { filesInbox: dir } : {};
+}
+
 export function serverOf(ctx: CliContext, values: Parsed['values']): string | undefined {
   return (values.server as string | undefined) ?? ctx.env.P2P_COMM_SERVER ?? undefined;
 }
@@ -63,7 +73,7 @@ function print(ctx: CliContext, json: boolean, value: unknown, human: string): v
   ctx.out(json ? `${JSON.stringify(value)}\n` : `${human}\n`);
 }
 
-async function withClient<T>(
+export async function withClient<T>(
   ctx: CliContext,
   values: Parsed['values'],
   fn: (client: P2PClient) => Promise<T>,
@@ -74,6 +84,7 @@ async function withClient<T>(
     throw new ClientError('CLIENT_ERR_NO_SERVER', 'pass --server ws://host:port or set P2P_COMM_SERVER');
   const client = createClient({
     home: ctx.home,
+    ...inboxOf(ctx),
     ...(server ? { server } : {}),
     ...(((values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN)
       ? { token: (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN }
@@ -265,33 +276,20 @@ export async function cmdTrust(ctx: CliContext, args: string[]): Promise<void> {
   throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm trust list|revoke <peer>|rename <peer> <name>');
 }
 
-/** A file to send as one message: size checked before reading; fs failures are typed errors. */
-function readMessageFile(path: string): Uint8Array {
-  let bytes: Buffer | null;
-  try {
-    bytes = readFileBounded(path, MAX_MESSAGE_BYTES);
-  } catch (err) {
-    if (err instanceof RangeError)
-      throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${path}: over ${MAX_MESSAGE_BYTES} bytes`, {
-        limit: MAX_MESSAGE_BYTES,
-      });
-    throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', `--file ${path}: ${(err as Error).message}`);
-  }
-  if (bytes === null) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', `--file ${path}: no such file`);
-  return new Uint8Array(bytes);
-}
-
 export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { file: { type: 'string' }, wait: { type: 'string' } });
+  const { values, positionals } = parse(args, {
+    file: { type: 'string' },
+    note: { type: 'string' },
+    wait: { type: 'string' },
+  });
   const [peer, ...words] = positionals;
-  if (!peer || (words.length === 0 && values.file === undefined))
+  if (!peer || (words.length === 0) === (values.file === undefined))
     throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm send <peer> <text…> | --file <path>');
-  let body: { text: string } | { data: Uint8Array };
-  if (values.file !== undefined) {
-    body = { data: readMessageFile(values.file as string) };
-  } else body = { text: words.join(' ') };
+  // A file of any size goes as a transfer (offer → their consent → stream), not as a message.
+  if (values.file !== undefined) return cmdSendFile(ctx, values, peer, values.file as string);
+  const body: { text: string } = { text: words.join(' ') };
   const waitMs = parseDuration((values.wait as string | undefined) ?? '30s');
-  const bytes = 'text' in body ? Buffer.byteLength(body.text, 'utf8') : body.data.length;
+  const bytes = Buffer.byteLength(body.text, 'utf8');
   if (bytes > MAX_MESSAGE_BYTES)
     throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${bytes} > ${MAX_MESSAGE_BYTES} bytes`, {
       limit: MAX_MESSAGE_BYTES,
@@ -326,8 +324,7 @@ export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
           if (typeof id === 'string' && (method === 'message.delivered' || method === 'message.failed'))
             settled.settle(id, method === 'message.delivered');
         });
-        const params =
-          'text' in body ? { peer, text: body.text } : { peer, data: Buffer.from(body.data).toString('base64') };
+        const params = { peer, text: body.text };
         const sent = (await control.call('messages.send', params)) as { id: string; seq: number; to: string };
         if (values.json !== true) ctx.err('(sent through the running p2p-comm listen)\n');
         report(sent, await settled.wait(sent.id, waitMs, ctx.interrupted), 'the running listen keeps resending it');
@@ -464,6 +461,7 @@ export async function cmdExtension(ctx: CliContext, args: string[]): Promise<voi
   const token = (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN;
   const client = createClient({
     home: ctx.home,
+    ...inboxOf(ctx),
     paths: pathsOf(ctx, values),
     ...(server ? { server } : {}),
     ...(token ? { token } : {}),

@@ -9,11 +9,12 @@ import { TRUST_MAX_PEERS } from '../constants.js';
 import { ClientError, isClientError } from '../errors.js';
 import { controlSocketPath } from '../extension/control-path.js';
 import { type ControlServer, serveControl } from '../extension/control-server.js';
+import { formatBytes } from '../files/progress.js';
 import { createClient } from '../sdk/client.js';
 import { storePaths } from '../store/paths.js';
 import { TrustStore } from '../store/trust-store.js';
 import { parse } from './args.js';
-import { type CliContext, PATH_OPTIONS, pathsOf, serverOf } from './commands.js';
+import { type CliContext, inboxOf, PATH_OPTIONS, pathsOf, serverOf } from './commands.js';
 import { describeError } from './next-step.js';
 import { Prompter } from './prompt.js';
 
@@ -34,6 +35,7 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
   const token = (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN;
   const client = createClient({
     home: ctx.home,
+    ...inboxOf(ctx),
     server,
     ...(token ? { token } : {}),
     paths: pathsOf(ctx, values),
@@ -128,6 +130,35 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
     } catch (err) {
       ctx.err(`${(err as Error).message}\n`);
     }
+  });
+  client.on('file.offer', async (o) => {
+    emit(
+      'file.offer',
+      o,
+      `${o.from || o.peer} (${o.fingerprint}) offers a file: ${o.name} (${formatBytes(o.size)}, ${o.mediaType}, sha256 ${o.sha256})${o.note ? ` — "${o.note}"` : ''}${o.offeredName !== o.name ? ` [offered as ${JSON.stringify(o.offeredName)}]` : ''}`,
+    );
+    const accept = values.yes === true ? true : await prompter.confirm('Accept the file?');
+    try {
+      client.files.respond(o.id, accept);
+      if (json) emit('file.answered', { id: o.id, accept }, '');
+      else if (!accept) ctx.out(`Declined ${o.name}.\n`);
+    } catch (err) {
+      // Timed out or cancelled by the sender meanwhile: file.failed says so.
+      ctx.err(`${isClientError(err) ? describeError(err) : (err as Error).message}\n`);
+    }
+  });
+  client.on('file.done', (d) => {
+    if (d.direction === 'in')
+      emit('file.done', d, `Received ${d.name} (${formatBytes(d.size)}), SHA-256 checked: ${d.path}`);
+    else emit('file.done', d, `(${d.name} delivered)`);
+  });
+  client.on('file.failed', (f) => {
+    if (f.code === 'CLIENT_ERR_FILE_DECLINED' && f.direction === 'in' && !json) return; // said above
+    emit(
+      'file.failed',
+      f,
+      `File ${f.name || f.id} ${f.direction === 'in' ? 'from' : 'to'} ${f.peer}: ${f.message} (${f.code})`,
+    );
   });
   client.on('message.received', (m) =>
     emit(

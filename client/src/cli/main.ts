@@ -18,6 +18,8 @@ const code = await runCli(process.argv.slice(2), {
   err: (t) => process.stderr.write(t),
   interrupted,
   isTerminal: process.stdout.isTTY === true,
+  stderrIsTerminal: process.stderr.isTTY === true,
+  ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
 });
 if (code !== undefined) process.exitCode = code;
 // Interactive readers keep stdin open; the command is done, so let the process end.

@@ -18,6 +18,7 @@ import {
   cmdServe,
   cmdTrust,
 } from './commands.js';
+import { cmdFiles } from './files.js';
 import { cmdListen } from './listen.js';
 import { describeError } from './next-step.js';
 import { commandUsage, nearest, overviewUsage, wantsHelp } from './usage.js';
@@ -29,6 +30,7 @@ export const COMMANDS: Readonly<Record<string, (ctx: CliContext, args: string[])
   connect: cmdConnect,
   trust: cmdTrust,
   send: cmdSend,
+  files: cmdFiles,
   listen: cmdListen,
   serve: cmdServe,
   admin: cmdAdmin,

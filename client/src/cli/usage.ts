@@ -30,13 +30,19 @@ export const COMMAND_USAGE: Readonly<Record<string, { synopsis: string; details:
     details: '<peer> is a name, a key or a name with its fingerprint.',
   },
   send: {
-    synopsis: 'send <peer> <text…> | --file <path> [--wait 30s]   send a message (waits for the end-to-end ack)',
-    details: 'Exit status 0 delivered, 4 not acknowledged within --wait (it stays in the outbox and is resent).',
+    synopsis: 'send <peer> <text…> [--wait 30s] | --file <path> [--note text]   send a message or a file of any size',
+    details:
+      'A message waits for the end-to-end ack: exit status 0 delivered, 4 not acknowledged within --wait (it stays in the outbox and is resent).\n  A file is offered (name, size, type, SHA-256, note); once the peer accepts it streams, with a progress bar on a terminal (bytes, rate, ETA) and plain lines otherwise. Exit status 0 landed (their hash check passed), 3 declined, 4 interrupted (it resumes the next time p2p-comm runs), 1 failed.',
+  },
+  files: {
+    synopsis: 'files [list] | accept <id> | decline <id> | cancel <id>   file transfers: offers waiting, in progress',
+    details:
+      'Received files land in $NEXUS_HOME/inbox/<peer key>/ (or P2P_COMM_INBOX) only after their SHA-256 matched. accept/decline answer the offer in the running listen; without one they wait --wait (60s) for the sender to offer it again.',
   },
   listen: {
     synopsis:
       'listen [--approve] [--yes]     print incoming messages; asks about consent (and with --approve, each message)',
-    details: `Type "<peer>: <message>" to send; Ctrl-C to stop. --yes accepts new peers without asking.\n  ${PATHS_HELP}`,
+    details: `Type "<peer>: <message>" to send; Ctrl-C to stop. Offered files are shown (name, size, type, SHA-256, note) and asked about. --yes accepts new peers and files without asking.\n  ${PATHS_HELP}`,
   },
   serve: {
     synopsis: 'serve [--port 8080] [--host 127.0.0.1] [--stun-port 3478]   run a rendezvous server',

@@ -46,12 +46,21 @@ export interface HostSize {
   readonly cores: number;
 }
 
+/** The traffic to plan for: relayed messages per peer per second, averaged over all peers. */
+export interface Workload {
+  readonly msgsPerPeerS: number;
+}
+
 export interface ClusterRow {
   readonly instances: number;
   readonly hosts: number;
+  /** Peers the instances hold at the planned traffic (memory- or CPU-bound). */
   readonly peers: number;
-  /** Relayed msgs/s the instances' CPU holds at this size (random pairs), with all peers idle otherwise. */
+  readonly limitedBy: 'memory' | 'cpu';
+  /** Relayed msgs/s of those peers at the planned traffic. */
   readonly msgsPerS: number;
+  /** Relayed msgs/s the instances' CPU would hold with all these peers idle otherwise (random pairs). */
+  readonly maxMsgsPerS: number;
   /** Relayed msgs/s one Redis holds at this size (its CPU on the cross-instance share). */
   readonly redisMsgsPerS: number;
   /** Redis RSS for every peer's presence record, MB. */
@@ -63,13 +72,12 @@ export interface ClusterRow {
 export interface CapacityReport {
   readonly inputs: CapacityInputs;
   readonly host: HostSize;
+  readonly workload: Workload;
   readonly instancesPerHost: number;
-  /** Peers one instance holds, and what limits it. */
-  readonly peersPerInstance: number;
-  readonly limitedBy: 'memory' | 'cpu';
+  /** Peers one instance holds by memory alone and by CPU alone with no traffic. */
+  readonly peersByMemory: number;
+  readonly peersByIdleCpu: number;
   readonly connectsPerSPerInstance: number;
-  /** Msgs/s one instance alone holds (all local), with its peers idle otherwise. */
-  readonly msgsPerSPerInstance: number;
   readonly goalPeers: number;
   readonly instancesForGoal: number;
   readonly rows: readonly ClusterRow[];
@@ -79,45 +87,60 @@ export interface CapacityReport {
 export function capacityReport(
   m: CapacityInputs,
   host: HostSize,
+  workload: Workload,
   goalPeers: number,
   sizes: readonly number[] = [1, 2, 4, 8, 16, 32],
 ): CapacityReport {
   const instancesPerHost = Math.max(1, Math.floor(host.cores));
   const ramPerInstanceKB = (host.ramGiB * 2 ** 20 * CAPACITY_HEADROOM) / instancesPerHost - m.baseRssMB * 1024;
-  const byMemory = Math.max(0, Math.floor(ramPerInstanceKB / m.kbPerPeer));
+  const peersByMemory = Math.max(0, Math.floor(ramPerInstanceKB / m.kbPerPeer));
   // Idle cost per peer: its timers plus one ping out and one pong in per heartbeat, each taken
   // as one relayed message's CPU (an upper bound: a ping is smaller than a relayed envelope).
   const idleUsPerPeerS = m.idleUsPerPeerS + m.localUsPerMsg / m.heartbeatS;
   const budgetUsPerS = 1e6 * CAPACITY_HEADROOM;
-  const byCpu = Math.floor(budgetUsPerS / idleUsPerPeerS);
-  const peersPerInstance = Math.min(byMemory, byCpu);
-  const idleUsPerS = peersPerInstance * idleUsPerPeerS;
-  const msgsPerSPerInstance = Math.max(0, (budgetUsPerS - idleUsPerS) / m.localUsPerMsg);
-  const instancesForGoal = Math.max(1, Math.ceil(goalPeers / Math.max(1, peersPerInstance)));
-  const row = (n: number): ClusterRow => {
+  const usPerMsgAt = (n: number): number => {
     const x = crossShare(n);
-    // Per message: local share at the single-instance cost, cross share at both instances' cost.
-    const usPerMsg = (1 - x) * m.localUsPerMsg + x * m.crossUsPerMsg;
-    const peers = n * peersPerInstance;
+    // Local share at the single-instance cost, cross share at both instances' cost.
+    return (1 - x) * m.localUsPerMsg + x * m.crossUsPerMsg;
+  };
+  // Per instance: each peer costs its idle share plus its traffic (sent and received messages
+  // are each counted once, at the cost of a relayed message).
+  const peersPerInstanceAt = (n: number): { peers: number; limitedBy: 'memory' | 'cpu' } => {
+    const byCpu = Math.floor(budgetUsPerS / (idleUsPerPeerS + workload.msgsPerPeerS * usPerMsgAt(n)));
+    return byCpu < peersByMemory ? { peers: byCpu, limitedBy: 'cpu' } : { peers: peersByMemory, limitedBy: 'memory' };
+  };
+  let instancesForGoal = 1;
+  while (
+    instancesForGoal < CAPACITY_MAX_INSTANCES &&
+    instancesForGoal * peersPerInstanceAt(instancesForGoal).peers < goalPeers
+  )
+    instancesForGoal++;
+  const row = (n: number): ClusterRow => {
+    const { peers: perInstance, limitedBy } = peersPerInstanceAt(n);
+    const peers = n * perInstance;
+    const x = crossShare(n);
+    const msgsPerS = peers * workload.msgsPerPeerS;
     return {
       instances: n,
       hosts: Math.ceil(n / instancesPerHost),
       peers,
-      msgsPerS: Math.max(0, (n * (budgetUsPerS - idleUsPerS)) / usPerMsg),
+      limitedBy,
+      msgsPerS,
+      maxMsgsPerS: Math.max(0, (n * budgetUsPerS - peers * idleUsPerPeerS) / usPerMsgAt(n)),
       redisMsgsPerS: x === 0 ? Number.POSITIVE_INFINITY : budgetUsPerS / (x * m.redisUsPerMsg),
       redisMB: (peers * m.redisKbPerPeer) / 1024,
-      reconnectAllS: (peers * m.cpuUsPerConn) / (n * budgetUsPerS),
+      reconnectAllS: (perInstance * m.cpuUsPerConn) / budgetUsPerS,
     };
   };
-  const all = [...new Set([...sizes, Math.min(instancesForGoal, CAPACITY_MAX_INSTANCES)])].sort((a, b) => a - b);
+  const all = [...new Set([...sizes, instancesForGoal])].sort((a, b) => a - b);
   return {
     inputs: m,
     host,
+    workload,
     instancesPerHost,
-    peersPerInstance,
-    limitedBy: byMemory <= byCpu ? 'memory' : 'cpu',
+    peersByMemory,
+    peersByIdleCpu: Math.floor(budgetUsPerS / idleUsPerPeerS),
     connectsPerSPerInstance: budgetUsPerS / m.cpuUsPerConn,
-    msgsPerSPerInstance,
     goalPeers,
     instancesForGoal,
     rows: all.map(row),
@@ -130,17 +153,17 @@ const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en
 export function capacityMarkdown(r: CapacityReport): string {
   const i = r.inputs;
   return [
-    `Capacity for hosts of ${r.host.ramGiB} GiB and ${r.host.cores} cores (${r.instancesPerHost} instance(s) per host, ${CAPACITY_HEADROOM * 100} % of CPU and RAM planned), goal ${n0(r.goalPeers)} peers.`,
+    `Capacity for hosts of ${r.host.ramGiB} GiB and ${r.host.cores} cores (${r.instancesPerHost} instance(s) per host, ${CAPACITY_HEADROOM * 100} % of CPU and RAM planned), ${r.workload.msgsPerPeerS} relayed msgs per peer per s, goal ${n0(r.goalPeers)} peers.`,
     '',
     `Inputs (measured): instance base RSS ${i.baseRssMB.toFixed(1)} MB, ${i.kbPerPeer.toFixed(2)} KB per idle peer, Redis ${i.redisKbPerPeer.toFixed(2)} KB per peer; ${i.cpuUsPerConn.toFixed(0)} µs per connection; idle ${i.idleUsPerPeerS.toFixed(3)} µs per peer per s + one ping/pong per ${i.heartbeatS} s; ${i.localUsPerMsg.toFixed(1)} µs per message on one instance, ${i.crossUsPerMsg.toFixed(1)} µs across two (both instances), Redis ${i.redisUsPerMsg.toFixed(1)} µs per cross-instance message.`,
     '',
-    `One instance: ${n0(r.peersPerInstance)} peers (limited by ${r.limitedBy}), ${n0(r.connectsPerSPerInstance)} connections/s, ${n0(r.msgsPerSPerInstance)} msgs/s with all pairs local. ${n0(r.goalPeers)} peers need ${n0(r.instancesForGoal)} instances.`,
+    `One instance: ${n0(r.peersByMemory)} peers by memory, ${n0(r.peersByIdleCpu)} by CPU with no traffic, ${n0(r.connectsPerSPerInstance)} connections/s. ${n0(r.goalPeers)} peers need ${n0(r.instancesForGoal)} instances.`,
     '',
-    '| instances | hosts | peers | msgs/s (instances) | msgs/s (one Redis) | Redis MB (presence) | reconnect all, s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| instances | hosts | peers | limited by | msgs/s (planned) | msgs/s (instances max) | msgs/s (one Redis max) | Redis MB (presence) | reconnect all, s |',
+    '| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
     ...r.rows.map(
       (x) =>
-        `| ${n0(x.instances)} | ${n0(x.hosts)} | ${n0(x.peers)} | ${n0(x.msgsPerS)} | ${n0(x.redisMsgsPerS)} | ${n0(x.redisMB)} | ${x.reconnectAllS.toFixed(1)} |`,
+        `| ${n0(x.instances)} | ${n0(x.hosts)} | ${n0(x.peers)} | ${x.limitedBy} | ${n0(x.msgsPerS)} | ${n0(x.maxMsgsPerS)} | ${n0(x.redisMsgsPerS)} | ${n0(x.redisMB)} | ${x.reconnectAllS.toFixed(1)} |`,
     ),
     '',
   ].join('\n');

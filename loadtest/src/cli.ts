@@ -84,7 +84,7 @@ function capacityInputs(cfg: CliConfig, results: readonly ScenarioResult[]): Cap
 
 function steps(cfg: CliConfig): readonly Step[] {
   if (cfg.scenario === 'all') return FULL_SUITE;
-  if (cfg.scenario === 'capacity') return capacitySteps(cfg);
+  if (cfg.scenario === 'capacity') return cfg.from !== null ? [] : capacitySteps(cfg);
   if (cfg.scenario === 'smoke') return SMOKE_SUITE;
   const targets = cfg.targets ?? (cfg.scenario === 'relay' ? RELAYS : ALL);
   return [{ scenario: cfg.scenario, targets, ...(cfg.size ? { size: cfg.size } : {}) }];
@@ -107,7 +107,9 @@ async function main(): Promise<void> {
   const cfg = parseArgs(process.argv.slice(2));
   const pin = cfg.pin && availableParallelism() >= 2;
   const startedAt = new Date().toISOString();
-  const results: ScenarioResult[] = [];
+  // `capacity --from FILE`: the saved run's results, nothing measured again.
+  const results: ScenarioResult[] =
+    cfg.from !== null ? [...(JSON.parse(readFileSync(cfg.from, 'utf8')) as RunReport).results] : [];
   for (const step of steps(cfg)) {
     const targets =
       cfg.targets && (cfg.scenario === 'all' || cfg.scenario === 'smoke' || cfg.scenario === 'capacity')
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
     if (inputs === null) throw new LoadtestError('LOAD_ERR_GENERATOR', 'capacity: a measurement step failed');
     const machine = machineInfo();
     const host = { ramGiB: cfg.ramGiB ?? machine.memGiB, cores: cfg.cores ?? machine.cores };
-    capacity = capacityReport(inputs, host, cfg.goalPeers);
+    capacity = capacityReport(inputs, host, { msgsPerPeerS: cfg.msgsPerPeerS }, cfg.goalPeers);
   }
   const report: RunReport = {
     startedAt,

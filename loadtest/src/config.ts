@@ -48,6 +48,10 @@ export interface CliConfig {
   readonly goalPeers: number;
   /** capacity: the servers' heartbeat interval, s (HEARTBEAT_INTERVAL_MS default 30,000). */
   readonly heartbeatS: number;
+  /** capacity: planned relayed messages per peer per second, in thousandths (--msgs-per-kpeer-s). */
+  readonly msgsPerPeerS: number;
+  /** capacity: evaluate the model on a saved capacity run's JSON instead of measuring again. */
+  readonly from: string | null;
 }
 
 const INT_FLAGS: Record<string, [min: number, max: number]> = {
@@ -65,6 +69,7 @@ const INT_FLAGS: Record<string, [min: number, max: number]> = {
   cores: [1, 1_024],
   'goal-peers': [1, 1_000_000_000],
   'heartbeat-s': [1, 3_600],
+  'msgs-per-kpeer-s': [0, 1_000_000],
 };
 
 export const USAGE = `usage: npm run loadtest -- <${RUNS.join('|')}> [options]
@@ -83,7 +88,9 @@ export const USAGE = `usage: npm run loadtest -- <${RUNS.join('|')}> [options]
   --server-root DIR   run the rendezvous server of another checkout (a git worktree: before/after in one run)
   capacity: connect --peers (default 5000) on 1 instance with Redis, relay 300 B on 1 and 2 instances, then the model:
   --ram-gib R --cores C  host size to model (default: this machine)   --goal-peers P  (default 1000000)
-  --heartbeat-s H     the servers' heartbeat interval (default 30)`;
+  --heartbeat-s H     the servers' heartbeat interval (default 30)
+  --msgs-per-kpeer-s M  planned relayed msgs/s per 1,000 peers (default 50)
+  --from FILE         re-evaluate the model on a saved capacity run (its JSON) for another host size`;
 
 /** Parse argv (without node and script). Throws one LOAD_ERR_CONFIG listing every problem. */
 export function parseArgs(argv: readonly string[]): CliConfig {
@@ -99,6 +106,7 @@ export function parseArgs(argv: readonly string[]): CliConfig {
   let profile: string | null = null;
   let doc: string | null = null;
   let serverRoot: string | null = null;
+  let from: string | null = null;
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
     if (!flag.startsWith('--')) {
@@ -128,6 +136,7 @@ export function parseArgs(argv: readonly string[]): CliConfig {
     else if (name === 'profile') profile = value;
     else if (name === 'doc') doc = value;
     else if (name === 'server-root') serverRoot = value;
+    else if (name === 'from') from = value;
     else if (name in INT_FLAGS) {
       const [min, max] = INT_FLAGS[name]!;
       const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -165,5 +174,7 @@ export function parseArgs(argv: readonly string[]): CliConfig {
     cores: ints.cores ?? null,
     goalPeers: ints['goal-peers'] ?? 1_000_000,
     heartbeatS: ints['heartbeat-s'] ?? 30,
+    msgsPerPeerS: (ints['msgs-per-kpeer-s'] ?? 50) / 1000,
+    from,
   });
 }

@@ -238,9 +238,12 @@ async function measure(
   let publishes = Number.NaN;
   let redisRssPerConnKB: number | null = null;
   if (plan.mode === null) {
+    // Idle cost is read over the settle window's second part: the first third lets the last
+    // hellos, presence claims and their garbage finish, which are connection cost, not idle cost.
+    await sleep(RSS_SETTLE_MS / 3);
     const idle0 = totalCpuMs(server.pids);
     const t0 = performance.now();
-    await sleep(RSS_SETTLE_MS);
+    await sleep((RSS_SETTLE_MS * 2) / 3);
     const idleS = (performance.now() - t0) / 1000;
     idleCpuUsPerPeerS = ((totalCpuMs(server.pids) - idle0) * 1000) / Math.max(1, connected) / idleS;
     rss = rssOf();

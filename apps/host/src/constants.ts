@@ -44,6 +44,13 @@ export const AUDIT_RING_ENTRIES = 1_000;
 export const MAX_PLUGINS = 64;
 /** Outgoing message ids remembered to route `message.delivered` back to the sender plugin. */
 export const MAX_TRACKED_SENDS = 4_096;
+/**
+ * Files let in by the gates and remembered for the plugins that may fetch them (transfer id →
+ * receivers, then where it landed), entries; the oldest is forgotten (its file stays on disk).
+ */
+export const MAX_TRACKED_FILES = 1_024;
+/** Read buffer when the host re-hashes a landed file before telling a plugin where it is, bytes. */
+export const FILE_HASH_READ_BYTES = 1_048_576;
 /** A body above this size is high risk by default (bytes; config). */
 export const DEFAULT_HIGH_RISK_BYTES = 16 * 1024;
 /** Longest share string a plugin may pass to connect (characters); the extension's SHARE_MAX_CHARS. */

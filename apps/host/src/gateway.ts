@@ -5,14 +5,19 @@
  * denial is final for that message and nothing of it reaches the peer or the plugin.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute } from 'node:path';
 import { decodeKey, formatFingerprint } from '@p2p-comm/protocol';
 import type { ApprovalQueue, ApprovalRequest, ApprovalState } from './approvals/queue.js';
 import type { AuditLog } from './audit.js';
 import type { HostConfig, PluginConfig } from './config.js';
 import {
   APPROVAL_PREVIEW_CHARS,
+  FILE_HASH_READ_BYTES,
   MAX_SEND_BODY_BYTES,
   MAX_SHARE_CHARS,
+  MAX_TRACKED_FILES,
   MAX_TRACKED_SENDS,
   PERMISSION_CONNECT,
   PERMISSION_PEERS,
@@ -25,6 +30,8 @@ import type {
   ConnectTarget,
   ConsentRequest,
   DeliveredNotice,
+  FileEnded,
+  FileOffer,
   HostExtension,
   IncomingApproval,
   IncomingMessage,
@@ -83,11 +90,31 @@ export class Gateway {
    * released `message.received` skips the gates only if sender and content match.
    */
   private readonly preApproved = new Map<string, { from: string; digest: string; receivers: string[] }>();
+  /**
+   * Incoming files the gates let in: transfer id → the offer and its receiving plugins, then
+   * (on `file.done`) where it landed. Only these paths are ever read or named to a plugin.
+   */
+  private readonly files = new Map<
+    string,
+    { offer: FileOffer; receivers: string[]; fingerprint: string; path?: string }
+  >();
+  /** Outgoing transfer id → the plugin that sent it. */
+  private readonly fileSentBy = new Map<string, string>();
 
   constructor(private readonly deps: GatewayDeps) {
     for (const p of deps.config.plugins) this.inboxes.set(p.id, new Inbox());
     const ext = deps.extension;
-    const on = <K extends 'consent' | 'message' | 'approval' | 'nameChange' | 'delivered' | 'protocolError'>(
+    const on = <
+      K extends
+        | 'consent'
+        | 'message'
+        | 'approval'
+        | 'nameChange'
+        | 'delivered'
+        | 'protocolError'
+        | 'fileOffer'
+        | 'fileEnded',
+    >(
       event: K,
       fn: (...args: never[]) => void,
     ) => {
@@ -99,6 +126,8 @@ export class Gateway {
     on('approval', (a: IncomingApproval) => void this.onApprovalRequest(a));
     on('nameChange', (c: NameChangeRequest) => void this.onNameChange(c));
     on('delivered', (d: DeliveredNotice) => this.onDelivered(d));
+    on('fileOffer', (o: FileOffer) => void this.onFileOffer(o));
+    on('fileEnded', (e: FileEnded) => this.onFileEnded(e));
     on('protocolError', (detail: string) =>
       deps.audit.record({ gate: 'rpc', outcome: 'info', code: 'HOST_ERR_RPC_PROTOCOL', detail }),
     );
@@ -181,6 +210,209 @@ export class Gateway {
     this.track(messageId, plugin.id);
     audit.record({ gate: 'extension', outcome: 'allow', ...base, messageId });
     return { messageId, risk: verdict.level };
+  }
+
+  /**
+   * A plugin offers a file: permission `send` → scope → risk review of what the peer will see
+   * (name, size, note; a file's content is never read by the host) → runtime approval when
+   * high risk (by default any file over `highRiskBytes`) → `files.send`.
+   */
+  async sendFile(plugin: PluginConfig, to: unknown, path: unknown, note: unknown): Promise<{ transferId: string }> {
+    const { audit, config, extension } = this.deps;
+    this.permit(plugin, PERMISSION_SEND, 'out');
+    if (typeof to !== 'string' || !PEER_KEY.test(to)) throw new HostError('HOST_ERR_BAD_REQUEST', 'to: peer key');
+    if (typeof path !== 'string' || !isAbsolute(path) || path.length > 4096)
+      throw new HostError('HOST_ERR_BAD_REQUEST', 'path: absolute path');
+    if (note !== undefined && (typeof note !== 'string' || note.length > 1024))
+      throw new HostError('HOST_ERR_BAD_REQUEST', 'note: at most 1024 characters');
+    const base = { direction: 'out' as const, plugin: plugin.id, peer: to, detail: 'file' };
+    try {
+      await checkScope(plugin, to, (k) => this.isTrusted(k));
+    } catch (err) {
+      this.deny(err, { gate: 'scope', ...base });
+    }
+    audit.record({ gate: 'scope', outcome: 'allow', ...base });
+    let bytes: number;
+    try {
+      bytes = (await stat(path)).size;
+    } catch {
+      throw new HostError('HOST_ERR_BAD_REQUEST', 'path: no readable file there');
+    }
+    // The peer sees the name, the note and the size: those are reviewed (the host never reads the content).
+    const body = `file: ${basename(path)}${note ? `\nnote: ${note}` : ''}`;
+    const verdict = await reviewSafely(this.deps.risk, { direction: 'out', body, bytes, plugin: plugin.id, peer: to });
+    audit.record({
+      gate: 'risk',
+      outcome: 'allow',
+      ...base,
+      detail: `file ${verdict.level}:${verdict.reasons.join(',')}`,
+    });
+    if (verdict.level === 'high') {
+      const peer = await this.describePeer(to);
+      let state: ApprovalState;
+      try {
+        state = await this.askUser({
+          kind: 'send',
+          prompt: `${config.userName}'s ${plugin.name} wants to send the file ${basename(path)} to ${peer.label} via P2P. Allow?`,
+          peer: peer.info,
+          plugin: { id: plugin.id, name: plugin.name },
+          reasons: verdict.reasons,
+          preview: `${path}${note ? `\nnote: ${preview(note as string)}` : ''}`,
+          bytes,
+        });
+      } catch (err) {
+        this.deny(err, { gate: 'approval', ...base });
+      }
+      if (state !== 'accepted')
+        this.deny(new HostError(stateToCode(state, 'HOST_ERR_RISK_DENIED')), { gate: 'approval', ...base });
+      audit.record({ gate: 'approval', outcome: 'allow', ...base });
+    }
+    let transferId: string;
+    try {
+      if (!extension.sendFile) throw new HostError('HOST_ERR_EXTENSION_ERROR', 'the extension does not send files');
+      ({ transferId } = await extension.sendFile(to, path, note as string | undefined));
+    } catch (err) {
+      this.deny(err, { gate: 'extension', ...base });
+    }
+    this.fileSentBy.set(transferId, plugin.id);
+    if (this.fileSentBy.size > MAX_TRACKED_FILES) this.fileSentBy.delete(this.fileSentBy.keys().next().value!);
+    audit.record({ gate: 'extension', outcome: 'allow', ...base, messageId: transferId });
+    return { transferId };
+  }
+
+  /** Transfers in progress (the extension's `files.list`), for plugins that may receive. */
+  async listFiles(plugin: PluginConfig): Promise<JsonValue> {
+    this.permit(plugin, PERMISSION_RECEIVE, 'in');
+    const ext = this.deps.extension;
+    if (!ext.listFiles) throw new HostError('HOST_ERR_EXTENSION_ERROR', 'the extension does not send files');
+    return ext.listFiles();
+  }
+
+  /**
+   * Where a received file landed and its SHA-256, re-computed now. Only a file this plugin was
+   * cleared to receive, only the path the extension reported on `file.done` (an absolute path
+   * with no symlink, in the directory named after the sender's key), never anything else.
+   */
+  async fetchFile(plugin: PluginConfig, id: unknown): Promise<JsonObject> {
+    this.permit(plugin, PERMISSION_RECEIVE, 'in');
+    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id))
+      throw new HostError('HOST_ERR_BAD_REQUEST', 'id: transfer id');
+    const f = this.files.get(id);
+    if (!f || !f.receivers.includes(plugin.id) || !f.path)
+      throw new HostError('HOST_ERR_NOT_FOUND', `no received file ${id} for this plugin`);
+    let real: string;
+    try {
+      real = await realpath(f.path);
+    } catch {
+      throw new HostError('HOST_ERR_NOT_FOUND', `file ${id} is no longer where it landed`);
+    }
+    if (real !== f.path || basename(dirname(real)) !== f.offer.from)
+      throw new HostError('HOST_ERR_NOT_FOUND', `file ${id} was moved or replaced since it landed`);
+    const sha256 = await hashFile(real);
+    if (sha256 !== f.offer.sha256)
+      throw new HostError('HOST_ERR_NOT_FOUND', `file ${id} changed since it landed (SHA-256 differs)`);
+    return {
+      transferId: id,
+      path: real,
+      sha256,
+      size: f.offer.size,
+      name: f.offer.name,
+      mediaType: f.offer.mediaType,
+      from: f.offer.from,
+      ...(f.offer.fromName ? { fromName: f.offer.fromName } : {}),
+    };
+  }
+
+  /**
+   * A peer offers a file: the same incoming gates as a message, on what the offer says (name,
+   * media type, size, note, SHA-256) — receive permission → scope → risk → runtime approval —
+   * before `files.respond`; a denial declines it and not a byte flows.
+   */
+  private async onFileOffer(o: FileOffer): Promise<void> {
+    const base = { direction: 'in' as const, peer: o.from, messageId: o.id, bytes: o.size };
+    const receivers = await this.receiversFor(o.from, base);
+    let allowed = false;
+    let fingerprint = peerFingerprint(o.from, o.fingerprint);
+    if (receivers.length > 0) {
+      const r = await this.approveIncoming(
+        {
+          from: o.from,
+          // What the offer says is reviewed (name, type, note; size against highRiskBytes); the
+          // hash is shown to the user but not reviewed (64 hex digits look like a secret).
+          body: `file: ${o.name}\ntype: ${o.mediaType}${o.note ? `\nnote: ${o.note}` : ''}`,
+          bytes: o.size,
+          binary: false,
+          receivers,
+          ...(o.fromName ? { fromName: o.fromName } : {}),
+        },
+        base,
+        { name: o.name, mediaType: o.mediaType, sha256: o.sha256, note: o.note },
+      );
+      allowed = r.allowed;
+      fingerprint = r.peer.info.fingerprint;
+    }
+    if (allowed) {
+      this.files.set(o.id, { offer: o, receivers: receivers.map((p) => p.id), fingerprint });
+      if (this.files.size > MAX_TRACKED_FILES) this.files.delete(this.files.keys().next().value!);
+    }
+    try {
+      await this.deps.extension.respondFile?.(o.id, allowed);
+    } catch (err) {
+      this.deps.audit.record({
+        gate: 'extension',
+        outcome: 'info',
+        ...base,
+        code: codeOf(err),
+        detail: 'files.respond',
+      });
+    }
+  }
+
+  /** A transfer ended: a landed file goes to the inboxes of the plugins cleared for it. */
+  private onFileEnded(e: FileEnded): void {
+    if (e.direction === 'out') {
+      const pluginId = this.fileSentBy.get(e.id);
+      if (!pluginId) return;
+      this.fileSentBy.delete(e.id);
+      const plugin = this.deps.config.plugins.find((p) => p.id === pluginId);
+      if (plugin?.permissions.includes(PERMISSION_RECEIVE))
+        this.inboxes.get(pluginId)!.push({ type: 'delivered', messageId: e.id, to: e.peer });
+      return;
+    }
+    const f = this.files.get(e.id);
+    if (!f || f.offer.from !== e.peer) return;
+    if (!e.ok || !e.path || e.sha256 !== f.offer.sha256) {
+      this.files.delete(e.id);
+      return;
+    }
+    f.path = e.path;
+    const item: InboxItem = {
+      type: 'file',
+      messageId: e.id,
+      transferId: e.id,
+      from: f.offer.from,
+      fingerprint: f.fingerprint,
+      name: f.offer.name,
+      size: f.offer.size,
+      mediaType: f.offer.mediaType,
+      sha256: f.offer.sha256,
+      note: f.offer.note,
+      receivedAt: new Date().toISOString(),
+      ...(f.offer.fromName ? { fromName: f.offer.fromName } : {}),
+    };
+    for (const id of f.receivers) {
+      this.inboxes.get(id)?.push(item);
+      this.deps.audit.record({
+        gate: 'deliver',
+        outcome: 'allow',
+        direction: 'in',
+        peer: e.peer,
+        messageId: e.id,
+        bytes: f.offer.size,
+        plugin: id,
+        detail: 'file',
+      });
+    }
   }
 
   async read(plugin: PluginConfig, max: number, waitMs: number): Promise<InboxItem[]> {
@@ -383,6 +615,7 @@ export class Gateway {
       unreviewed?: boolean;
     },
     base: AuditBase,
+    file?: { name: string; mediaType: string; sha256: string; note: string },
   ): Promise<{ allowed: boolean; peer: DescribedPeer }> {
     const { audit, config } = this.deps;
     const verdict = input.unreviewed
@@ -402,10 +635,16 @@ export class Gateway {
     try {
       state = await this.askUser({
         kind: 'receive',
-        prompt: `${peer.label} wants to send ${verdict.summary} to your ${to}. Allow?`,
+        prompt: file
+          ? `${peer.label} wants to send the file "${file.name}" (${file.mediaType}, ${input.bytes} bytes) to your ${to}. Allow?`
+          : `${peer.label} wants to send ${verdict.summary} to your ${to}. Allow?`,
         peer: peer.info,
         reasons: verdict.reasons,
-        ...(input.binary ? {} : { preview: preview(input.body) }),
+        ...(file
+          ? { preview: preview(`sha256 ${file.sha256}${file.note ? `\nnote: ${file.note}` : ''}`) }
+          : input.binary
+            ? {}
+            : { preview: preview(input.body) }),
         bytes: input.bytes,
       });
     } catch (err) {
@@ -629,4 +868,15 @@ function connectTarget(params: JsonObject): ConnectTarget {
 
 function codeOf(err: unknown): HostErrorCode {
   return isHostError(err) ? err.code : 'HOST_ERR_INTERNAL';
+}
+
+/** SHA-256 (hex) of a file, streamed. */
+function hashFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path, { highWaterMark: FILE_HASH_READ_BYTES })
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
 }

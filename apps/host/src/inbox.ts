@@ -17,7 +17,23 @@ export type InboxItem =
       encoding: 'text' | 'base64';
       receivedAt: string;
     }
-  | { type: 'delivered'; messageId: string; to?: string };
+  | { type: 'delivered'; messageId: string; to?: string }
+  | {
+      /** A file the gates let in, landed and hash-checked by the extension (fetch it by transferId). */
+      type: 'file';
+      /** The transfer id (as `messageId`, so every item has one). */
+      messageId: string;
+      transferId: string;
+      from: string;
+      fromName?: string;
+      fingerprint: string;
+      name: string;
+      size: number;
+      mediaType: string;
+      sha256: string;
+      note: string;
+      receivedAt: string;
+    };
 
 interface Waiter {
   resolve: (items: InboxItem[]) => void;

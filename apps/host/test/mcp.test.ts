@@ -65,10 +65,13 @@ describe('p2p-comm mcp over stdio', () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       'connect_peer',
+      'fetch_file',
+      'list_files',
       'list_peers',
       'message_status',
       'peer_status',
       'read_messages',
+      'send_file',
       'send_message',
     ]);
   });

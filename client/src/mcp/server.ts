@@ -5,6 +5,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { isAbsolute } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -29,7 +30,13 @@ export const MCP_TOOL_NAMES = [
   'message_status',
   'read_messages',
   'peer_status',
+  'send_file',
+  'list_files',
+  'fetch_file',
 ] as const;
+
+/** Transfer ids: 16 random bytes in hex. */
+const TRANSFER_ID = /^[0-9a-f]{32}$/;
 
 const SEND_ID = new RegExp(`^[A-Za-z0-9_-]{1,${MCP_MAX_SEND_ID_CHARS}}$`);
 
@@ -235,6 +242,52 @@ export function createMcpServer(gateway: HostGatewayClient, opts: McpServerOptio
         const { peers } = (await gateway.get('/peers')) as { peers: PeerEntry[] };
         return { ...status, peer: peers.find((p) => p.key === key) ?? null };
       }),
+  );
+
+  server.registerTool(
+    'send_file',
+    {
+      title: 'Send a file to a peer',
+      description:
+        "Offer a file of any size on this machine to a trusted peer, end-to-end encrypted. The peer's user decides before a byte flows; a large or sensitive-looking file first waits for the local user to allow it. Answers with the transfer id; read_messages later shows a 'delivered' receipt, list_files the progress.",
+      inputSchema: {
+        path: z.string().min(1).max(4096).describe('absolute path of the file to send'),
+        peer: z.string().min(1).max(256).describe('peer key, or its display name if unique'),
+        note: z.string().max(1024).optional().describe('a short note shown to the peer with the offer'),
+      },
+    },
+    ({ path, peer, note }) =>
+      guard(async () => {
+        if (!isAbsolute(path)) throw new GatewayCallError('MCP_ERR_BAD_ARGUMENT', 0, 'path must be absolute');
+        const to = await resolvePeer(gateway, peer);
+        return gateway.post(
+          '/files/send',
+          { to, path, ...(note !== undefined ? { note } : {}) },
+          { timeoutMs: MCP_SEND_TIMEOUT_MS },
+        );
+      }),
+  );
+
+  server.registerTool(
+    'list_files',
+    {
+      title: 'File transfers in progress',
+      description:
+        "File transfers of this machine, both directions: offers waiting for an answer and transfers in progress (bytes of total). Files that arrived show up in read_messages as type 'file'; fetch_file tells where one landed.",
+      inputSchema: {},
+    },
+    () => guard(() => gateway.get('/files')),
+  );
+
+  server.registerTool(
+    'fetch_file',
+    {
+      title: 'Where a received file is',
+      description:
+        'Where a received file landed on this machine and its SHA-256 (checked again now), by the transferId read_messages gave. Only files this client was cleared to receive; the content is not returned: read the file at that path.',
+      inputSchema: { id: z.string().regex(TRANSFER_ID).describe('the transferId of a received file') },
+    },
+    ({ id }) => guard(() => gateway.get(`/files/${id}`)),
   );
 
   return server;

@@ -67,6 +67,34 @@ export interface IncomingMessage {
   fromName?: string;
 }
 
+/** A trusted peer offers a file (`file.offer`): nothing flows until the host answers. */
+export interface FileOffer {
+  id: string;
+  from: string;
+  fromName?: string;
+  fingerprint?: string;
+  /** The sanitised name it will land under. */
+  name: string;
+  size: number;
+  mediaType: string;
+  sha256: string;
+  note: string;
+}
+
+/** A transfer ended (`file.done` / `file.failed`), either direction. */
+export interface FileEnded {
+  id: string;
+  peer: string;
+  direction: 'in' | 'out';
+  ok: boolean;
+  /** `in` and ok: where the verified file landed. */
+  path?: string;
+  sha256?: string;
+  size?: number;
+  name?: string;
+  code?: string;
+}
+
 export interface DeliveredNotice {
   messageId: string;
   to?: string;
@@ -78,6 +106,8 @@ export interface ExtensionEvents {
   delivered: [DeliveredNotice];
   approval: [IncomingApproval];
   nameChange: [NameChangeRequest];
+  fileOffer: [FileOffer];
+  fileEnded: [FileEnded];
   peerStatus: [JsonObject];
   protocolError: [string];
 }
@@ -97,6 +127,13 @@ export interface HostExtension extends EventEmitter<ExtensionEvents> {
   send(to: string, body: string): Promise<{ messageId: string }>;
   /** Answer an `approval.request`: allow hands the message to the host, deny drops it. */
   respondApproval(approvalId: string, allow: boolean): Promise<void>;
+  // Files (optional: an extension without them never sends `file.offer`).
+  /** `files.send`: offer the file at an absolute path; the transfer id. */
+  sendFile?(to: string, path: string, note?: string): Promise<{ transferId: string }>;
+  /** `files.respond`: the host's answer to a `file.offer`. */
+  respondFile?(id: string, accept: boolean): Promise<void>;
+  /** `files.list`: transfers waiting and in progress. */
+  listFiles?(): Promise<JsonValue>;
   close(): Promise<void>;
 }
 
@@ -194,4 +231,48 @@ export function parseNameChange(p: JsonObject): NameChangeRequest | undefined {
   if (peer.name) out.peer.name = peer.name;
   if (peer.fingerprint) out.peer.fingerprint = peer.fingerprint;
   return out;
+}
+
+const TRANSFER_ID = /^[0-9a-f]{32}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function size(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+}
+
+export function parseFileOffer(p: JsonObject): FileOffer | undefined {
+  const id = str(p.id, 64);
+  const from = str(p.peer);
+  const name = str(p.name, 1024);
+  const mediaType = str(p.mediaType, 256);
+  const sha256 = str(p.sha256, 64);
+  const bytes = size(p.size);
+  const note = str(p.note, 4096) ?? '';
+  if (!id || !TRANSFER_ID.test(id) || !from || !KEY.test(from) || !name || !mediaType) return undefined;
+  if (!sha256 || !SHA256_HEX.test(sha256) || bytes === undefined) return undefined;
+  const o: FileOffer = { id, from, name, size: bytes, mediaType, sha256, note };
+  const fromName = str(p.from, 256);
+  if (fromName) o.fromName = fromName;
+  const fp = str(p.fingerprint, 256);
+  if (fp) o.fingerprint = fp;
+  return o;
+}
+
+export function parseFileEnded(p: JsonObject, ok: boolean): FileEnded | undefined {
+  const id = str(p.id, 64);
+  const peer = str(p.peer);
+  const direction = p.direction === 'in' || p.direction === 'out' ? p.direction : undefined;
+  if (!id || !TRANSFER_ID.test(id) || !peer || !KEY.test(peer) || !direction) return undefined;
+  const e: FileEnded = { id, peer, direction, ok };
+  const path = str(p.path, 4096);
+  if (path) e.path = path;
+  const sha256 = str(p.sha256, 64);
+  if (sha256 && SHA256_HEX.test(sha256)) e.sha256 = sha256;
+  const bytes = size(p.size);
+  if (bytes !== undefined) e.size = bytes;
+  const name = str(p.name, 1024);
+  if (name) e.name = name;
+  const code = str(p.code, 128);
+  if (code) e.code = code;
+  return e;
 }

@@ -15,6 +15,8 @@ import {
   type PeerInfo,
   parseConsentRequest,
   parseDelivered,
+  parseFileEnded,
+  parseFileOffer,
   parseIncomingApproval,
   parseIncomingMessage,
   parseNameChange,
@@ -155,6 +157,21 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
     await this.call('approval.respond', { approvalId, allow });
   }
 
+  async sendFile(to: string, path: string, note?: string): Promise<{ transferId: string }> {
+    const r = await this.call('files.send', { peer: to, path, ...(note !== undefined ? { note } : {}) });
+    const transferId = isRecord(r) ? r.id : undefined;
+    if (typeof transferId !== 'string') throw new HostError('HOST_ERR_RPC_PROTOCOL', 'files.send result');
+    return { transferId };
+  }
+
+  async respondFile(id: string, accept: boolean): Promise<void> {
+    await this.call('files.respond', { id, accept });
+  }
+
+  listFiles(): Promise<JsonValue> {
+    return this.call('files.list');
+  }
+
   /** Ends the extension: closes its stdin (its signal to shut down), then SIGTERM after a grace. */
   async close(graceMs = 3_000): Promise<void> {
     this.rpc.close('host shutting down');
@@ -196,6 +213,19 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
         const c = parseNameChange(n.params);
         if (c) this.emit('nameChange', c);
         else this.emit('protocolError', 'bad name.change');
+        return;
+      }
+      case 'file.offer': {
+        const o = parseFileOffer(n.params);
+        if (o) this.emit('fileOffer', o);
+        else this.emit('protocolError', 'bad file.offer');
+        return;
+      }
+      case 'file.done':
+      case 'file.failed': {
+        const e = parseFileEnded(n.params, n.method === 'file.done');
+        if (e) this.emit('fileEnded', e);
+        else this.emit('protocolError', `bad ${n.method}`);
         return;
       }
       case 'peer.status':

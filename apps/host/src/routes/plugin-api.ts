@@ -72,6 +72,16 @@ export function registerPluginApi(
       });
 
       api.get('/status', async (req) => gateway.status(pluginOf(req)));
+
+      // Files: offer one (an absolute path on this machine), list transfers, fetch a received one.
+      api.post('/files/send', async (req) => {
+        const b = isRecord(req.body) ? req.body : {};
+        return gateway.sendFile(pluginOf(req), b.to, b.path, b.note);
+      });
+
+      api.get('/files', async (req) => ({ transfers: await gateway.listFiles(pluginOf(req)) }));
+
+      api.get('/files/:id', async (req) => gateway.fetchFile(pluginOf(req), (req.params as { id?: unknown }).id));
     },
     { prefix: API_PREFIX },
   );

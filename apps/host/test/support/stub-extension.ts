@@ -25,6 +25,8 @@ export class StubExtension extends EventEmitter<ExtensionEvents> implements Host
   readonly connects: JsonObject[] = [];
   readonly acceptedKeyChanges: JsonObject[] = [];
   readonly nameAnswers: { requestId: string; accept: boolean }[] = [];
+  readonly fileAnswers: { id: string; accept: boolean }[] = [];
+  readonly filesSent: { to: string; path: string; note?: string }[] = [];
   /** Makes `connect` answer like the extension does for a known name with a new key. */
   keyChangedFor:
     | ((t: ConnectTarget) => { name: string; previousFingerprint: string; fingerprint: string } | undefined)
@@ -78,6 +80,16 @@ export class StubExtension extends EventEmitter<ExtensionEvents> implements Host
   }
   async respondApproval(approvalId: string, allow: boolean): Promise<void> {
     this.approvalAnswers.push({ approvalId, allow });
+  }
+  async sendFile(to: string, path: string, note?: string): Promise<{ transferId: string }> {
+    this.filesSent.push({ to, path, ...(note !== undefined ? { note } : {}) });
+    return { transferId: (++this.seq).toString(16).padStart(32, '0') };
+  }
+  async respondFile(id: string, accept: boolean): Promise<void> {
+    this.fileAnswers.push({ id, accept });
+  }
+  async listFiles(): Promise<JsonValue> {
+    return { incoming: [], outgoing: [] };
   }
   async close(): Promise<void> {}
 }

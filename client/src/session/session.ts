@@ -205,6 +205,12 @@ export class Session extends EventEmitter<SessionEvents> {
   #prekeyTimer: NodeJS.Timeout | null = null;
   /** Last server fetch of a peer's bundle, ms; at most PREKEY_PEER_BUNDLES_MAX peers (oldest forgotten). */
   readonly #bundleFetches = new Map<string, number>();
+  /**
+   * Peers whose last packet to us was a PREKEY message (no session on their side then): our
+   * acks to them go as envelopes until a TRANSPORT packet from them opens. At most
+   * PREKEY_PEER_BUNDLES_MAX (oldest forgotten).
+   */
+  readonly #prekeySenders = new Set<string>();
   #stopped = false;
   readonly #now: () => number;
   /** The v2 sessions, one per trusted peer (peer-sessions.ts). */
@@ -673,7 +679,15 @@ export class Session extends EventEmitter<SessionEvents> {
   #sendControl(peerKey: Uint8Array, payload: Payload): void {
     if (this.#stopped) return;
     try {
-      if (payload.type === EnvelopeType.ACK && this.#sendInner(encodeKey(peerKey), encodeInnerPayload(payload))) return;
+      const peer = encodeKey(peerKey);
+      // A peer whose data came sealed to our prekey had no session with us when it sent it: an
+      // ack under a session we still hold might be one it lost (a restart). An envelope it can read.
+      if (
+        payload.type === EnvelopeType.ACK &&
+        !this.#prekeySenders.has(peer) &&
+        this.#sendInner(peer, encodeInnerPayload(payload))
+      )
+        return;
       const envelope = sealEnvelope(this.#d.suite, {
         type: payload.type,
         sender: this.#d.identity,
@@ -745,7 +759,10 @@ export class Session extends EventEmitter<SessionEvents> {
         return;
       case PeerPacketKind.TRANSPORT: {
         const plaintext = this.sessions.open(from, packet);
-        if (plaintext) this.#onInner(fromKey, plaintext, via, null);
+        if (plaintext) {
+          this.#prekeySenders.delete(fromKey); // it has the session: acks go under it again
+          this.#onInner(fromKey, plaintext, via, null);
+        }
         return;
       }
       case PeerPacketKind.PREKEY:
@@ -792,6 +809,10 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#reject(fromKey, err);
       return;
     }
+    this.#prekeySenders.delete(fromKey);
+    this.#prekeySenders.add(fromKey);
+    if (this.#prekeySenders.size > PREKEY_PEER_BUNDLES_MAX)
+      this.#prekeySenders.delete(this.#prekeySenders.values().next().value!);
     this.#onInner(fromKey, opened.plaintext, via, Buffer.from(opened.messageId).toString('hex'));
   }
 

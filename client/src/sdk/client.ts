@@ -23,7 +23,7 @@ import { PathManager } from '../transports/path-manager.js';
 import { RelayTransport } from '../transports/relay.js';
 import { type ConnectionState, RendezvousConnection } from '../transports/rendezvous-connection.js';
 import { type ClientConfig, type ClientInit, validateClientInit } from './config.js';
-import { ClientFiles, type ClientFileEvents, type SendFileParams } from './files-wiring.js';
+import { type ClientFileEvents, ClientFiles, type SendFileParams } from './files-wiring.js';
 
 /** Server refusals that retrying cannot fix; others (draining, busy) are waited out. */
 const FINAL_REFUSALS: ReadonlySet<string> = new Set([

@@ -29,8 +29,10 @@ export interface CapacityInputs {
   readonly redisKbPerPeer: number;
   /** Server CPU per authenticated connection, µs (reconnect storms). */
   readonly cpuUsPerConn: number;
-  /** Server CPU per idle peer per second (timers, sweeps), µs/s. */
+  /** Server CPU per idle peer per second (timers, sweeps; heartbeats if watched that long), µs/s. */
   readonly idleUsPerPeerS: number;
+  /** The idle CPU was watched over at least one heartbeat interval (pings, pongs, presence refresh included). */
+  readonly idleIncludesHeartbeat: boolean;
   /** Heartbeat interval, s: each peer costs one ping and one pong per interval. */
   readonly heartbeatS: number;
   /** Instance CPU per relayed message, both ends on one instance, µs. */
@@ -94,9 +96,10 @@ export function capacityReport(
   const instancesPerHost = Math.max(1, Math.floor(host.cores));
   const ramPerInstanceKB = (host.ramGiB * 2 ** 20 * CAPACITY_HEADROOM) / instancesPerHost - m.baseRssMB * 1024;
   const peersByMemory = Math.max(0, Math.floor(ramPerInstanceKB / m.kbPerPeer));
-  // Idle cost per peer: its timers plus one ping out and one pong in per heartbeat, each taken
-  // as one relayed message's CPU (an upper bound: a ping is smaller than a relayed envelope).
-  const idleUsPerPeerS = m.idleUsPerPeerS + m.localUsPerMsg / m.heartbeatS;
+  // Idle cost per peer: as measured when the watch spanned a heartbeat; else its timers plus one
+  // ping out and one pong in per heartbeat, each taken as one relayed message's CPU (an upper
+  // bound: a ping is smaller than a relayed envelope).
+  const idleUsPerPeerS = m.idleIncludesHeartbeat ? m.idleUsPerPeerS : m.idleUsPerPeerS + m.localUsPerMsg / m.heartbeatS;
   const budgetUsPerS = 1e6 * CAPACITY_HEADROOM;
   const usPerMsgAt = (n: number): number => {
     const x = crossShare(n);
@@ -155,7 +158,7 @@ export function capacityMarkdown(r: CapacityReport): string {
   return [
     `Capacity for hosts of ${r.host.ramGiB} GiB and ${r.host.cores} cores (${r.instancesPerHost} instance(s) per host, ${CAPACITY_HEADROOM * 100} % of CPU and RAM planned), ${r.workload.msgsPerPeerS} relayed msgs per peer per s, goal ${n0(r.goalPeers)} peers.`,
     '',
-    `Inputs (measured): instance base RSS ${i.baseRssMB.toFixed(1)} MB, ${i.kbPerPeer.toFixed(2)} KB per idle peer, Redis ${i.redisKbPerPeer.toFixed(2)} KB per peer; ${i.cpuUsPerConn.toFixed(0)} µs per connection; idle ${i.idleUsPerPeerS.toFixed(3)} µs per peer per s + one ping/pong per ${i.heartbeatS} s; ${i.localUsPerMsg.toFixed(1)} µs per message on one instance, ${i.crossUsPerMsg.toFixed(1)} µs across two (both instances), Redis ${i.redisUsPerMsg.toFixed(1)} µs per cross-instance message.`,
+    `Inputs (measured): instance base RSS ${i.baseRssMB.toFixed(1)} MB, ${i.kbPerPeer.toFixed(2)} KB per idle peer, Redis ${i.redisKbPerPeer.toFixed(2)} KB per peer; ${i.cpuUsPerConn.toFixed(0)} µs per connection; idle ${i.idleUsPerPeerS.toFixed(3)} µs per peer per s${i.idleIncludesHeartbeat ? ` (watched over a ${i.heartbeatS} s heartbeat round)` : ` + one ping/pong per ${i.heartbeatS} s`}; ${i.localUsPerMsg.toFixed(1)} µs per message on one instance, ${i.crossUsPerMsg.toFixed(1)} µs across two (both instances), Redis ${i.redisUsPerMsg.toFixed(1)} µs per cross-instance message.`,
     '',
     `One instance: ${n0(r.peersByMemory)} peers by memory, ${n0(r.peersByIdleCpu)} by CPU with no traffic, ${n0(r.connectsPerSPerInstance)} connections/s. ${n0(r.goalPeers)} peers need ${n0(r.instancesForGoal)} instances.`,
     '',

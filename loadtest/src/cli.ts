@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type CapacityInputs, type CapacityReport, capacityMarkdown, capacityReport } from './capacity.js';
 import { type CliConfig, parseArgs } from './config.js';
+import { RSS_SETTLE_MS } from './constants.js';
 import { LoadtestError } from './errors.js';
 import {
   machineInfo,
@@ -27,6 +28,8 @@ interface Step {
   peers?: number;
   size?: RelaySize;
   durationS?: number;
+  /** Connect: watch the idle peers this many seconds more (see RunOptions.idleWatchS). */
+  idleWatchS?: number;
 }
 
 const ALL: readonly TargetName[] = ['bare', 'bare-cork', 'peerjs', 'rdv-memory', 'rdv-redis', 'rdv-redis-2'];
@@ -57,7 +60,14 @@ const SMOKE_SUITE: readonly Step[] = [
 /** What the capacity model needs: memory and CPU per peer, CPU per message on one and two instances. */
 function capacitySteps(cfg: CliConfig): readonly Step[] {
   return [
-    { scenario: 'connect', peers: cfg.peers ?? 5_000, targets: ['rdv-redis'] },
+    // Idle watched over one heartbeat interval (the 2 s settle + this): a window that long holds
+    // exactly one round of pings, pongs and presence refreshes.
+    {
+      scenario: 'connect',
+      peers: cfg.peers ?? 5_000,
+      targets: ['rdv-redis'],
+      idleWatchS: Math.max(1, cfg.heartbeatS - (RSS_SETTLE_MS * 2) / 3 / 1000),
+    },
     { scenario: 'relay', size: '300', targets: ['rdv-redis', 'rdv-redis-2'] },
   ];
 }
@@ -74,6 +84,8 @@ function capacityInputs(cfg: CliConfig, results: readonly ScenarioResult[]): Cap
     redisKbPerPeer: Math.max(0, conn.redisRssPerConnKB ?? 0),
     cpuUsPerConn: conn.cpuUsPerConn,
     idleUsPerPeerS: Math.max(0, conn.idleCpuUsPerPeerS ?? 0),
+    // Timer lateness makes the window a little longer, never shorter; 5 % covers rounding.
+    idleIncludesHeartbeat: (conn.idleWindowS ?? 0) >= cfg.heartbeatS * 0.95,
     heartbeatS: cfg.heartbeatS,
     // Instance CPU only: Redis is modelled on its own.
     localUsPerMsg: ((one.serverCpuMs - (one.redisCpuMs ?? 0)) * 1000) / one.delivered,
@@ -132,6 +144,7 @@ async function main(): Promise<void> {
         serverCpus: pin ? '0' : null,
         generatorCpus: pin ? '1' : null,
         ...(cfg.serverRoot !== null ? { serverRoot: resolve(cfg.serverRoot) } : {}),
+        ...(step.idleWatchS !== undefined ? { idleWatchS: step.idleWatchS } : {}),
         serverNodeArgs: cfg.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(cfg.profile)}`] : [],
       };
       process.stderr.write(`» ${plan.label} × ${target} …\n`);

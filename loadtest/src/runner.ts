@@ -36,6 +36,12 @@ export interface RunOptions {
   serverNodeArgs?: readonly string[];
   /** Absolute path of another checkout whose rendezvous server runs instead (A/B in one run). */
   serverRoot?: string;
+  /**
+   * Connect runs: seconds to watch the idle peers' server CPU after the RSS reading (0: only
+   * the short settle window). Longer than the heartbeat interval, it includes one round of pings,
+   * pongs and presence refreshes.
+   */
+  idleWatchS?: number;
 }
 
 export interface ScenarioResult {
@@ -56,8 +62,9 @@ export interface ScenarioResult {
   rssPerConnKB: number;
   /** Redis RSS growth per connected peer (presence record), KB; null without Redis or with traffic. */
   redisRssPerConnKB: number | null;
-  /** Server CPU while the connected peers sit idle (the RSS settle window), µs per peer per second. */
+  /** Server CPU while the connected peers sit idle, µs per peer per second, over `idleWindowS`. */
   idleCpuUsPerPeerS: number | null;
+  idleWindowS: number | null;
   msgsPerS: number | null;
   /** Delivered messages per Redis PUBLISH in the measured window (cross-instance batching); null without Redis. */
   msgsPerPublish: number | null;
@@ -234,19 +241,21 @@ async function measure(
   let cpuRun = 0;
   let redisCpuRun: number | null = null;
   let idleCpuUsPerPeerS: number | null = null;
+  let idleWindowS: number | null = null;
   let publishes0 = Number.NaN;
   let publishes = Number.NaN;
   let redisRssPerConnKB: number | null = null;
   if (plan.mode === null) {
-    // Idle cost is read over the settle window's second part: the first third lets the last
-    // hellos, presence claims and their garbage finish, which are connection cost, not idle cost.
+    // Idle cost is read after the settle window's first third: that lets the last hellos,
+    // presence claims and their garbage finish, which are connection cost, not idle cost.
     await sleep(RSS_SETTLE_MS / 3);
     const idle0 = totalCpuMs(server.pids);
     const t0 = performance.now();
     await sleep((RSS_SETTLE_MS * 2) / 3);
-    const idleS = (performance.now() - t0) / 1000;
-    idleCpuUsPerPeerS = ((totalCpuMs(server.pids) - idle0) * 1000) / Math.max(1, connected) / idleS;
     rss = rssOf();
+    if (opts.idleWatchS) await sleep(opts.idleWatchS * 1000);
+    idleWindowS = (performance.now() - t0) / 1000;
+    idleCpuUsPerPeerS = ((totalCpuMs(server.pids) - idle0) * 1000) / Math.max(1, connected) / idleWindowS;
     if (server.redisPid !== null)
       redisRssPerConnKB = (rssBytes(server.redisPid) - redisRss0) / 1024 / Math.max(1, connected);
   } else {
@@ -294,6 +303,7 @@ async function measure(
     rssPerConnKB: round((rss - rssBaseline) / 1024 / Math.max(1, connected), 2),
     redisRssPerConnKB: redisRssPerConnKB === null ? null : round(redisRssPerConnKB, 2),
     idleCpuUsPerPeerS: idleCpuUsPerPeerS === null ? null : round(idleCpuUsPerPeerS, 3),
+    idleWindowS: idleWindowS === null ? null : round(idleWindowS, 1),
     msgsPerS: traffic && measuredS > 0 ? round(delivered / measuredS, 0) : null,
     msgsPerPublish: traffic && publishes > 0 ? round(delivered / publishes, 2) : null,
     mbPerS: traffic && measuredS > 0 ? round(sum((r) => r.deliveredBytes) / 1e6 / measuredS, 2) : null,

@@ -14,6 +14,7 @@ const inputs: CapacityInputs = {
   redisKbPerPeer: 0.5,
   cpuUsPerConn: 700,
   idleUsPerPeerS: 0.1,
+  idleIncludesHeartbeat: false,
   heartbeatS: 30,
   localUsPerMsg: 10,
   crossUsPerMsg: 20,
@@ -45,6 +46,9 @@ describe('capacity model', () => {
     expect(one.peers).toBe(Math.floor((1e6 * CAPACITY_HEADROOM) / (idle + 0.1 * 10)));
     expect(one.msgsPerS).toBeCloseTo(one.peers * 0.1, 6);
     expect(one.maxMsgsPerS).toBeGreaterThanOrEqual(one.msgsPerS * 0.999);
+    // Idle watched over a heartbeat round already holds the pings: nothing is added to it.
+    const watched = capacityReport({ ...inputs, idleIncludesHeartbeat: true }, { ramGiB: 512, cores: 1 }, quiet, 1);
+    expect(watched.peersByIdleCpu).toBe(Math.floor((1e6 * CAPACITY_HEADROOM) / 0.1));
   });
 
   it('cross-instance share and cost grow with N; Redis carries the cross share', () => {

@@ -10,6 +10,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCliOnPty } from './helpers/cli-run.js';
 import { spawnCli } from './helpers/extension-process.js';
 import { startRendezvous, tempHome, waitFor } from './helpers/server.js';
 
@@ -51,7 +52,7 @@ async function generate(path: string, bytes: number): Promise<string> {
 }
 
 describe('p2p-comm send --file and files', () => {
-  it('listen --yes lands a 32 MiB file sent over the relay; send prints plain progress lines', async () => {
+  it('listen --yes lands a 32 MiB file sent over the relay; send prints plain progress lines, and a bar on a terminal', async () => {
     const srv = await startRendezvous();
     cleanups.push(() => srv.close());
     const a = tempHome();
@@ -116,6 +117,18 @@ describe('p2p-comm send --file and files', () => {
     expect(JSON.parse(cancel.out())).toEqual({
       error: expect.objectContaining({ code: 'CLIENT_ERR_FILE_UNKNOWN_TRANSFER' }),
     });
+
+    // On a terminal: one line redrawn in place (carriage returns), a bar, rate and ETA.
+    const small = join(work, 'bar.bin');
+    await generate(small, 3 * 1024 * 1024);
+    const tty = await runCliOnPty(['send', 'Bob', '--file', small], envA, 60_000);
+    expect(tty.code).toBe(0);
+    expect(tty.screen).toMatch(
+      /\rbar\.bin \[#+-*\] +\d+% {2}[\d.]+ (B|KiB|MiB)\/3\.0 MiB {2}[\d.]+ (B|KiB|MiB)\/s {2}ETA /,
+    );
+    expect(tty.screen).toMatch(/\rbar\.bin \[#+\] 100% {2}3\.0 MiB\/3\.0 MiB/);
+    expect(tty.screen).not.toMatch(/^bar\.bin: \d+%/m); // no plain lines on a terminal
+    await waitFor(() => listen.out().includes('Received bar.bin'), 15_000, 'second file landed');
 
     listen.proc.kill('SIGINT');
     expect(await listen.done).toBe(0);

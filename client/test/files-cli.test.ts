@@ -4,14 +4,14 @@
  * lines; a 32 MiB generated file crosses the relay (WebRTC off, so the path is known) and lands
  * byte-identical. `p2p-comm files` lists through the running listen.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCliOnPty } from './helpers/cli-run.js';
-import { spawnCli } from './helpers/extension-process.js';
+import { CLI_ARGV, runCliOnPty } from './helpers/cli-run.js';
+import { REPO_ROOT, spawnCli } from './helpers/extension-process.js';
 import { startRendezvous, tempHome, waitFor } from './helpers/server.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -37,6 +37,21 @@ function run(args: string[], env: Record<string, string>, stdin?: string) {
   return { proc, out: () => out, err: () => err, done };
 }
 
+/** Run the CLI to completion and parse its JSON output; undefined when it failed. */
+function spawnSyncJson(args: string[], env: Record<string, string>): Record<string, unknown> | undefined {
+  const r = spawnSync(CLI_ARGV[0]!, [...CLI_ARGV.slice(1), ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  try {
+    return r.status === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `bytes` of random data written in 1 MiB pieces (never all in memory); returns its SHA-256. */
 async function generate(path: string, bytes: number): Promise<string> {
   const hash = createHash('sha256');
@@ -52,7 +67,7 @@ async function generate(path: string, bytes: number): Promise<string> {
 }
 
 describe('p2p-comm send --file and files', () => {
-  it('listen --yes lands a 32 MiB file sent over the relay; send prints plain progress lines, and a bar on a terminal', async () => {
+  it('listen --yes lands a 32 MiB file sent over the relay; send prints plain progress lines, and a bar on a terminal; a send handed to the listen is taken with files accept', async () => {
     const srv = await startRendezvous();
     cleanups.push(() => srv.close());
     const a = tempHome();
@@ -130,7 +145,32 @@ describe('p2p-comm send --file and files', () => {
     expect(tty.screen).not.toMatch(/^bar\.bin: \d+%/m); // no plain lines on a terminal
     await waitFor(() => listen.out().includes('Received bar.bin'), 15_000, 'second file landed');
 
+    // Bob sends while his listen holds his home: handed to it over the control socket. Alice
+    // runs no listen: `files accept <id>` answers the sender's next offer and follows it.
+    const back = join(work, 'reply.txt');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(back, 'thanks, got it\n');
+    const sendBack = run(['send', 'Alice', '--file', back, '--json'], envB, '');
+    let id = '';
+    await waitFor(
+      () => {
+        const r = spawnSyncJson(['files', '--json'], envB);
+        id = (r?.outgoing as Array<{ id: string }> | undefined)?.[0]?.id ?? '';
+        return id !== '';
+      },
+      20_000,
+      'offer listed through the listen',
+    );
+    const accept = run(['files', 'accept', id, '--wait', '60s'], envA, '');
+    expect(await accept.done).toBe(0);
+    expect(accept.out()).toContain('Received reply.txt.');
+    expect(await sendBack.done).toBe(0);
+    expect(sendBack.out()).toContain('"event":"file.done"');
+    const inboxA = join(a.home, 'inbox');
+    const [peerDir] = (await import('node:fs')).readdirSync(inboxA).filter((d) => !d.startsWith('.'));
+    expect(readFileSync(join(inboxA, peerDir!, 'reply.txt'), 'utf8')).toBe('thanks, got it\n');
+
     listen.proc.kill('SIGINT');
     expect(await listen.done).toBe(0);
-  }, 180_000);
+  }, 240_000);
 });

@@ -298,7 +298,7 @@ export class Gateway {
     if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id))
       throw new HostError('HOST_ERR_BAD_REQUEST', 'id: transfer id');
     const f = this.files.get(id);
-    if (!f || !f.receivers.includes(plugin.id) || !f.path)
+    if (!f?.receivers.includes(plugin.id) || !f.path)
       throw new HostError('HOST_ERR_NOT_FOUND', `no received file ${id} for this plugin`);
     let real: string;
     try {

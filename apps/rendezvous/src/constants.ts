@@ -91,6 +91,12 @@ export const DEFAULT_ROUTE_CACHE_TTL_MS = 2_000;
 export const DEFAULT_ROUTE_CACHE_MAX_ENTRIES = 100_000;
 /** Presence key lifetime in Redis, s; refreshed every heartbeat (PRESENCE_TTL_S). */
 export const DEFAULT_PRESENCE_TTL_S = 90;
+/**
+ * Presence keys refreshed by one script call on a single Redis, keys. One call runs ~1 µs per
+ * key inside Redis, so 500 keys hold Redis for ~0.5 ms: short against REDIS_COMMAND_TIMEOUT_MS
+ * and other instances' commands, while one heartbeat round of 100,000 peers is 200 calls.
+ */
+export const PRESENCE_REFRESH_BATCH_KEYS = 500;
 /** Failed hellos per IP per minute, cluster-wide, before the IP is refused for the rest of the minute (AUTH_FAILURES_PER_IP_PER_MIN). */
 export const DEFAULT_AUTH_FAILURES_PER_IP_PER_MIN = 120;
 /** Bytes of one cross-instance batch before it is flushed early, bytes. */

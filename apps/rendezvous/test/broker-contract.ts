@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Broker, instanceOf, type MailboxLimits, makeClaim } from '../src/broker/broker.js';
-import { MAILBOX_ITEM_OVERHEAD_BYTES } from '../src/constants.js';
+import { MAILBOX_ITEM_OVERHEAD_BYTES, PRESENCE_REFRESH_BATCH_KEYS } from '../src/constants.js';
 
 export interface BrokerPair {
   a: Broker;
@@ -137,6 +137,26 @@ export function brokerContract(name: string, make: () => Promise<BrokerPair>): v
       await new Promise((r) => setTimeout(r, 500));
       expect(await pair.b.lookup(KEY1)).toBe(c);
       expect(await pair.b.lookup(KEY2)).toBeNull();
+    });
+
+    it('refreshes many keys at once (past PRESENCE_REFRESH_BATCH_KEYS): ours extended, a lost one re-made, another claim left alone', async () => {
+      const n = PRESENCE_REFRESH_BATCH_KEYS * 2 + 1;
+      const keys = Array.from({ length: n }, () => randomBytes(32).toString('base64url'));
+      const ours = keys.map((_, i) => makeClaim('inst-a', 1, 100 + i));
+      await Promise.all(keys.map((k, i) => pair.a.claim(k, ours[i]!, 400)));
+      const taken = randomBytes(32).toString('base64url');
+      const theirs = makeClaim('inst-b', 2, 1);
+      await pair.b.claim(taken, theirs, 400);
+      const lost = randomBytes(32).toString('base64url');
+      const lostClaim = makeClaim('inst-a', 1, 99);
+      await pair.a.refresh(
+        [...keys.map((k, i) => [k, ours[i]!] as const), [taken, makeClaim('inst-a', 1, 98)], [lost, lostClaim]],
+        5_000,
+      );
+      await new Promise((r) => setTimeout(r, 700));
+      expect(await Promise.all(keys.map((k) => pair.b.lookup(k)))).toEqual(ours);
+      expect(await pair.b.lookup(taken)).toBeNull(); // not ours: left to expire
+      expect(await pair.b.lookup(lost)).toBe(lostClaim);
     });
 
     it('routes batches to the named instance only', async () => {

@@ -33,7 +33,12 @@ import {
 } from '@p2p-comm/protocol';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { DEFAULT_MAILBOX_TTL_S, MAILBOX_BUDGET_BUCKETS, MAILBOX_ITEM_OVERHEAD_BYTES } from '../constants.js';
+import {
+  DEFAULT_MAILBOX_TTL_S,
+  MAILBOX_BUDGET_BUCKETS,
+  MAILBOX_ITEM_OVERHEAD_BYTES,
+  PRESENCE_REFRESH_BATCH_KEYS,
+} from '../constants.js';
 import {
   type Broker,
   type ClaimAndTake,
@@ -109,6 +114,17 @@ const SCRIPTS = {
 if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
 return 0`,
+  },
+  refreshmany: {
+    // Single Redis only (every key on one server): `refresh` for up to PRESENCE_REFRESH_BATCH_KEYS
+    // keys in one call. KEYS: presence keys; ARGV: ttl ms, then each key's claim in KEYS order.
+    lua: `local ttl = ARGV[1]
+for i, k in ipairs(KEYS) do
+local v = redis.call('GET', k)
+if v == ARGV[i + 1] then redis.call('PEXPIRE', k, ttl)
+elseif not v then redis.call('SET', k, ARGV[i + 1], 'PX', ttl) end
+end
+return #KEYS`,
   },
   mbpush: {
     numberOfKeys: 4,
@@ -242,6 +258,7 @@ return 0`,
 interface ScriptClient {
   release(key: string, claim: string): Promise<number>;
   refresh(key: string, claim: string, ttlMs: number): Promise<number>;
+  refreshmany(numberOfKeys: number, ...keysTtlClaims: Array<string | number>): Promise<number>;
   mbpushBuffer(
     list: string,
     bytes: string,
@@ -512,8 +529,23 @@ export class RedisBroker implements Broker {
 
   async refresh(entries: ReadonlyArray<readonly [string, string]>, ttlMs: number): Promise<void> {
     const c = this.client();
-    // Auto-pipelining groups these per node; no cross-slot multi-key commands are involved.
-    await Promise.all(entries.map(([key, claim]) => c.refresh(this.key(key, 'at'), claim, ttlMs)));
+    if (this.sub === null) {
+      // Cluster: keys live in different slots. Auto-pipelining groups these per node.
+      await Promise.all(entries.map(([key, claim]) => c.refresh(this.key(key, 'at'), claim, ttlMs)));
+      return;
+    }
+    // One Redis: one script call per PRESENCE_REFRESH_BATCH_KEYS keys instead of one per key (a
+    // heartbeat round refreshes every local key; per-key commands were ~40 % of the instance's
+    // heartbeat CPU and most of Redis's idle load).
+    const calls: Promise<number>[] = [];
+    for (let i = 0; i < entries.length; i += PRESENCE_REFRESH_BATCH_KEYS) {
+      const chunk = entries.slice(i, i + PRESENCE_REFRESH_BATCH_KEYS);
+      const args: Array<string | number> = chunk.map(([key]) => this.key(key, 'at'));
+      args.push(ttlMs);
+      for (const [, claim] of chunk) args.push(claim);
+      calls.push(c.refreshmany(chunk.length, ...args));
+    }
+    await Promise.all(calls);
   }
 
   publish(instanceId: string, batch: Buffer): void {

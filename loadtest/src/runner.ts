@@ -64,6 +64,8 @@ export interface ScenarioResult {
   redisRssPerConnKB: number | null;
   /** Server CPU while the connected peers sit idle, µs per peer per second, over `idleWindowS`. */
   idleCpuUsPerPeerS: number | null;
+  /** Redis's part of idleCpuUsPerPeerS (presence refresh, expiry), µs per peer per second. */
+  idleRedisUsPerPeerS: number | null;
   idleWindowS: number | null;
   msgsPerS: number | null;
   /** Delivered messages per Redis PUBLISH in the measured window (cross-instance batching); null without Redis. */
@@ -242,6 +244,7 @@ async function measure(
   let redisCpuRun: number | null = null;
   let idleCpuUsPerPeerS: number | null = null;
   let idleWindowS: number | null = null;
+  let idleRedisUsPerPeerS: number | null = null;
   let publishes0 = Number.NaN;
   let publishes = Number.NaN;
   let redisRssPerConnKB: number | null = null;
@@ -250,12 +253,16 @@ async function measure(
     // presence claims and their garbage finish, which are connection cost, not idle cost.
     await sleep(RSS_SETTLE_MS / 3);
     const idle0 = totalCpuMs(server.pids);
+    const idleRedis0 = server.redisPid !== null ? totalCpuMs([server.redisPid]) : Number.NaN;
     const t0 = performance.now();
     await sleep((RSS_SETTLE_MS * 2) / 3);
     rss = rssOf();
     if (opts.idleWatchS) await sleep(opts.idleWatchS * 1000);
     idleWindowS = (performance.now() - t0) / 1000;
     idleCpuUsPerPeerS = ((totalCpuMs(server.pids) - idle0) * 1000) / Math.max(1, connected) / idleWindowS;
+    if (server.redisPid !== null)
+      idleRedisUsPerPeerS =
+        ((totalCpuMs([server.redisPid]) - idleRedis0) * 1000) / Math.max(1, connected) / idleWindowS;
     if (server.redisPid !== null)
       redisRssPerConnKB = (rssBytes(server.redisPid) - redisRss0) / 1024 / Math.max(1, connected);
   } else {
@@ -303,6 +310,7 @@ async function measure(
     rssPerConnKB: round((rss - rssBaseline) / 1024 / Math.max(1, connected), 2),
     redisRssPerConnKB: redisRssPerConnKB === null ? null : round(redisRssPerConnKB, 2),
     idleCpuUsPerPeerS: idleCpuUsPerPeerS === null ? null : round(idleCpuUsPerPeerS, 3),
+    idleRedisUsPerPeerS: idleRedisUsPerPeerS === null ? null : round(idleRedisUsPerPeerS, 3),
     idleWindowS: idleWindowS === null ? null : round(idleWindowS, 1),
     msgsPerS: traffic && measuredS > 0 ? round(delivered / measuredS, 0) : null,
     msgsPerPublish: traffic && publishes > 0 ? round(delivered / publishes, 2) : null,

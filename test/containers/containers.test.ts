@@ -16,6 +16,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { FrameType, generateIdentity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stunBinding } from '../../client/src/stun/client.js';
 import { type ComposeFile, loadCompose, parseEnvFile, REPO_ROOT, serviceEnv } from '../../infra/test/compose.js';
 import { TestPeer } from '../../infra/test/peer.js';
 import { freeTcpPort, httpGet } from '../../infra/test/processes.js';
@@ -42,6 +44,8 @@ const IMAGE = 'localhost/p2p-comm/rendezvous:container-tier';
 /** Compose project name: apart from any stack an operator runs on the same machine. */
 const PROJECT = 'p2p-comm-ctest';
 const CORE_SERVICES = ['redis', 'rendezvous-1', 'rendezvous-2', 'proxy'];
+/** The services behind `--profile turn` and `--profile monitoring`. */
+const OPTIONAL_SERVICES = ['coturn', 'prometheus'];
 /** Budget for base images plus the image build on a cold machine, ms. */
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 /** Budget for a container to turn healthy or answer through the proxy, ms. */
@@ -223,6 +227,8 @@ describe.skipIf(SKIP)(`containers with podman${SKIP ? ` (skipped: ${SKIP_REASON}
     const podmanCompose = (args: readonly string[], allowFailure = false) =>
       run('podman-compose', [...composeArgs(), ...args], { env: engineEnv(env), cwd: REPO_ROOT, allowFailure });
     const container = (service: string) => `${PROJECT}_${service}_1`;
+    const turnConf = readFileSync(join(REPO_ROOT, 'infra/coturn/turnserver.conf'), 'utf8');
+    const turnPort = Number(/^listening-port=(\d+)$/m.exec(turnConf)?.[1]);
     const byLabel = async (kind: 'ps' | 'volume' | 'network') => {
       const filter = `label=io.podman.compose.project=${PROJECT}`;
       const list = kind === 'ps' ? ['ps', '--all'] : [kind, 'ls'];
@@ -249,6 +255,10 @@ describe.skipIf(SKIP)(`containers with podman${SKIP ? ` (skipped: ${SKIP_REASON}
       const httpsPort = await freeTcpPort();
       origin = `127.0.0.1:${httpsPort}`;
       env = operatorEnv({
+        // The TURN profile as docs/operations.md sets it up (coturn shares the secret).
+        TURN_SECRET: randomBytes(32).toString('hex'),
+        TURN_URLS: `turn:127.0.0.1:${turnPort}?transport=udp`,
+        TURN_EXTERNAL_IP: '127.0.0.1',
         PUBLIC_ORIGINS: origin,
         HTTPS_PORT: String(httpsPort),
         HTTP_PORT: String(await freeTcpPort()),
@@ -287,6 +297,46 @@ describe.skipIf(SKIP)(`containers with podman${SKIP ? ` (skipped: ${SKIP_REASON}
       const probe = "fetch('http://127.0.0.1:8080/metrics').then(r=>process.stdout.write(String(r.status)))";
       expect(await podman(['exec', container('rendezvous-1'), 'node', '-e', probe])).toBe('200');
     });
+
+    it(
+      'answers STUN from a replica, and runs the TURN and monitoring profiles: Prometheus scrapes both replicas',
+      async () => {
+        const stun = async (port: number) => {
+          const socket = createSocket('udp4');
+          socket.bind(0, '127.0.0.1');
+          try {
+            return await stunBinding(socket, { host: '127.0.0.1', port }, { timeoutMs: 10_000 });
+          } finally {
+            socket.close();
+          }
+        };
+        const stunPort = Number(serviceEnv(compose.services['rendezvous-1']!).STUN_PORT);
+        expect((await stun(stunPort)).mapped.port).toBeGreaterThan(0);
+
+        // podman-compose 1.0 ignores profiles: naming the services is `--profile turn --profile monitoring`.
+        await podmanCompose(['up', '-d', '--no-build', ...OPTIONAL_SERVICES]);
+        let turnAnswered = false;
+        await untilOk('a STUN answer from coturn', async () => {
+          turnAnswered = (await stun(turnPort)).mapped.port > 0;
+          return turnAnswered;
+        });
+        const targets = async () => {
+          const r = await httpGet('http://127.0.0.1:9090/api/v1/targets');
+          const body = JSON.parse(r.body) as {
+            data: { activeTargets: { labels: { job: string; instance: string }; health: string }[] };
+          };
+          return body.data.activeTargets.filter((t) => t.labels.job === 'rendezvous');
+        };
+        // The first scrape comes within one scrape_interval (15 s) of the start.
+        await untilOk('Prometheus scraping both replicas', async () => {
+          const t = await targets();
+          return t.length === 2 && t.every((x) => x.health === 'up');
+        });
+        const scraped = (await targets()).map((t) => t.labels.instance).sort();
+        expect(scraped).toEqual(['rendezvous-1:8080', 'rendezvous-2:8080']);
+      },
+      3 * READY_TIMEOUT_MS,
+    );
 
     it(
       'carries consent and messages between clients on two replicas, and loses none when one is killed',

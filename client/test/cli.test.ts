@@ -56,7 +56,7 @@ describe('p2p-comm CLI, two people', () => {
     expect(initA.out()).toMatch(/Fingerprint: ([0-9a-f]{2}:){15}[0-9a-f]{2}/);
 
     const idB = run(['id', '--json'], envB, '');
-    expect(await idB.done).toBe(0);
+    expect({ code: await idB.done, stderr: idB.err() }).toEqual({ code: 0, stderr: '' });
     const bob = JSON.parse(idB.out()) as { key: string; fingerprint: string; name: string; share: string };
     expect(Object.keys(bob).sort()).toEqual(['fingerprint', 'key', 'name', 'share']);
     expect(bob.name).toBe('Bob');

@@ -28,8 +28,11 @@ describe('one instance, memory broker', () => {
       'maxFrameBytes',
       'iceServers',
       'sendQueueMaxBytes',
+      'mailboxTtlMs',
       'stun',
     ]);
+    // Senders choose a mailbox TTL within it (docs/protocol.md, "Sender behaviour with a mailbox").
+    expect(a.welcome?.mailboxTtlMs).toBe(s.app.config.mailboxTtlS * 1000);
     // Clients size their in-flight window from it (a quarter of the queue).
     expect(a.welcome?.sendQueueMaxBytes).toBe(s.app.config.sendQueueMaxBytes);
     expect(a.welcome?.instanceId).toBe(s.app.config.instanceId);

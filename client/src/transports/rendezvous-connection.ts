@@ -68,6 +68,8 @@ export interface WelcomeInfo {
   readonly maxFrameBytes: number;
   /** The server's per-socket send queue (it drops a reader past it), when it says; bytes. */
   readonly sendQueueMaxBytes: number | null;
+  /** How long the server's mailbox keeps a stored packet (MAILBOX_TTL_S), when it says; ms. */
+  readonly mailboxTtlMs: number | null;
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
@@ -570,6 +572,7 @@ function parseWelcome(info: string): WelcomeInfo {
     heartbeatMs: num(raw.heartbeatMs, DEFAULT_HEARTBEAT_MS),
     maxFrameBytes: num(raw.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES),
     sendQueueMaxBytes: num(raw.sendQueueMaxBytes, 0) || null,
+    mailboxTtlMs: num(raw.mailboxTtlMs, 0) || null,
     raw: Object.freeze(raw),
   });
 }

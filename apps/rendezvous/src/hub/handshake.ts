@@ -260,7 +260,7 @@ export class Handshake {
       if (this.stunPorts.port !== 0 && host !== '') iceServers.push({ urls: [`stun:${host}:${this.stunPorts.port}`] });
       this.welcomeHost = s.hostname;
       this.welcomeStun = JSON.stringify(iceServers).slice(1, -1);
-      this.welcomeTail = `,"sendQueueMaxBytes":${c.sendQueueMaxBytes},"stun":${JSON.stringify({
+      this.welcomeTail = `,"sendQueueMaxBytes":${c.sendQueueMaxBytes},"mailboxTtlMs":${c.mailboxTtlS * 1000},"stun":${JSON.stringify({
         ...(c.stunPublicHost !== null ? { host: c.stunPublicHost } : {}),
         port: this.stunPorts.port,
         altPort: this.stunPorts.altPort,

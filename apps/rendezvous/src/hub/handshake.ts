@@ -260,11 +260,12 @@ export class Handshake {
       if (this.stunPorts.port !== 0 && host !== '') iceServers.push({ urls: [`stun:${host}:${this.stunPorts.port}`] });
       this.welcomeHost = s.hostname;
       this.welcomeStun = JSON.stringify(iceServers).slice(1, -1);
-      this.welcomeTail = `,"sendQueueMaxBytes":${c.sendQueueMaxBytes},"mailboxTtlMs":${c.mailboxTtlS * 1000},"stun":${JSON.stringify({
+      const stun = JSON.stringify({
         ...(c.stunPublicHost !== null ? { host: c.stunPublicHost } : {}),
         port: this.stunPorts.port,
         altPort: this.stunPorts.altPort,
-      })}}`;
+      });
+      this.welcomeTail = `,"sendQueueMaxBytes":${c.sendQueueMaxBytes},"mailboxTtlMs":${c.mailboxTtlS * 1000},"stun":${stun}}`;
     }
     let ice = this.welcomeStun;
     if (c.turnSecret !== null && c.turnUrls.length > 0) {

@@ -32,6 +32,7 @@ export const RDV_ERRORS = Object.freeze({
   RDV_ERR_PREKEY_EXPIRED: { close: null, message: 'prekey bundle is outside its validity period' },
   RDV_ERR_PREKEY_STALE: { close: null, message: 'a newer prekey bundle of this key is held; not stored' },
   RDV_ERR_SENDER_MISMATCH: { close: null, message: 'envelope sender is not the authenticated key' },
+  RDV_ERR_BAD_TTL: { close: null, message: 'RELAY_TTL with a mailbox TTL of 0 s; frame dropped' },
   RDV_ERR_RECIPIENT_MISMATCH: { close: null, message: 'frame recipient differs from the envelope recipient' },
   RDV_ERR_RATE_LIMITED: { close: null, message: 'rate limit exceeded; frame dropped' },
   RDV_ERR_MAILBOX_FULL: { close: null, message: "recipient's mailbox is full" },

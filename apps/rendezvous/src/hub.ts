@@ -188,6 +188,9 @@ export class RelayHub {
       case FrameType.RELAY:
         this.router.onRouted(s, data, type, now);
         return;
+      case FrameType.RELAY_TTL:
+        this.router.onRelayTtl(s, data, now);
+        return;
       case FrameType.PREKEY_PUBLISH:
       case FrameType.PREKEY_FETCH:
         this.prekeys.onFrame(s, data, now);

@@ -26,6 +26,7 @@ export const DROP_REASONS = [
   'unsupported_packet',
   'bad_prekey_bundle',
   'prekey_stale',
+  'bad_ttl',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -14,6 +14,7 @@
  *   0x14  PEER_OFFLINE  S→C  frameId u32, to[32]
  *   0x15  PREKEY_PUBLISH C→S frameId u32, bundle rest (exactly PREKEY_BUNDLE_BYTES)
  *   0x16  PREKEY_FETCH  C→S  frameId u32, key[32]
+ *   0x17  RELAY_TTL     C→S  frameId u32, ttlS u32, to[32], envelope rest  (RELAY; mailboxed for ttlS)
  *   0x20  ERROR         S→C  frameId u32 (0 = none), code str8, message str16
  *   0x21  PING          both nonce u64
  *   0x22  PONG          both nonce u64
@@ -40,6 +41,7 @@ export const FrameType = Object.freeze({
   PEER_OFFLINE: 0x14,
   PREKEY_PUBLISH: 0x15,
   PREKEY_FETCH: 0x16,
+  RELAY_TTL: 0x17,
   ERROR: 0x20,
   PING: 0x21,
   PONG: 0x22,
@@ -63,6 +65,8 @@ export const MAX_ERROR_MESSAGE_BYTES = 1024;
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 /** Bytes before the envelope in SIGNAL/RELAY frames: type + frameId + to. */
 export const ROUTED_FRAME_HEADER_BYTES = 1 + 4 + PUBLIC_KEY_BYTES;
+/** Bytes before the envelope in RELAY_TTL frames: type + frameId + ttlS + to. */
+export const RELAY_TTL_FRAME_HEADER_BYTES = 1 + 4 + 4 + PUBLIC_KEY_BYTES;
 /** Bytes before the envelope in DELIVER frames: type + channel + from. */
 export const DELIVER_FRAME_HEADER_BYTES = 1 + 1 + PUBLIC_KEY_BYTES;
 
@@ -84,6 +88,8 @@ export type Frame =
   | { type: typeof FrameType.WELCOME; info: string }
   | { type: typeof FrameType.SIGNAL; frameId: number; to: Uint8Array; envelope: Uint8Array }
   | { type: typeof FrameType.RELAY; frameId: number; to: Uint8Array; envelope: Uint8Array }
+  /** A RELAY whose mailboxed copy lives min(ttlS, the server's mailbox TTL) seconds; ttlS 0 is refused by servers. */
+  | { type: typeof FrameType.RELAY_TTL; frameId: number; ttlS: number; to: Uint8Array; envelope: Uint8Array }
   | { type: typeof FrameType.DELIVER; channel: DeliverChannel; from: Uint8Array; envelope: Uint8Array }
   | { type: typeof FrameType.ACK; frameId: number; status: AckStatus }
   | { type: typeof FrameType.PEER_OFFLINE; frameId: number; to: Uint8Array }
@@ -248,6 +254,16 @@ export function encodeFrame(frame: Frame): Uint8Array {
         .u32(frame.frameId)
         .raw(frame.to)
         .raw(frame.envelope).bytes;
+    case FrameType.RELAY_TTL:
+      checkKey(frame.to, 'to');
+      if (!Number.isInteger(frame.ttlS) || frame.ttlS < 0 || frame.ttlS > 0xffff_ffff)
+        throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'ttlS must be a u32');
+      return new Writer(RELAY_TTL_FRAME_HEADER_BYTES + frame.envelope.length)
+        .u8(frame.type)
+        .u32(frame.frameId)
+        .u32(frame.ttlS)
+        .raw(frame.to)
+        .raw(frame.envelope).bytes;
     case FrameType.DELIVER:
       checkKey(frame.from, 'from');
       return new Writer(DELIVER_FRAME_HEADER_BYTES + frame.envelope.length)
@@ -336,6 +352,9 @@ export function decodeFrame(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_FR
     case FrameType.SIGNAL:
     case FrameType.RELAY:
       frame = { type, frameId: r.u32(), to: r.raw(PUBLIC_KEY_BYTES), envelope: r.rest() };
+      break;
+    case FrameType.RELAY_TTL:
+      frame = { type, frameId: r.u32(), ttlS: r.u32(), to: r.raw(PUBLIC_KEY_BYTES), envelope: r.rest() };
       break;
     case FrameType.DELIVER: {
       const channel = r.u8();

@@ -82,6 +82,10 @@ export const GOLDEN_FRAMES: { name: string; frame: Frame }[] = [
   { name: 'pong', frame: { type: FrameType.PONG, nonce: 42 } },
   { name: 'restarting', frame: { type: FrameType.RESTARTING, retryAfterMs: 2000 } },
   { name: 'relay', frame: { type: FrameType.RELAY, frameId: 1, to: fill(32, 0x02), envelope: utf8('opaque') } },
+  {
+    name: 'relay-ttl',
+    frame: { type: FrameType.RELAY_TTL, frameId: 3, ttlS: 172_800, to: fill(32, 0x02), envelope: utf8('opaque') },
+  },
   { name: 'signal', frame: { type: FrameType.SIGNAL, frameId: 2, to: fill(32, 0x03), envelope: utf8('opaque') } },
   { name: 'deliver', frame: { type: FrameType.DELIVER, channel: 1, from: fill(32, 0x04), envelope: utf8('opaque') } },
   // Prekey frames carry an opaque PREKEY_BUNDLE_BYTES bundle here: the frame layer checks only its length.

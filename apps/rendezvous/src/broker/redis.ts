@@ -159,15 +159,17 @@ if verdict ~= 1 then
   if n > 0 then redis.call('SET', KEYS[2], bytes, 'KEEPTTL') end
   return verdict
 end
+-- A sender-chosen TTL (RELAY_TTL) may be shorter than items already held: never shorten the keys.
+local keep = math.max(tonumber(ARGV[6]), redis.call('PTTL', KEYS[1]))
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], bytes + len)
 redis.call('HINCRBY', KEYS[3], 'n' .. ARGV[9], 1)
 redis.call('HINCRBY', KEYS[3], 'b' .. ARGV[9], len)
 redis.call('HSET', KEYS[4], ARGV[10], string.sub(ARGV[1], 1, ${EXPIRY_DIGITS}))
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-redis.call('PEXPIRE', KEYS[3], ARGV[6])
-redis.call('PEXPIRE', KEYS[4], ARGV[6])
+redis.call('PEXPIRE', KEYS[1], keep)
+redis.call('PEXPIRE', KEYS[2], keep)
+redis.call('PEXPIRE', KEYS[3], keep)
+redis.call('PEXPIRE', KEYS[4], keep)
 return 1`,
   },
   mbrestore: {

@@ -51,7 +51,8 @@ export class MailboxDelivery {
    * Mailbox a peer packet (envelope v1 or PREKEY, sender already compared with the authenticated
    * key); resolves null when queued, else the error code. Never rejects.
    */
-  async store(to: Buffer, env: Buffer): Promise<RendezvousErrorCode | null> {
+  /** `ttlMs` (0 = MAILBOX_TTL_S): how long this copy is kept, already clamped to MAILBOX_TTL_S (RELAY_TTL). */
+  async store(to: Buffer, env: Buffer, ttlMs = 0): Promise<RendezvousErrorCode | null> {
     const { broker, stats } = this.ctx;
     let kind: PeerPacketKind;
     try {
@@ -74,7 +75,13 @@ export class MailboxDelivery {
       }
     }
     try {
-      const r = await broker.mailboxPush(to.toString('base64url'), env, mailboxLimits(this.ctx.config), Date.now());
+      const limits = mailboxLimits(this.ctx.config);
+      const r = await broker.mailboxPush(
+        to.toString('base64url'),
+        env,
+        ttlMs > 0 ? { ...limits, ttlMs } : limits,
+        Date.now(),
+      );
       if (r === 'full') {
         stats.drops.mailbox_full++;
         return 'RDV_ERR_MAILBOX_FULL';

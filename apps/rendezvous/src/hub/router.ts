@@ -82,8 +82,31 @@ export class Router {
     private readonly replace: (old: Session) => void,
   ) {}
 
-  /** A SIGNAL or RELAY from an open session. */
-  onRouted(s: Session, data: Buffer, type: number, now: number): void {
+  /**
+   * A RELAY_TTL: a RELAY whose mailboxed copy is kept min(ttlS, MAILBOX_TTL_S). Dropping ttlS
+   * leaves a RELAY frame 4 bytes in (`to` and the envelope do not move), routed as one.
+   */
+  onRelayTtl(s: Session, data: Buffer, now: number): void {
+    const { stats, config } = this.ctx;
+    if (data.length < ROUTED_HEADER + 4) {
+      stats.drops.malformed++;
+      this.sender.fail(s, 'RDV_ERR_MALFORMED_FRAME');
+      return;
+    }
+    const frameId = data.readUInt32BE(1);
+    const ttlS = data.readUInt32BE(5);
+    if (ttlS === 0) {
+      stats.drops.bad_ttl++;
+      this.sender.fail(s, 'RDV_ERR_BAD_TTL', frameId);
+      return;
+    }
+    data[4] = FrameType.RELAY;
+    data.writeUInt32BE(frameId, 5);
+    this.onRouted(s, data.subarray(4), FrameType.RELAY, now, Math.min(ttlS, config.mailboxTtlS) * 1000);
+  }
+
+  /** A SIGNAL or RELAY from an open session; `ttlMs` (0 = MAILBOX_TTL_S) is a RELAY_TTL's, clamped. */
+  onRouted(s: Session, data: Buffer, type: number, now: number, ttlMs = 0): void {
     const { stats, sessions } = this.ctx;
     const sender = this.sender;
     if (data.length < ROUTED_HEADER) {
@@ -142,7 +165,7 @@ export class Router {
         return;
       }
       // The recipient was just dropped as a slow reader: treat it as offline.
-      this.offlineLocal(s, frameId, channel, Buffer.from(toId, 'latin1'), env);
+      this.offlineLocal(s, frameId, channel, Buffer.from(toId, 'latin1'), env, ttlMs);
       return;
     }
     const cached = this.cache.get(toId, now);
@@ -150,7 +173,7 @@ export class Router {
       this.forward(s, frameId, channel, data.subarray(5, ROUTED_HEADER), toId, env, cached, now);
       return;
     }
-    this.lookupAndRoute(s, frameId, channel, Buffer.from(data.subarray(5, ROUTED_HEADER)), env);
+    this.lookupAndRoute(s, frameId, channel, Buffer.from(data.subarray(5, ROUTED_HEADER)), env, ttlMs);
   }
 
   /**
@@ -185,7 +208,7 @@ export class Router {
     this.sender.fail(s, 'RDV_ERR_BAD_ENVELOPE', frameId);
   }
 
-  private lookupAndRoute(s: Session, frameId: number, channel: number, to: Buffer, env: Buffer): void {
+  private lookupAndRoute(s: Session, frameId: number, channel: number, to: Buffer, env: Buffer, ttlMs: number): void {
     const { broker, stats, sessions, selfId } = this.ctx;
     if (!broker.isReady()) {
       // Redis unreachable: only local routing works; tell the sender plainly.
@@ -222,7 +245,7 @@ export class Router {
           this.cache.set(to.toString('latin1'), inst, now);
           this.forward(s, frameId, channel, to, to.toString('latin1'), env, inst, now);
         } else {
-          this.offlineLocal(s, frameId, channel, to, env);
+          this.offlineLocal(s, frameId, channel, to, env, ttlMs);
         }
       },
       () => {
@@ -260,13 +283,13 @@ export class Router {
    * The recipient is not connected anywhere: SIGNAL → PEER_OFFLINE; RELAY → mailbox, except a
    * live-only packet (handshake, transport) → PEER_OFFLINE, never stored.
    */
-  private offlineLocal(s: Session, frameId: number, channel: number, to: Buffer, env: Buffer): void {
+  private offlineLocal(s: Session, frameId: number, channel: number, to: Buffer, env: Buffer, ttlMs: number): void {
     if (channel === CH_SIGNAL || !isStorablePeerPacketBytes(env)) {
       this.ctx.stats.peerOffline++;
       this.sender.send(s, peerOfflineFrame(frameId, to));
       return;
     }
-    this.mail.store(to, env).then((code) => {
+    this.mail.store(to, env, ttlMs).then((code) => {
       if (s.state !== SessionState.OPEN) return;
       if (code === null) this.sender.send(s, ackFrame(frameId, 1));
       else this.sender.fail(s, code, frameId);

@@ -202,6 +202,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
           suite: nodeSuite,
           token: this.config.token,
           replaced: this.config.replaced,
+          ...(this.config.mailboxTtlMs !== null ? { mailboxTtlMs: this.config.mailboxTtlMs } : {}),
         });
         const relay = new RelayTransport(conn, (link) => pathManager.addLink(link));
         pathManager.addProvider(relay);

@@ -21,6 +21,11 @@ export interface ClientInit {
    * latest (sooner when the peer shows up), ms. Default MAILBOX_RESEND_AFTER_MS (10 min).
    */
   mailboxResendAfterMs?: number;
+  /**
+   * How long the server keeps our messages in an offline peer's mailbox, ms (PREKEY packets,
+   * sent as RELAY_TTL, clamped to the server's WELCOME mailboxTtlMs). Default: the server's.
+   */
+  mailboxTtlMs?: number;
   /** Paths beyond the relay (client/src/transports/direct-paths.ts). */
   paths?: PathsInit;
   /** Reconnects after the server says another connection with our key took over (tests shorten them). */
@@ -67,6 +72,8 @@ export interface ClientConfig {
   readonly requireApproval: boolean;
   readonly consentTtlMs: number;
   readonly mailboxResendAfterMs: number;
+  /** null: the server's mailbox TTL. */
+  readonly mailboxTtlMs: number | null;
   readonly paths: Readonly<PathsInit>;
   readonly replaced: Readonly<Partial<ReplacedPolicy>>;
   readonly now: () => number;
@@ -110,6 +117,14 @@ export function validateClientInit(init: unknown): ClientConfig {
       i.mailboxResendAfterMs > 7 * 86_400_000)
   )
     problems.push('mailboxResendAfterMs must be an integer number of ms in [1000, 604800000]');
+  if (
+    i.mailboxTtlMs !== undefined &&
+    (typeof i.mailboxTtlMs !== 'number' ||
+      !Number.isInteger(i.mailboxTtlMs) ||
+      i.mailboxTtlMs < 1_000 ||
+      i.mailboxTtlMs > 365 * 86_400_000)
+  )
+    problems.push('mailboxTtlMs must be an integer number of ms in [1000, 31536000000]');
   if (i.now !== undefined && typeof i.now !== 'function') problems.push('now must be a function returning ms');
   if (
     i.sessionTimings !== undefined &&
@@ -133,6 +148,7 @@ export function validateClientInit(init: unknown): ClientConfig {
     requireApproval: (i.requireApproval as boolean | undefined) ?? false,
     consentTtlMs: (i.consentTtlMs as number | undefined) ?? PENDING_CONSENT_TTL_MS,
     mailboxResendAfterMs: (i.mailboxResendAfterMs as number | undefined) ?? MAILBOX_RESEND_AFTER_MS,
+    mailboxTtlMs: (i.mailboxTtlMs as number | undefined) ?? null,
     paths,
     replaced,
     now: (i.now as (() => number) | undefined) ?? Date.now,

@@ -1,4 +1,4 @@
-import { bytesEqual, encodeKey, ROUTED_FRAME_HEADER_BYTES } from '@p2p-comm/protocol';
+import { bytesEqual, encodeKey } from '@p2p-comm/protocol';
 import { PATHS_MAX_PEERS } from '../constants.js';
 import { ClientError } from '../errors.js';
 import type { Link } from './link.js';
@@ -38,7 +38,7 @@ export class RelayLink implements Link {
     // A frame over the server's limit gets the whole connection closed (1009) and redialled,
     // again and again with every retransmission: refuse it here, the other paths may take it.
     const maxFrame = this.#conn.welcome?.maxFrameBytes;
-    if (maxFrame !== undefined && envelope.length + ROUTED_FRAME_HEADER_BYTES > maxFrame)
+    if (maxFrame !== undefined && envelope.length + this.#conn.relayHeaderBytes(envelope) > maxFrame)
       throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `relay frame over the server's ${maxFrame} bytes`, {
         limit: maxFrame,
       });

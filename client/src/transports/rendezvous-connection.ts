@@ -14,6 +14,8 @@ import {
   MESSAGE_ID_BYTES,
   PREKEY_BUNDLE_BYTES,
   PUBLIC_KEY_BYTES,
+  RELAY_TTL_FRAME_HEADER_BYTES,
+  ROUTED_FRAME_HEADER_BYTES,
   storedPacketOffsets,
 } from '@p2p-comm/protocol';
 import WebSocket from 'ws';
@@ -108,6 +110,11 @@ export interface RendezvousOptions {
   replaced?: Partial<ReplacedPolicy>;
   /** Wait for a prekey request's answer, ms; default PREKEY_REQUEST_TIMEOUT_MS (tests shorten it). */
   prekeyRequestTimeoutMs?: number;
+  /**
+   * How long the server should keep our PREKEY packets in an offline peer's mailbox, ms (sent as
+   * RELAY_TTL, clamped to WELCOME's mailboxTtlMs). Unset: plain RELAY, kept the server's TTL.
+   */
+  mailboxTtlMs?: number;
 }
 
 /** Reconnects after being replaced: `delayMs` doubling per replacement, at most `maxReconnects` per `windowMs`. */
@@ -337,7 +344,25 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
    * packets; handshake and transport packets get PEER_OFFLINE). Returns the frame id.
    */
   relay(to: Uint8Array, envelope: Uint8Array): number {
-    return this.#sendRouted(FrameType.RELAY, to, envelope);
+    const ttlS = this.#mailboxTtlS(envelope);
+    return this.#sendRouted(FrameType.RELAY, to, envelope, ttlS);
+  }
+
+  /** Bytes a relay() of `envelope` adds before it (the frame must fit the server's maxFrameBytes). */
+  relayHeaderBytes(envelope: Uint8Array): number {
+    return this.#mailboxTtlS(envelope) > 0 ? RELAY_TTL_FRAME_HEADER_BYTES : ROUTED_FRAME_HEADER_BYTES;
+  }
+
+  /**
+   * The RELAY_TTL seconds for a packet, or 0 for a plain RELAY: only PREKEY packets (0x02 0x04,
+   * the ones we mailbox) with a configured TTL, and only to a server that advertises its own
+   * (one that does not predates RELAY_TTL). Clamped to the server's; at least 1 s.
+   */
+  #mailboxTtlS(envelope: Uint8Array): number {
+    const mine = this.#opts.mailboxTtlMs;
+    const server = this.#welcome?.mailboxTtlMs ?? null;
+    if (mine === undefined || server === null || envelope[0] !== 0x02 || envelope[1] !== 0x04) return 0;
+    return Math.max(1, Math.floor(Math.min(mine, server) / 1000));
   }
 
   /** SIGNAL frame: forwarded only if the peer is online (never stored). For WebRTC signalling. */
@@ -345,14 +370,23 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     return this.#sendRouted(FrameType.SIGNAL, to, envelope);
   }
 
-  #sendRouted(type: typeof FrameType.RELAY | typeof FrameType.SIGNAL, to: Uint8Array, envelope: Uint8Array): number {
+  #sendRouted(
+    type: typeof FrameType.RELAY | typeof FrameType.SIGNAL,
+    to: Uint8Array,
+    envelope: Uint8Array,
+    ttlS = 0,
+  ): number {
     const ws = this.#ws;
     if (!this.isConnected || !ws) throw new ClientError('CLIENT_ERR_LINK_CLOSED', `rendezvous ${this.#state}`);
     const frameId = this.#nextFrameId();
     if (this.#pending.size >= PENDING_FRAMES_MAX) this.#pending.delete(this.#pending.keys().next().value!);
     // A PREKEY packet (0x02 0x04) names its message id elsewhere than an envelope; v2 session packets have none.
     this.#pending.set(frameId, { to, messageId: packetMessageId(envelope) });
-    ws.send(encodeFrame({ type, frameId, to, envelope }));
+    ws.send(
+      encodeFrame(
+        ttlS > 0 ? { type: FrameType.RELAY_TTL, frameId, ttlS, to, envelope } : { type, frameId, to, envelope },
+      ),
+    );
     return frameId;
   }
 

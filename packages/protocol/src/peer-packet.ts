@@ -37,6 +37,12 @@ import {
 import { ProtocolError } from './errors.js';
 import { HANDSHAKE_INIT_BYTES, HANDSHAKE_RESPONSE_MIN_BYTES } from './session/hybrid-handshake.js';
 import {
+  PREKEY_MESSAGE_ID_OFFSET,
+  PREKEY_MESSAGE_RECIPIENT_OFFSET,
+  PREKEY_MESSAGE_SENDER_OFFSET,
+  PREKEY_MESSAGE_SEQUENCE_OFFSET,
+} from './session/prekey-message.js';
+import {
   MAX_TRANSPORT_PACKET_BYTES,
   MIN_TRANSPORT_PACKET_BYTES,
   SESSION_PREFIX_BYTES,
@@ -66,13 +72,13 @@ export type PeerPacketKind = (typeof PeerPacketKind)[keyof typeof PeerPacketKind
 /** Bytes before the prekey message in a PREKEY peer packet: version 0x02 ‖ type 0x04. */
 export const PREKEY_PACKET_PREFIX_BYTES = SESSION_PREFIX_BYTES;
 /** Offset of the sender's Ed25519 key in a PREKEY peer packet (prekey message offset 1). */
-export const PREKEY_PACKET_SENDER_OFFSET = PREKEY_PACKET_PREFIX_BYTES + 1;
+export const PREKEY_PACKET_SENDER_OFFSET = PREKEY_PACKET_PREFIX_BYTES + PREKEY_MESSAGE_SENDER_OFFSET;
 /** Offset of the recipient's Ed25519 key in a PREKEY peer packet (prekey message offset 33). */
-export const PREKEY_PACKET_RECIPIENT_OFFSET = PREKEY_PACKET_PREFIX_BYTES + 33;
+export const PREKEY_PACKET_RECIPIENT_OFFSET = PREKEY_PACKET_PREFIX_BYTES + PREKEY_MESSAGE_RECIPIENT_OFFSET;
 /** Offset of the sequence number (u64 BE) in a PREKEY peer packet (prekey message offset 1,189). */
-export const PREKEY_PACKET_SEQUENCE_OFFSET = PREKEY_PACKET_PREFIX_BYTES + 1_189;
+export const PREKEY_PACKET_SEQUENCE_OFFSET = PREKEY_PACKET_PREFIX_BYTES + PREKEY_MESSAGE_SEQUENCE_OFFSET;
 /** Offset of the 16-byte message id in a PREKEY peer packet (prekey message offset 1,197). */
-export const PREKEY_PACKET_MESSAGE_ID_OFFSET = PREKEY_PACKET_PREFIX_BYTES + 1_197;
+export const PREKEY_PACKET_MESSAGE_ID_OFFSET = PREKEY_PACKET_PREFIX_BYTES + PREKEY_MESSAGE_ID_OFFSET;
 /** Smallest PREKEY peer packet (empty plaintext: header and tag), bytes. */
 export const MIN_PREKEY_PACKET_BYTES = PREKEY_PACKET_PREFIX_BYTES + PREKEY_MESSAGE_HEADER_BYTES + AEAD_TAG_BYTES;
 /** Largest PREKEY peer packet, bytes. */

@@ -184,7 +184,7 @@ export class Router {
   private refusePacket(s: Session, frameId: number, env: Buffer, err: unknown): void {
     const code = isProtocolError(err) ? err.code : '';
     const version = env[0];
-    if (code === 'PROTO_ERR_BAD_VERSION' && version !== 1 && version !== 2) {
+    if (code === 'PROTO_ERR_BAD_VERSION' && !PEER_PACKET_VERSIONS.includes(version!)) {
       this.ctx.stats.drops.unsupported_packet++;
       this.sender.failWith(
         s,

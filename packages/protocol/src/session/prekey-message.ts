@@ -47,6 +47,15 @@ import { DH_BYTES } from './x25519-dh.js';
  *   1213    n+16   ChaCha20-Poly1305 ciphertext and tag
  */
 
+/** Field offsets in a prekey message (the layout above); peer-packet.ts reads the same fields in place. */
+export const PREKEY_MESSAGE_SENDER_OFFSET = 1;
+export const PREKEY_MESSAGE_RECIPIENT_OFFSET = 33;
+const BUNDLE_ID_OFFSET = 65;
+const EPHEMERAL_KEY_OFFSET = 69;
+const KEM_CIPHERTEXT_OFFSET = 101;
+export const PREKEY_MESSAGE_SEQUENCE_OFFSET = 1_189;
+export const PREKEY_MESSAGE_ID_OFFSET = 1_197;
+
 /** Algorithms named in the KDF info, so a change of any of them changes every key. */
 export const PREKEY_ALGORITHMS = 'X25519,ML-KEM-768,ChaCha20-Poly1305,SHA-256,HKDF-SHA-256';
 
@@ -101,13 +110,13 @@ function encodeHeader(h: PrekeyMessageHeader): Uint8Array {
   const out = new Uint8Array(PREKEY_MESSAGE_HEADER_BYTES);
   const view = new DataView(out.buffer);
   out[0] = h.version;
-  out.set(h.sender, 1);
-  out.set(h.recipient, 33);
-  view.setUint32(65, h.bundleId);
-  out.set(h.ephemeralKey, 69);
-  out.set(h.kemCiphertext, 101);
-  view.setBigUint64(1189, BigInt(h.sequence));
-  out.set(h.messageId, 1197);
+  out.set(h.sender, PREKEY_MESSAGE_SENDER_OFFSET);
+  out.set(h.recipient, PREKEY_MESSAGE_RECIPIENT_OFFSET);
+  view.setUint32(BUNDLE_ID_OFFSET, h.bundleId);
+  out.set(h.ephemeralKey, EPHEMERAL_KEY_OFFSET);
+  out.set(h.kemCiphertext, KEM_CIPHERTEXT_OFFSET);
+  view.setBigUint64(PREKEY_MESSAGE_SEQUENCE_OFFSET, BigInt(h.sequence));
+  out.set(h.messageId, PREKEY_MESSAGE_ID_OFFSET);
   return out;
 }
 
@@ -128,19 +137,19 @@ export function decodePrekeyMessage(bytes: Uint8Array): { header: PrekeyMessageH
   if (bytes.length < PREKEY_MESSAGE_HEADER_BYTES + AEAD_TAG_BYTES)
     throw new ProtocolError('PROTO_ERR_TRUNCATED', 'prekey message shorter than header and tag');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const sequence = view.getBigUint64(1189);
+  const sequence = view.getBigUint64(PREKEY_MESSAGE_SEQUENCE_OFFSET);
   if (sequence > BigInt(Number.MAX_SAFE_INTEGER))
     throw new ProtocolError('PROTO_ERR_BAD_ENCODING', 'prekey message sequence beyond 2^53 − 1');
   return {
     header: Object.freeze({
       version: bytes[0],
-      sender: bytes.slice(1, 33),
-      recipient: bytes.slice(33, 65),
-      bundleId: view.getUint32(65),
-      ephemeralKey: bytes.slice(69, 101),
-      kemCiphertext: bytes.slice(101, 101 + MLKEM768_CIPHERTEXT_BYTES),
+      sender: bytes.slice(PREKEY_MESSAGE_SENDER_OFFSET, PREKEY_MESSAGE_RECIPIENT_OFFSET),
+      recipient: bytes.slice(PREKEY_MESSAGE_RECIPIENT_OFFSET, BUNDLE_ID_OFFSET),
+      bundleId: view.getUint32(BUNDLE_ID_OFFSET),
+      ephemeralKey: bytes.slice(EPHEMERAL_KEY_OFFSET, KEM_CIPHERTEXT_OFFSET),
+      kemCiphertext: bytes.slice(KEM_CIPHERTEXT_OFFSET, KEM_CIPHERTEXT_OFFSET + MLKEM768_CIPHERTEXT_BYTES),
       sequence: Number(sequence),
-      messageId: bytes.slice(1197, PREKEY_MESSAGE_HEADER_BYTES),
+      messageId: bytes.slice(PREKEY_MESSAGE_ID_OFFSET, PREKEY_MESSAGE_HEADER_BYTES),
     }),
     ciphertext: bytes.subarray(PREKEY_MESSAGE_HEADER_BYTES),
   };

@@ -12,17 +12,8 @@
  * with RFC 8032 vectors, the speccheck cases and torsion-crafted inputs.
  */
 import { createRequire } from 'node:module';
-import {
-  type CryptoSuite,
-  isCanonicalPointEncoding,
-  isCanonicalScalar,
-  isSmallOrderEncoding,
-} from '@p2p-comm/protocol';
+import { type CryptoSuite, passesStrictPrechecks } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
-
-/** Bytes in an Ed25519 public key / in a signature (R ‖ S). */
-const KEY_BYTES = 32;
-const SIGNATURE_BYTES = 64;
 
 /** The one libsodium function we use. */
 export interface SodiumVerify {
@@ -39,17 +30,6 @@ export function loadSodium(): SodiumVerify | null {
   }
 }
 
-/** Checks 1-4 of the strict rule (byte comparisons, no curve arithmetic). */
-function passesPrechecks(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return false;
-  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false;
-  if (!(message instanceof Uint8Array)) return false;
-  const r = signature.subarray(0, KEY_BYTES);
-  if (!isCanonicalScalar(signature.subarray(KEY_BYTES))) return false;
-  if (!isCanonicalPointEncoding(publicKey) || !isCanonicalPointEncoding(r)) return false;
-  return !isSmallOrderEncoding(publicKey) && !isSmallOrderEncoding(r);
-}
-
 /**
  * A CryptoSuite for `verifyHello` whose `verify` is libsodium's when `sodium` is given; every
  * other member is nodeSuite's (the server only verifies hellos with it). Never throws.
@@ -60,7 +40,7 @@ export function helloSuiteWith(sodium: SodiumVerify | null): CryptoSuite {
     ...nodeSuite,
     name: 'libsodium (sodium-native) verify, node:crypto otherwise',
     verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-      if (!passesPrechecks(publicKey, message, signature)) return false;
+      if (!passesStrictPrechecks(publicKey, message, signature)) return false;
       try {
         return sodium.crypto_sign_verify_detached(signature, message, publicKey) === true;
       } catch {

@@ -20,6 +20,7 @@ export {
   isCanonicalPointEncoding,
   isCanonicalScalar,
   isSmallOrderEncoding,
+  passesStrictPrechecks,
   SMALL_ORDER_ENCODINGS,
 } from './crypto/ed25519-strict.js';
 export { portableSuite } from './crypto/portable.js';

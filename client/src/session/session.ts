@@ -58,6 +58,7 @@ import type { Outbox, OutboxMessage } from './outbox.js';
 import { type BodyEncoding, decodePayload, encodePayload, type Payload } from './payload.js';
 import { PeerSessions, type PeerSessionTimings } from './peer-sessions.js';
 import { PendingConsents } from './pending-consents.js';
+import { PerKeyInterval } from './per-key-interval.js';
 import type { PersistentPrekeyReplay } from './prekey-replay-store.js';
 import { ConsentRateLimiter } from './rate-limiter.js';
 import { chosenByUser } from './replay-store.js';
@@ -197,14 +198,14 @@ export class Session extends EventEmitter<SessionEvents> {
     ttlMs: () => this.#d.consentTtlMs ?? PENDING_CONSENT_TTL_MS,
   });
   readonly #approvals = new Map<string, PendingApproval>();
-  readonly #revokeNotices = new Map<string, number>();
-  readonly #staleCopyAcks = new Map<string, number>();
+  readonly #revokeNotices = new PerKeyInterval(REVOKE_NOTICE_INTERVAL_MS, REVOKE_NOTICE_MAX_KEYS);
+  readonly #staleCopyAcks = new PerKeyInterval(STALE_COPY_ACK_INTERVAL_MS, STALE_COPY_ACK_MAX_KEYS);
   readonly #limiter = new ConsentRateLimiter();
   readonly #names: NameChanges;
   #consentTimer: NodeJS.Timeout | null = null;
   #prekeyTimer: NodeJS.Timeout | null = null;
   /** Last server fetch of a peer's bundle, ms; at most PREKEY_PEER_BUNDLES_MAX peers (oldest forgotten). */
-  readonly #bundleFetches = new Map<string, number>();
+  readonly #bundleFetches = new PerKeyInterval(PREKEY_FETCH_INTERVAL_MS, PREKEY_PEER_BUNDLES_MAX);
   /**
    * Peers whose last packet to us was a PREKEY message (no session on their side then): our
    * acks to them go as envelopes until a TRANSPORT packet from them opens. At most
@@ -593,13 +594,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #fetchBundle(peer: string, peerKey: Uint8Array): void {
     const fetch = this.#d.fetchPrekeyBundle;
     if (!fetch || !this.#d.prekeys) return;
-    const now = Date.now();
-    const last = this.#bundleFetches.get(peer);
-    if (last !== undefined && now - last < PREKEY_FETCH_INTERVAL_MS && now >= last) return;
-    this.#bundleFetches.delete(peer);
-    this.#bundleFetches.set(peer, now);
-    if (this.#bundleFetches.size > PREKEY_PEER_BUNDLES_MAX)
-      this.#bundleFetches.delete(this.#bundleFetches.keys().next().value!);
+    if (!this.#bundleFetches.allow(peer, Date.now())) return;
     fetch(peerKey).then(
       (bundle) => {
         if (this.#stopped || !bundle) return;
@@ -1025,13 +1020,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const code = (err as { code?: unknown })?.code;
     if (code !== 'PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW' && code !== 'PROTO_ERR_STALE') return;
     if (this.#d.trust.get(key)?.state !== 'trusted') return;
-    const now = Date.now();
-    const last = this.#staleCopyAcks.get(key);
-    if (last !== undefined && now - last < STALE_COPY_ACK_INTERVAL_MS && now >= last) return;
-    this.#staleCopyAcks.delete(key);
-    this.#staleCopyAcks.set(key, now);
-    if (this.#staleCopyAcks.size > STALE_COPY_ACK_MAX_KEYS)
-      this.#staleCopyAcks.delete(this.#staleCopyAcks.keys().next().value!);
+    if (!this.#staleCopyAcks.allow(key, Date.now())) return;
     const pos = this.#d.inbox.get(key);
     const ack =
       pos && pos.next > 0
@@ -1041,13 +1030,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #noticeRevoked(key: string): void {
-    const now = Date.now();
-    const last = this.#revokeNotices.get(key) ?? 0;
-    if (now - last < REVOKE_NOTICE_INTERVAL_MS) return;
-    this.#revokeNotices.delete(key);
-    this.#revokeNotices.set(key, now);
-    if (this.#revokeNotices.size > REVOKE_NOTICE_MAX_KEYS)
-      this.#revokeNotices.delete(this.#revokeNotices.keys().next().value!);
+    if (!this.#revokeNotices.allow(key, Date.now())) return;
     this.#sendControl(decodeKey(key), { type: EnvelopeType.REVOKE });
   }
 

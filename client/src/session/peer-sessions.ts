@@ -209,11 +209,7 @@ export class PeerSessions {
   peerOffline(peer: string): boolean {
     const s = this.#peers.get(peer);
     if (!s) return false;
-    const had = Boolean(s.live ?? s.candidate);
-    s.live?.close();
-    s.candidate?.close();
-    s.live = null;
-    s.candidate = null;
+    const had = closeSessions(s);
     if (s.pending) {
       this.#abandon(s);
       this.#failed(s);
@@ -225,9 +221,7 @@ export class PeerSessions {
   drop(peer: string): boolean {
     const s = this.#peers.get(peer);
     if (!s) return false;
-    const had = Boolean(s.live ?? s.candidate);
-    s.live?.close();
-    s.candidate?.close();
+    const had = closeSessions(s);
     this.#abandon(s);
     this.#peers.delete(peer);
     return had;
@@ -443,4 +437,14 @@ export class PeerSessions {
 function codeOf(err: unknown): string {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' ? code : new ClientError('CLIENT_ERR_BAD_PAYLOAD').code;
+}
+
+/** Close (and erase) a peer's live and candidate sessions; true if it had either. */
+function closeSessions(s: PeerState): boolean {
+  const had = Boolean(s.live ?? s.candidate);
+  s.live?.close();
+  s.candidate?.close();
+  s.live = null;
+  s.candidate = null;
+  return had;
 }

@@ -1,5 +1,5 @@
 /** Server→client frames built on the hot path without the generic encoder's allocations. */
-import { encodeFrame, FrameType, MAX_WELCOME_BYTES } from '@p2p-comm/protocol';
+import { encodeFrame, FrameType, MAX_WELCOME_BYTES, PREKEY_BUNDLE_FRAME_HEADER_BYTES } from '@p2p-comm/protocol';
 import { RDV_ERRORS, type RendezvousErrorCode } from './errors.js';
 
 export function ackFrame(frameId: number, status: number): Buffer {
@@ -15,6 +15,16 @@ export function peerOfflineFrame(frameId: number, to: Uint8Array): Buffer {
   b[0] = FrameType.PEER_OFFLINE;
   b.writeUInt32BE(frameId, 1);
   b.set(to, 5);
+  return b;
+}
+
+/** PREKEY_BUNDLE: frameId, the owner's key, then its bundle (null = none held: empty). */
+export function prekeyBundleFrame(frameId: number, key: Uint8Array, bundle: Uint8Array | null): Buffer {
+  const b = Buffer.allocUnsafe(PREKEY_BUNDLE_FRAME_HEADER_BYTES + (bundle?.length ?? 0));
+  b[0] = FrameType.PREKEY_BUNDLE;
+  b.writeUInt32BE(frameId >>> 0, 1);
+  b.set(key, 5);
+  if (bundle !== null) b.set(bundle, PREKEY_BUNDLE_FRAME_HEADER_BYTES);
   return b;
 }
 

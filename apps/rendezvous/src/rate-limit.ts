@@ -3,6 +3,7 @@
  * instance), for frames and for bytes. Plain arithmetic on fields: called for every frame.
  */
 import type { Config } from './config.js';
+import { PREKEY_REQUESTS_BURST, PREKEY_REQUESTS_PER_S } from './constants.js';
 import type { Session } from './session.js';
 
 /** Refill both buckets for the time elapsed, then take one frame of `bytes`; false = over a limit. */
@@ -25,5 +26,17 @@ export function takeTokens(s: Session, c: Config, bytes: number, now: number): b
   s.byteTokens -= bytes;
   ip.msgTokens -= 1;
   ip.byteTokens -= bytes;
+  return true;
+}
+
+/** Take one prekey request (PUBLISH or FETCH) from the session's own bucket; false = over PREKEY_REQUESTS_PER_S. */
+export function takePrekeyToken(s: Session, now: number): boolean {
+  const dt = now - s.prekeyRefill;
+  if (dt > 0) {
+    s.prekeyTokens = Math.min(PREKEY_REQUESTS_BURST, s.prekeyTokens + (dt * PREKEY_REQUESTS_PER_S) / 1000);
+    s.prekeyRefill = now;
+  }
+  if (s.prekeyTokens < 1) return false;
+  s.prekeyTokens -= 1;
   return true;
 }

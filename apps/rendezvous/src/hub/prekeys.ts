@@ -13,34 +13,15 @@
  * as every undecodable frame); a bundle that decodes but is refused is answered and the
  * connection stays.
  */
-import {
-  decodeFrame,
-  FrameType,
-  isProtocolError,
-  PREKEY_BUNDLE_FRAME_HEADER_BYTES,
-  PUBLIC_KEY_BYTES,
-  verifyPrekeyBundle,
-} from '@p2p-comm/protocol';
+import { decodeFrame, FrameType, isProtocolError, PUBLIC_KEY_BYTES, verifyPrekeyBundle } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
-import { PREKEY_REQUESTS_BURST, PREKEY_REQUESTS_PER_S, PREKEY_STORE_MAX_TTL_MS } from '../constants.js';
+import { PREKEY_STORE_MAX_TTL_MS } from '../constants.js';
 import type { RendezvousErrorCode } from '../errors.js';
-import { ackFrame } from '../frames-out.js';
-import { takeTokens } from '../rate-limit.js';
+import { ackFrame, prekeyBundleFrame } from '../frames-out.js';
+import { takePrekeyToken, takeTokens } from '../rate-limit.js';
 import { type Session, SessionState } from '../session.js';
 import type { HubContext } from './context.js';
 import type { SocketSender } from './sender.js';
-
-/** Take one prekey request from the session's bucket; false = over PREKEY_REQUESTS_PER_S. */
-function takePrekeyToken(s: Session, now: number): boolean {
-  const dt = now - s.prekeyRefill;
-  if (dt > 0) {
-    s.prekeyTokens = Math.min(PREKEY_REQUESTS_BURST, s.prekeyTokens + (dt * PREKEY_REQUESTS_PER_S) / 1000);
-    s.prekeyRefill = now;
-  }
-  if (s.prekeyTokens < 1) return false;
-  s.prekeyTokens -= 1;
-  return true;
-}
 
 /** What a refused bundle's ProtocolError becomes on the wire. */
 function publishRefusal(code: string): RendezvousErrorCode {
@@ -121,15 +102,9 @@ export class PrekeyFrames {
     broker.prekeyGet(ownerB64, now).then(
       (bundle) => {
         if (s.state !== SessionState.OPEN) return;
-        const held = bundle === null ? 0 : bundle.length;
-        if (held === 0) stats.prekeyFetchMisses++;
+        if (bundle === null || bundle.length === 0) stats.prekeyFetchMisses++;
         else stats.prekeyFetchHits++;
-        const out = Buffer.allocUnsafe(PREKEY_BUNDLE_FRAME_HEADER_BYTES + held);
-        out[0] = FrameType.PREKEY_BUNDLE;
-        out.writeUInt32BE(frameId >>> 0, 1);
-        keyCopy.copy(out, 5);
-        if (bundle !== null) bundle.copy(out, PREKEY_BUNDLE_FRAME_HEADER_BYTES);
-        this.sender.send(s, out);
+        this.sender.send(s, prekeyBundleFrame(frameId, keyCopy, bundle));
       },
       () => {
         stats.drops.unavailable++;

@@ -153,7 +153,8 @@ export interface Broker {
   mailboxTake(key: string, now: number): Promise<Buffer[]>;
 
   /**
-   * Keep `bundle` (a verified 1,333-byte prekey bundle of `key`) as `key`'s prekey bundle for
+   * Keep `bundle` (a verified 1,333-byte prekey bundle of `key`, owned by the broker from now on:
+   * the caller passes a copy, never a view into a socket's read) as `key`'s prekey bundle for
    * `ttlMs`, unless the bundle held now is newer (comparePrekeyBundles): then nothing changes
    * and the answer is `stale`. One bundle per key, visible to every instance of the fleet.
    */

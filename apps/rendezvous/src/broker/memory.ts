@@ -236,8 +236,7 @@ export class MemoryBroker implements Broker {
     const held = store.get(key);
     if (held !== undefined && held.expires > now && comparePrekeyBundles(bundle, held.bundle) < 0) return 'stale';
     if (held === undefined && store.size >= PREKEY_STORE_MAX_KEYS) this.evictPrekey(now);
-    // Copy: the caller's buffer is a view into the socket's read.
-    store.set(key, { bundle: Buffer.from(bundle), expires: now + ttlMs });
+    store.set(key, { bundle, expires: now + ttlMs }); // the caller's own copy (Broker.prekeyPut)
     return 'stored';
   }
 

@@ -114,7 +114,7 @@ describe('p2p-comm CLI, two people', () => {
     expect(landed.startsWith(join(b.home, 'inbox'))).toBe(true);
     expect(readFileSync(landed)).toEqual(Buffer.alloc(1234, 7));
     const revoke = run(['trust', 'revoke', 'Bob'], envA, '');
-    expect(await revoke.done).toBe(0);
+    expect(await revoke.done, revoke.err()).toBe(0);
     expect(revoke.out()).toContain('Revoked Bob');
     await waitFor(() => listen.out().includes('Alice revoked the connection.'), 10_000, 'revoke heard');
 

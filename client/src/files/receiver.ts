@@ -79,6 +79,8 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
   readonly #finished: FinishedTransfers;
   readonly #credit: ReceiverCredit;
   #stopped = false;
+  /** Restoring after a restart: offers for transfers being reopened wait for the sender's next probe. */
+  #restoring = false;
   readonly counters = { chunks: 0, duplicates: 0, outOfOrder: 0, overCredit: 0, badLength: 0, creditsSent: 0 };
 
   constructor(options: FileReceiverOptions) {
@@ -120,6 +122,15 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
 
   /** Resume what was being received before a restart: re-hash each partial file, then grant credit. */
   async restore(): Promise<void> {
+    this.#restoring = true;
+    try {
+      await this.#restoreAll();
+    } finally {
+      this.#restoring = false;
+    }
+  }
+
+  async #restoreAll(): Promise<void> {
     for (const [key, rec] of this.#store.all()) {
       if (rec.state !== 'receiving') {
         this.#finished.remember(key, rec);
@@ -204,6 +215,8 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       return;
     }
     if (this.#pending.has(key)) return; // still with the host
+    // Being reopened by restore(): a fresh gate now would start it over from zero.
+    if (this.#restoring && this.#store.get(key)?.state === 'receiving') return;
     const finished = this.#finished.get(key);
     if (finished) {
       this.#send(peer, FinishedTransfers.answerOffer(finished, m.id));
@@ -245,19 +258,28 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       this.emit('offer', offer);
       const verdict = await askHost(this.#o.approve, offer, this.#o.approvalTimeoutMs);
       if (!stillPending()) return;
-      this.#pending.delete(key);
-      if (verdict === 'timeout') return decline('timeout');
-      if (verdict !== true) return decline('declined');
-      await this.#start(key, offer, chunkSize);
+      if (verdict !== true) {
+        this.#pending.delete(key);
+        return decline(verdict === 'timeout' ? 'timeout' : 'declined');
+      }
+      // Still pending while the partial file opens, so a re-sent offer is not put to the host again.
+      await this.#start(key, offer, chunkSize, stillPending);
     } catch (err) {
       if (this.#pending.get(key) === offer) this.#pending.delete(key);
       decline(isDiskFull(err) ? 'disk-full' : 'internal');
     }
   }
 
-  async #start(key: string, offer: IncomingOffer, chunkSize: number): Promise<void> {
+  async #start(key: string, offer: IncomingOffer, chunkSize: number, stillPending: () => boolean): Promise<void> {
     const rec: IncomingRecord = { offer, chunkSize, state: 'receiving', next: 0 };
     const partial = await createPartial(this.#o.inboxDir, rec);
+    if (!stillPending()) {
+      // Cancelled (or stopped) while the file opened: the sender was already told.
+      await partial.fh.close().catch(() => {});
+      await removePartial(partialPath(this.#o.inboxDir, offer.peer, offer.id)).catch(() => {});
+      return;
+    }
+    this.#pending.delete(key);
     this.#store.put(key, rec);
     const t = this.#track(key, rec, partial);
     this.#send(offer.peer, { type: TransferMessageType.ACCEPT, id: offer.id });

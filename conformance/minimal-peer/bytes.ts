@@ -2,7 +2,7 @@
 // integers and the length-prefixed encoding lp(x) that every signature and KDF input uses
 // (docs/protocol.md: "lp(x) = u32 big-endian length ‖ x").
 
-import { PeerError } from './errors.ts';
+import { PeerError } from './errors.js';
 
 const textEncoder = new TextEncoder();
 // fatal: invalid UTF-8 is an error, never silently replaced (docs/errors.md PROTO_ERR_BAD_ENCODING).
@@ -150,6 +150,7 @@ export class Reader {
 
   /** The structure must end here (PROTO_ERR_TRAILING_BYTES otherwise). */
   end(): void {
-    if (this.remaining !== 0) throw new PeerError('PROTO_ERR_TRAILING_BYTES', `${this.remaining} bytes after the structure`);
+    if (this.remaining !== 0)
+      throw new PeerError('PROTO_ERR_TRAILING_BYTES', `${this.remaining} bytes after the structure`);
   }
 }

@@ -18,10 +18,10 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concat, equalBytes, lp, Reader, u8, u32, u64, utf8 } from './bytes.ts';
-import { PeerError } from './errors.ts';
-import { checkEd25519Key, type Identity, x25519FromEd25519 } from './identity.ts';
-import { sign, verifyStrict } from './strict-ed25519.ts';
+import { concat, equalBytes, lp, Reader, u8, u32, u64, utf8 } from './bytes.js';
+import { PeerError } from './errors.js';
+import { checkEd25519Key, type Identity, x25519FromEd25519 } from './identity.js';
+import { sign, verifyStrict } from './strict-ed25519.js';
 
 export const ENVELOPE_VERSION = 1;
 export const ENVELOPE_TYPE = {
@@ -122,7 +122,11 @@ export function sealEnvelope(
   if (plaintext.length > MAX_PLAINTEXT_BYTES) throw new PeerError('PROTO_ERR_TOO_LARGE', 'plaintext over 61,440 bytes');
   const recipientX = x25519FromEd25519(recipient);
   const ephemeral = x25519.getPublicKey(random.ephemeralSecret);
-  const { key, nonce } = aeadKeyAndNonce(x25519.getSharedSecret(random.ephemeralSecret, recipientX), ephemeral, recipientX);
+  const { key, nonce } = aeadKeyAndNonce(
+    x25519.getSharedSecret(random.ephemeralSecret, recipientX),
+    ephemeral,
+    recipientX,
+  );
   const fields = {
     version: ENVELOPE_VERSION,
     type,

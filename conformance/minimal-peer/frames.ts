@@ -3,8 +3,8 @@
 // The layouts below were read off golden-frames.json (see GAP 1 in the gap list); each one
 // decodes exactly: short → PROTO_ERR_TRUNCATED, long → PROTO_ERR_TRAILING_BYTES.
 
-import { concat, fromUtf8, Reader, u8, u16, u32, u64, utf8 } from './bytes.ts';
-import { PeerError } from './errors.ts';
+import { concat, fromUtf8, Reader, u8, u16, u32, u64, utf8 } from './bytes.js';
+import { PeerError } from './errors.js';
 
 export const FRAME = {
   CHALLENGE: 0x01,
@@ -86,7 +86,12 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return concat(u8(FRAME.WELCOME), boundedText(JSON.stringify(frame.info), MAX_WELCOME_BYTES, 2));
     case 'signal':
     case 'relay':
-      return concat(u8(frame.type === 'signal' ? FRAME.SIGNAL : FRAME.RELAY), u32(frame.frameId), frame.to, frame.packet);
+      return concat(
+        u8(frame.type === 'signal' ? FRAME.SIGNAL : FRAME.RELAY),
+        u32(frame.frameId),
+        frame.to,
+        frame.packet,
+      );
     case 'relay-ttl':
       return concat(u8(FRAME.RELAY_TTL), u32(frame.frameId), u32(frame.ttlS), frame.to, frame.packet);
     case 'deliver':
@@ -126,7 +131,8 @@ function readBundle(reader: Reader, allowEmpty: boolean): Uint8Array {
   const rest = reader.rest();
   if (allowEmpty && rest.length === 0) return rest;
   if (rest.length < PREKEY_BUNDLE_BYTES) throw new PeerError('PROTO_ERR_TRUNCATED', 'bundle shorter than 1,333 bytes');
-  if (rest.length > PREKEY_BUNDLE_BYTES) throw new PeerError('PROTO_ERR_TRAILING_BYTES', 'bundle longer than 1,333 bytes');
+  if (rest.length > PREKEY_BUNDLE_BYTES)
+    throw new PeerError('PROTO_ERR_TRAILING_BYTES', 'bundle longer than 1,333 bytes');
   return rest;
 }
 
@@ -178,7 +184,13 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       };
       break;
     case FRAME.RELAY_TTL:
-      frame = { type: 'relay-ttl', frameId: reader.u32(), ttlS: reader.u32(), to: reader.take(32), packet: reader.rest() };
+      frame = {
+        type: 'relay-ttl',
+        frameId: reader.u32(),
+        ttlS: reader.u32(),
+        to: reader.take(32),
+        packet: reader.rest(),
+      };
       break;
     case FRAME.DELIVER:
       frame = { type: 'deliver', channel: reader.u8(), from: reader.take(32), packet: reader.rest() };

@@ -4,8 +4,8 @@
 
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { fromBase64url, toBase64url } from './bytes.ts';
-import { PeerError } from './errors.ts';
+import { fromBase64url, toBase64url } from './bytes.js';
+import { PeerError } from './errors.js';
 
 export interface Identity {
   /** 32-byte Ed25519 seed (RFC 8032 "secret key"). */
@@ -14,7 +14,7 @@ export interface Identity {
   readonly publicKey: Uint8Array;
   /** Text form of the public key. */
   readonly keyText: string;
-  /** X25519 form of the secret: SHA-512(seed)[0..32) (X25519 clamps it). See GAP 3. */
+  /** X25519 form of the secret: SHA-512(seed)[0..32), clamped (RFC 7748 §5). See GAP 3. */
   readonly x25519Secret: Uint8Array;
   /** X25519 form of the public key (equal to x25519(x25519Secret, 9)). */
   readonly x25519Public: Uint8Array;
@@ -23,9 +23,11 @@ export interface Identity {
 export function identityFromSeed(seed: Uint8Array): Identity {
   if (seed.length !== 32) throw new PeerError('PROTO_ERR_INVALID_ARGUMENT', 'seed must be 32 bytes');
   const publicKey = ed25519.getPublicKey(seed);
-  // RFC 8032 §5.1.5: the secret scalar is the first half of SHA-512(seed), clamped. X25519
-  // applies the same clamping, so the unclamped half is the X25519 secret.
+  // RFC 8032 §5.1.5: the secret scalar is the first half of SHA-512(seed), clamped as X25519
+  // clamps (RFC 7748 §5). golden-session.json lists the clamped form.
   const x25519Secret = sha512(seed).slice(0, 32);
+  x25519Secret[0] = (x25519Secret[0] as number) & 248;
+  x25519Secret[31] = ((x25519Secret[31] as number) & 127) | 64;
   return {
     seed,
     publicKey,

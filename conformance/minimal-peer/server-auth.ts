@@ -4,10 +4,10 @@
 // where the timestamp inside lp() is the 8-byte u64 BE and the origin is host:port with the
 // port always written (the golden hello signs "rdv.example.org:443"; GAP 2).
 
-import { concat, lp, u64, utf8 } from './bytes.ts';
-import { PeerError } from './errors.ts';
-import type { Identity } from './identity.ts';
-import { sign } from './strict-ed25519.ts';
+import { concat, lp, u64, utf8 } from './bytes.js';
+import { PeerError } from './errors.js';
+import type { Identity } from './identity.js';
+import { sign } from './strict-ed25519.js';
 
 const SERVER_AUTH_DOMAIN = utf8('p2p-comm/v1/server-auth');
 

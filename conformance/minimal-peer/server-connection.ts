@@ -3,10 +3,10 @@
 // DELIVER frames in. Every RELAY's frameId gets exactly one answer (ACK, PEER_OFFLINE or ERROR).
 
 import WebSocket from 'ws';
-import { PeerError } from './errors.ts';
-import { decodeFrame, encodeFrame, type Frame } from './frames.ts';
-import type { Identity } from './identity.ts';
-import { originOf, signHello } from './server-auth.ts';
+import { PeerError } from './errors.js';
+import { decodeFrame, encodeFrame, type Frame } from './frames.js';
+import type { Identity } from './identity.js';
+import { originOf, signHello } from './server-auth.js';
 
 /** Longest wait for WELCOME after dialing (the server's own AUTH_DEADLINE_MS is 10 s). */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -63,9 +63,14 @@ export class ServerConnection {
         socket.terminate();
         reject(error);
       };
-      const timer = setTimeout(() => fail(new PeerError('CLIENT_ERR_TIMEOUT', 'no WELCOME in time')), CONNECT_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => fail(new PeerError('CLIENT_ERR_TIMEOUT', 'no WELCOME in time')),
+        CONNECT_TIMEOUT_MS,
+      );
       socket.on('error', (error) => fail(new PeerError('CLIENT_ERR_SERVER_UNREACHABLE', error.message)));
-      socket.on('close', (code) => fail(new PeerError('CLIENT_ERR_SERVER_REJECTED', `closed with ${code} before WELCOME`)));
+      socket.on('close', (code) =>
+        fail(new PeerError('CLIENT_ERR_SERVER_REJECTED', `closed with ${code} before WELCOME`)),
+      );
       socket.on('message', (data: Buffer, isBinary: boolean) => {
         if (!isBinary) return fail(new PeerError('CLIENT_ERR_SERVER_REJECTED', 'text message from the server'));
         let frame: Frame;
@@ -123,12 +128,16 @@ export class ServerConnection {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
-    if (!isBinary) return this.events.onBadFrame('RDV_ERR_TEXT_FRAME', 'text message from the server');
+    if (!isBinary) {
+      this.events.onBadFrame('RDV_ERR_TEXT_FRAME', 'text message from the server');
+      return;
+    }
     let frame: Frame;
     try {
       frame = decodeFrame(new Uint8Array(data));
     } catch (error) {
-      return this.events.onBadFrame(error instanceof PeerError ? error.code : 'PROTO_ERR_BAD_ENCODING', String(error));
+      this.events.onBadFrame(error instanceof PeerError ? error.code : 'PROTO_ERR_BAD_ENCODING', String(error));
+      return;
     }
     switch (frame.type) {
       case 'deliver':

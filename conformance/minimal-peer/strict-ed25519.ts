@@ -6,7 +6,7 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { concat } from './bytes.ts';
+import { concat } from './bytes.js';
 
 const Point = ed25519.Point;
 const L = Point.Fn.ORDER;

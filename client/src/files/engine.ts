@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { isClientError } from '../errors.js';
 import type { TransferChannel, TransferFailure, TransferProgress, TransferRef } from './channel.js';
+import type { LongMessageSink } from './long-message.js';
 import { type ApproveOffer, FileReceiver, type IncomingOffer } from './receiver.js';
 import { FileSender, type SendFileOptions } from './sender.js';
 import { decodeTransferMessage, TransferMessageType } from './wire.js';
@@ -33,6 +34,8 @@ export interface FileTransfersOptions {
   approvalTimeoutMs?: number;
   resendMs?: number;
   resendMaxMs?: number;
+  /** Where long messages go (long-message.ts); see FileReceiverOptions. */
+  messages?: LongMessageSink;
 }
 
 export interface FileTransfersEvents {
@@ -75,6 +78,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
         budgetBytes: o.budgetBytes,
         quotaBytes: o.quotaBytes,
         approvalTimeoutMs: o.approvalTimeoutMs,
+        messages: o.messages,
       }),
     });
     for (const side of [this.sender, this.receiver] as EventEmitter[]) {

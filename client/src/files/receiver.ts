@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { ClientError, type ClientErrorCode } from '../errors.js';
 import type { TransferChannel, TransferFailure, TransferProgress, TransferRef } from './channel.js';
 import { admitChunk } from './chunk-intake.js';
@@ -15,6 +16,12 @@ import { FinishedTransfers } from './finished-transfers.js';
 import { type IncomingOffer, type IncomingRecord, isIncomingRecord } from './incoming-record.js';
 import { type Incoming, keyOf, newIncoming, receivedBytes, remainingBytes } from './incoming-transfer.js';
 import { isDiskFull, landFile, partialPath, removePartial } from './landing.js';
+import {
+  LONG_MESSAGE_MAX_INCOMING,
+  type LongMessageEncoding,
+  type LongMessageSink,
+  longMessageEncoding,
+} from './long-message.js';
 import { type ApproveOffer, askHost, declinedRecord, screenOffer, spaceFor } from './offer-gate.js';
 import { createPartial, type OpenPartial, reopenPartial } from './partial-file.js';
 import { ReceiverCredit } from './receiver-credit.js';
@@ -49,6 +56,8 @@ export interface FileReceiverOptions {
   approvalTimeoutMs?: number;
   resendMs?: number;
   resendMaxMs?: number;
+  /** Where long messages go (long-message.ts); without it an offer of one is declined. */
+  messages?: LongMessageSink;
 }
 
 export interface FileReceiverEvents {
@@ -229,6 +238,19 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       const message = `offer refused: ${reason}`;
       this.emit('failed', { id: m.id, peer, direction: 'in', code: REASON_ERROR[reason], message });
     };
+    const enc = longMessageEncoding(m.mediaType);
+    const sink = this.#o.messages;
+    if (enc) {
+      let refused: TransferReasonName | null = null;
+      if (sink === undefined || !sink.accepts(peer)) refused = 'declined';
+      else if (m.size > sink.maxBytes) refused = 'too-large';
+      if (refused) {
+        decline(refused);
+        return;
+      }
+      // Over the cap the offer is not answered: the sender re-offers on its timer, so it waits.
+      if (this.#longCount() >= LONG_MESSAGE_MAX_INCOMING) return;
+    }
     const load = { pending: this.#pending.size, incoming: this.#in.size };
     const offer = screenOffer(peer, m, load, this.#o.maxFileBytes);
     if (typeof offer === 'string') {
@@ -236,7 +258,16 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       return;
     }
     this.#pending.set(key, offer);
-    void this.#gate(key, offer, m.chunkSize, decline);
+    // A long message is accepted without the host's file prompt: its gates run on the whole message.
+    void this.#gate(key, offer, m.chunkSize, decline, enc ? () => true : this.#o.approve);
+  }
+
+  /** Long messages offered or being received now. */
+  #longCount(): number {
+    let n = 0;
+    for (const o of this.#pending.values()) if (longMessageEncoding(o.mediaType)) n++;
+    for (const t of this.#in.values()) if (longMessageEncoding(t.rec.offer.mediaType)) n++;
+    return n;
   }
 
   async #gate(
@@ -244,6 +275,7 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     offer: IncomingOffer,
     chunkSize: number,
     decline: (r: TransferReasonName) => void,
+    approve: ApproveOffer,
   ): Promise<void> {
     const stillPending = () => this.#pending.get(key) === offer && !this.#stopped;
     try {
@@ -255,8 +287,8 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
         this.#pending.delete(key);
         return decline(space);
       }
-      this.emit('offer', offer);
-      const verdict = await askHost(this.#o.approve, offer, this.#o.approvalTimeoutMs);
+      if (approve === this.#o.approve) this.emit('offer', offer);
+      const verdict = await askHost(approve, offer, this.#o.approvalTimeoutMs);
       if (!stillPending()) return;
       if (verdict !== true) {
         this.#pending.delete(key);
@@ -357,6 +389,8 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       t.fh = null;
       const digest = t.hash.digest('hex');
       if (digest !== offer.sha256) return await this.#abort(t, 'hash-mismatch', `got ${digest}`, true);
+      const enc = longMessageEncoding(offer.mediaType);
+      if (enc && this.#o.messages) return await this.#deliverMessage(t, enc, this.#o.messages);
       const landed = await landFile(this.#o.inboxDir, offer.peer, path, offer.name);
       this.#close(t);
       this.#finished.finish(t.key, { ...t.rec, state: 'done', next: t.total, path: landed });
@@ -367,6 +401,33 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     } catch (err) {
       await this.#abort(t, isDiskFull(err) ? 'disk-full' : 'internal', (err as Error).message, true);
     }
+  }
+
+  /**
+   * A long message, whole and verified: read it (at most the sink's maximum, checked at the
+   * offer), hand it to the message gates, and answer DONE once they decided. The partial file
+   * stays until then, so a restart while the host decides asks again instead of losing it.
+   */
+  async #deliverMessage(t: Incoming, enc: LongMessageEncoding, sink: LongMessageSink): Promise<void> {
+    const { offer } = t.rec;
+    const path = partialPath(this.#o.inboxDir, offer.peer, offer.id);
+    const body = await readFile(path);
+    if (body.length !== offer.size) return this.#abort(t, 'internal', 'partial file changed size', true);
+    const commit = () => {
+      if (t.closed) return false;
+      this.#close(t);
+      this.#finished.finish(t.key, { ...t.rec, state: 'done', next: t.total });
+      return true;
+    };
+    try {
+      await sink.deliver(offer, enc, body, commit);
+    } catch (err) {
+      if (!t.closed) return this.#abort(t, 'declined', (err as Error).message, true);
+    }
+    if (!commit() && this.#finished.get(t.key)?.state !== 'done') return;
+    await removePartial(path).catch(() => {});
+    this.#send(offer.peer, { type: TransferMessageType.DONE, id: offer.id });
+    this.#credit.schedule();
   }
 
   /** End a transfer without a file: delete the partial file, tell the sender if `tell`. */

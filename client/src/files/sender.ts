@@ -64,6 +64,8 @@ export interface SendFileOptions {
   name?: string;
   mediaType?: string;
   note?: string;
+  /** Transfer id (32 lower-case hex); default random. A long message uses its message id. */
+  id?: string;
 }
 
 export interface FileSenderOptions {
@@ -194,7 +196,7 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
       throw new ClientError('CLIENT_ERR_FILE_SOURCE_CHANGED', `${path} changed while it was hashed`);
     const rec: OutgoingRecord = {
       peer,
-      id: randomBytes(16).toString('hex'),
+      id: opts.id ?? randomBytes(16).toString('hex'),
       path,
       size: st.size,
       mtimeMs: st.mtimeMs,

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { MIN_INVITE_SECRET_BYTES } from '@p2p-comm/protocol';
 import * as C from './constants.js';
 import { RendezvousError } from './errors.js';
+import { isWildcardHost, parseHostPort } from './link/address.js';
 
 export type AdmissionMode = 'open' | 'allowlist' | 'token';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -71,6 +72,12 @@ export interface Config {
   readonly routeCacheMaxEntries: number;
   readonly presenceTtlS: number;
   readonly authFailuresPerIpPerMin: number;
+  /** INSTANCE_LINK_LISTEN host:port; null = no instance links (routing through Redis only). */
+  readonly instanceLinkListen: string | null;
+  /** INSTANCE_LINK_ADDR host:port other instances dial; null = derived from INSTANCE_LINK_LISTEN. */
+  readonly instanceLinkAddr: string | null;
+  /** INSTANCE_LINK_SECRET: the cluster secret both ends of a link prove (HMAC). */
+  readonly instanceLinkSecret: string | null;
 }
 
 type Kind =
@@ -91,6 +98,8 @@ export interface ConfigEntry {
 }
 
 const PORT = { t: 'int', min: 0, max: 65535 } as const;
+/** Shortest INSTANCE_LINK_SECRET, bytes: 256 bits, like the HMAC-SHA256 key it becomes. */
+export const MIN_INSTANCE_LINK_SECRET_BYTES = 32;
 const POS = (max = 2 ** 31 - 1) => ({ t: 'int', min: 1, max }) as const;
 
 /** The single table of every setting: env name → default. docs/limits.md and the operator docs follow it. */
@@ -462,6 +471,27 @@ export const CONFIG_SPEC: readonly ConfigEntry[] = Object.freeze([
     default: C.DEFAULT_AUTH_FAILURES_PER_IP_PER_MIN,
     doc: 'failed hellos per IP per minute before it is refused',
   },
+  {
+    env: 'INSTANCE_LINK_LISTEN',
+    key: 'instanceLinkListen',
+    kind: { t: 'string' },
+    default: null,
+    doc: 'host:port of this instance’s link listener (docs/instance-links.md); set = route batches to other instances over direct links, Redis as the fallback; absent = Redis only. Needs INSTANCE_LINK_SECRET and Redis',
+  },
+  {
+    env: 'INSTANCE_LINK_ADDR',
+    key: 'instanceLinkAddr',
+    kind: { t: 'string' },
+    default: '(from INSTANCE_LINK_LISTEN)',
+    doc: 'host:port other instances dial to reach INSTANCE_LINK_LISTEN (port 0 = the bound port); required when it binds every interface',
+  },
+  {
+    env: 'INSTANCE_LINK_SECRET',
+    key: 'instanceLinkSecret',
+    kind: { t: 'string' },
+    default: null,
+    doc: `cluster secret (≥${MIN_INSTANCE_LINK_SECRET_BYTES} bytes, the same on every instance) both ends of a link prove with HMAC-SHA256 challenge-response`,
+  },
 ] satisfies ConfigEntry[]);
 
 function parse(entry: ConfigEntry, raw: string, problems: string[]): unknown {
@@ -585,6 +615,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (cfg.recipientBusyBytes + cfg.maxFrameBytes > cfg.sendQueueMaxBytes)
     problems.push('RECIPIENT_BUSY_BYTES + MAX_FRAME_BYTES must be at most SEND_QUEUE_MAX_BYTES');
 
+  out.instanceLinkAddr ??= null;
+  if (cfg.instanceLinkListen !== null) {
+    const listen = parseHostPort(cfg.instanceLinkListen);
+    if (listen === null) problems.push('INSTANCE_LINK_LISTEN must be host:port (IPv6 in brackets)');
+    if (cfg.instanceLinkSecret === null)
+      problems.push('INSTANCE_LINK_LISTEN needs INSTANCE_LINK_SECRET (links are never open to strangers)');
+    if (!usesRedis)
+      problems.push('INSTANCE_LINK_LISTEN needs REDIS_URL or REDIS_CLUSTER_NODES (link addresses live there)');
+    if (cfg.instanceLinkAddr === null && listen !== null && isWildcardHost(listen.host))
+      problems.push(
+        'INSTANCE_LINK_LISTEN binds every interface: set INSTANCE_LINK_ADDR to the host:port other instances dial',
+      );
+  } else if (cfg.instanceLinkAddr !== null || cfg.instanceLinkSecret !== null) {
+    problems.push('INSTANCE_LINK_ADDR and INSTANCE_LINK_SECRET need INSTANCE_LINK_LISTEN');
+  }
+  if (cfg.instanceLinkAddr !== null && parseHostPort(cfg.instanceLinkAddr) === null)
+    problems.push('INSTANCE_LINK_ADDR must be host:port (IPv6 in brackets)');
+  if (cfg.instanceLinkSecret !== null && Buffer.byteLength(cfg.instanceLinkSecret) < MIN_INSTANCE_LINK_SECRET_BYTES)
+    problems.push(`INSTANCE_LINK_SECRET must be at least ${MIN_INSTANCE_LINK_SECRET_BYTES} bytes`);
   if (problems.length > 0)
     throw new RendezvousError('RDV_ERR_CONFIG', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze(cfg);

@@ -47,7 +47,10 @@ export const RDV_ERRORS = Object.freeze({
   RDV_ERR_LINK_VERSION: { close: null, message: 'instance link speaks a format version this instance does not' },
   RDV_ERR_LINK_AUTH_FAILED: { close: null, message: 'instance link did not prove the cluster secret' },
   RDV_ERR_LINK_MALFORMED: { close: null, message: 'instance link frame does not decode' },
-  RDV_ERR_LINK_LIMIT: { close: null, message: 'instance link over one of its limits (frame size, unacked bytes, handshakes)' },
+  RDV_ERR_LINK_LIMIT: {
+    close: null,
+    message: 'instance link over one of its limits (frame size, unacked bytes, handshakes)',
+  },
   RDV_ERR_TOO_MANY_UNAUTHENTICATED: {
     close: 1013,
     message: 'too many connections waiting to authenticate (MAX_UNAUTHENTICATED[_PER_IP]); try again later',

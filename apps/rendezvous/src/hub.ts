@@ -21,6 +21,7 @@ import { MailboxDelivery } from './hub/mailbox-delivery.js';
 import { PrekeyFrames } from './hub/prekeys.js';
 import { Router } from './hub/router.js';
 import { SocketSender } from './hub/sender.js';
+import { brokerSink, LinkManager } from './link/manager.js';
 import { OutboundBatcher } from './outbound.js';
 import { takeTokens } from './rate-limit.js';
 import { RouteCache } from './route-cache.js';
@@ -51,6 +52,10 @@ export class RelayHub {
 
   constructor(deps: HubDeps) {
     const { config, broker, stats, log } = deps;
+    const links =
+      config.instanceLinkListen === null
+        ? null
+        : new LinkManager(config, broker, log, (records) => this.router.onLinkBatch(records));
     this.ctx = {
       config,
       broker,
@@ -60,7 +65,8 @@ export class RelayHub {
       selfIdBuf: Buffer.from(config.instanceId, 'latin1'),
       sessions: this.sessions,
       all: this.all,
-      out: new OutboundBatcher(broker, stats),
+      out: new OutboundBatcher(links ?? brokerSink(broker), stats),
+      links,
     };
     const cache = new RouteCache(config.routeCacheTtlMs, config.routeCacheMaxEntries);
     this.sender = new SocketSender(this.ctx, (s) => this.detach(s));
@@ -111,6 +117,13 @@ export class RelayHub {
       if (ready) this.resync();
     });
     await broker.start(this.ctx.selfId, this.router.onBatch);
+    if (this.ctx.links !== null)
+      try {
+        await this.ctx.links.start();
+      } catch (err) {
+        await broker.stop();
+        throw err;
+      }
     this.timers.push(
       setInterval(() => this.heartbeat(), c.heartbeatIntervalMs),
       setInterval(() => this.handshake.sweepAuth(), Math.max(50, Math.min(1000, c.authDeadlineMs / 4))),
@@ -265,10 +278,18 @@ export class RelayHub {
     return this.drainer.run(timeoutMs);
   }
 
-  /** Stop timers (after drain). */
+  /** Stop timers (after drain) and close the instance links (their unacknowledged batches go through the broker). */
   stop(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.ctx.links
+      ?.stop()
+      .catch((err: unknown) => this.ctx.log.warn({ err: String(err) }, 'closing instance links failed'));
+  }
+
+  /** Instance links, when INSTANCE_LINK_LISTEN is set (tests and metrics). */
+  get links(): LinkManager | null {
+    return this.ctx.links;
   }
 
   /** Sessions by state, for metrics. */

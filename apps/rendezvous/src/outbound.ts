@@ -1,10 +1,11 @@
 /**
  * Cross-instance batching: records for one destination instance are collected during an
  * event-loop turn and published as one message (one PUBLISH per destination per tick, not
- * per frame). A batch is flushed early when it reaches ROUTE_BATCH_MAX_BYTES.
+ * per frame). A batch is flushed early when it reaches ROUTE_BATCH_MAX_BYTES. The sink is the
+ * broker's pub/sub, or the instance links (link/manager.ts) with the broker as their fallback.
  */
-import type { Broker } from './broker/broker.js';
 import { ROUTE_BATCH_MAX_BYTES } from './constants.js';
+import type { BatchSink } from './link/manager.js';
 import type { Stats } from './stats.js';
 
 interface Queue {
@@ -23,7 +24,7 @@ export class OutboundBatcher {
   };
 
   constructor(
-    private readonly broker: Broker,
+    private readonly sink: BatchSink,
     private readonly stats: Stats,
   ) {}
 
@@ -51,7 +52,7 @@ export class OutboundBatcher {
 
   private publish(instance: string, q: Queue): void {
     this.stats.batchesOut++;
-    this.broker.publish(instance, q.chunks.length === 1 ? q.chunks[0]! : Buffer.concat(q.chunks, q.bytes));
+    this.sink.send(instance, q.chunks, q.bytes);
   }
 
   /** Publish everything queued now (used at shutdown). */

@@ -7,13 +7,16 @@
  *   2     REPLY  pendingId u32, result u8 (0 delivered, 1 queued, 2 offline, 3 error), code str8
  *   3     KICK   key[32], since u64 (ms; close local sessions of key that started earlier)
  *   4     MAIL   key[32] (something was just mailboxed for key: deliver it if key is connected here)
+ *   5     REPLAY stream[8], seq u32, records (a batch first sent over an instance link that died before
+ *                the peer acknowledged it, published through Redis instead; the receiver skips it when
+ *                it already processed that stream's `seq` from the link: link/streams.ts)
  *
  * ROUTE ends with a ready-made DELIVER frame (0x12, channel, from, envelope), so the receiving
  * instance sends `record.subarray(deliverOffset)` without copying.
  */
 import { FrameType } from '@p2p-comm/protocol';
 
-export const RecordKind = Object.freeze({ ROUTE: 1, REPLY: 2, KICK: 3, MAIL: 4 } as const);
+export const RecordKind = Object.freeze({ ROUTE: 1, REPLY: 2, KICK: 3, MAIL: 4, REPLAY: 5 } as const);
 export const ReplyResult = Object.freeze({ DELIVERED: 0, QUEUED: 1, OFFLINE: 2, ERROR: 3 } as const);
 export type ReplyResult = (typeof ReplyResult)[keyof typeof ReplyResult];
 
@@ -77,6 +80,19 @@ export function encodeMailHint(key: Uint8Array): Buffer {
   return b;
 }
 
+/** Bytes of a REPLAY record before its records: length u32, kind u8, stream[8], seq u32. */
+export const REPLAY_HEADER_BYTES = 4 + 1 + 8 + 4;
+
+/** The header of a REPLAY record wrapping `recordBytes` bytes of records (the caller appends them). */
+export function encodeReplayHeader(stream: Uint8Array, seq: number, recordBytes: number): Buffer {
+  const b = Buffer.allocUnsafe(REPLAY_HEADER_BYTES);
+  b.writeUInt32BE(REPLAY_HEADER_BYTES - 4 + recordBytes, 0);
+  b[4] = RecordKind.REPLAY;
+  b.set(stream, 5);
+  b.writeUInt32BE(seq, 13);
+  return b;
+}
+
 export interface RouteRecord {
   kind: typeof RecordKind.ROUTE;
   pendingId: number;
@@ -114,13 +130,21 @@ export interface MailRecord {
   kind: typeof RecordKind.MAIL;
   key: Buffer;
 }
-export type RouteBatchRecord = RouteRecord | ReplyRecord | KickRecord | MailRecord;
+export interface ReplayRecord {
+  kind: typeof RecordKind.REPLAY;
+  /** The link direction the batch was first sent on, latin1 of 8 bytes. */
+  stream: string;
+  seq: number;
+  /** The batch's records (a view); never another REPLAY (forEachRecord refuses nesting). */
+  records: Buffer;
+}
+export type RouteBatchRecord = RouteRecord | ReplyRecord | KickRecord | MailRecord | ReplayRecord;
 
 /**
  * Walk a batch, calling `visit` per record. Malformed records end the walk (returns false):
  * batches come from our own instances, but a bad one must never crash the process.
  */
-export function forEachRecord(batch: Buffer, visit: (r: RouteBatchRecord) => void): boolean {
+export function forEachRecord(batch: Buffer, visit: (r: RouteBatchRecord) => void, allowReplay = true): boolean {
   let o = 0;
   while (o < batch.length) {
     if (o + 4 > batch.length) return false;
@@ -163,6 +187,14 @@ export function forEachRecord(batch: Buffer, visit: (r: RouteBatchRecord) => voi
     } else if (kind === RecordKind.MAIL) {
       if (len !== 1 + KEY) return false;
       visit({ kind, key: batch.subarray(o + 1, o + 1 + KEY) });
+    } else if (kind === RecordKind.REPLAY) {
+      if (!allowReplay || len < REPLAY_HEADER_BYTES - 4) return false;
+      visit({
+        kind,
+        stream: batch.toString('latin1', o + 1, o + 9),
+        seq: batch.readUInt32BE(o + 9),
+        records: batch.subarray(o + 13, end),
+      });
     } else {
       return false;
     }

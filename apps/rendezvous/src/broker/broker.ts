@@ -132,6 +132,16 @@ export interface Broker {
   /** Extend the presence TTL of these keys (they must still hold the given claims). */
   refresh(entries: ReadonlyArray<readonly [key: string, claimValue: string]>, ttlMs: number): Promise<void>;
 
+  /**
+   * Record `addr` (host:port) as `instanceId`'s instance-link address for `ttlMs`
+   * (docs/instance-links.md); every instance of the fleet can look it up.
+   */
+  linkAnnounce(instanceId: string, addr: string, ttlMs: number): Promise<void>;
+  /** Remove `instanceId`'s link address, only if it is still `addr`. */
+  linkWithdraw(instanceId: string, addr: string): Promise<void>;
+  /** `instanceId`'s announced link address, or null (no links, or expired). */
+  linkLookup(instanceId: string): Promise<string | null>;
+
   /** Send one batch to `instanceId`'s channel. Fire-and-forget; failures are counted by the broker. */
   publish(instanceId: string, batch: Buffer): void;
 

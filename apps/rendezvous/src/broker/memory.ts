@@ -56,6 +56,8 @@ export class MemoryBus {
   /** Redeemed single-use invites: id → holder key and expiry (ms); at most INVITE_USES_MAX_ENTRIES. */
   readonly inviteUses = new Map<string, { holder: string; expires: number }>();
   readonly channels = new Map<string, (batch: Buffer) => void>();
+  /** Instance-link addresses by instance id (one per instance of the process). */
+  readonly linkAddrs = new Map<string, { addr: string; expires: number }>();
   /** Prekey bundles by owner key: at most PREKEY_STORE_MAX_KEYS; the soonest to expire goes first. */
   readonly prekeys = new Map<string, { bundle: Buffer; expires: number }>();
   /** Accounted bytes of every mailbox (envelope + MAILBOX_ITEM_OVERHEAD_BYTES each). */
@@ -101,6 +103,24 @@ export class MemoryBroker implements Broker {
 
   async release(key: string, claimValue: string): Promise<void> {
     if (this.bus.presence.get(key)?.claim === claimValue) this.bus.presence.delete(key);
+  }
+
+  async linkAnnounce(instanceId: string, addr: string, ttlMs: number): Promise<void> {
+    this.bus.linkAddrs.set(instanceId, { addr, expires: Date.now() + ttlMs });
+  }
+
+  async linkWithdraw(instanceId: string, addr: string): Promise<void> {
+    if (this.bus.linkAddrs.get(instanceId)?.addr === addr) this.bus.linkAddrs.delete(instanceId);
+  }
+
+  async linkLookup(instanceId: string): Promise<string | null> {
+    const e = this.bus.linkAddrs.get(instanceId);
+    if (e === undefined) return null;
+    if (e.expires <= Date.now()) {
+      this.bus.linkAddrs.delete(instanceId);
+      return null;
+    }
+    return e.addr;
   }
 
   async lookup(key: string): Promise<string | null> {

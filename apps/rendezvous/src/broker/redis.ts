@@ -17,6 +17,7 @@
  *   P{c:<name>}:<window>  fixed-window rate counter
  *   P{v:<id>}:use  the key that redeemed single-use invite <id>, PX = until the token expires
  *   P{i:<id>}:ch   an instance's channel: PUBLISH on one Redis, SPUBLISH (sharded) on a cluster
+ *   P{i:<id>}:link an instance's link address host:port (docs/instance-links.md), PX = LINK_ANNOUNCE_TTL_MS
  *
  * Outage behaviour: commands fail fast while disconnected (no offline queue), so callers answer
  * RDV_ERR_UNAVAILABLE at once instead of hanging; ioredis reconnects by itself, re-subscribes,
@@ -548,6 +549,23 @@ export class RedisBroker implements Broker {
       calls.push(c.refreshmany(chunk.length, ...args));
     }
     await Promise.all(calls);
+  }
+
+  async linkAnnounce(instanceId: string, addr: string, ttlMs: number): Promise<void> {
+    await this.client().set(this.linkKey(instanceId), addr, 'PX', ttlMs);
+  }
+
+  async linkWithdraw(instanceId: string, addr: string): Promise<void> {
+    // The same compare-and-delete as a presence release.
+    await this.client().release(this.linkKey(instanceId), addr);
+  }
+
+  async linkLookup(instanceId: string): Promise<string | null> {
+    return this.client().get(this.linkKey(instanceId));
+  }
+
+  private linkKey(instanceId: string): string {
+    return `${this.opts.prefix}{i:${instanceId}}:link`;
   }
 
   publish(instanceId: string, batch: Buffer): void {

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Broker, MailboxLimits } from '../broker/broker.js';
 import type { Config } from '../config.js';
+import type { LinkManager } from '../link/manager.js';
 import type { OutboundBatcher } from '../outbound.js';
 import type { Session } from '../session.js';
 import type { Stats } from '../stats.js';
@@ -31,6 +32,8 @@ export interface HubContext {
   readonly all: Set<Session>;
   /** Records for other instances, published once per event-loop turn. */
   readonly out: OutboundBatcher;
+  /** Instance links (INSTANCE_LINK_LISTEN), or null: every batch goes through the broker. */
+  readonly links: LinkManager | null;
 }
 
 /** Mailbox limits as the broker takes them. */

@@ -71,6 +71,11 @@ export class Router {
     this.ctx.stats.batchesIn++;
     if (!forEachRecord(batch, this.onRecord)) this.ctx.log.warn('malformed route batch ignored');
   };
+  /** A batch received over an instance link: no REPLAY records there; false closes the link. */
+  onLinkBatch(records: Buffer): boolean {
+    this.ctx.stats.batchesIn++;
+    return forEachRecord(records, this.onRecord, false);
+  }
 
   constructor(
     private readonly ctx: HubContext,
@@ -343,6 +348,13 @@ export class Router {
       case RecordKind.KICK: {
         const target = sessions.get(r.key.toString('latin1'));
         if (target !== undefined && target.since <= r.since) this.replace(target);
+        return;
+      }
+      case RecordKind.REPLAY: {
+        // A batch of a dead instance link, through Redis: processed unless the link already delivered it.
+        const links = this.ctx.links;
+        if (links !== null && !links.acceptReplay(r.stream, r.seq)) return;
+        if (!forEachRecord(r.records, this.onRecord, false)) this.ctx.log.warn('malformed replayed batch ignored');
         return;
       }
     }

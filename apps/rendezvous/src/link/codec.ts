@@ -1,0 +1,218 @@
+/**
+ * The instance-link wire format (docs/instance-links.md), version 1. The whole of it:
+ *
+ *   preamble   'p2pL' (4 bytes) ‖ version u8           — each side sends it first, once
+ *   frame      length u32 (of type ‖ body) ‖ type u8 ‖ body
+ *
+ *   type  name       body                                                   direction
+ *   1     CHALLENGE  nonce[32]                                              acceptor → dialer
+ *   2     HELLO      nonce[32] ‖ stream[8] ‖ str8 dialerId ‖ str8 acceptorId ‖ mac[32]   dialer → acceptor
+ *   3     WELCOME    stream[8] ‖ str8 acceptorId ‖ mac[32]                   acceptor → dialer
+ *   4     BATCH      seq u32 ‖ route records (route-codec.ts)               both, after WELCOME
+ *   5     ACK        seq u32 (last batch processed; also the keepalive)     both, after WELCOME
+ *   6     ERROR      str8 code (RDV_ERR_LINK_*); the sender closes after it  both
+ *
+ * The preamble and the ERROR frame never change, so a peer of another version can always say
+ * why it refuses. Sequence numbers count a direction's batches from 1; `stream` names that
+ * direction, so a batch replayed through Redis after the link died is recognised (link/replay).
+ */
+import { createHmac } from 'node:crypto';
+import { RendezvousError } from '../errors.js';
+
+export const LINK_MAGIC = Buffer.from('p2pL', 'latin1');
+export const LINK_VERSION = 1;
+export const PREAMBLE_BYTES = 5;
+export const NONCE_BYTES = 32;
+export const STREAM_BYTES = 8;
+export const MAC_BYTES = 32;
+
+export const LinkFrame = Object.freeze({ CHALLENGE: 1, HELLO: 2, WELCOME: 3, BATCH: 4, ACK: 5, ERROR: 6 } as const);
+
+/** Bytes before a BATCH's records: length u32, type u8, seq u32. */
+export const BATCH_HEADER_BYTES = 9;
+
+export function preamble(version = LINK_VERSION): Buffer {
+  const b = Buffer.allocUnsafe(PREAMBLE_BYTES);
+  LINK_MAGIC.copy(b, 0);
+  b[4] = version;
+  return b;
+}
+
+/**
+ * Check a received preamble. Wrong magic: RDV_ERR_LINK_MALFORMED (not a link at all); another
+ * version: RDV_ERR_LINK_VERSION naming both.
+ */
+export function checkPreamble(b: Buffer): void {
+  if (b.length !== PREAMBLE_BYTES || b.compare(LINK_MAGIC, 0, 4, 0, 4) !== 0)
+    throw new RendezvousError('RDV_ERR_LINK_MALFORMED', 'not an instance link (bad preamble)');
+  if (b[4] !== LINK_VERSION)
+    throw new RendezvousError(
+      'RDV_ERR_LINK_VERSION',
+      `instance link version ${b[4]} is not spoken here (this instance speaks ${LINK_VERSION})`,
+    );
+}
+
+function frame(type: number, body: readonly (Buffer | string)[]): Buffer {
+  const parts = body.map((p) => (typeof p === 'string' ? str8(p) : p));
+  let len = 1;
+  for (const p of parts) len += p.length;
+  const b = Buffer.allocUnsafe(4 + len);
+  b.writeUInt32BE(len, 0);
+  b[4] = type;
+  let o = 5;
+  for (const p of parts) o += p.copy(b, o);
+  return b;
+}
+
+function str8(s: string): Buffer {
+  const v = Buffer.from(s, 'latin1');
+  if (v.length > 255) throw new RendezvousError('RDV_ERR_LINK_MALFORMED', 'string over 255 bytes');
+  return Buffer.concat([Buffer.from([v.length]), v]);
+}
+
+export function challengeFrame(nonce: Buffer): Buffer {
+  return frame(LinkFrame.CHALLENGE, [nonce]);
+}
+
+export function helloFrame(nonce: Buffer, stream: Buffer, dialerId: string, acceptorId: string, mac: Buffer): Buffer {
+  return frame(LinkFrame.HELLO, [nonce, stream, dialerId, acceptorId, mac]);
+}
+
+export function welcomeFrame(stream: Buffer, acceptorId: string, mac: Buffer): Buffer {
+  return frame(LinkFrame.WELCOME, [stream, acceptorId, mac]);
+}
+
+export function ackFrame(seq: number): Buffer {
+  const b = Buffer.allocUnsafe(9);
+  b.writeUInt32BE(5, 0);
+  b[4] = LinkFrame.ACK;
+  b.writeUInt32BE(seq, 5);
+  return b;
+}
+
+export function errorFrame(code: string): Buffer {
+  return frame(LinkFrame.ERROR, [code]);
+}
+
+/** The 9-byte header of a BATCH carrying `recordBytes` bytes of records. */
+export function batchHeader(seq: number, recordBytes: number, into = Buffer.allocUnsafe(BATCH_HEADER_BYTES)): Buffer {
+  into.writeUInt32BE(5 + recordBytes, 0);
+  into[4] = LinkFrame.BATCH;
+  into.writeUInt32BE(seq, 5);
+  return into;
+}
+
+/** A reader over one frame's body: every read checks the bounds and throws RDV_ERR_LINK_MALFORMED. */
+export class BodyReader {
+  private o = 1; // after the type byte
+  constructor(private readonly f: Buffer) {}
+  bytes(n: number): Buffer {
+    if (this.o + n > this.f.length) throw malformed('frame too short');
+    const v = this.f.subarray(this.o, this.o + n);
+    this.o += n;
+    return v;
+  }
+  str8(): string {
+    const n = this.bytes(1)[0]!;
+    return this.bytes(n).toString('latin1');
+  }
+  u32(): number {
+    return this.bytes(4).readUInt32BE(0);
+  }
+  end(): void {
+    if (this.o !== this.f.length) throw malformed('trailing bytes');
+  }
+}
+
+export function malformed(why: string): RendezvousError {
+  return new RendezvousError('RDV_ERR_LINK_MALFORMED', `instance link frame does not decode: ${why}`);
+}
+
+const DIAL_TAG = 'p2p-comm instance link v1 dial';
+const ACCEPT_TAG = 'p2p-comm instance link v1 accept';
+
+/**
+ * The MAC each side proves the cluster secret with: HMAC-SHA256 over a role tag and every value
+ * of the exchange, each length-prefixed (so no two tuples MAC the same bytes). The dialer MACs
+ * the acceptor's fresh challenge, the acceptor the dialer's fresh nonce: neither answer can be
+ * replayed on another connection, or reflected to the other role.
+ */
+export function linkMac(
+  secret: Buffer,
+  role: 'dial' | 'accept',
+  theirNonce: Buffer,
+  ourNonce: Buffer,
+  stream: Buffer,
+  ourId: string,
+  theirId: string,
+): Buffer {
+  const h = createHmac('sha256', secret);
+  for (const part of [role === 'dial' ? DIAL_TAG : ACCEPT_TAG, theirNonce, ourNonce, stream, ourId, theirId]) {
+    const v = typeof part === 'string' ? Buffer.from(part, 'latin1') : part;
+    const len = Buffer.allocUnsafe(2);
+    len.writeUInt16BE(v.length, 0);
+    h.update(len);
+    h.update(v);
+  }
+  return h.digest();
+}
+
+/**
+ * Reassembles frames from a byte stream. A frame inside one read is handed on as a view (no
+ * copy); only a frame split across reads is gathered, once, into a buffer of its own length.
+ * Every length is checked against `maxFrame` before anything is allocated.
+ */
+export class FrameReader {
+  private readonly hdr = Buffer.alloc(4);
+  private hdrFilled = 0;
+  private partial: Buffer | null = null;
+  private filled = 0;
+
+  constructor(
+    public maxFrame: number,
+    private readonly onFrame: (frame: Buffer) => void,
+  ) {}
+
+  /** Feed one read. Throws RDV_ERR_LINK_MALFORMED / RDV_ERR_LINK_LIMIT; the caller then closes the link. */
+  push(chunk: Buffer): void {
+    let o = 0;
+    const n = chunk.length;
+    while (o < n) {
+      if (this.partial !== null) {
+        const take = Math.min(this.partial.length - this.filled, n - o);
+        chunk.copy(this.partial, this.filled, o, o + take);
+        this.filled += take;
+        o += take;
+        if (this.filled < this.partial.length) return;
+        const f = this.partial;
+        this.partial = null;
+        this.onFrame(f);
+        continue;
+      }
+      let len: number;
+      if (this.hdrFilled === 0 && n - o >= 4) {
+        len = chunk.readUInt32BE(o);
+        o += 4;
+      } else {
+        const take = Math.min(4 - this.hdrFilled, n - o);
+        chunk.copy(this.hdr, this.hdrFilled, o, o + take);
+        this.hdrFilled += take;
+        o += take;
+        if (this.hdrFilled < 4) return;
+        this.hdrFilled = 0;
+        len = this.hdr.readUInt32BE(0);
+      }
+      if (len === 0) throw malformed('empty frame');
+      if (len > this.maxFrame)
+        throw new RendezvousError('RDV_ERR_LINK_LIMIT', `instance link frame of ${len} bytes over ${this.maxFrame}`);
+      if (n - o >= len) {
+        const f = chunk.subarray(o, o + len);
+        o += len;
+        this.onFrame(f);
+      } else {
+        this.partial = Buffer.allocUnsafe(len);
+        this.filled = 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,853 @@
+/**
+ * Writes the client-layer conformance vectors under test/vectors/conformance/ (README.md there,
+ * "Conformance kit"): the application payload inside envelopes (payloads.json), the inner
+ * payload of TRANSPORT / PREKEY packets, file-transfer messages (files.json), and the
+ * transcripts that need them (consent → data → ack → revoke; mailbox after restart). The
+ * decoders are the client's own (client/src), given to the checker as ClientHooks.
+ *   node --conditions=source --import tsx packages/protocol/scripts/write-conformance-client.ts
+ * client/test/conformance-vectors.test.ts checks that the files are what this produces.
+ */
+import { isIP } from 'node:net';
+import {
+  decodeTransferMessage,
+  encodeTransferMessage,
+  type TransferMessage,
+  TransferMessageType,
+  TransferReason,
+} from '../../../client/src/files/wire.js';
+import {
+  decodeInner,
+  encodeInnerBundle,
+  encodeInnerConfirm,
+  encodeInnerFile,
+  encodeInnerPayload,
+} from '../../../client/src/session/inner-payload.js';
+import { decodePayload, encodePayload, type Payload } from '../../../client/src/session/payload.js';
+import { UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES } from '../../../client/src/transports/direct-constants.js';
+import { PathError } from '../../../client/src/transports/direct-errors.js';
+import { checkSignal } from '../../../client/src/transports/webrtc-signal.js';
+import { encodeFrame, FrameType, fromHex, toHex, utf8 } from '../src/index.js';
+import { clientPayload, goldenBundle, goldenBundleInput, heldGolden, prekeySealInput } from './write-conformance.js';
+import { type ClientHooks, checkVector, hexIn } from './write-conformance-check.js';
+import {
+  alice,
+  bob,
+  concat,
+  fill,
+  flip,
+  hex,
+  isMain,
+  partiesJson,
+  patch,
+  SEEDS,
+  serialize,
+  T0,
+  VectorSet,
+  vectorFile,
+  writeFiles,
+} from './write-conformance-common.js';
+
+const SOURCE = (what: string) =>
+  `p2p-comm conformance vectors: ${what}. Written by packages/protocol/scripts/write-conformance-client.ts from fixed inputs with the client's codecs (client/src/session/payload.ts, inner-payload.ts, client/src/files/wire.ts, client/src/transports/webrtc-signal.ts); schema in test/vectors/README.md ("Conformance kit"). Hex throughout.`;
+
+// ---------------------------------------------------------------------------------------------
+// the client's decoders as vector outputs (ClientHooks)
+// ---------------------------------------------------------------------------------------------
+
+const TYPE_NAME: Record<number, string> = Object.fromEntries(
+  Object.entries(TransferMessageType).map(([k, v]) => [v, k]),
+);
+
+function payloadJson(p: Payload): Record<string, unknown> {
+  switch (p.type) {
+    case 1:
+      return { header: { v: 1, name: p.name }, body: '' };
+    case 2:
+      return { header: { v: 1, accept: p.accept, name: p.name }, body: '' };
+    case 5: {
+      const out: Record<string, unknown> = {
+        header: { v: 1, id: p.id, s: p.stream, q: p.seq, enc: p.enc },
+        body: toHex(p.body),
+      };
+      if (p.enc === 'text') out.text = new TextDecoder().decode(p.body);
+      return out;
+    }
+    case 6:
+      return { header: { v: 1, s: p.stream, upTo: p.upTo }, body: '' };
+    case 7:
+      return { header: { v: 1 }, body: '' };
+  }
+}
+
+const SIGNAL_KINDS = new Set(['rtc', 'rtc-req', 'rtc-off', 'addrs']);
+const badSignal = (why: string) => new PathError('CLIENT_ERR_WEBRTC_BAD_SIGNAL', why);
+
+/**
+ * A SIGNAL envelope's plaintext: path negotiation JSON (client/src/transports/direct-paths.ts),
+ * checked as the path upgrader reads it; a WebRTC signal inside is checked by checkSignal.
+ * Our upgrader drops a malformed one silently; the vectors name that case
+ * CLIENT_ERR_WEBRTC_BAD_SIGNAL.
+ */
+function signalJson(plaintext: Uint8Array): Record<string, unknown> {
+  if (plaintext.length > UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES) throw badSignal('too large');
+  let msg: unknown;
+  try {
+    msg = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));
+  } catch {
+    throw badSignal('not UTF-8 JSON');
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw badSignal('not an object');
+  const m = msg as Record<string, unknown>;
+  if (typeof m.t !== 'string' || !SIGNAL_KINDS.has(m.t)) throw badSignal('unknown t');
+  if (m.t === 'rtc') {
+    if (typeof m.id !== 'string' || m.id.length > 32) throw badSignal('bad id');
+    return { signal: { t: 'rtc', id: m.id, s: checkSignal(m.s) } };
+  }
+  if (m.t === 'addrs') {
+    if (!Array.isArray(m.a)) throw badSignal('a must be a list');
+    // Entries that are not IP literals with a numeric port are skipped, as the upgrader does.
+    const a = m.a.filter(
+      (x): x is { h: string; p: number } =>
+        typeof x === 'object' && x !== null && typeof x.h === 'string' && isIP(x.h) !== 0 && typeof x.p === 'number',
+    );
+    return { signal: { t: 'addrs', a: a.map((x) => ({ h: x.h, p: x.p })) } };
+  }
+  if (m.t === 'rtc-off') return { signal: typeof m.id === 'string' ? { t: 'rtc-off', id: m.id } : { t: 'rtc-off' } };
+  return { signal: { t: 'rtc-req' } };
+}
+
+export function fileJson(m: TransferMessage): Record<string, unknown> {
+  const base = { type: TYPE_NAME[m.type], id: m.id };
+  switch (m.type) {
+    case TransferMessageType.OFFER:
+      return {
+        ...base,
+        size: m.size,
+        chunkSize: m.chunkSize,
+        sha256: toHex(m.sha256),
+        name: m.name,
+        mediaType: m.mediaType,
+        note: m.note,
+      };
+    case TransferMessageType.CHUNK:
+      return { ...base, index: m.index, bytes: toHex(m.bytes) };
+    case TransferMessageType.CREDIT:
+      return { ...base, next: m.next, limit: m.limit };
+    case TransferMessageType.DECLINE:
+    case TransferMessageType.CANCEL:
+    case TransferMessageType.FAILED:
+      return { ...base, reason: m.reason, reasonCode: TransferReason[m.reason] };
+    default:
+      return base;
+  }
+}
+
+const INNER_NAMES: Record<number, string> = { 5: 'data', 6: 'ack', 7: 'revoke' };
+
+export const clientHooks: ClientHooks = {
+  payload(type, plaintext) {
+    if (type === 3) return signalJson(plaintext);
+    return payloadJson(decodePayload(type, plaintext));
+  },
+  inner(plaintext) {
+    const inner = decodeInner(plaintext);
+    switch (inner.kind) {
+      case 'payload':
+        return { kind: INNER_NAMES[inner.payload.type], ...payloadJson(inner.payload) };
+      case 'confirm':
+        return { kind: 'confirm' };
+      case 'bundle':
+        return { kind: 'bundle', bundle: toHex(inner.bundle) };
+      case 'file':
+        return { kind: 'file', message: toHex(inner.message), file: fileJson(decodeTransferMessage(inner.message)) };
+    }
+  },
+  file(message) {
+    return { file: fileJson(decodeTransferMessage(message)) };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// payloads.json: payload.decode and inner.decode
+// ---------------------------------------------------------------------------------------------
+
+const DATA_ID = '00112233445566778899aabbccddeeff';
+const STREAM = 'Ks3vQ9zT_x2LmP0a';
+
+function payloads(ids: Set<string>): VectorSet {
+  const set = new VectorSet('payload', ids, clientHooks);
+  const ok = (name: string, description: string, envelopeType: number, plaintext: Uint8Array) =>
+    set.ok(name, 'payload.decode', description, { envelopeType, plaintext: hex(plaintext) });
+  const enc = (p: Payload) => encodePayload(p);
+  ok('consent-request', 'CONSENT_REQUEST {v:1,name}', 1, enc({ type: 1, name: 'Alice' }));
+  ok('consent-request-no-name', 'CONSENT_REQUEST with an empty name', 1, enc({ type: 1, name: '' }));
+  ok('consent-response-accept', 'CONSENT_RESPONSE accepting', 2, enc({ type: 2, accept: true, name: 'Bob' }));
+  ok('consent-response-decline', 'CONSENT_RESPONSE declining', 2, enc({ type: 2, accept: false, name: 'Bob' }));
+  ok(
+    'data-text',
+    'DATA, text body "hello bob", stream sequence 0',
+    5,
+    enc({ type: 5, id: DATA_ID, stream: STREAM, seq: 0, enc: 'text', body: utf8('hello bob') }),
+  );
+  ok(
+    'data-bytes',
+    'DATA, binary body',
+    5,
+    enc({ type: 5, id: DATA_ID, stream: STREAM, seq: 7, enc: 'bytes', body: Uint8Array.of(0, 0xff, 0x80) }),
+  );
+  ok(
+    'data-empty',
+    'DATA with an empty text body',
+    5,
+    enc({ type: 5, id: DATA_ID, stream: STREAM, seq: 1, enc: 'text', body: new Uint8Array(0) }),
+  );
+  ok(
+    'ack',
+    'ACK: cumulative, every sequence of the stream up to 4 delivered (or refused)',
+    6,
+    enc({ type: 6, stream: STREAM, upTo: 4 }),
+  );
+  ok('ack-none', 'ACK upTo −1: nothing of the stream delivered yet', 6, enc({ type: 6, stream: STREAM, upTo: -1 }));
+  ok('revoke', 'REVOKE {v:1}', 7, enc({ type: 7 }));
+  ok(
+    'extra-members-ignored',
+    'a consent request with a member readers do not know (ignored) and whitespace (not significant)',
+    1,
+    withHeader('{ "name" : "Alice", "v": 1, "note": "hi" }'),
+  );
+  ok(
+    'signal-offer',
+    'SIGNAL: a WebRTC offer for attempt "a1"',
+    3,
+    utf8(JSON.stringify({ t: 'rtc', id: 'a1', s: { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' } })),
+  );
+  ok(
+    'signal-candidate',
+    'SIGNAL: a WebRTC ICE candidate',
+    3,
+    utf8(
+      JSON.stringify({
+        t: 'rtc',
+        id: 'a1',
+        s: {
+          type: 'candidate',
+          candidate: {
+            candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host',
+            sdpMid: '0',
+            sdpMLineIndex: 0,
+          },
+        },
+      }),
+    ),
+  );
+  ok('signal-rtc-req', 'SIGNAL: "please start a WebRTC attempt" (from the higher key)', 3, utf8('{"t":"rtc-req"}'));
+  ok('signal-rtc-off', 'SIGNAL: "WebRTC is disabled here" for attempt a1', 3, utf8('{"t":"rtc-off","id":"a1"}'));
+  ok(
+    'signal-addrs',
+    "SIGNAL: the sender's direct listener addresses (IP literals only: a name is skipped)",
+    3,
+    utf8(
+      JSON.stringify({
+        t: 'addrs',
+        a: [
+          { h: '192.0.2.10', p: 7001 },
+          { h: '2001:db8::1', p: 7001 },
+          { h: 'evil.example', p: 80 },
+        ],
+      }),
+    ),
+  );
+  const bad = (
+    name: string,
+    description: string,
+    envelopeType: number,
+    plaintext: Uint8Array | number[],
+    code = 'CLIENT_ERR_BAD_PAYLOAD',
+  ) =>
+    set.error(name, 'payload.decode', description, { envelopeType, plaintext: hex(Uint8Array.from(plaintext)) }, code);
+  bad('empty', 'no bytes (the u16 header length is missing)', 1, []);
+  bad('header-length-past-end', 'header length 10 with 5 bytes after it', 1, concat([0, 10], utf8('{"v":')));
+  bad(
+    'header-too-long',
+    'header length 2,049 (MAX_PAYLOAD_HEADER_BYTES 2,048)',
+    1,
+    concat([0x08, 0x01], fill(2049, 0x20)),
+  );
+  bad('header-not-json', 'header is not JSON', 7, withHeader('{v:1}'));
+  bad('header-array', 'header is a JSON array', 7, withHeader('[1]'));
+  bad('version-2', 'header v = 2', 7, withHeader('{"v":2}'));
+  bad('body-on-revoke', 'REVOKE with a body', 7, concat(withHeader('{"v":1}'), [0]));
+  bad('accept-not-boolean', 'CONSENT_RESPONSE with accept "yes"', 2, withHeader('{"v":1,"accept":"yes","name":"Bob"}'));
+  bad(
+    'data-bad-id',
+    'DATA whose id is not 32 lowercase hex characters',
+    5,
+    withHeader(`{"v":1,"id":"${DATA_ID.toUpperCase()}","s":"${STREAM}","q":0,"enc":"text"}`),
+  );
+  bad(
+    'data-bad-stream',
+    'DATA whose stream id has 7 characters (8–64 of [A-Za-z0-9_-])',
+    5,
+    withHeader(`{"v":1,"id":"${DATA_ID}","s":"abcdefg","q":0,"enc":"text"}`),
+  );
+  bad(
+    'data-negative-seq',
+    'DATA with q = −1',
+    5,
+    withHeader(`{"v":1,"id":"${DATA_ID}","s":"${STREAM}","q":-1,"enc":"text"}`),
+  );
+  bad(
+    'data-bad-enc',
+    'DATA with enc "utf16"',
+    5,
+    withHeader(`{"v":1,"id":"${DATA_ID}","s":"${STREAM}","q":0,"enc":"utf16"}`),
+  );
+  bad(
+    'data-text-not-utf8',
+    'DATA enc "text" whose body is not UTF-8',
+    5,
+    concat(withHeader(`{"v":1,"id":"${DATA_ID}","s":"${STREAM}","q":0,"enc":"text"}`), [0xc3, 0x28]),
+  );
+  bad(
+    'data-body-too-large',
+    'DATA body of 57,345 bytes (MAX_MESSAGE_BYTES 57,344)',
+    5,
+    concat(withHeader(`{"v":1,"id":"${DATA_ID}","s":"${STREAM}","q":0,"enc":"bytes"}`), fill(57_345, 0x61)),
+  );
+  bad('ack-bad-upto', 'ACK with upTo −2', 6, withHeader(`{"v":1,"s":"${STREAM}","upTo":-2}`));
+  bad('type-4', 'envelope type 4 (DIRECT_HANDSHAKE) carries no client payload', 4, withHeader('{"v":1}'));
+  bad('type-8', 'envelope type 8 (ADDRESSES) carries no client payload', 8, withHeader('{"v":1}'));
+  bad('signal-not-json', 'SIGNAL whose plaintext is not JSON', 3, utf8('offer'), 'CLIENT_ERR_WEBRTC_BAD_SIGNAL');
+  bad('signal-unknown-t', 'SIGNAL with t "hello"', 3, utf8('{"t":"hello"}'), 'CLIENT_ERR_WEBRTC_BAD_SIGNAL');
+  bad(
+    'signal-bad-rtc',
+    'SIGNAL rtc whose s has type "bogus"',
+    3,
+    utf8('{"t":"rtc","id":"a1","s":{"type":"bogus"}}'),
+    'CLIENT_ERR_WEBRTC_BAD_SIGNAL',
+  );
+  bad(
+    'signal-candidate-line',
+    'SIGNAL rtc candidate with sdpMLineIndex 256',
+    3,
+    utf8('{"t":"rtc","id":"a1","s":{"type":"candidate","candidate":{"candidate":"c","sdpMLineIndex":256}}}'),
+    'CLIENT_ERR_WEBRTC_BAD_SIGNAL',
+  );
+  bad(
+    'signal-too-large',
+    'SIGNAL of 16,385 bytes (UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES 16,384)',
+    3,
+    utf8(`{"t":"rtc-req","x":"${'a'.repeat(16_385 - 22)}"}`),
+    'CLIENT_ERR_WEBRTC_BAD_SIGNAL',
+  );
+
+  // inner.decode
+  const inner = (name: string, description: string, plaintext: Uint8Array) =>
+    set.ok(`inner-${name}`, 'inner.decode', description, { plaintext: hex(plaintext) });
+  inner(
+    'data',
+    'kind 0x05 DATA: the v1 DATA payload after the kind byte',
+    encodeInnerPayload({ type: 5, id: DATA_ID, stream: STREAM, seq: 0, enc: 'text', body: utf8('hello bob') }),
+  );
+  inner('ack', 'kind 0x06 ACK', encodeInnerPayload({ type: 6, stream: STREAM, upTo: 0 }));
+  inner(
+    'revoke',
+    'kind 0x07 REVOKE (accepted; our client sends revoke as an envelope)',
+    encodeInnerPayload({ type: 7 }),
+  );
+  inner('confirm', "kind 0x10 CONFIRM: the initiator's first TRANSPORT packet", encodeInnerConfirm());
+  inner('bundle', "kind 0x11 BUNDLE: Bob's golden prekey bundle", encodeInnerBundle(hexIn({ b: goldenBundle() }, 'b')));
+  inner(
+    'file',
+    'kind 0x12 FILE: a file-transfer ACCEPT',
+    encodeInnerFile(encodeTransferMessage({ type: 2, id: DATA_ID })),
+  );
+  const ibad = (name: string, description: string, plaintext: Uint8Array | number[], code = 'CLIENT_ERR_BAD_PAYLOAD') =>
+    set.error(`inner-${name}`, 'inner.decode', description, { plaintext: hex(Uint8Array.from(plaintext)) }, code);
+  ibad('empty', 'no bytes', []);
+  ibad(
+    'consent-kind',
+    'kind 0x01 (consent never rides in a session)',
+    concat([1], clientPayload({ v: 1, name: 'Alice' })),
+  );
+  ibad('unknown-kind', 'kind 0x13', [0x13]);
+  ibad('confirm-with-bytes', 'CONFIRM followed by a byte', [0x10, 0]);
+  ibad('bundle-short', 'BUNDLE of 1,332 bytes', concat([0x11], fill(1332, 0)));
+  ibad('file-empty', 'FILE with no message', [0x12]);
+  ibad(
+    'file-bad-message',
+    'FILE whose message has version 2',
+    concat([0x12], patch(encodeTransferMessage({ type: 2, id: DATA_ID }), 0, [2])),
+    'CLIENT_ERR_FILE_BAD_MESSAGE',
+  );
+  ibad('data-bad-payload', 'DATA whose header is not JSON', concat([5], withHeader('nope')));
+  return set;
+}
+
+/** u16 BE length ‖ the given header text, verbatim. */
+function withHeader(text: string): Uint8Array {
+  const h = utf8(text);
+  return concat([h.length >> 8, h.length & 0xff], h);
+}
+
+// ---------------------------------------------------------------------------------------------
+// files.json: file.decode
+// ---------------------------------------------------------------------------------------------
+
+const TRANSFER_ID = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+
+function files(ids: Set<string>): VectorSet {
+  const set = new VectorSet('file', ids, clientHooks);
+  const sha = fromHex('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08')!;
+  const offer: TransferMessage = {
+    type: 1,
+    id: TRANSFER_ID,
+    size: 100_000,
+    chunkSize: 49_152,
+    sha256: sha,
+    name: 'report.pdf',
+    mediaType: 'application/pdf',
+    note: 'Q3 numbers',
+  };
+  const ok = (name: string, description: string, m: TransferMessage) =>
+    set.ok(name, 'file.decode', description, { message: hex(encodeTransferMessage(m)) });
+  ok(
+    'offer',
+    'OFFER (sender → recipient): 100,000 bytes in chunks of 49,152, its SHA-256, name, media type, note',
+    offer,
+  );
+  ok('offer-empty-file', 'OFFER of an empty file with no note, unicode name', {
+    ...offer,
+    size: 0,
+    name: 'café ☕.txt',
+    mediaType: 'text/plain',
+    note: '',
+  });
+  ok('accept', 'ACCEPT (recipient → sender)', { type: 2, id: TRANSFER_ID });
+  ok('decline', 'DECLINE with reason declined (1)', { type: 3, id: TRANSFER_ID, reason: 'declined' });
+  ok('chunk', 'CHUNK index 2 with 5 bytes (only the last chunk is shorter)', {
+    type: 4,
+    id: TRANSFER_ID,
+    index: 2,
+    bytes: utf8('hello'),
+  });
+  ok('credit', 'CREDIT: 4 chunks received in order, send index < 8', { type: 5, id: TRANSFER_ID, next: 4, limit: 8 });
+  ok('cancel', 'CANCEL with reason cancelled (3)', { type: 6, id: TRANSFER_ID, reason: 'cancelled' });
+  ok('done', 'DONE (hash verified, file landed)', { type: 7, id: TRANSFER_ID });
+  ok('failed', 'FAILED with reason hash-mismatch (4)', { type: 8, id: TRANSFER_ID, reason: 'hash-mismatch' });
+  ok('failed-too-many', 'FAILED with reason too-many (12)', { type: 8, id: TRANSFER_ID, reason: 'too-many' });
+  const good = encodeTransferMessage(offer);
+  const accept = encodeTransferMessage({ type: 2, id: TRANSFER_ID });
+  const bad = (name: string, description: string, bytes: Uint8Array | number[]) =>
+    set.error(
+      name,
+      'file.decode',
+      description,
+      { message: hex(Uint8Array.from(bytes)) },
+      'CLIENT_ERR_FILE_BAD_MESSAGE',
+    );
+  bad('short', 'shorter than the 18-byte common header', accept.subarray(0, 17));
+  bad('version-2', 'version byte 2', patch(accept, 0, [2]));
+  bad('unknown-type', 'type 9', patch(accept, 1, [9]));
+  bad('accept-trailing', 'ACCEPT with a byte after it', concat(accept, [0]));
+  bad('offer-truncated', 'OFFER cut inside its note', good.subarray(0, good.length - 2));
+  bad('offer-trailing', 'OFFER with a byte after its note', concat(good, [0]));
+  bad(
+    'offer-size-too-large',
+    'OFFER of 2^40 + 1 bytes (FILE_MAX_BYTES 2^40)',
+    patch(good, 18, [0, 0, 1, 0, 0, 0, 0, 1]),
+  );
+  bad(
+    'offer-chunk-too-small',
+    'OFFER with chunk size 1,023 (FILE_MIN_CHUNK_BYTES 1,024)',
+    patch(good, 26, [0, 0, 0x03, 0xff]),
+  );
+  bad('offer-empty-name', 'OFFER with an empty name', encodeRaw(offer, { name: '' }));
+  bad(
+    'offer-name-not-utf8',
+    'OFFER whose name is not UTF-8',
+    encodeRaw(offer, { nameBytes: Uint8Array.of(0xc3, 0x28) }),
+  );
+  bad(
+    'offer-bad-media-type',
+    'OFFER with media type "pdf" (type/subtype required)',
+    encodeRaw(offer, { mediaType: 'pdf' }),
+  );
+  bad('chunk-empty', 'CHUNK with no bytes', concat(patch(accept, 1, [4]), [0, 0, 0, 0]));
+  bad(
+    'chunk-too-long',
+    'CHUNK of 57,345 bytes (FILE_MAX_CHUNK_BYTES 57,344)',
+    concat(patch(accept, 1, [4]), [0, 0, 0, 0], fill(57_345, 1)),
+  );
+  bad(
+    'credit-limit-below-next',
+    'CREDIT with limit 3 < next 4',
+    concat(patch(accept, 1, [5]), [0, 0, 0, 4, 0, 0, 0, 3]),
+  );
+  bad('reason-unknown', 'FAILED with reason 99', concat(patch(accept, 1, [8]), [99]));
+  bad('decline-no-reason', 'DECLINE without its reason byte', patch(accept, 1, [3]));
+  return set;
+}
+
+/** An OFFER written field by field, for values the encoder refuses to write. */
+function encodeRaw(
+  o: Extract<TransferMessage, { type: 1 }>,
+  change: { name?: string; nameBytes?: Uint8Array; mediaType?: string },
+): Uint8Array {
+  const name = change.nameBytes ?? utf8(change.name ?? o.name);
+  const media = utf8(change.mediaType ?? o.mediaType);
+  const note = utf8(o.note);
+  const size = new Uint8Array(12);
+  const v = new DataView(size.buffer);
+  v.setBigUint64(0, BigInt(o.size));
+  v.setUint32(8, o.chunkSize);
+  return concat(
+    [1, 1],
+    fromHex(o.id)!,
+    size,
+    o.sha256,
+    [name.length],
+    name,
+    [media.length],
+    media,
+    [note.length >> 8, note.length & 0xff],
+    note,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// transcripts
+// ---------------------------------------------------------------------------------------------
+
+interface Step {
+  step: number;
+  from: string;
+  to: string;
+  deliver?: string;
+  [k: string]: unknown;
+}
+
+function deliverFrame(channel: 0 | 1, from: Uint8Array, packet: string): string {
+  return toHex(encodeFrame({ type: FrameType.DELIVER, channel, from, envelope: fromHex(packet)! }));
+}
+
+function ok(kind: string, input: Record<string, unknown>): Record<string, unknown> {
+  const a = checkVector({ kind, input }, clientHooks);
+  if (!a.ok) throw new Error(`${kind} fixture refused: ${a.code}`);
+  return a.output;
+}
+
+/** Consent over envelopes v1, then a v2 session carrying DATA and its ACK, then REVOKE. */
+function consentTranscript(ids: Set<string>): string {
+  const set = new VectorSet('transcript/consent-data-ack-revoke', ids, clientHooks);
+  const steps: Step[] = [];
+  const add = (from: string, to: string, v: ReturnType<VectorSet['ok']>, deliver?: string) =>
+    steps.push({ step: steps.length + 1, from, to, ...(deliver ? { deliver } : {}), ...v });
+  const t = T0 + 3_600_000;
+  const seal = (seed: Uint8Array, recipient: Uint8Array, type: number, i: number, plaintext: Uint8Array) =>
+    ok('envelope.seal', {
+      senderSeed: hex(seed),
+      recipient: hex(recipient),
+      type,
+      timestamp: t + i * 1000,
+      messageId: hex(fill(16, 0xa0 + i)),
+      nonce: hex(fill(16, 0xb0 + i)),
+      ephemeralSecret: hex(fill(32, 0xc0 + i)),
+      plaintext: hex(plaintext),
+    }).envelope as string;
+  const request = seal(SEEDS.alice, bob.publicKey, 1, 0, encodePayload({ type: 1, name: 'Alice' }));
+  const response = seal(SEEDS.bob, alice.publicKey, 2, 1, encodePayload({ type: 2, accept: true, name: 'Bob' }));
+  const revoke = seal(SEEDS.alice, bob.publicKey, 7, 6, encodePayload({ type: 7 }));
+  const openEnv = (seed: Uint8Array, envelope: string, i: number, before: string[] = []) => ({
+    recipientSeed: hex(seed),
+    envelope,
+    now: t + i * 1000 + 250,
+    before,
+    decode: 'payload',
+  });
+  add(
+    'alice',
+    'bob',
+    set.ok(
+      '01-consent-request',
+      'envelope.open',
+      'Alice asks Bob for consent (envelope v1 type 1 over RELAY); Bob shows the request',
+      openEnv(SEEDS.bob, request, 0),
+    ),
+    deliverFrame(1, alice.publicKey, request),
+  );
+  add(
+    'bob',
+    'alice',
+    set.ok(
+      '02-consent-response',
+      'envelope.open',
+      'Bob accepts (Bob now trusts Alice); Alice trusts Bob once it opens',
+      openEnv(SEEDS.alice, response, 1),
+    ),
+    deliverFrame(1, bob.publicKey, response),
+  );
+  const initiate = {
+    initiatorSeed: hex(SEEDS.alice),
+    responder: hex(bob.publicKey),
+    random: { ephemeral: hex(fill(32, 0x71)), kemSeed: hex(fill(64, 0x72)) },
+  };
+  const m1 = ok('handshake.initiate', initiate).message1 as string;
+  const respond = {
+    responderSeed: hex(SEEDS.bob),
+    message1: m1,
+    accept: [hex(alice.publicKey)],
+    random: { ephemeral: hex(fill(32, 0x73)), kemRandom: hex(fill(32, 0x74)) },
+    payload: '',
+  };
+  const r = set.ok(
+    '03-handshake-init',
+    'handshake.respond',
+    'Alice has a message for Bob and no session: HANDSHAKE_INIT; Bob (trusting Alice) answers with no payload',
+    respond,
+  );
+  add('alice', 'bob', r, deliverFrame(1, alice.publicKey, m1));
+  const m2 = (r.expect as { output: { message2: string } }).output.message2;
+  add(
+    'bob',
+    'alice',
+    set.ok('04-handshake-response', 'handshake.initiate', 'HANDSHAKE_RESPONSE: Alice completes the session', {
+      ...initiate,
+      message2: m2,
+    }),
+    deliverFrame(1, bob.publicKey, m2),
+  );
+  const i2r = (r.expect as { output: { receiveKey: string } }).output.receiveKey;
+  const r2i = (r.expect as { output: { sendKey: string } }).output.sendKey;
+  const seq = (key: string, counter: number, plaintext: Uint8Array) =>
+    ok('transport.seal', { sendKey: key, epoch: 0, counter, plaintext: hex(plaintext) }).packet as string;
+  const confirm = seq(i2r, 0, encodeInnerConfirm());
+  const data = seq(
+    i2r,
+    1,
+    encodeInnerPayload({ type: 5, id: DATA_ID, stream: STREAM, seq: 0, enc: 'text', body: utf8('hello bob') }),
+  );
+  const ack = seq(r2i, 0, encodeInnerPayload({ type: 6, stream: STREAM, upTo: 0 }));
+  const openT = (key: string, packet: string, before: string[] = []) => ({
+    receiveKey: key,
+    before,
+    packet,
+    decode: 'inner',
+  });
+  add(
+    'alice',
+    'bob',
+    set.ok('05-confirm', 'transport.open', 'CONFIRM: Bob treats the session as live', openT(i2r, confirm)),
+    deliverFrame(1, alice.publicKey, confirm),
+  );
+  add(
+    'alice',
+    'bob',
+    set.ok(
+      '06-data',
+      'transport.open',
+      'DATA "hello bob", stream sequence 0: Bob delivers it once',
+      openT(i2r, data, [confirm]),
+    ),
+    deliverFrame(1, alice.publicKey, data),
+  );
+  add(
+    'bob',
+    'alice',
+    set.ok('07-ack', 'transport.open', 'ACK upTo 0: Alice marks the message delivered end to end', openT(r2i, ack)),
+    deliverFrame(1, bob.publicKey, ack),
+  );
+  add(
+    'alice',
+    'bob',
+    set.error(
+      '08-data-replayed',
+      'transport.open',
+      'the relay replays the DATA packet: refused (and not delivered again)',
+      openT(i2r, data, [confirm, data]),
+      'PROTO_ERR_SESSION_REPLAY',
+    ),
+  );
+  add(
+    'bob',
+    'alice',
+    set.error(
+      '09-ack-tampered',
+      'transport.open',
+      'the ACK with one tag bit flipped: refused',
+      openT(r2i, hex(flip(hexIn({ a: ack }, 'a'), -1))),
+      'PROTO_ERR_DECRYPT_FAILED',
+    ),
+  );
+  add(
+    'alice',
+    'bob',
+    set.error(
+      '10-consent-replayed',
+      'envelope.open',
+      "the relay replays Alice's consent request: refused",
+      openEnv(SEEDS.bob, request, 0, [request]),
+      'PROTO_ERR_REPLAY',
+    ),
+  );
+  add(
+    'alice',
+    'bob',
+    set.ok(
+      '11-revoke',
+      'envelope.open',
+      'Alice revokes (envelope v1 type 7): Bob forgets trust and closes the session',
+      openEnv(SEEDS.bob, revoke, 6, [request]),
+    ),
+    deliverFrame(1, alice.publicKey, revoke),
+  );
+  return serialize({
+    source: SOURCE('transcript "consent → data → ack → revoke"'),
+    version: 1,
+    name: 'consent-data-ack-revoke',
+    description:
+      'Alice and Bob, strangers, consent over envelopes v1; Alice opens a v2 session, confirms it and sends one text message over TRANSPORT; Bob acks it; a replayed DATA, a tampered ACK and a replayed consent request are refused; Alice revokes. Envelope clocks: each receiver opens 250 ms after the timestamp.',
+    parties: partiesJson(),
+    steps,
+  });
+}
+
+/** A PREKEY message accepted once from the mailbox, across a restart of the receiver, and its replay refused. */
+function mailboxTranscript(ids: Set<string>): string {
+  const set = new VectorSet('transcript/mailbox-restart', ids, clientHooks);
+  const steps: Step[] = [];
+  const add = (from: string, to: string, v: ReturnType<VectorSet['ok']>, deliver?: string) =>
+    steps.push({ step: steps.length + 1, from, to, ...(deliver ? { deliver } : {}), ...v });
+  const bundle = goldenBundle();
+  const bundleInput = goldenBundleInput();
+  const publish = toHex(encodeFrame({ type: FrameType.PREKEY_PUBLISH, frameId: 1, bundle: fromHex(bundle)! }));
+  const fetched = toHex(
+    encodeFrame({ type: FrameType.PREKEY_BUNDLE, frameId: 9, key: bob.publicKey, bundle: fromHex(bundle)! }),
+  );
+  add(
+    'bob',
+    'server',
+    set.ok(
+      '01-publish',
+      'frame.decode',
+      `Bob publishes his bundle (id ${bundleInput.bundleId}) on connect: PREKEY_PUBLISH`,
+      { frame: publish, direction: 'C→S' },
+    ),
+  );
+  add(
+    'server',
+    'alice',
+    set.ok('02-fetch', 'frame.decode', 'Bob is offline; Alice fetched his bundle: PREKEY_BUNDLE', {
+      frame: fetched,
+      direction: 'S→C',
+    }),
+  );
+  const sealedAt = prekeySealInput(0, new Uint8Array(0)).now as number;
+  add(
+    'server',
+    'alice',
+    set.ok('03-verify', 'prekey.verify', "Alice checks the bundle: Bob's, signed, valid now", {
+      bundle,
+      now: sealedAt,
+      expectedIdentity: hex(bob.publicKey),
+    }),
+  );
+  const idOf = (i: number) => `5a${i.toString(16).padStart(2, '0')}${'0'.repeat(28)}`;
+  const packet = (sequence: number, q: number, text: string) =>
+    ok(
+      'prekey.seal',
+      prekeySealInput(
+        sequence,
+        encodeInnerPayload({ type: 5, id: idOf(q), stream: STREAM, seq: q, enc: 'text', body: utf8(text) }),
+        fromHex(idOf(q))!,
+      ),
+    ).packet as string;
+  const p0 = packet(0, 0, 'you were offline');
+  const p1 = packet(1, 1, 'still offline?');
+  const open = (p: string, before: string[], restart: boolean, extra: Record<string, unknown> = {}) => ({
+    recipientSeed: hex(SEEDS.bob),
+    prekeys: heldGolden(),
+    packet: p,
+    before,
+    ...(restart ? { restart: true } : {}),
+    decode: 'inner',
+    ...extra,
+  });
+  add(
+    'alice',
+    'bob',
+    set.ok(
+      '04-first-copy',
+      'prekey.open',
+      'PREKEY sequence 0 (DATA q 0; the message id is the DATA id), mailboxed (ACK QUEUED) and delivered when Bob connects: accepted, delivered',
+      open(p0, [], false),
+    ),
+    deliverFrame(1, alice.publicKey, p0),
+  );
+  add(
+    'alice',
+    'bob',
+    set.ok(
+      '05-after-restart',
+      'prekey.open',
+      'Bob restarts (replay state persisted and reloaded); PREKEY sequence 1 from the mailbox: accepted',
+      open(p1, [p0], true),
+    ),
+    deliverFrame(1, alice.publicKey, p1),
+  );
+  add(
+    'alice',
+    'bob',
+    set.error(
+      '06-replay-after-restart',
+      'prekey.open',
+      'the mailbox (or an attacker) delivers sequence 0 again after another restart: refused',
+      open(p0, [p0, p1], true),
+      'PROTO_ERR_PREKEY_REPLAY',
+    ),
+    deliverFrame(1, alice.publicKey, p0),
+  );
+  add(
+    'alice',
+    'bob',
+    set.error(
+      '07-bundle-erased',
+      'prekey.open',
+      `a copy delivered after Bob erased bundle ${bundleInput.bundleId}'s secrets (rotated out): refused; the sender resends under a session`,
+      open(packet(2, 2, 'late'), [p0, p1], true, { prekeys: [] }),
+      'PROTO_ERR_PREKEY_UNKNOWN',
+    ),
+  );
+  return serialize({
+    source: SOURCE('transcript "mailbox after restart"'),
+    version: 1,
+    name: 'mailbox-restart',
+    description:
+      "Bob publishes a prekey bundle and goes offline; Alice seals DATA to it (PREKEY packets, RELAY → mailbox); Bob restarts between deliveries: each copy is accepted exactly once, a replay after the restart is refused, and a copy for an erased bundle is refused. Bob's replay state is the only thing that survives a restart (`restart: true`).",
+    parties: partiesJson(),
+    steps,
+  });
+}
+
+/** Every client-layer file, name (under conformance/) → exact bytes. */
+export function buildClientConformance(): Map<string, string> {
+  const ids = new Set<string>();
+  const out = new Map<string, string>();
+  out.set(
+    'payloads.json',
+    vectorFile(
+      SOURCE('application payloads (payload.decode) and session inner payloads (inner.decode)'),
+      payloads(ids).vectors,
+    ),
+  );
+  out.set('files.json', vectorFile(SOURCE('file-transfer messages (file.decode)'), files(ids).vectors));
+  out.set('transcripts/consent-data-ack-revoke.json', consentTranscript(ids));
+  out.set('transcripts/mailbox-restart.json', mailboxTranscript(ids));
+  return out;
+}
+
+if (isMain(import.meta.url)) {
+  const files = buildClientConformance();
+  writeFiles(files);
+  console.log(`wrote ${[...files.keys()].join(', ')}`);
+}

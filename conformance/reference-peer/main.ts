@@ -47,7 +47,8 @@ class OpError extends Error {
 
 function str(args: Record<string, unknown>, k: string): string {
   const v = args[k];
-  if (typeof v !== 'string' || v.length === 0) throw new OpError('CLIENT_ERR_INVALID_ARGUMENT', `"${k}" must be a string`);
+  if (typeof v !== 'string' || v.length === 0)
+    throw new OpError('CLIENT_ERR_INVALID_ARGUMENT', `"${k}" must be a string`);
   return v;
 }
 
@@ -80,7 +81,8 @@ async function op(name: string, args: Record<string, unknown>): Promise<Record<s
     case 'identity': {
       const seed = str(args, 'seed');
       if (!SEED_RE.test(seed)) throw new OpError('CLIENT_ERR_INVALID_ARGUMENT', 'seed must be 64 hex characters');
-      if (client || haveIdentity) throw new OpError('CLIENT_ERR_INVALID_ARGUMENT', 'the identity is set once, before connect');
+      if (client || haveIdentity)
+        throw new OpError('CLIENT_ERR_INVALID_ARGUMENT', 'the identity is set once, before connect');
       const secret = new Uint8Array(Buffer.from(seed, 'hex'));
       const file = storePaths(home).secretKeyFile;
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -117,7 +119,8 @@ async function op(name: string, args: Record<string, unknown>): Promise<Record<s
       return {};
     }
     case 'respond':
-      if (typeof args.accept !== 'boolean') throw new OpError('CLIENT_ERR_INVALID_ARGUMENT', '"accept" must be a boolean');
+      if (typeof args.accept !== 'boolean')
+        throw new OpError('CLIENT_ERR_INVALID_ARGUMENT', '"accept" must be a boolean');
       need().respondConsent(str(args, 'peer'), args.accept);
       return {};
     case 'send': {

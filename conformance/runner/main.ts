@@ -42,7 +42,13 @@ export function parseArgs(argv: string[]): Args | string {
     };
     try {
       if (arg === '--peer') a.peer = value();
-      else if (arg === '--only') a.only.push(...value().split(',').map((s) => s.trim()).filter(Boolean));
+      else if (arg === '--only')
+        a.only.push(
+          ...value()
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        );
       else if (arg === '--json') a.json = true;
       else if (arg === '--list') a.list = true;
       else if (arg === '--help' || arg === '-h') return USAGE;

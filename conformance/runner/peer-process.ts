@@ -54,7 +54,9 @@ export class PeerProcess {
   async ready(timeoutMs: number): Promise<void> {
     const ev = await this.log.wait((e) => e.event === 'ready', timeoutMs, 'the peer\'s "ready" line');
     if (ev.interface !== INTERFACE_VERSION)
-      throw new StepFailure(`the peer speaks interface ${JSON.stringify(ev.interface)}, this runner ${INTERFACE_VERSION}`);
+      throw new StepFailure(
+        `the peer speaks interface ${JSON.stringify(ev.interface)}, this runner ${INTERFACE_VERSION}`,
+      );
   }
 
   /** Send one request; resolves with its response or fails naming `step` after timeoutMs. */

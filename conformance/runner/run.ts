@@ -146,9 +146,15 @@ async function runScript(script: Script, opts: RunOptions): Promise<ScriptResult
       (await step('peer.identity', async () => {
         const seed = seedFor(script.name);
         const want = encodeKey(identityFromSecret(nodeSuite, seed).publicKey);
-        const r = await world.peer.request('identity', { seed: Buffer.from(seed).toString('hex') }, START_TIMEOUT_MS, 'identity');
+        const r = await world.peer.request(
+          'identity',
+          { seed: Buffer.from(seed).toString('hex') },
+          START_TIMEOUT_MS,
+          'identity',
+        );
         if (!r.ok) throw new StepFailure(`"identity" answered ok:false ${r.code}`);
-        if (r.key !== want) throw new StepFailure(`"identity" answered key ${String(r.key)}, the seed's key is ${want}`);
+        if (r.key !== want)
+          throw new StepFailure(`"identity" answered key ${String(r.key)}, the seed's key is ${want}`);
         world.peerKey = want;
         return want;
       }));

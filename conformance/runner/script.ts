@@ -111,8 +111,12 @@ function checkStep(raw: unknown, where: string, problems: string[]): Step | null
   const allowed = new Set(['do', 'timeoutMs', 'note', ...(STEP_FIELDS[name] ?? [])]);
   for (const [k, v] of Object.entries(o)) {
     if (!allowed.has(k)) problems.push(`${where} (${name}): field "${k}" is not one of ${[...allowed].join(', ')}`);
-    else if (k in ENUMS && !ENUMS[k]!.includes(v)) problems.push(`${where} (${name}): ${k} must be one of ${ENUMS[k]!.join(', ')}`);
-    else if (NUMBERS.has(k) && !(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_STEP_TIMEOUT_MS * 100))
+    else if (k in ENUMS && !ENUMS[k]!.includes(v))
+      problems.push(`${where} (${name}): ${k} must be one of ${ENUMS[k]!.join(', ')}`);
+    else if (
+      NUMBERS.has(k) &&
+      !(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_STEP_TIMEOUT_MS * 100)
+    )
       problems.push(`${where} (${name}): ${k} must be a non-negative integer`);
     else if (STRINGS.has(k) && typeof v !== 'string') problems.push(`${where} (${name}): ${k} must be a string`);
     else if (k === 'codes' && !(Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string')))

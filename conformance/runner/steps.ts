@@ -37,6 +37,8 @@ export class StepContext {
   peerSince = 0;
   clientSince = 0;
   rule: TamperRule | null = null;
+  /** The proxy's count of closed peer connections when the last frame was injected. */
+  closesAtInject = 0;
   constructor(readonly world: World) {}
 }
 
@@ -85,7 +87,10 @@ export async function runStep(ctx: StepContext, step: Step): Promise<string> {
       const grace = step.graceMs ?? DEFAULT_RECONNECT_GRACE_MS;
       const end = Date.now() + grace;
       while (w.proxy.open === 0 && Date.now() < end) await sleep(50);
-      if (w.proxy.open > 0) return 'still (or again) connected';
+      if (w.proxy.open > 0)
+        return w.proxy.closes > ctx.closesAtInject
+          ? 'the peer dropped the connection and reconnected by itself'
+          : 'still connected';
       await ask('connect', { url: w.proxyUrl });
       return 'the peer had dropped the connection; reconnected with "connect"';
     }
@@ -180,6 +185,7 @@ export async function runStep(ctx: StepContext, step: Step): Promise<string> {
       return '';
     }
     case 'proxy.inject':
+      ctx.closesAtInject = w.proxy.closes;
       if (!w.proxy.inject(unknownFrame())) throw new StepFailure('the peer is not connected to the proxy');
       return 'frame type 0x7e';
     case 'wait':
@@ -216,7 +222,10 @@ export async function runStep(ctx: StepContext, step: Step): Promise<string> {
     }
     case 'peer.noMessage': {
       const m = label();
-      const e = await w.peer.log.absent((e) => e.event === 'message' && e.text === m.text, step.forMs ?? DEFAULT_ABSENT_MS);
+      const e = await w.peer.log.absent(
+        (e) => e.event === 'message' && e.text === m.text,
+        step.forMs ?? DEFAULT_ABSENT_MS,
+      );
       if (e) throw new StepFailure(`the peer delivered "${step.label}", which it must refuse`);
       return '';
     }
@@ -252,7 +261,7 @@ export async function runStep(ctx: StepContext, step: Step): Promise<string> {
       await clientEvent('declined', fromPeer, 'our request declined by the peer');
       return '';
     case 'client.revoked':
-      await clientEvent('revoked', fromPeer, 'the peer\'s revoke at our client');
+      await clientEvent('revoked', fromPeer, "the peer's revoke at our client");
       return '';
     case 'client.message': {
       const m = label();
@@ -271,7 +280,10 @@ export async function runStep(ctx: StepContext, step: Step): Promise<string> {
     }
     case 'client.noMessage': {
       const m = label();
-      const e = await w.clientLog.absent((e) => e.event === 'message' && e.text === m.text, step.forMs ?? DEFAULT_ABSENT_MS);
+      const e = await w.clientLog.absent(
+        (e) => e.event === 'message' && e.text === m.text,
+        step.forMs ?? DEFAULT_ABSENT_MS,
+      );
       if (e) throw new StepFailure(`our client delivered "${step.label}"`);
       return '';
     }

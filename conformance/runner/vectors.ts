@@ -26,7 +26,9 @@ export function findVectors(dir: string): { vectors: FoundVector[]; why: string 
   const vectors: FoundVector[] = [];
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   } catch {
     return { vectors, why: `no vector folder at ${dir}` };
   }
@@ -42,7 +44,7 @@ export function findVectors(dir: string): { vectors: FoundVector[]; why: string 
     const walk = (v: unknown, path: string) => {
       if (vectors.length >= MAX_VECTORS || typeof v !== 'object' || v === null) return;
       if (Array.isArray(v)) {
-        v.forEach((x, i) => walk(x, `${path}[${i}]`));
+        for (const [i, x] of v.entries()) walk(x, `${path}[${i}]`);
         return;
       }
       const o = v as Record<string, unknown>;
@@ -67,8 +69,7 @@ export function findVectors(dir: string): { vectors: FoundVector[]; why: string 
 /** What the vector expects: an error code, or an output object. */
 function expected(v: Record<string, unknown>): { code: string } | { output: unknown } | null {
   const exp = (typeof v.expect === 'object' && v.expect !== null ? v.expect : v) as Record<string, unknown>;
-  for (const k of ['error', 'code', 'errorCode'])
-    if (typeof exp[k] === 'string') return { code: exp[k] as string };
+  for (const k of ['error', 'code', 'errorCode']) if (typeof exp[k] === 'string') return { code: exp[k] as string };
   if (exp.output !== undefined) return { output: exp.output };
   return null;
 }
@@ -82,7 +83,8 @@ export async function checkVectors(peer: PeerProcess, v: FoundVector, timeoutMs 
     if (r.code !== want.code) throw new StepFailure(`answered ${r.code}, the vector expects ${want.code}`);
     return r.code;
   }
-  if (!r.ok) throw new StepFailure(`answered ${r.code}${r.message ? ` (${r.message})` : ''}, the vector expects an output`);
+  if (!r.ok)
+    throw new StepFailure(`answered ${r.code}${r.message ? ` (${r.message})` : ''}, the vector expects an output`);
   const diff = firstDifference(want.output, r.output, 'output');
   if (diff) throw new StepFailure(diff);
   return 'output matches';

@@ -10,6 +10,7 @@ import {
   type SessionOptions,
   Session as TransportSession,
 } from '@p2p-comm/protocol';
+import { nodeChaChaPoly } from '@p2p-comm/protocol/node';
 import {
   PEER_HANDSHAKE_RETRY_INITIAL_MS,
   PEER_HANDSHAKE_RETRY_MAX_MS,
@@ -365,7 +366,8 @@ export class PeerSessions {
   }
 
   #sessionOptions(): SessionOptions {
-    return { now: this.#d.now, ...this.#d.sessionOptions };
+    // OpenSSL's ChaCha20-Poly1305: the session AEAD was most of a file transfer's CPU in pure JS (bench:files).
+    return { now: this.#d.now, aead: nodeChaChaPoly, ...this.#d.sessionOptions };
   }
 
   #state(peer: string, key: Uint8Array): PeerState {

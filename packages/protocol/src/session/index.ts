@@ -13,6 +13,7 @@
  *   const bobs = new Session(bobKeys);
  *   bobs.open(alices.seal(utf8('hi')));
  */
+export { type ChaChaPoly, portableChaChaPoly } from './chacha-poly.js';
 export type { CipherState } from './cipher-state.js';
 export { type HandshakeOptions, type HandshakeResult, HandshakeState } from './handshake-state.js';
 export {

@@ -9,7 +9,7 @@ import {
   SESSION_REPLAY_WINDOW_MESSAGES,
 } from '../constants.js';
 import { ProtocolError } from '../errors.js';
-import { CHACHA_KEY_BYTES, CHACHA_TAG_BYTES, chachaDecrypt, chachaEncrypt } from './chacha-poly.js';
+import { CHACHA_KEY_BYTES, CHACHA_TAG_BYTES, type ChaChaPoly, portableChaChaPoly } from './chacha-poly.js';
 import { nextEpochKey } from './epoch-key.js';
 import type { SessionKeys } from './hybrid-handshake.js';
 import { ReplayWindow } from './replay-window.js';
@@ -27,6 +27,8 @@ export interface SessionOptions {
   readonly previousEpochGraceMs?: number;
   /** Replay window per receiving key, counters (multiple of 32). */
   readonly replayWindow?: number;
+  /** The AEAD (same bytes either way); default @noble/ciphers, Node processes pass nodeChaChaPoly. */
+  readonly aead?: ChaChaPoly;
 }
 
 interface SendEpoch {
@@ -69,6 +71,7 @@ export class Session {
   private readonly rekeyAfterMs: number;
   private readonly graceMs: number;
   private readonly windowSize: number;
+  private readonly aead: ChaChaPoly;
   private send: SendEpoch | null;
   private current: ReceiveEpoch | null;
   private previous: ReceiveEpoch | null = null;
@@ -82,6 +85,7 @@ export class Session {
     this.rekeyAfterMs = options.rekeyAfterMs ?? SESSION_REKEY_AFTER_MS;
     this.graceMs = options.previousEpochGraceMs ?? SESSION_PREVIOUS_EPOCH_GRACE_MS;
     this.windowSize = options.replayWindow ?? SESSION_REPLAY_WINDOW_MESSAGES;
+    this.aead = options.aead ?? portableChaChaPoly;
     if (
       !Number.isInteger(this.rekeyAfterMessages) ||
       this.rekeyAfterMessages < 1 ||
@@ -122,7 +126,10 @@ export class Session {
     const counter = s.counter++;
     const out = new Uint8Array(TRANSPORT_HEADER_BYTES + plaintext.length + CHACHA_TAG_BYTES);
     writeTransportHeader(out, s.epoch, counter);
-    out.set(chachaEncrypt(s.key, counter, out.subarray(0, TRANSPORT_HEADER_BYTES), plaintext), TRANSPORT_HEADER_BYTES);
+    out.set(
+      this.aead.encrypt(s.key, counter, out.subarray(0, TRANSPORT_HEADER_BYTES), plaintext),
+      TRANSPORT_HEADER_BYTES,
+    );
     return out;
   }
 
@@ -143,7 +150,7 @@ export class Session {
     for (const rx of [current, this.previous]) {
       if (rx?.epoch !== epoch) continue;
       rx.window.check(counter);
-      const plaintext = chachaDecrypt(rx.key, counter, header, body);
+      const plaintext = this.aead.decrypt(rx.key, counter, header, body);
       rx.window.commit(counter);
       return plaintext;
     }
@@ -158,7 +165,7 @@ export class Session {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = chachaDecrypt(candidate, counter, header, body);
+      plaintext = this.aead.decrypt(candidate, counter, header, body);
     } catch (err) {
       wipe(candidate);
       throw err;

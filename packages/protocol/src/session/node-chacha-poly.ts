@@ -1,0 +1,39 @@
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { ProtocolError } from '../errors.js';
+import { CHACHA_TAG_BYTES, type ChaChaPoly, noiseNonce } from './chacha-poly.js';
+
+/**
+ * Noise's ChaChaPoly (chacha-poly.ts) on node:crypto — OpenSSL's ChaCha20-Poly1305 (RFC 8439),
+ * the same bytes as @noble/ciphers (test/session/node-chacha-poly.test.ts checks the RFC vector
+ * and random cross-checks). For Session's `aead` option in Node processes.
+ */
+export const nodeChaChaPoly: ChaChaPoly = Object.freeze({
+  encrypt(key: Uint8Array, counter: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    const c = createCipheriv('chacha20-poly1305', key, noiseNonce(counter), { authTagLength: CHACHA_TAG_BYTES });
+    c.setAAD(ad, { plaintextLength: plaintext.length });
+    const out = new Uint8Array(plaintext.length + CHACHA_TAG_BYTES);
+    const body = c.update(plaintext);
+    out.set(body, 0);
+    const tail = c.final();
+    out.set(tail, body.length);
+    out.set(c.getAuthTag(), plaintext.length);
+    return out;
+  },
+  decrypt(key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+    if (ciphertext.length < CHACHA_TAG_BYTES)
+      throw new ProtocolError('PROTO_ERR_TRUNCATED', 'ciphertext shorter than a tag');
+    const bodyLength = ciphertext.length - CHACHA_TAG_BYTES;
+    try {
+      const d = createDecipheriv('chacha20-poly1305', key, noiseNonce(counter), { authTagLength: CHACHA_TAG_BYTES });
+      d.setAuthTag(ciphertext.subarray(bodyLength));
+      d.setAAD(ad, { plaintextLength: bodyLength });
+      const out = new Uint8Array(bodyLength);
+      const body = d.update(ciphertext.subarray(0, bodyLength));
+      out.set(body, 0);
+      out.set(d.final(), body.length); // throws when the tag does not verify
+      return out;
+    } catch {
+      throw new ProtocolError('PROTO_ERR_DECRYPT_FAILED');
+    }
+  },
+});

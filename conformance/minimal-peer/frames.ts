@@ -1,7 +1,7 @@
 // Client ⇄ server frames v1 (docs/protocol.md "Client ⇄ server frames v1"): one WebSocket
 // binary message is one frame, byte 0 is its type, every integer is big-endian.
-// The layouts below were read off golden-frames.json (see GAP 1 in the gap list); each one
-// decodes exactly: short → PROTO_ERR_TRUNCATED, long → PROTO_ERR_TRAILING_BYTES.
+// The layouts are the table of that section (GAP 1, SETTLED 1); each frame decodes exactly:
+// short → PROTO_ERR_TRUNCATED, long → PROTO_ERR_TRAILING_BYTES.
 
 import { concat, fromUtf8, Reader, u8, u16, u32, u64, utf8 } from './bytes.js';
 import { PeerError } from './errors.js';
@@ -33,19 +33,19 @@ export const MAX_ERROR_CODE_BYTES = 64;
 export const MAX_ERROR_MESSAGE_BYTES = 1024;
 export const PREKEY_BUNDLE_BYTES = 1333;
 
-/** Byte 1 of CHALLENGE: the frame-protocol version the server speaks (GAP 1). */
+/** Byte 1 of CHALLENGE: the frame-protocol version; another one is PROTO_ERR_BAD_VERSION. */
 export const FRAME_PROTOCOL_VERSION = 1;
 
 /** ACK status byte. */
 export const ACK_STATUS = { DELIVERED: 0, QUEUED: 1 } as const;
 
-/** DELIVER channel byte: which frame carried the packet to the server (GAP 1). */
+/** DELIVER channel byte: which frame carried the packet to the server. */
 export const CHANNEL = { SIGNAL: 0, RELAY: 1 } as const;
 
 export type Frame =
   | { type: 'challenge'; version: number; challenge: Uint8Array; serverTime: number; origin: string }
   | { type: 'hello'; key: Uint8Array; timestamp: number; signature: Uint8Array; token: string }
-  | { type: 'welcome'; info: Record<string, unknown> }
+  | { type: 'welcome'; infoText: string; info: Record<string, unknown> }
   | { type: 'signal' | 'relay'; frameId: number; to: Uint8Array; packet: Uint8Array }
   | { type: 'relay-ttl'; frameId: number; ttlS: number; to: Uint8Array; packet: Uint8Array }
   | { type: 'deliver'; channel: number; from: Uint8Array; packet: Uint8Array }
@@ -83,7 +83,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
         boundedText(frame.token, MAX_TOKEN_BYTES, 2),
       );
     case 'welcome':
-      return concat(u8(FRAME.WELCOME), boundedText(JSON.stringify(frame.info), MAX_WELCOME_BYTES, 2));
+      return concat(u8(FRAME.WELCOME), boundedText(frame.infoText, MAX_WELCOME_BYTES, 2));
     case 'signal':
     case 'relay':
       return concat(
@@ -142,15 +142,20 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   const type = reader.u8();
   let frame: Frame;
   switch (type) {
-    case FRAME.CHALLENGE:
+    case FRAME.CHALLENGE: {
+      const version = reader.u8();
+      if (version !== FRAME_PROTOCOL_VERSION) {
+        throw new PeerError('PROTO_ERR_BAD_VERSION', `frame protocol version ${version} (this client speaks 1)`);
+      }
       frame = {
         type: 'challenge',
-        version: reader.u8(),
+        version,
         challenge: reader.take(32),
         serverTime: reader.u64(),
         origin: readText(reader, 2, MAX_ORIGIN_BYTES),
       };
       break;
+    }
     case FRAME.HELLO:
       frame = {
         type: 'hello',
@@ -171,7 +176,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       if (typeof info !== 'object' || info === null || Array.isArray(info)) {
         throw new PeerError('PROTO_ERR_BAD_ENCODING', 'WELCOME info is not a JSON object');
       }
-      frame = { type: 'welcome', info: info as Record<string, unknown> };
+      frame = { type: 'welcome', infoText: text, info: info as Record<string, unknown> };
       break;
     }
     case FRAME.SIGNAL:
@@ -194,9 +199,12 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       break;
     case FRAME.DELIVER:
       frame = { type: 'deliver', channel: reader.u8(), from: reader.take(32), packet: reader.rest() };
+      if (frame.channel > CHANNEL.RELAY)
+        throw new PeerError('PROTO_ERR_BAD_ENCODING', `DELIVER channel ${frame.channel}`);
       break;
     case FRAME.ACK:
       frame = { type: 'ack', frameId: reader.u32(), status: reader.u8() };
+      if (frame.status > ACK_STATUS.QUEUED) throw new PeerError('PROTO_ERR_BAD_ENCODING', `ACK status ${frame.status}`);
       break;
     case FRAME.PEER_OFFLINE:
       frame = { type: 'peer-offline', frameId: reader.u32(), key: reader.take(32) };

@@ -1,8 +1,8 @@
 // Server authentication (docs/protocol.md "Client ⇄ server frames v1"): the client answers
 // CHALLENGE with HELLO = key ‖ timestamp ‖ Ed25519 signature over
 //   lp("p2p-comm/v1/server-auth") ‖ lp(challenge) ‖ lp(origin the client dialed) ‖ lp(timestamp)
-// where the timestamp inside lp() is the 8-byte u64 BE and the origin is host:port with the
-// port always written (the golden hello signs "rdv.example.org:443"; GAP 2).
+// where the timestamp inside lp() is the 8-byte u64 BE, taken from the client's own clock, and
+// the origin is the WHATWG `url.host` of the URL dialed ("Authentication"; GAP 2, SETTLED 2).
 
 import { concat, lp, u64, utf8 } from './bytes.js';
 import { PeerError } from './errors.js';
@@ -11,7 +11,10 @@ import { sign } from './strict-ed25519.js';
 
 const SERVER_AUTH_DOMAIN = utf8('p2p-comm/v1/server-auth');
 
-/** The origin a client signs: the host it dialed and the port, default port included. */
+/**
+ * The origin a client signs: WHATWG `url.host` — lower-case host, IPv6 in brackets, and the
+ * port omitted when it is the scheme's default (80 for ws:, 443 for wss:).
+ */
 export function originOf(url: string): string {
   let parsed: URL;
   try {
@@ -19,9 +22,7 @@ export function originOf(url: string): string {
   } catch {
     throw new PeerError('CLIENT_ERR_INVALID_ARGUMENT', `not a URL: ${url}`);
   }
-  const defaultPort = parsed.protocol === 'wss:' || parsed.protocol === 'https:' ? '443' : '80';
-  // URL.hostname keeps the brackets of an IPv6 literal, as a Host header would.
-  return `${parsed.hostname}:${parsed.port === '' ? defaultPort : parsed.port}`;
+  return parsed.host;
 }
 
 export function helloSignatureInput(challenge: Uint8Array, origin: string, timestamp: number): Uint8Array {

@@ -25,8 +25,11 @@ export type RelayAnswer =
   | { kind: 'lost' };
 
 export interface ConnectionEvents {
-  /** A peer packet handed over by DELIVER; `from` is the server-authenticated sender. */
-  onDeliver(from: Uint8Array, packet: Uint8Array): void;
+  /**
+   * A peer packet handed over by DELIVER; `from` is the server-authenticated sender, `channel`
+   * 0 if it came as SIGNAL (path negotiation only), 1 if as RELAY (the session layer).
+   */
+  onDeliver(from: Uint8Array, packet: Uint8Array, channel: number): void;
   /** A frame from the server we could not decode (kept running; logged). */
   onBadFrame(code: string, detail: string): void;
   onClose(): void;
@@ -141,7 +144,7 @@ export class ServerConnection {
     }
     switch (frame.type) {
       case 'deliver':
-        this.events.onDeliver(frame.from, frame.packet);
+        this.events.onDeliver(frame.from, frame.packet, frame.channel);
         break;
       case 'ack':
         this.answer(frame.frameId, { kind: frame.status === 1 ? 'queued' : 'delivered' });

@@ -68,8 +68,12 @@ export type Answer =
 export interface ClientHooks {
   /** `payload.decode` output for a v1 envelope's plaintext; throws a coded error. */
   payload(envelopeType: number, plaintext: Uint8Array): Record<string, unknown>;
-  /** `inner.decode` output for a TRANSPORT / PREKEY plaintext; throws a coded error. */
-  inner(plaintext: Uint8Array): Record<string, unknown>;
+  /**
+   * `inner.decode` output for a TRANSPORT / PREKEY plaintext; throws a coded error. With
+   * `prekeyMessageId` (the plaintext came in a prekey message) it also applies the rules for
+   * that carrier: no FILE, and a DATA's id must be the message id.
+   */
+  inner(plaintext: Uint8Array, prekeyMessageId?: Uint8Array): Record<string, unknown>;
   /** `file.decode` output for one file-transfer message; throws a coded error. */
   file(message: Uint8Array): Record<string, unknown>;
 }
@@ -117,7 +121,7 @@ function objIn(input: Record<string, unknown>, name: string): Record<string, unk
 function hexList(input: Record<string, unknown>, name: string): Uint8Array[] {
   const v = input[name] ?? [];
   if (!Array.isArray(v)) throw new Error(`vector input ${name} is not a list`);
-  return v.map((h, i) => hexIn({ [name]: h }, name) ?? fail(`${name}[${i}]`));
+  return v.map((h, i) => hexIn({ [`${name}[${i}]`]: h }, `${name}[${i}]`));
 }
 
 function fail(what: string): never {
@@ -490,7 +494,7 @@ function prekeyOpen(input: Record<string, unknown>, hooks?: ClientHooks): Record
     messageId: toHex(m.messageId),
     plaintext: toHex(m.plaintext),
   };
-  if (input.decode === 'inner') out.inner = needHooks(hooks).inner(m.plaintext);
+  if (input.decode === 'inner') out.inner = needHooks(hooks).inner(m.plaintext, m.messageId);
   return out;
 }
 

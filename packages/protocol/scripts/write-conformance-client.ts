@@ -8,6 +8,7 @@
  * client/test/conformance-vectors.test.ts checks that the files are what this produces.
  */
 import { isIP } from 'node:net';
+import { ClientError } from '../../../client/src/errors.js';
 import {
   decodeTransferMessage,
   encodeTransferMessage,
@@ -149,8 +150,14 @@ export const clientHooks: ClientHooks = {
     if (type === 3) return signalJson(plaintext);
     return payloadJson(decodePayload(type, plaintext));
   },
-  inner(plaintext) {
+  inner(plaintext, prekeyMessageId) {
     const inner = decodeInner(plaintext);
+    // The carrier rules of client/src/session/session.ts (#onInner) for a prekey message.
+    if (prekeyMessageId !== undefined) {
+      if (inner.kind === 'file') throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'file message outside a session');
+      if (inner.kind === 'payload' && inner.payload.type === 5 && inner.payload.id !== toHex(prekeyMessageId))
+        throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'prekey message id and data id differ');
+    }
     switch (inner.kind) {
       case 'payload':
         return { kind: INNER_NAMES[inner.payload.type], ...payloadJson(inner.payload) };
@@ -516,6 +523,153 @@ function encodeRaw(
 }
 
 // ---------------------------------------------------------------------------------------------
+// layered.json: a packet opened down to its application payload (decode)
+// ---------------------------------------------------------------------------------------------
+
+function layered(ids: Set<string>): VectorSet {
+  const set = new VectorSet('layered', ids, clientHooks);
+  const t = T0 + 7_200_000;
+  const bodies: [string, number, Uint8Array, string][] = [
+    ['consent-request', 1, encodePayload({ type: 1, name: 'Alice' }), 'a consent request'],
+    ['consent-response', 2, encodePayload({ type: 2, accept: false, name: 'Alice' }), 'a consent response declining'],
+    [
+      'signal',
+      3,
+      utf8(JSON.stringify({ t: 'rtc', id: 'a7', s: { type: 'answer', sdp: 'v=0\r\n' } })),
+      'a WebRTC answer (SIGNAL, sent over SIGNAL frames)',
+    ],
+    [
+      'data',
+      5,
+      encodePayload({ type: 5, id: DATA_ID, stream: STREAM, seq: 3, enc: 'text', body: utf8('v1 data') }),
+      'DATA in an envelope (a peer without v2 sessions)',
+    ],
+    [
+      'ack',
+      6,
+      encodePayload({ type: 6, stream: STREAM, upTo: 3 }),
+      "an ACK in an envelope (the peer's last packet was a PREKEY message)",
+    ],
+    ['revoke', 7, encodePayload({ type: 7 }), 'a revoke notice'],
+  ];
+  bodies.forEach(([name, type, plaintext, what], i) => {
+    const envelope = ok('envelope.seal', {
+      senderSeed: hex(SEEDS.alice),
+      recipient: hex(bob.publicKey),
+      type,
+      timestamp: t + i,
+      messageId: hex(fill(16, 0x60 + i)),
+      nonce: hex(fill(16, 0x68 + i)),
+      ephemeralSecret: hex(fill(32, 0x70 + i)),
+      plaintext: hex(plaintext),
+    }).envelope as string;
+    set.ok(`envelope-${name}`, 'envelope.open', `Bob opens ${what} from Alice, down to the payload`, {
+      recipientSeed: hex(SEEDS.bob),
+      envelope,
+      now: t + i,
+      decode: 'payload',
+    });
+  });
+  const badEnvelope = ok('envelope.seal', {
+    senderSeed: hex(SEEDS.alice),
+    recipient: hex(bob.publicKey),
+    type: 2,
+    timestamp: t,
+    messageId: hex(fill(16, 0x6f)),
+    nonce: hex(fill(16, 0x6e)),
+    ephemeralSecret: hex(fill(32, 0x6d)),
+    plaintext: hex(withHeader('{"v":1,"accept":1}')),
+  }).envelope as string;
+  set.error(
+    'envelope-bad-payload',
+    'envelope.open',
+    'a valid envelope whose consent response says accept: 1 (not a boolean)',
+    { recipientSeed: hex(SEEDS.bob), envelope: badEnvelope, now: t, decode: 'payload' },
+    'CLIENT_ERR_BAD_PAYLOAD',
+  );
+
+  const key = hex(fill(32, 0x5c));
+  const packet = (counter: number, plaintext: Uint8Array) =>
+    ok('transport.seal', { sendKey: key, epoch: 0, counter, plaintext: hex(plaintext) }).packet as string;
+  const tOpen = (name: string, description: string, plaintext: Uint8Array, counter: number) =>
+    set.ok(`transport-${name}`, 'transport.open', description, {
+      receiveKey: key,
+      before: [],
+      packet: packet(counter, plaintext),
+      decode: 'inner',
+    });
+  const chunk = encodeTransferMessage({
+    type: 4,
+    id: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+    index: 0,
+    bytes: utf8('first chunk'),
+  });
+  tOpen('file-chunk', 'a TRANSPORT packet carrying a file CHUNK (inner kind 0x12)', encodeInnerFile(chunk), 0);
+  tOpen(
+    'file-credit',
+    'a TRANSPORT packet carrying a file CREDIT',
+    encodeInnerFile(encodeTransferMessage({ type: 5, id: '0f1e2d3c4b5a69788796a5b4c3d2e1f0', next: 1, limit: 9 })),
+    1,
+  );
+  tOpen(
+    'bundle',
+    "a TRANSPORT packet carrying a prekey bundle (BUNDLE, pushed on every new session; here Bob's golden one)",
+    encodeInnerBundle(hexIn({ b: goldenBundle() }, 'b')),
+    2,
+  );
+  tOpen(
+    'revoke',
+    'a TRANSPORT packet carrying REVOKE (accepted; ours sends revoke as an envelope)',
+    encodeInnerPayload({ type: 7 }),
+    3,
+  );
+  set.error(
+    'transport-bad-inner',
+    'transport.open',
+    'a TRANSPORT packet whose plaintext is an unknown kind 0x13',
+    { receiveKey: key, before: [], packet: packet(4, Uint8Array.of(0x13)), decode: 'inner' },
+    'CLIENT_ERR_BAD_PAYLOAD',
+  );
+
+  const pOpen = (sequence: number, inner: Uint8Array, messageId: string) => ({
+    recipientSeed: hex(SEEDS.bob),
+    prekeys: heldGolden(),
+    packet: ok('prekey.seal', prekeySealInput(sequence, inner, fromHex(messageId)!)).packet as string,
+    before: [],
+    decode: 'inner',
+  });
+  const data = (id: string) =>
+    encodeInnerPayload({ type: 5, id, stream: STREAM, seq: 0, enc: 'text', body: utf8('offline hello') });
+  set.ok(
+    'prekey-data',
+    'prekey.open',
+    'a PREKEY message carrying DATA whose id is the message id',
+    pOpen(10, data(DATA_ID), DATA_ID),
+  );
+  set.ok(
+    'prekey-ack',
+    'prekey.open',
+    'a PREKEY message carrying an ACK (no id rule)',
+    pOpen(11, encodeInnerPayload({ type: 6, stream: STREAM, upTo: 0 }), 'aa'.repeat(16)),
+  );
+  set.error(
+    'prekey-data-id-differs',
+    'prekey.open',
+    'a PREKEY message whose DATA id differs from its message id',
+    pOpen(12, data(DATA_ID), 'bb'.repeat(16)),
+    'CLIENT_ERR_BAD_PAYLOAD',
+  );
+  set.error(
+    'prekey-file',
+    'prekey.open',
+    'a PREKEY message carrying a file message (files run only under a live session: a stored copy could be a replay)',
+    pOpen(13, encodeInnerFile(chunk), 'cc'.repeat(16)),
+    'CLIENT_ERR_BAD_PAYLOAD',
+  );
+  return set;
+}
+
+// ---------------------------------------------------------------------------------------------
 // transcripts
 // ---------------------------------------------------------------------------------------------
 
@@ -838,6 +992,13 @@ export function buildClientConformance(): Map<string, string> {
     vectorFile(
       SOURCE('application payloads (payload.decode) and session inner payloads (inner.decode)'),
       payloads(ids).vectors,
+    ),
+  );
+  out.set(
+    'layered.json',
+    vectorFile(
+      SOURCE('packets opened down to their payload (envelope.open, transport.open, prekey.open with decode)'),
+      layered(ids).vectors,
     ),
   );
   out.set('files.json', vectorFile(SOURCE('file-transfer messages (file.decode)'), files(ids).vectors));

@@ -8,7 +8,7 @@ import type { ProtocolName } from './protocols/types.js';
 import { type RedisHandle, startRedis } from './redis.js';
 import { freePort, type Spawned, spawnPinned, tsEntryWith, waitForPort } from './spawn.js';
 
-export type TargetName = 'bare' | 'bare-cork' | 'peerjs' | 'rdv-memory' | 'rdv-redis' | 'rdv-redis-2';
+export type TargetName = 'bare' | 'bare-cork' | 'peerjs' | 'rdv-memory' | 'rdv-redis' | 'rdv-redis-2' | 'rdv-links-2';
 export const TARGET_NAMES: readonly TargetName[] = [
   'bare',
   'bare-cork',
@@ -16,6 +16,7 @@ export const TARGET_NAMES: readonly TargetName[] = [
   'rdv-memory',
   'rdv-redis',
   'rdv-redis-2',
+  'rdv-links-2',
 ];
 
 export const TARGET_LABELS: Record<TargetName, string> = {
@@ -25,7 +26,18 @@ export const TARGET_LABELS: Record<TargetName, string> = {
   'rdv-memory': 'rendezvous, 1 instance, memory broker',
   'rdv-redis': 'rendezvous, 1 instance, Redis',
   'rdv-redis-2': 'rendezvous, 2 instances, Redis',
+  'rdv-links-2': 'rendezvous, 2 instances, Redis + instance links',
 };
+
+/**
+ * What rdv-links-2 adds to each instance: a link listener on a free port (announced in Redis)
+ * and the cluster secret (docs/instance-links.md). A server without instance links (an older
+ * checkout under --server-root) ignores these and routes through Redis: the "before" of an A/B.
+ */
+const LINK_BENCH_ENV: Readonly<Record<string, string>> = Object.freeze({
+  INSTANCE_LINK_LISTEN: '127.0.0.1:0',
+  INSTANCE_LINK_SECRET: 'load-test-cluster-secret-0123456789abcdef',
+});
 
 export function protocolOf(target: TargetName): ProtocolName {
   return target === 'bare' || target === 'bare-cork' ? 'bare' : target === 'peerjs' ? 'peerjs' : 'rendezvous';
@@ -109,12 +121,13 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
       procs.push(await startOne(tsEntryWith(opts.nodeArgs ?? [], file, ...args), port, name, opts));
       endpoints.push({ host: '127.0.0.1', port });
     } else {
-      const instances = name === 'rdv-redis-2' ? 2 : 1;
+      const instances = name === 'rdv-redis-2' || name === 'rdv-links-2' ? 2 : 1;
       if (name !== 'rdv-memory') redis = await startRedis(opts.cpus);
       for (let i = 0; i < instances; i++) {
         const port = await freePort();
         const env: Record<string, string> = { ...RENDEZVOUS_BENCH_ENV, PORT: String(port), INSTANCE_ID: `lt-${i}` };
         if (redis) env.REDIS_URL = redis.url;
+        if (name === 'rdv-links-2') Object.assign(env, LINK_BENCH_ENV);
         procs.push(
           await startOne(
             tsEntryWith(opts.nodeArgs ?? [], rendezvousEntry(opts.serverRoot)),

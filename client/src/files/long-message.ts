@@ -51,7 +51,7 @@ export function longMessageEncoding(mediaType: string): LongMessageEncoding | nu
 export interface LongMessageSink {
   /** Largest long message accepted, bytes. */
   readonly maxBytes: number;
-  /** May this peer send us a long message now (a trusted peer)? No host prompt. */
-  accepts(peer: string): boolean;
+  /** May this peer send us long message `id` now (a trusted peer)? No host prompt. */
+  accepts(peer: string, id: string): boolean;
   deliver(offer: IncomingOffer, enc: LongMessageEncoding, body: Buffer, commit: () => boolean): Promise<void>;
 }

@@ -242,7 +242,7 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     const sink = this.#o.messages;
     if (enc) {
       let refused: TransferReasonName | null = null;
-      if (sink === undefined || !sink.accepts(peer)) refused = 'declined';
+      if (sink === undefined || !sink.accepts(peer, m.id)) refused = 'declined';
       else if (m.size > sink.maxBytes) refused = 'too-large';
       if (refused) {
         decline(refused);

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { encodeKey, formatFingerprint, type Identity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
+import { MAX_MESSAGE_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { InboxState } from '../session/inbox-state.js';
 import { Outbox } from '../session/outbox.js';
@@ -252,6 +253,11 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         inboxDir: this.config.filesInbox ?? join(this.config.home, 'inbox'),
         bestPath: (peer) => pathManager.best(peer)?.kind,
         emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+        maxLongMessageBytes: this.config.maxLongMessageBytes,
+        emitMessage: {
+          delivered: (d) => this.emit('message.delivered', d),
+          failed: (f) => this.emit('message.failed', f),
+        },
       });
       await this.#files.start();
     } catch (err) {
@@ -418,8 +424,24 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     return this.session.revoke(peer);
   }
 
-  send(peer: string, body: OutgoingBody) {
-    return this.session.send(peer, body);
+  /**
+   * Send a message to a trusted peer. Up to MAX_MESSAGE_BYTES it is one packet; larger (up to
+   * `maxLongMessageBytes`) it travels as a long message over the file stream and arrives as one
+   * message all the same (seq -1). Over the maximum: CLIENT_ERR_MESSAGE_TOO_LARGE.
+   */
+  send(peer: string, body: OutgoingBody): { id: string; seq: number; to: string } {
+    const bytes = 'text' in body ? Buffer.byteLength(body.text, 'utf8') : body.data.length;
+    if (bytes <= MAX_MESSAGE_BYTES) return this.session.send(peer, body);
+    const max = this.config.maxLongMessageBytes;
+    if (bytes > max) throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${bytes} > ${max} bytes`, { limit: max });
+    const session = this.session;
+    const key = session.resolvePeer(peer);
+    // The same refusals as a short send, before anything is spooled.
+    const state = session.peerInfo(key).state;
+    if (state === 'revoked' || state === 'revoked-by-peer')
+      throw new ClientError('CLIENT_ERR_REVOKED', `${peer} (${state})`, { state });
+    if (state !== 'trusted') throw new ClientError('CLIENT_ERR_NOT_TRUSTED', peer);
+    return this.files.sendLong(key, body);
   }
 
   respondApproval(approvalId: string, allow: boolean) {

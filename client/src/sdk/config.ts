@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
-import { MAILBOX_RESEND_AFTER_MS, PENDING_CONSENT_TTL_MS } from '../constants.js';
+import { MAILBOX_RESEND_AFTER_MS, MAX_MESSAGE_BYTES, PENDING_CONSENT_TTL_MS } from '../constants.js';
 import { ClientError } from '../errors.js';
+import { LONG_MESSAGE_CEILING_BYTES, MAX_LONG_MESSAGE_BYTES } from '../files/long-message.js';
 import type { PeerSessionTimings } from '../session/peer-sessions.js';
 import { normalizeServerUrl, type ReplacedPolicy } from '../transports/rendezvous-connection.js';
 
@@ -36,6 +37,12 @@ export interface ClientInit {
   sessionTimings?: Partial<PeerSessionTimings>;
   /** Where received files land (`<dir>/<peer>/<name>`), an absolute path. Default `<home>/inbox`. */
   filesInbox?: string;
+  /**
+   * Largest message `send` accepts, bytes: one over MAX_MESSAGE_BYTES travels as a long
+   * message (files/long-message.ts), and a peer's long message above it is declined. Default
+   * MAX_LONG_MESSAGE_BYTES (16 MiB); from MAX_MESSAGE_BYTES to LONG_MESSAGE_CEILING_BYTES.
+   */
+  maxLongMessageBytes?: number;
 }
 
 /** Direct listener (off by default), WebRTC (on by default), mDNS (off by default). */
@@ -79,6 +86,7 @@ export interface ClientConfig {
   readonly now: () => number;
   readonly sessionTimings: Readonly<Partial<PeerSessionTimings>>;
   readonly filesInbox: string | null;
+  readonly maxLongMessageBytes: number;
 }
 
 export function validateClientInit(init: unknown): ClientConfig {
@@ -138,6 +146,16 @@ export function validateClientInit(init: unknown): ClientConfig {
     (typeof i.filesInbox !== 'string' || !isAbsolute(i.filesInbox) || i.filesInbox.length > 4096)
   )
     problems.push('filesInbox must be an absolute path');
+  if (
+    i.maxLongMessageBytes !== undefined &&
+    (typeof i.maxLongMessageBytes !== 'number' ||
+      !Number.isInteger(i.maxLongMessageBytes) ||
+      i.maxLongMessageBytes < MAX_MESSAGE_BYTES ||
+      i.maxLongMessageBytes > LONG_MESSAGE_CEILING_BYTES)
+  )
+    problems.push(
+      `maxLongMessageBytes must be an integer number of bytes in [${MAX_MESSAGE_BYTES}, ${LONG_MESSAGE_CEILING_BYTES}]`,
+    );
   const paths = validatePaths(i.paths, problems);
   const replaced = validateReplaced(i.replaced, problems);
   if (problems.length > 0) throw new ClientError('CLIENT_ERR_CONFIG', problems.join('; '), { problems });
@@ -154,6 +172,7 @@ export function validateClientInit(init: unknown): ClientConfig {
     now: (i.now as (() => number) | undefined) ?? Date.now,
     sessionTimings: Object.freeze({ ...(i.sessionTimings as Partial<PeerSessionTimings> | undefined) }),
     filesInbox: (i.filesInbox as string | undefined) ?? null,
+    maxLongMessageBytes: (i.maxLongMessageBytes as number | undefined) ?? MAX_LONG_MESSAGE_BYTES,
   });
 }
 

@@ -15,8 +15,10 @@ import { ClientError } from '../errors.js';
 import type { TransferFailure, TransferProgress, TransferRef } from '../files/channel.js';
 import { FILE_WINDOW_BYTES } from '../files/constants.js';
 import { FileTransfers } from '../files/engine.js';
+import { MAX_LONG_MESSAGE_BYTES } from '../files/long-message.js';
 import type { IncomingOffer } from '../files/receiver.js';
-import type { Session } from '../session/session.js';
+import type { OutgoingBody, Session } from '../session/session.js';
+import { LongMessages } from './long-messages.js';
 
 /**
  * Credit per incoming transfer from a peer whose best path is direct or WebRTC, bytes. Those
@@ -57,6 +59,13 @@ export interface ClientFilesDeps {
   bestPath: (peer: string) => string | undefined;
   emit: <K extends keyof ClientFileEvents>(event: K, ...args: ClientFileEvents[K]) => void;
   now?: () => number;
+  /** Largest long message sent or accepted, bytes (validated config; default MAX_LONG_MESSAGE_BYTES). */
+  maxLongMessageBytes?: number;
+  /** How a long message's outcome reaches the client's `message.delivered` / `message.failed`. */
+  emitMessage?: {
+    delivered: (d: { id: string; to: string; seq: number }) => void;
+    failed: (f: { id: string; to: string; code: string }) => void;
+  };
 }
 
 export interface SendFileParams {
@@ -97,6 +106,8 @@ interface Shown {
 /** The client's file transfers: the engine plus the host's answers and the event names. */
 export class ClientFiles {
   readonly engine: FileTransfers;
+  /** Messages over one packet, carried by this engine (long-messages.ts). */
+  readonly long: LongMessages;
   readonly #d: ClientFilesDeps;
   /** Offers waiting for `respond`, by transfer id (bounded by the engine's FILE_MAX_PENDING_OFFERS). */
   readonly #waiting = new Map<string, Waiting>();
@@ -111,7 +122,17 @@ export class ClientFiles {
   constructor(d: ClientFilesDeps) {
     this.#d = d;
     this.#now = d.now ?? Date.now;
+    this.long = new LongMessages({
+      session: d.session,
+      stateDir: d.stateDir,
+      maxBytes: d.maxLongMessageBytes ?? MAX_LONG_MESSAGE_BYTES,
+      engine: () => this.engine,
+      bestPath: d.bestPath,
+      emitDelivered: (x) => d.emitMessage?.delivered(x),
+      emitFailed: (x) => d.emitMessage?.failed(x),
+    });
     this.engine = new FileTransfers({
+      messages: this.long.sink,
       channel: { send: (peer, message) => d.session.sendFileMessage(peer, message) },
       stateDir: d.stateDir,
       inboxDir: d.inboxDir,
@@ -122,8 +143,10 @@ export class ClientFiles {
       },
     });
     const e = this.engine;
-    e.on('accepted', (r) => d.emit('file.accepted', r));
+    const long = this.long;
+    e.on('accepted', (r) => long.owns(r) || d.emit('file.accepted', r));
     e.on('progress', (p) => {
+      if (long.owns(p)) return;
       const s = this.#shown.get(refKey(p));
       const now = this.#now();
       if (s && now - s.at < FILE_PROGRESS_EVENT_INTERVAL_MS && p.bytes < p.total) return;
@@ -131,6 +154,7 @@ export class ClientFiles {
       d.emit('file.progress', { ...p, name: s?.name ?? '' });
     });
     e.on('done', (r) => {
+      if (long.owns(r)) return long.done(r);
       const s = this.#shown.get(refKey(r));
       this.#shown.delete(refKey(r));
       d.emit('file.done', {
@@ -144,6 +168,7 @@ export class ClientFiles {
       });
     });
     e.on('failed', (f) => {
+      if (long.owns(f)) return long.failed(f);
       const s = this.#shown.get(refKey(f));
       this.#shown.delete(refKey(f));
       // Timed out, cancelled by the sender or here: the host's late answer has nothing to answer.
@@ -164,8 +189,14 @@ export class ClientFiles {
   }
 
   /** Resume what a restart interrupted (both directions). */
-  start(): Promise<void> {
-    return this.engine.start();
+  async start(): Promise<void> {
+    await this.engine.start();
+    this.long.start();
+  }
+
+  /** Send a message over one packet as a long message (long-messages.ts). */
+  sendLong(peer: string, body: OutgoingBody): { id: string; seq: number; to: string } {
+    return this.long.send(peer, body);
   }
 
   stop(): void {

@@ -179,6 +179,8 @@ interface PendingApproval {
   payload: Extract<Payload, { type: typeof EnvelopeType.DATA }>;
   via: PathKind;
   timer: NodeJS.Timeout;
+  /** A long message (deliverLong): the host's answer goes here instead of the stream. */
+  long?: (allow: boolean) => void;
 }
 
 export type OutgoingBody = { text: string } | { data: Uint8Array };
@@ -937,6 +939,53 @@ export class Session extends EventEmitter<SessionEvents> {
   #deliver(key: string, peer: TrustedPeer, p: Extract<Payload, { type: typeof EnvelopeType.DATA }>, via: PathKind) {
     // Persist first: after a crash the message counts as delivered, never as twice delivered.
     this.#d.inbox.advance(key, p.stream, p.seq + 1);
+    this.#emitReceived(key, peer, p, via);
+    this.#scheduleAck(key);
+  }
+
+  /**
+   * A long message (client/src/files/long-message.ts), whole and verified by the file layer:
+   * through the same gates as a DATA message — a trusted peer, the host's runtime approval —
+   * then `message.received` once, with `seq` -1 (it travels outside the numbered stream).
+   * `commit` makes the outcome durable just before it (false: the transfer ended meanwhile,
+   * deliver nothing). Resolves true when delivered, false when the host denied it.
+   */
+  deliverLong(
+    key: string,
+    m: { id: string; enc: BodyEncoding; body: Uint8Array },
+    via: PathKind,
+    commit: () => boolean,
+  ): Promise<boolean> {
+    const peer = this.#d.trust.get(key);
+    if (this.#stopped) return Promise.reject(new ClientError('CLIENT_ERR_STOPPED'));
+    if (peer?.state !== 'trusted') return Promise.reject(new ClientError('CLIENT_ERR_NOT_TRUSTED', key));
+    const p = { type: EnvelopeType.DATA, id: m.id, stream: 'long-message', seq: -1, enc: m.enc, body: m.body } as const;
+    if (!this.#d.requireApproval) {
+      if (commit()) this.#emitReceived(key, peer, p, via);
+      return Promise.resolve(true);
+    }
+    if (this.#approvals.size >= PENDING_APPROVALS_MAX)
+      return Promise.reject(new ClientError('CLIENT_ERR_BUSY', 'too many messages wait for approval'));
+    return new Promise<boolean>((resolve) => {
+      const event = this.#approvalEvent(key, peer, p);
+      const timer = setTimeout(() => this.respondApproval(event.approvalId, false), APPROVAL_TIMEOUT_MS);
+      timer.unref?.();
+      const long = (allow: boolean) => {
+        const now = this.#d.trust.get(key);
+        if (commit() && allow && now?.state === 'trusted') this.#emitReceived(key, now, p, via);
+        resolve(allow);
+      };
+      this.#approvals.set(event.approvalId, { event, stream: p.stream, seq: -1, payload: p, via, timer, long });
+      this.emit('approval.request', event);
+    });
+  }
+
+  #emitReceived(
+    key: string,
+    peer: TrustedPeer,
+    p: Extract<Payload, { type: typeof EnvelopeType.DATA }>,
+    via: PathKind,
+  ) {
     this.counters.delivered++;
     const body =
       p.enc === 'text'
@@ -951,15 +1000,25 @@ export class Session extends EventEmitter<SessionEvents> {
       via,
       receivedAt: Date.now(),
     });
-    this.#scheduleAck(key);
   }
 
   #askApproval(key: string, peer: TrustedPeer, p: Extract<Payload, { type: typeof EnvelopeType.DATA }>, via: PathKind) {
-    for (const a of this.#approvals.values()) if (a.event.from === key) return; // one at a time per peer, in order
+    for (const a of this.#approvals.values()) if (a.event.from === key && !a.long) return; // one at a time per peer, in order
     if (this.#approvals.size >= PENDING_APPROVALS_MAX) return; // not acked: the sender retries later
-    const approvalId = randomBytes(8).toString('hex');
-    const event: ApprovalRequestEvent = {
-      approvalId,
+    const event = this.#approvalEvent(key, peer, p);
+    const timer = setTimeout(() => this.respondApproval(event.approvalId, false), APPROVAL_TIMEOUT_MS);
+    timer.unref?.();
+    this.#approvals.set(event.approvalId, { event, stream: p.stream, seq: p.seq, payload: p, via, timer });
+    this.emit('approval.request', event);
+  }
+
+  #approvalEvent(
+    key: string,
+    peer: TrustedPeer,
+    p: Extract<Payload, { type: typeof EnvelopeType.DATA }>,
+  ): ApprovalRequestEvent {
+    return {
+      approvalId: randomBytes(8).toString('hex'),
       from: key,
       name: this.#label(peer),
       fingerprint: peer.fingerprint,
@@ -973,10 +1032,6 @@ export class Session extends EventEmitter<SessionEvents> {
           })()
         : { data: Buffer.from(p.body).toString('base64') }),
     };
-    const timer = setTimeout(() => this.respondApproval(approvalId, false), APPROVAL_TIMEOUT_MS);
-    timer.unref?.();
-    this.#approvals.set(approvalId, { event, stream: p.stream, seq: p.seq, payload: p, via, timer });
-    this.emit('approval.request', event);
   }
 
   /** Host's answer to approval.request. A denied message is consumed but never delivered. */
@@ -985,6 +1040,10 @@ export class Session extends EventEmitter<SessionEvents> {
     if (!a) throw new ClientError('CLIENT_ERR_NO_PENDING_REQUEST', approvalId);
     this.#approvals.delete(approvalId);
     clearTimeout(a.timer);
+    if (a.long) {
+      a.long(allow);
+      return { delivered: allow };
+    }
     const key = a.event.from;
     const peer = this.#d.trust.get(key);
     const pos = this.#d.inbox.get(key);

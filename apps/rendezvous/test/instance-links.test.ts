@@ -224,6 +224,35 @@ describe('instance links', () => {
     expect(i1.app.hub.links!.openCount + i2.app.hub.links!.openCount).toBe(2);
   });
 
+  it('keeps one link per pair when both instances dial each other at once (lower id wins)', async () => {
+    const r = await redis();
+    const i1 = await instance('one', linked(r));
+    const i2 = await instance('two', linked(r));
+    const a = await TestClient.connect(i1.url);
+    const b = await TestClient.connect(i2.url);
+    clients.push(a, b);
+    await sleep(100);
+    // Both directions at once: each instance starts a dial to the other.
+    a.signal(1, b.key);
+    b.signal(2, a.key);
+    expect((await a.answer(1)).type).toBe(FrameType.ACK);
+    expect((await b.answer(2)).type).toBe(FrameType.ACK);
+    await a.next((f) => f.type === FrameType.DELIVER);
+    await b.next((f) => f.type === FrameType.DELIVER);
+    const l1 = i1.app.hub.links!;
+    const l2 = i2.app.hub.links!;
+    await until(() => l1.linkTo('two')?.open === true && l2.linkTo('one')?.open === true);
+    await sleep(300); // let a losing dial finish closing
+    const s1 = l1.linkTo('two')!.socket;
+    const s2 = l2.linkTo('one')!.socket;
+    expect(s1.localPort === s2.remotePort && s1.remotePort === s2.localPort).toBe(true);
+    expect(l1.linkTo('two')!.dialedBy).toBe('one');
+    expect(l1.openCount).toBe(1);
+    expect(l2.openCount).toBe(1);
+    await exactlyOnce(a, b, 60, async () => {});
+    await exactlyOnce(b, a, 60, async () => {});
+  });
+
   it('without INSTANCE_LINK_LISTEN routes through Redis exactly as before', async () => {
     const r = await redis();
     const i1 = await instance('one', { REDIS_URL: r.url });

@@ -184,7 +184,10 @@ export class Peer {
     if (equalBytes(from, this.me.publicKey)) throw new PeerError('CLIENT_ERR_SELF', 'a packet from our own key');
     if (packet.length === 0) throw new PeerError('PROTO_ERR_TRUNCATED', 'empty peer packet');
     const version = packet[0] as number;
-    if (version === 0x01) return this.handleEnvelope(from, packet, channel);
+    if (version === 0x01) {
+      this.handleEnvelope(from, packet, channel);
+      return;
+    }
     if (version !== SESSION_VERSION) {
       throw new PeerError(
         'PROTO_ERR_BAD_VERSION',
@@ -209,9 +212,16 @@ export class Peer {
     }
     // Only a trusted peer gets handshake or transport work (dropped before any X25519).
     if (peer.trust !== 'trusted') throw new PeerError(sendRefusal(peer.trust), `v2 packet from a ${peer.trust} key`);
-    if (type === PACKET_TYPE.HANDSHAKE_INIT) return this.handleMessage1(peer, packet);
-    if (type === PACKET_TYPE.HANDSHAKE_RESPONSE) return this.handleMessage2(peer, packet);
-    return this.handleTransport(peer, packet);
+    if (type === PACKET_TYPE.HANDSHAKE_INIT) {
+      this.handleMessage1(peer, packet);
+      return;
+    }
+    if (type === PACKET_TYPE.HANDSHAKE_RESPONSE) {
+      this.handleMessage2(peer, packet);
+      return;
+    }
+    this.handleTransport(peer, packet);
+    return;
   }
 
   private handleEnvelope(from: Uint8Array, bytes: Uint8Array, channel: number): void {
@@ -237,17 +247,22 @@ export class Peer {
     switch (payload.type) {
       case PAYLOAD_TYPE.CONSENT_REQUEST:
         if (via !== 'envelope') throw new PeerError('CLIENT_ERR_BAD_PAYLOAD', 'consent outside an envelope');
-        return this.onConsentRequest(peer, payload.header.name);
+        this.onConsentRequest(peer, payload.header.name);
+        return;
       case PAYLOAD_TYPE.CONSENT_RESPONSE:
         if (via !== 'envelope') throw new PeerError('CLIENT_ERR_BAD_PAYLOAD', 'consent outside an envelope');
-        return this.onConsentResponse(peer, payload.header.accept);
+        this.onConsentResponse(peer, payload.header.accept);
+        return;
       case PAYLOAD_TYPE.DATA:
         if (peer.trust !== 'trusted') throw new PeerError(sendRefusal(peer.trust), `DATA from a ${peer.trust} key`);
-        return this.onData(peer, payload.header, payload.body);
+        this.onData(peer, payload.header, payload.body);
+        return;
       case PAYLOAD_TYPE.ACK:
-        return this.onAck(peer, payload.header.s, payload.header.upTo);
+        this.onAck(peer, payload.header.s, payload.header.upTo);
+        return;
       case PAYLOAD_TYPE.REVOKE:
-        return this.onRevoke(peer);
+        this.onRevoke(peer);
+        return;
     }
   }
 
@@ -502,7 +517,10 @@ export class Peer {
     // Resent while pending-out, each a fresh envelope.
     this.stopConsentRetry(peer);
     peer.consentTimer = setInterval(() => {
-      if (peer.trust !== 'pending-out') return this.stopConsentRetry(peer);
+      if (peer.trust !== 'pending-out') {
+        this.stopConsentRetry(peer);
+        return;
+      }
       this.sendEnvelope(peer, ENVELOPE_TYPE.CONSENT_REQUEST, {
         type: PAYLOAD_TYPE.CONSENT_REQUEST,
         header: { v: 1, name },

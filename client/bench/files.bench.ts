@@ -1,18 +1,22 @@
 /**
- * bench:files — file transfer throughput over a loopback TCP socket pair, through the
- * transfer engine (client/src/files) and, as the ceiling, the same bytes over a plain socket
- * pair (read the file → socket → write the file). Each side runs in its own process, so CPU
- * and peak RSS are per side.
+ * bench:files — file transfer throughput on loopback, every side in its own process (CPU and
+ * peak RSS per process):
+ *   - the ceiling: the same bytes over a plain TCP socket pair (read file → socket → write file);
+ *   - the transfer engine alone (client/src/files) over a loopback TCP socket pair, no session
+ *     crypto, with the default (relay-safe) window and a direct-path window;
+ *   - the real paths (files-sdk-rows.ts): two SDK clients through real v2 Sessions (session AEAD
+ *     on every chunk) over a direct link, WebRTC (@roamhq/wrtc) and the relay of a real
+ *     rendezvous server process — with the server's rate limits raised, and (on a smaller file)
+ *     at its defaults (RATE_BYTES_PER_S 4 MiB/s per key caps the relay: an operator setting).
  *
- *   npm run bench:files                   1 GiB (FILES_BENCH_MIB=256 for a quicker run)
+ *   npm run bench:files                          1 GiB
+ *   FILES_BENCH_MIB=256,1024 npm run bench:files  both sizes (RSS flat in file size)
+ *   FILES_BENCH_RELAY_DEFAULT_MIB=64              file for the relay row at server defaults
+ *   FILES_BENCH_ROWS=plain,direct                 only these rows (names in ROW_KINDS)
+ *   FILES_BENCH_PROFILE_DIR=/tmp/prof             V8 CPU profiles of the SDK clients
  *
  * Prints a table and writes client/bench/results/files.{json,md}. The data is generated
  * (random, never stored in git) and deleted afterwards. Not a test: nothing is asserted.
- *
- * What the engine row includes: the sender's SHA-256 pass over the whole file before the
- * offer (the "hash" column), chunk framing, the recipient's credit round trips, its streaming
- * hash and the verify-then-rename. What it does not include yet: the session's AEAD (the
- * socket stands in for a session path); bench:session measures that layer on its own.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,6 +27,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FileTransfers } from '../src/files/engine.js';
 import { pipeFrames, socketChannel } from '../test/files/helpers/tcp-link.js';
+import { RAISED_RELAY_LIMITS, type SdkPath, sdkRow } from './files-sdk-rows.js';
 
 const MiB = 1024 * 1024;
 const SENDER = 'benchSenderAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
@@ -38,8 +43,11 @@ interface SideReport {
   hashMs?: number;
 }
 
+/** CPU counted from here (after the modules loaded), so a child's start-up is not in the row. */
+let cpuMark = process.cpuUsage();
+
 function report(role: string, extra: Partial<SideReport> = {}): void {
-  const cpu = process.cpuUsage();
+  const cpu = process.cpuUsage(cpuMark);
   const r: SideReport = {
     role,
     cpuUserMs: cpu.user / 1000,
@@ -175,8 +183,8 @@ async function run(kind: 'engine' | 'plain', work: string, path: string, size: n
       kind === 'plain'
         ? 'plain TCP socket pair (ceiling)'
         : windowKiB === 0
-          ? 'engine, default window (relay-safe, 384 KiB)'
-          : `engine, direct-path window (${windowKiB / 1024} MiB, budget ${(4 * windowKiB) / 1024} MiB)`,
+          ? 'engine over TCP, no session crypto, default window (384 KiB)'
+          : `engine over TCP, no session crypto, ${windowKiB / 1024} MiB window`,
     mbPerS: +(mb / (s.wallMs! / 1000)).toFixed(1),
     transferMbPerS: +(mb / (transferMs / 1000)).toFixed(1),
     hashS: +(s.hashMs! / 1000).toFixed(2),
@@ -198,67 +206,126 @@ async function generate(path: string, size: number): Promise<void> {
   await new Promise<void>((r) => out.end(() => r()));
 }
 
+/** One table row, whichever kind of run made it. */
+interface Row {
+  path: string;
+  mib: number;
+  mbPerS: number;
+  /** MB/s of this row over the plain socket's of the same size, same run. */
+  vsPlain?: number;
+  transferMbPerS?: number;
+  hashS?: number;
+  senderCpuMsPerMb: number;
+  recipientCpuMsPerMb: number;
+  serverCpuMsPerMb?: number;
+  senderPeakRssMiB: number;
+  recipientPeakRssMiB: number;
+  serverPeakRssMiB?: number;
+  chunksResent?: number;
+}
+
+const ROW_KINDS = ['plain', 'engine', 'engine-direct-window', 'direct', 'webrtc', 'relay-raised', 'relay-default'];
+
 async function main(): Promise<void> {
-  const mib = Number(process.env.FILES_BENCH_MIB ?? 1024);
-  const size = mib * MiB;
+  // FILES_BENCH_MIB: one size or several ("256,1024": RSS flat in file size); default 1 GiB.
+  const sizes = (process.env.FILES_BENCH_MIB ?? '1024').split(',').map(Number);
+  // The relay at the server's default per-key rate (RATE_BYTES_PER_S, 4 MiB/s) would take
+  // over 4 min for 1 GiB: that row moves a smaller file of its own.
+  const relayDefaultMib = Number(process.env.FILES_BENCH_RELAY_DEFAULT_MIB ?? 64);
+  const only = process.env.FILES_BENCH_ROWS?.split(',') ?? ROW_KINDS;
+  const profileDir = process.env.FILES_BENCH_PROFILE_DIR;
   const work = mkdtempSync(join(tmpdir(), 'p2p-bench-files-'));
+  const loads: number[] = [];
+  const rows: Row[] = [];
+  const started = new Date().toISOString();
+  const add = (r: Row) => {
+    const plain = rows.find((x) => x.mib === r.mib && x.path.startsWith('plain'));
+    if (plain && r !== plain) r.vsPlain = +(r.mbPerS / plain.mbPerS).toFixed(2);
+    rows.push(r);
+    loads.push(loadavg()[0]!);
+    console.log(JSON.stringify(r));
+  };
   try {
-    const path = join(work, 'data.bin');
-    await generate(path, size);
-    const rows = [];
-    for (const [kind, windowKiB] of [
-      ['plain', 0],
-      ['engine', 0],
-      ['engine', 4096],
-    ] as const) {
-      rmSync(join(work, 'r-inbox'), { recursive: true, force: true });
-      rmSync(join(work, 'r-state'), { recursive: true, force: true });
-      rmSync(join(work, 's-state'), { recursive: true, force: true });
-      rmSync(join(work, 'plain-received.bin'), { force: true });
-      rows.push(await run(kind, work, path, size, windowKiB));
+    for (const mib of sizes) {
+      const size = mib * MiB;
+      const path = join(work, 'data.bin');
+      await generate(path, size);
+      const engineRuns = [
+        ['plain', 'plain', 0],
+        ['engine', 'engine', 0],
+        ['engine-direct-window', 'engine', 4096],
+      ] as const;
+      for (const [name, kind, windowKiB] of engineRuns) {
+        if (!only.includes(name)) continue;
+        for (const d of ['r-inbox', 'r-state', 's-state', 'plain-received.bin'])
+          rmSync(join(work, d), { recursive: true, force: true });
+        add({ ...(await run(kind, work, path, size, windowKiB)), mib });
+      }
+      const sdkRuns: Array<[string, SdkPath, string, Record<string, string>]> = [
+        ['direct', 'direct', 'SDK clients, direct link, v2 session', {}],
+        ['webrtc', 'webrtc', 'SDK clients, WebRTC (wrtc, loopback), v2 session', {}],
+        ['relay-raised', 'relay', 'SDK clients, relay (server rate limits raised), v2 session', RAISED_RELAY_LIMITS],
+      ];
+      for (const [name, kind, label, serverEnv] of sdkRuns) {
+        if (!only.includes(name)) continue;
+        add(await sdkRow(kind, work, path, size, { label, serverEnv, ...(profileDir ? { profileDir } : {}) }));
+      }
+      rmSync(path, { force: true });
     }
-    const ratio = +(rows[1]!.mbPerS / rows[0]!.mbPerS).toFixed(2);
-    const directRatio = +(rows[2]!.mbPerS / rows[0]!.mbPerS).toFixed(2);
+    if (only.includes('relay-default')) {
+      const size = relayDefaultMib * MiB;
+      const path = join(work, 'relay-default.bin');
+      await generate(path, size);
+      if (!rows.some((r) => r.mib === relayDefaultMib && r.path.startsWith('plain'))) {
+        rmSync(join(work, 'plain-received.bin'), { force: true });
+        add({ ...(await run('plain', work, path, size)), mib: relayDefaultMib });
+      }
+      add(
+        await sdkRow('relay', work, path, size, {
+          label: 'SDK clients, relay (server defaults: RATE_BYTES_PER_S 4 MiB/s), v2 session',
+        }),
+      );
+    }
     const meta = {
-      date: new Date().toISOString(),
+      date: started,
       node: process.version,
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
-      loadavg1: +loadavg()[0]!.toFixed(2),
-      bytes: size,
-      engineVsPlain: ratio,
-      directWindowVsPlain: directRatio,
+      loadavg1: { min: +Math.min(...loads).toFixed(2), max: +Math.max(...loads).toFixed(2) },
+      sizesMiB: sizes,
     };
     console.table(rows);
-    console.log(
-      `engine / plain: ${ratio}× default window, ${directRatio}× direct-path window (load average ${meta.loadavg1} on ${meta.cores} cores)`,
-    );
     const out = new URL('./results/', import.meta.url);
     mkdirSync(out, { recursive: true });
     writeFileSync(new URL('files.json', out), `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
+    const cell = (v: number | undefined) => (v === undefined ? '–' : String(v));
     const md = [
-      `# bench:files — ${mib} MiB over a loopback TCP socket pair`,
+      `# bench:files — ${sizes.join(' and ')} MiB on loopback`,
       '',
-      `${meta.date}, Node ${meta.node}, ${meta.cpu} × ${meta.cores}, load average ${meta.loadavg1}.`,
-      `MB = 10^6 bytes. "MB/s" is end to end (sender's hash pass included); "transfer MB/s" from the offer to DONE.`,
+      `${meta.date}, Node ${meta.node}, ${meta.cpu} × ${meta.cores}, load average ${meta.loadavg1.min}–${meta.loadavg1.max} (1 min, sampled after each row).`,
+      'MB = 10^6 bytes. "MB/s" is end to end: from the offer call (the sender hashes the whole file first) to the',
+      'recipient\'s hash-verified landing. "× plain" divides by the plain socket pair of the same size in the same run.',
+      'CPU is counted over the transfer; peak RSS over each process\'s life. "re-sent" = chunks sent beyond the file\'s own.',
       '',
-      '| path | MB/s | transfer MB/s | sender hash s | sender CPU ms/MB | recipient CPU ms/MB | sender peak RSS MiB | recipient peak RSS MiB |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| path | MiB | MB/s | × plain | sender CPU ms/MB | recipient CPU ms/MB | server CPU ms/MB | sender peak RSS MiB | recipient peak RSS MiB | server peak RSS MiB | re-sent chunks |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...rows.map(
         (r) =>
-          `| ${r.path} | ${r.mbPerS} | ${r.transferMbPerS} | ${r.hashS} | ${r.senderCpuMsPerMb} | ${r.recipientCpuMsPerMb} | ${r.senderPeakRssMiB} | ${r.recipientPeakRssMiB} |`,
+          `| ${r.path} | ${r.mib} | ${r.mbPerS} | ${cell(r.vsPlain)} | ${r.senderCpuMsPerMb} | ${r.recipientCpuMsPerMb} | ${cell(r.serverCpuMsPerMb)} | ${r.senderPeakRssMiB} | ${r.recipientPeakRssMiB} | ${cell(r.serverPeakRssMiB)} | ${cell(r.chunksResent)} |`,
       ),
-      '',
-      `Engine / plain (end to end): ${ratio}× with the default window, ${directRatio}× with a direct-path window.`,
       '',
     ].join('\n');
     writeFileSync(new URL('files.md', out), md);
+    console.log(md);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+  // wrtc keeps native threads in the children only; this process has nothing left, but be sure.
+  process.exit(0);
 }
 
 const [role, work, a3, a4] = process.argv.slice(2);
+cpuMark = process.cpuUsage();
 if (role === 'engine-recipient') await engineRecipient(work!, Number(a4 ?? 0));
 else if (role === 'engine-sender') await engineSender(work!, Number(a3), a4!);
 else if (role === 'plain-recipient') await plainRecipient(work!, Number(a3));

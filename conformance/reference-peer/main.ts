@@ -14,6 +14,9 @@ import { dirname, join } from 'node:path';
 import { encodeKey, identityFromSecret, toBase64url } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { createClient, type P2PClient, storePaths } from '../../client/src/index.js';
+// The kit's own checker (what our tests run every vector through), with the client's decoders.
+import { checkVector, type Vector } from '../../packages/protocol/scripts/write-conformance-check.js';
+import { clientHooks } from '../../packages/protocol/scripts/write-conformance-client-hooks.js';
 
 /** Longest request line read, bytes (the interface's limit). */
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -131,8 +134,14 @@ async function op(name: string, args: Record<string, unknown>): Promise<Record<s
     case 'revoke':
       need().revoke(str(args, 'peer'));
       return {};
-    case 'check':
-      throw new OpError('CONFORMANCE_UNSUPPORTED', 'the reference peer does not check vectors (our own tests do)');
+    case 'check': {
+      const v = args.vector as Partial<Vector> | undefined;
+      if (typeof v !== 'object' || v === null || typeof v.kind !== 'string' || typeof v.input !== 'object')
+        throw new OpError('CLIENT_ERR_INVALID_ARGUMENT', '"vector" must be a vector object with kind and input');
+      const answer = checkVector({ kind: v.kind, input: v.input as Record<string, unknown> }, clientHooks);
+      if (!answer.ok) throw new OpError(answer.code, `the vector's computation failed with ${answer.code}`);
+      return { output: answer.output };
+    }
     default:
       throw new OpError('CONFORMANCE_UNKNOWN_OP', `unknown op ${JSON.stringify(name)}`);
   }

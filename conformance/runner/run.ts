@@ -162,9 +162,20 @@ async function runScript(script: Script, opts: RunOptions): Promise<ScriptResult
       let all = true;
       for (const s of script.steps) {
         if (s.do === 'check.vectors') {
+          // Every vector is checked (one wrong answer says nothing about the next); the reason
+          // counts the failures and names the first.
           const found = findVectors(opts.vectorsDir);
+          let failed = 0;
+          let first = '';
           for (const v of found.vectors)
-            if (!(await step(`check ${v.file} ${v.name}`, () => checkVectors(world.peer, v, s.timeoutMs)))) all = false;
+            if (!(await step(`check ${v.file} ${v.name}`, () => checkVectors(world.peer, v, s.timeoutMs)))) {
+              failed++;
+              first ||= result.reason ?? '';
+            }
+          if (failed > 0) {
+            all = false;
+            result.reason = `${failed} of ${found.vectors.length} vectors failed; first: ${first}`;
+          }
           continue;
         }
         if (!(await step(describe(s), () => runStep(ctx, s)))) {

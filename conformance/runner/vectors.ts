@@ -21,13 +21,20 @@ export interface FoundVector {
   vector: Record<string, unknown>;
 }
 
-/** Objects with a string `kind`, found anywhere in the vector files (not inside another vector). */
+/** Sub-folder of the vectors folder that holds the runner's scripts, not vectors. */
+const SCRIPTS_SUBDIR = 'scripts';
+
+/**
+ * Objects with a string `kind`, found anywhere in the vector files of `dir` and its sub-folders
+ * (the kit is under conformance/, its transcripts' steps are vectors too), never inside another
+ * vector. The runner's own scripts/ are skipped.
+ */
 export function findVectors(dir: string): { vectors: FoundVector[]; why: string } {
   const vectors: FoundVector[] = [];
   let files: string[];
   try {
-    files = readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
+    files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.json') && !f.startsWith(`${SCRIPTS_SUBDIR}/`))
       .sort();
   } catch {
     return { vectors, why: `no vector folder at ${dir}` };

@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildProtocolConformance } from '../../packages/protocol/scripts/write-conformance.js';
 import { checkVector, type Vector } from '../../packages/protocol/scripts/write-conformance-check.js';
-import { buildClientConformance, clientHooks } from '../../packages/protocol/scripts/write-conformance-client.js';
+import { buildClientConformance } from '../../packages/protocol/scripts/write-conformance-client.js';
+import { clientHooks } from '../../packages/protocol/scripts/write-conformance-client-hooks.js';
 import { CLIENT_ERRORS } from '../src/errors.js';
 import { PATH_ERRORS } from '../src/transports/direct-errors.js';
 

@@ -1,35 +1,25 @@
 /**
  * Writes the client-layer conformance vectors under test/vectors/conformance/ (README.md there,
  * "Conformance kit"): the application payload inside envelopes (payloads.json), the inner
- * payload of TRANSPORT / PREKEY packets, file-transfer messages (files.json), and the
- * transcripts that need them (consent → data → ack → revoke; mailbox after restart). The
- * decoders are the client's own (client/src), given to the checker as ClientHooks.
+ * payload of TRANSPORT / PREKEY packets, packets opened down to their payload (layered.json),
+ * file-transfer messages (files.json), and the transcripts that need them (consent → data → ack
+ * → revoke; mailbox after restart). The decoders are the client's own (client/src), given to
+ * the checker as ClientHooks (write-conformance-client-hooks.ts). Run after a deliberate change:
  *   node --conditions=source --import tsx packages/protocol/scripts/write-conformance-client.ts
  * client/test/conformance-vectors.test.ts checks that the files are what this produces.
  */
-import { isIP } from 'node:net';
-import { ClientError } from '../../../client/src/errors.js';
+import { encodeTransferMessage, type TransferMessage } from '../../../client/src/files/wire.js';
 import {
-  decodeTransferMessage,
-  encodeTransferMessage,
-  type TransferMessage,
-  TransferMessageType,
-  TransferReason,
-} from '../../../client/src/files/wire.js';
-import {
-  decodeInner,
   encodeInnerBundle,
   encodeInnerConfirm,
   encodeInnerFile,
   encodeInnerPayload,
 } from '../../../client/src/session/inner-payload.js';
-import { decodePayload, encodePayload, type Payload } from '../../../client/src/session/payload.js';
-import { UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES } from '../../../client/src/transports/direct-constants.js';
-import { PathError } from '../../../client/src/transports/direct-errors.js';
-import { checkSignal } from '../../../client/src/transports/webrtc-signal.js';
+import { encodePayload, type Payload } from '../../../client/src/session/payload.js';
 import { encodeFrame, FrameType, fromHex, toHex, utf8 } from '../src/index.js';
 import { clientPayload, goldenBundle, goldenBundleInput, heldGolden, prekeySealInput } from './write-conformance.js';
-import { type ClientHooks, checkVector, hexIn } from './write-conformance-check.js';
+import { checkVector, hexIn } from './write-conformance-check.js';
+import { clientHooks } from './write-conformance-client-hooks.js';
 import {
   alice,
   bob,
@@ -50,129 +40,6 @@ import {
 
 const SOURCE = (what: string) =>
   `p2p-comm conformance vectors: ${what}. Written by packages/protocol/scripts/write-conformance-client.ts from fixed inputs with the client's codecs (client/src/session/payload.ts, inner-payload.ts, client/src/files/wire.ts, client/src/transports/webrtc-signal.ts); schema in test/vectors/README.md ("Conformance kit"). Hex throughout.`;
-
-// ---------------------------------------------------------------------------------------------
-// the client's decoders as vector outputs (ClientHooks)
-// ---------------------------------------------------------------------------------------------
-
-const TYPE_NAME: Record<number, string> = Object.fromEntries(
-  Object.entries(TransferMessageType).map(([k, v]) => [v, k]),
-);
-
-function payloadJson(p: Payload): Record<string, unknown> {
-  switch (p.type) {
-    case 1:
-      return { header: { v: 1, name: p.name }, body: '' };
-    case 2:
-      return { header: { v: 1, accept: p.accept, name: p.name }, body: '' };
-    case 5: {
-      const out: Record<string, unknown> = {
-        header: { v: 1, id: p.id, s: p.stream, q: p.seq, enc: p.enc },
-        body: toHex(p.body),
-      };
-      if (p.enc === 'text') out.text = new TextDecoder().decode(p.body);
-      return out;
-    }
-    case 6:
-      return { header: { v: 1, s: p.stream, upTo: p.upTo }, body: '' };
-    case 7:
-      return { header: { v: 1 }, body: '' };
-  }
-}
-
-const SIGNAL_KINDS = new Set(['rtc', 'rtc-req', 'rtc-off', 'addrs']);
-const badSignal = (why: string) => new PathError('CLIENT_ERR_WEBRTC_BAD_SIGNAL', why);
-
-/**
- * A SIGNAL envelope's plaintext: path negotiation JSON (client/src/transports/direct-paths.ts),
- * checked as the path upgrader reads it; a WebRTC signal inside is checked by checkSignal.
- * Our upgrader drops a malformed one silently; the vectors name that case
- * CLIENT_ERR_WEBRTC_BAD_SIGNAL.
- */
-function signalJson(plaintext: Uint8Array): Record<string, unknown> {
-  if (plaintext.length > UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES) throw badSignal('too large');
-  let msg: unknown;
-  try {
-    msg = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));
-  } catch {
-    throw badSignal('not UTF-8 JSON');
-  }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw badSignal('not an object');
-  const m = msg as Record<string, unknown>;
-  if (typeof m.t !== 'string' || !SIGNAL_KINDS.has(m.t)) throw badSignal('unknown t');
-  if (m.t === 'rtc') {
-    if (typeof m.id !== 'string' || m.id.length > 32) throw badSignal('bad id');
-    return { signal: { t: 'rtc', id: m.id, s: checkSignal(m.s) } };
-  }
-  if (m.t === 'addrs') {
-    if (!Array.isArray(m.a)) throw badSignal('a must be a list');
-    // Entries that are not IP literals with a numeric port are skipped, as the upgrader does.
-    const a = m.a.filter(
-      (x): x is { h: string; p: number } =>
-        typeof x === 'object' && x !== null && typeof x.h === 'string' && isIP(x.h) !== 0 && typeof x.p === 'number',
-    );
-    return { signal: { t: 'addrs', a: a.map((x) => ({ h: x.h, p: x.p })) } };
-  }
-  if (m.t === 'rtc-off') return { signal: typeof m.id === 'string' ? { t: 'rtc-off', id: m.id } : { t: 'rtc-off' } };
-  return { signal: { t: 'rtc-req' } };
-}
-
-export function fileJson(m: TransferMessage): Record<string, unknown> {
-  const base = { type: TYPE_NAME[m.type], id: m.id };
-  switch (m.type) {
-    case TransferMessageType.OFFER:
-      return {
-        ...base,
-        size: m.size,
-        chunkSize: m.chunkSize,
-        sha256: toHex(m.sha256),
-        name: m.name,
-        mediaType: m.mediaType,
-        note: m.note,
-      };
-    case TransferMessageType.CHUNK:
-      return { ...base, index: m.index, bytes: toHex(m.bytes) };
-    case TransferMessageType.CREDIT:
-      return { ...base, next: m.next, limit: m.limit };
-    case TransferMessageType.DECLINE:
-    case TransferMessageType.CANCEL:
-    case TransferMessageType.FAILED:
-      return { ...base, reason: m.reason, reasonCode: TransferReason[m.reason] };
-    default:
-      return base;
-  }
-}
-
-const INNER_NAMES: Record<number, string> = { 5: 'data', 6: 'ack', 7: 'revoke' };
-
-export const clientHooks: ClientHooks = {
-  payload(type, plaintext) {
-    if (type === 3) return signalJson(plaintext);
-    return payloadJson(decodePayload(type, plaintext));
-  },
-  inner(plaintext, prekeyMessageId) {
-    const inner = decodeInner(plaintext);
-    // The carrier rules of client/src/session/session.ts (#onInner) for a prekey message.
-    if (prekeyMessageId !== undefined) {
-      if (inner.kind === 'file') throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'file message outside a session');
-      if (inner.kind === 'payload' && inner.payload.type === 5 && inner.payload.id !== toHex(prekeyMessageId))
-        throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'prekey message id and data id differ');
-    }
-    switch (inner.kind) {
-      case 'payload':
-        return { kind: INNER_NAMES[inner.payload.type], ...payloadJson(inner.payload) };
-      case 'confirm':
-        return { kind: 'confirm' };
-      case 'bundle':
-        return { kind: 'bundle', bundle: toHex(inner.bundle) };
-      case 'file':
-        return { kind: 'file', message: toHex(inner.message), file: fileJson(decodeTransferMessage(inner.message)) };
-    }
-  },
-  file(message) {
-    return { file: fileJson(decodeTransferMessage(message)) };
-  },
-};
 
 // ---------------------------------------------------------------------------------------------
 // payloads.json: payload.decode and inner.decode

@@ -111,22 +111,31 @@ function encodeHeader(f: Omit<EnvelopeFields, 'signature' | 'header' | 'cipherte
   );
 }
 
-export function sealEnvelope(
+/** Every intermediate of one seal (the conformance kit's `envelope.seal` asks for them). */
+export interface SealedEnvelope {
+  envelope: Uint8Array;
+  recipientX25519: Uint8Array;
+  ephemeralKey: Uint8Array;
+  shared: Uint8Array;
+  aeadKey: Uint8Array;
+  aeadNonce: Uint8Array;
+  signedBytes: Uint8Array;
+}
+
+/** "Encryption" steps 1–4, then the signature. */
+export function sealEnvelopeParts(
   sender: Identity,
   recipient: Uint8Array,
   type: number,
   plaintext: Uint8Array,
   timestamp: number,
   random: SealRandom,
-): Uint8Array {
+): SealedEnvelope {
   if (plaintext.length > MAX_PLAINTEXT_BYTES) throw new PeerError('PROTO_ERR_TOO_LARGE', 'plaintext over 61,440 bytes');
   const recipientX = x25519FromEd25519(recipient);
   const ephemeral = x25519.getPublicKey(random.ephemeralSecret);
-  const { key, nonce } = aeadKeyAndNonce(
-    x25519.getSharedSecret(random.ephemeralSecret, recipientX),
-    ephemeral,
-    recipientX,
-  );
+  const shared = x25519.getSharedSecret(random.ephemeralSecret, recipientX);
+  const { key, nonce } = aeadKeyAndNonce(shared, ephemeral, recipientX);
   const fields = {
     version: ENVELOPE_VERSION,
     type,
@@ -139,8 +148,28 @@ export function sealEnvelope(
   };
   const header = encodeHeader(fields, plaintext.length + TAG_BYTES);
   const ciphertext = xchacha20poly1305(key, nonce, header).encrypt(plaintext);
-  const signature = sign(sender.seed, signatureInput({ ...fields, ciphertext }));
-  return concat(header, ciphertext, signature);
+  const signedBytes = signatureInput({ ...fields, ciphertext });
+  const signature = sign(sender.seed, signedBytes);
+  return {
+    envelope: concat(header, ciphertext, signature),
+    recipientX25519: recipientX,
+    ephemeralKey: ephemeral,
+    shared,
+    aeadKey: key,
+    aeadNonce: nonce,
+    signedBytes,
+  };
+}
+
+export function sealEnvelope(
+  sender: Identity,
+  recipient: Uint8Array,
+  type: number,
+  plaintext: Uint8Array,
+  timestamp: number,
+  random: SealRandom,
+): Uint8Array {
+  return sealEnvelopeParts(sender, recipient, type, plaintext, timestamp, random).envelope;
 }
 
 /**
@@ -162,7 +191,14 @@ export function decodeEnvelope(bytes: Uint8Array): EnvelopeFields {
   const messageId = reader.take(16);
   const sender = reader.take(32);
   const recipient = reader.take(32);
-  const timestamp = reader.u64();
+  // A timestamp above 2^53 − 1 cannot be judged exactly: PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW
+  // ("Conventions"), not a rounded number.
+  const timestampBytes = reader.take(8);
+  const timestampBig = new DataView(timestampBytes.buffer, timestampBytes.byteOffset, 8).getBigUint64(0);
+  if (timestampBig > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new PeerError('PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW', 'envelope timestamp above 2^53 - 1');
+  }
+  const timestamp = Number(timestampBig);
   const nonce = reader.take(16);
   const ephemeral = reader.take(32);
   const length = reader.u32();
@@ -205,7 +241,13 @@ export interface ReplayCheck {
  * The verification order: size and structure → signature → recipient is me → timestamp within
  * ±5 min → (sender, nonce) never seen → decrypt. Each failure is a PeerError with the spec's code.
  */
-export function openEnvelope(me: Identity, bytes: Uint8Array, now: number, replay?: ReplayCheck): OpenedEnvelope {
+export function openEnvelope(
+  me: Identity,
+  bytes: Uint8Array,
+  now: number,
+  replay?: ReplayCheck,
+  windowMs = TIMESTAMP_WINDOW_MS,
+): OpenedEnvelope {
   const fields = decodeEnvelope(bytes);
   if (!verifyStrict(fields.signature, signatureInput(fields), fields.sender)) {
     throw new PeerError('PROTO_ERR_BAD_SIGNATURE', 'envelope signature does not verify');
@@ -213,7 +255,7 @@ export function openEnvelope(me: Identity, bytes: Uint8Array, now: number, repla
   if (!equalBytes(fields.recipient, me.publicKey)) {
     throw new PeerError('PROTO_ERR_WRONG_RECIPIENT', 'envelope addressed to another key');
   }
-  if (Math.abs(fields.timestamp - now) > TIMESTAMP_WINDOW_MS) {
+  if (Math.abs(fields.timestamp - now) > windowMs) {
     throw new PeerError('PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW', 'envelope timestamp outside ±5 min');
   }
   replay?.check(fields.sender, fields.nonce, fields.timestamp, now);

@@ -80,6 +80,16 @@ export class Session {
     this.rekeyAfterMessages = options.rekeyAfterMessages ?? SESSION_REKEY_AFTER_MESSAGES;
   }
 
+  /** A session whose sending direction already stands at (epoch, counter) under `sendKey`. */
+  static atPosition(sendKey: Uint8Array, epoch: number, counter: number): Session {
+    const session = new Session(sendKey, new Uint8Array(32), new Uint8Array(32), 0, {
+      rekeyAfterMessages: Number.POSITIVE_INFINITY,
+    });
+    session.sendEpoch = epoch;
+    session.sendCounter = counter;
+    return session;
+  }
+
   seal(plaintext: Uint8Array, now: number): Uint8Array {
     if (this.closed) throw new PeerError('PROTO_ERR_SESSION_CLOSED', 'session closed');
     if (plaintext.length > SESSION_MAX_PLAINTEXT_BYTES)

@@ -3,6 +3,7 @@
  * a test keeps the two in sync.
  */
 import { MAX_PLAINTEXT_BYTES } from '@p2p-comm/protocol';
+import { MAX_LONG_MESSAGE_BYTES } from './files/long-message.js';
 
 /** Largest application message body `messages.send` accepts, bytes. Larger is refused, not chunked. */
 export const MAX_MESSAGE_BYTES = 56 * 1024;
@@ -90,8 +91,12 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** Frames awaiting a server ACK, frames (oldest forgotten). */
 export const PENDING_FRAMES_MAX = 4096;
-/** Longest JSON-RPC line read from stdin, bytes. A longer line is refused and skipped. */
-export const RPC_MAX_LINE_BYTES = 1024 * 1024;
+/**
+ * Longest JSON-RPC line read from stdin, bytes. A longer line is refused and skipped. Room for
+ * a `messages.send` of MAX_LONG_MESSAGE_BYTES (16 MiB) whose text doubles when JSON-escaped
+ * (newlines, quotes) or grows by a third as base64 `data`, plus 64 KiB of request around it.
+ */
+export const RPC_MAX_LINE_BYTES = 2 * MAX_LONG_MESSAGE_BYTES + 64 * 1024;
 /** JSON-RPC requests being handled at once, requests. More get a busy error. */
 export const RPC_MAX_IN_FLIGHT = 256;
 /** Position acks sent to a trusted peer whose envelope came too old (a stale mailbox copy), at most one per this many ms. */

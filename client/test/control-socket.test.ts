@@ -147,9 +147,9 @@ describe('what the CLI says next', () => {
     );
     expect(describeError(ambiguous)).toContain('(e.g. p2p-comm send "Alice (3f:a1)" …)');
     expect(describeError(ambiguous)).toContain('`p2p-comm trust rename <key> <name>`');
-    expect(describeError(new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', '60000 > 57344 bytes'))).toMatch(
-      /at most 57,344 bytes \(56 KiB\); split it into several messages/,
-    );
+    expect(
+      describeError(new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', '17000000 > 16777216 bytes', { limit: 16777216 })),
+    ).toMatch(/at most 16,777,216 bytes \(16\.0 MiB\); send it as a file instead: `p2p-comm send <peer> --file PATH`/);
     expect(describeError(new ClientError('CLIENT_ERR_NOT_TRUSTED', 'Bob'))).toContain('`p2p-comm connect <share>`');
     expect(describeError(new ClientError('CLIENT_ERR_REVOKED', 'Bob (revoked)'))).toContain('connect again');
     // Codes without a known next step keep their message as it is.

@@ -1,7 +1,7 @@
 import { decodeKey, formatFingerprint, mintInviteToken, readInviteClaims } from '@p2p-comm/protocol';
-import { MAX_MESSAGE_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { serveExtension } from '../extension/extension.js';
+import { MAX_LONG_MESSAGE_BYTES } from '../files/long-message.js';
 import { createClient, type P2PClient } from '../sdk/client.js';
 import { displayLabel } from '../store/display-name.js';
 import { IdentityStore } from '../store/identity-store.js';
@@ -276,6 +276,22 @@ export async function cmdTrust(ctx: CliContext, args: string[]): Promise<void> {
   throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm trust list|revoke <peer>|rename <peer> <name>');
 }
 
+/** All of `stream` as UTF-8, refused once it passes MAX_LONG_MESSAGE_BYTES (never held beyond it). */
+async function readTextFrom(stream: NodeJS.ReadableStream): Promise<string> {
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  for await (const piece of stream) {
+    const b = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : (piece as Buffer);
+    bytes += b.length;
+    if (bytes > MAX_LONG_MESSAGE_BYTES)
+      throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `over ${MAX_LONG_MESSAGE_BYTES} bytes on stdin`, {
+        limit: MAX_LONG_MESSAGE_BYTES,
+      });
+    parts.push(b);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     file: { type: 'string' },
@@ -287,12 +303,15 @@ export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
     throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'usage: p2p-comm send <peer> <text…> | --file <path>');
   // A file of any size goes as a transfer (offer → their consent → stream), not as a message.
   if (values.file !== undefined) return cmdSendFile(ctx, values, peer, values.file as string);
-  const body: { text: string } = { text: words.join(' ') };
+  // "-" alone: the text comes from stdin (a long one does not fit in argv), read up to the maximum.
+  const fromStdin = words.length === 1 && words[0] === '-';
+  const body: { text: string } = { text: fromStdin ? await readTextFrom(ctx.stdin) : words.join(' ') };
   const waitMs = parseDuration((values.wait as string | undefined) ?? '30s');
   const bytes = Buffer.byteLength(body.text, 'utf8');
-  if (bytes > MAX_MESSAGE_BYTES)
-    throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${bytes} > ${MAX_MESSAGE_BYTES} bytes`, {
-      limit: MAX_MESSAGE_BYTES,
+  // Over one packet it goes as a long message (files/long-message.ts); refused only above that.
+  if (bytes > MAX_LONG_MESSAGE_BYTES)
+    throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${bytes} > ${MAX_LONG_MESSAGE_BYTES} bytes`, {
+      limit: MAX_LONG_MESSAGE_BYTES,
     });
   const report = (sent: { id: string }, ok: boolean, stillQueued: string) => {
     const result = { ...sent, delivered: ok };

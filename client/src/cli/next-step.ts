@@ -2,8 +2,9 @@
  * What the CLI says after an error: what happened, then what to do next. The registry
  * message stays (it is what the code means); a hint for the person at the terminal follows.
  */
-import { MAX_MESSAGE_BYTES } from '../constants.js';
+
 import { CLIENT_ERRORS, type ClientError } from '../errors.js';
+import { MAX_LONG_MESSAGE_BYTES } from '../files/long-message.js';
 
 /** The part of the message after the registry text (e.g. the peer reference). */
 function detailOf(err: ClientError): string {
@@ -22,8 +23,10 @@ export function describeError(err: ClientError): string {
       const first = candidates[0]?.label;
       return `${err.message}${first ? ` (e.g. p2p-comm send ${JSON.stringify(first)} …)` : ''}; \`p2p-comm trust rename <key> <name>\` gives one a name of your own`;
     }
-    case 'CLIENT_ERR_MESSAGE_TOO_LARGE':
-      return `${err.message}: one message carries at most ${MAX_MESSAGE_BYTES.toLocaleString('en-US')} bytes (${MAX_MESSAGE_BYTES / 1024} KiB); split it into several messages or send a smaller file`;
+    case 'CLIENT_ERR_MESSAGE_TOO_LARGE': {
+      const limit = typeof err.data?.limit === 'number' ? err.data.limit : MAX_LONG_MESSAGE_BYTES;
+      return `${err.message}: one message carries at most ${limit.toLocaleString('en-US')} bytes (${(limit / 1048576).toFixed(1)} MiB); send it as a file instead: \`p2p-comm send <peer> --file PATH\` (any size)`;
+    }
     case 'CLIENT_ERR_NOT_TRUSTED':
       return `${err.message}: they have not accepted yet; \`p2p-comm connect <share>\` asks them (again), and their \`p2p-comm listen\` shows the request`;
     case 'CLIENT_ERR_REVOKED':

@@ -30,9 +30,10 @@ export const COMMAND_USAGE: Readonly<Record<string, { synopsis: string; details:
     details: '<peer> is a name, a key or a name with its fingerprint.',
   },
   send: {
-    synopsis: 'send <peer> <text…> [--wait 30s] | --file <path> [--note text]   send a message or a file of any size',
+    synopsis:
+      'send <peer> <text…> | - [--wait 30s] | --file <path> [--note text]   send a message (or stdin) or a file of any size',
     details:
-      'A message waits for the end-to-end ack: exit status 0 delivered, 4 not acknowledged within --wait (it stays in the outbox and is resent).\n  A file is offered (name, size, type, SHA-256, note); once the peer accepts it streams, with a progress bar on a terminal (bytes, rate, ETA) and plain lines otherwise. Exit status 0 landed (their hash check passed), 3 declined, 4 interrupted (it resumes the next time p2p-comm runs), 1 failed.',
+      'A message waits for the end-to-end ack: exit status 0 delivered, 4 not acknowledged within --wait (it stays in the outbox and is resent). "-" reads the text from stdin. Over 56 KiB it travels as a long message (streamed under the session keys, resumed after a restart) up to 16 MiB; it still arrives as one message.\n  A file is offered (name, size, type, SHA-256, note); once the peer accepts it streams, with a progress bar on a terminal (bytes, rate, ETA) and plain lines otherwise. Exit status 0 landed (their hash check passed), 3 declined, 4 interrupted (it resumes the next time p2p-comm runs), 1 failed.',
   },
   files: {
     synopsis: 'files [list] | accept <id> | decline <id> | cancel <id>   file transfers: offers waiting, in progress',

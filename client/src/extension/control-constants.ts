@@ -2,15 +2,15 @@
  * Limits of the local control socket a running `p2p-comm listen` serves (control-server.ts),
  * with units. Listed in docs/limits.md (Client, local control socket).
  */
-import { MAX_MESSAGE_BYTES } from '../constants.js';
+import { RPC_MAX_LINE_BYTES } from '../constants.js';
 
 /**
- * Longest request or answer line on the control socket, bytes. A message body of
- * MAX_MESSAGE_BYTES may grow up to 6× when JSON escapes control characters (\u0000), plus the
- * envelope of the request: a longer line is refused (CLIENT_ERR_LINE_TOO_LONG) and the
- * connection closed.
+ * Longest request or answer line on the control socket, bytes: the same as the extension's
+ * RPC_MAX_LINE_BYTES, room for a long message (MAX_LONG_MESSAGE_BYTES) doubled by JSON escapes
+ * plus the request around it (a short MAX_MESSAGE_BYTES body even at 6× for \u0000 escapes
+ * fits far below). A longer line is refused (CLIENT_ERR_LINE_TOO_LONG) and the connection closed.
  */
-export const CONTROL_MAX_LINE_BYTES = 6 * MAX_MESSAGE_BYTES + 4 * 1024;
+export const CONTROL_MAX_LINE_BYTES = RPC_MAX_LINE_BYTES;
 /** Control connections served at once, connections (each is one CLI command); more are refused with CLIENT_ERR_BUSY. */
 export const CONTROL_MAX_CONNECTIONS = 8;
 /** Requests one control connection may have unanswered, requests; more are refused with CLIENT_ERR_BUSY. */

@@ -1,6 +1,5 @@
 import { isAbsolute } from 'node:path';
 import { formatFingerprint } from '@p2p-comm/protocol';
-import { MAX_MESSAGE_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { FILE_MAX_MEDIA_TYPE_BYTES, FILE_MAX_NAME_BYTES, FILE_MAX_NOTE_BYTES } from '../files/constants.js';
 import type { P2PClient } from '../sdk/client.js';
@@ -76,8 +75,10 @@ export const METHODS: Readonly<Record<string, Method>> = Object.freeze({
   'messages.send': (c, params) => {
     const p = obj(params);
     const peer = str(p, 'peer', { max: 256 })!;
-    const text = str(p, 'text', { optional: true, max: MAX_MESSAGE_BYTES });
-    const data = str(p, 'data', { optional: true, max: Math.ceil((MAX_MESSAGE_BYTES * 4) / 3) + 4 });
+    // The line limit bounds both; the byte limit (maxLongMessageBytes, CLIENT_ERR_MESSAGE_TOO_LARGE)
+    // is the client's send, which also decides one packet or a long message.
+    const text = str(p, 'text', { optional: true });
+    const data = str(p, 'data', { optional: true, max: Math.ceil((c.config.maxLongMessageBytes * 4) / 3) + 4 });
     if ((text === undefined) === (data === undefined))
       throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'exactly one of text or data (base64) is required');
     if (data !== undefined) {

@@ -178,6 +178,12 @@ export function handshake(ids: Set<string>): VectorSet {
     'PROTO_ERR_HANDSHAKE_IDENTITY',
     { accept: [hex(alice.publicKey), hex(carol.publicKey)] },
   );
+  respondBad(
+    'respond-key-not-a-point',
+    "message 1 whose payload (the initiator's Ed25519 key) is no Ed25519 point",
+    mismatchedMessage1(notAPoint()),
+    'PROTO_ERR_BAD_KEY',
+  );
   const completeBad = (name: string, description: string, message2: Uint8Array, code: string) =>
     set.error(name, 'handshake.initiate', description, { ...initiate, message2: hex(message2) }, code);
   completeBad(
@@ -214,8 +220,8 @@ export function handshake(ids: Set<string>): VectorSet {
   return set;
 }
 
-/** Message 1 with Alice's static key whose payload names Carol's Ed25519 key (only a buggy or hostile initiator makes one). */
-function mismatchedMessage1(): Uint8Array {
+/** Message 1 with Alice's static key whose payload names another key (only a buggy or hostile initiator makes one). */
+function mismatchedMessage1(payload: Uint8Array = carol.publicKey): Uint8Array {
   const state = new HandshakeState({
     protocolName: SESSION_PROTOCOL_NAME,
     initiator: true,
@@ -225,7 +231,7 @@ function mismatchedMessage1(): Uint8Array {
     random: scriptedRandom([R.initiatorEphemeral, R.initiatorKemSeed]),
     suite: nodeSuite,
   });
-  return encodeHandshakePacket(1, state.writeMessage(carol.publicKey));
+  return encodeHandshakePacket(1, state.writeMessage(payload));
 }
 
 export function transport(ids: Set<string>): VectorSet {
@@ -487,6 +493,20 @@ export function prekey(ids: Set<string>): VectorSet {
     'PROTO_ERR_BAD_ENCODING',
   );
 
+  set.error(
+    'seal-kem-key-unreduced',
+    'prekey.seal',
+    'Alice seals to a bundle Bob signed whose ML-KEM key has a coefficient ≥ q (FIPS 203 encapsulation key check)',
+    { ...prekeySealInput(0, utf8('x')), bundle: hex(unreducedKemBundle(bundle)) },
+    'PROTO_ERR_BAD_KEY',
+  );
+  set.error(
+    'seal-expired-bundle',
+    'prekey.seal',
+    "Alice seals to Bob's bundle after it expired: the sender checks the bundle first",
+    { ...prekeySealInput(0, utf8('x')), now: G.createdAt + G.lifetimeMs },
+    'PROTO_ERR_PREKEY_EXPIRED',
+  );
   const msgs = G.messages.map((m) => ({ seq: m.sequence, text: new TextDecoder().decode(m.plaintext) }));
   for (const m of msgs)
     set.ok(
@@ -626,6 +646,14 @@ function u64(n: number): Uint8Array {
 /** 32 bytes that decode to no Ed25519 point (y = 2, not on the curve). */
 function notAPoint(): Uint8Array {
   return patch(fill(32, 0), 0, [2]);
+}
+
+/** The golden bundle with ML-KEM coefficient 0 set to 4,095 (≥ q = 3,329), re-signed by Bob. */
+function unreducedKemBundle(bundle: Uint8Array): Uint8Array {
+  const b = decodePrekeyBundle(bundle);
+  const unsigned = { ...b, kemPublicKey: patch(b.kemPublicKey, 0, [0xff, 0x0f | (b.kemPublicKey[1]! & 0xf0)]) };
+  const signature = nodeSuite.sign(bob.secretKey, prekeyBundleSignedBytes(unsigned));
+  return encodePrekeyBundle({ ...unsigned, signature });
 }
 
 /** The golden bundle re-signed by Bob with expiry = created + 30 days + 1 ms. */

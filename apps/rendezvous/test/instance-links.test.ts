@@ -337,8 +337,8 @@ describe('instance links', () => {
       fc.asyncProperty(
         fc.oneof(
           fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => Buffer.from(b)), // any bytes
-          fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.concat([batchHeader(1, b.length), b])), // junk records
-          fc.integer({ min: 2, max: 1 << 30 }).map((seq) => batchHeader(seq, 0)), // out-of-order sequence
+          fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.concat([batchHeader(1, 0, b.length), b])), // junk records
+          fc.integer({ min: 2, max: 1 << 30 }).map((seq) => batchHeader(seq, 0, 0)), // out-of-order sequence
           fc.integer({ min: 1, max: 1 << 30 }).map((seq) => ackFrame(seq)), // ACK of nothing sent
           fc.constantFrom(LinkFrame.CHALLENGE, LinkFrame.HELLO, LinkFrame.WELCOME, 0, 7, 255).map((t) => {
             const b = Buffer.alloc(6);

@@ -8,8 +8,11 @@
  *   1     CHALLENGE  nonce[32]                                              acceptor → dialer
  *   2     HELLO      nonce[32] ‖ stream[8] ‖ str8 dialerId ‖ str8 acceptorId ‖ mac[32]   dialer → acceptor
  *   3     WELCOME    stream[8] ‖ str8 acceptorId ‖ mac[32]                   acceptor → dialer
- *   4     BATCH      seq u32 ‖ route records (route-codec.ts)               both, after WELCOME
+ *   4     BATCH      seq u32 ‖ ack u32 ‖ route records (route-codec.ts)    both, after WELCOME
  *   5     ACK        seq u32 (last batch processed; also the keepalive)     both, after WELCOME
+ *
+ * A BATCH carries the sender's ACK of the other direction (`ack`, the last batch it processed),
+ * so under two-way traffic (routes one way, replies the other) no separate ACK frame is sent.
  *   6     ERROR      str8 code (RDV_ERR_LINK_*); the sender closes after it  both
  *
  * The preamble and the ERROR frame never change, so a peer of another version can always say
@@ -28,8 +31,8 @@ export const MAC_BYTES = 32;
 
 export const LinkFrame = Object.freeze({ CHALLENGE: 1, HELLO: 2, WELCOME: 3, BATCH: 4, ACK: 5, ERROR: 6 } as const);
 
-/** Bytes before a BATCH's records: length u32, type u8, seq u32. */
-export const BATCH_HEADER_BYTES = 9;
+/** Bytes before a BATCH's records: length u32, type u8, seq u32, ack u32. */
+export const BATCH_HEADER_BYTES = 13;
 
 export function preamble(version = LINK_VERSION): Buffer {
   const b = Buffer.allocUnsafe(PREAMBLE_BYTES);
@@ -94,11 +97,17 @@ export function errorFrame(code: string): Buffer {
   return frame(LinkFrame.ERROR, [code]);
 }
 
-/** The 9-byte header of a BATCH carrying `recordBytes` bytes of records. */
-export function batchHeader(seq: number, recordBytes: number, into = Buffer.allocUnsafe(BATCH_HEADER_BYTES)): Buffer {
-  into.writeUInt32BE(5 + recordBytes, 0);
+/** The header of a BATCH number `seq` acknowledging `ack`, carrying `recordBytes` bytes of records. */
+export function batchHeader(
+  seq: number,
+  ack: number,
+  recordBytes: number,
+  into = Buffer.allocUnsafe(BATCH_HEADER_BYTES),
+): Buffer {
+  into.writeUInt32BE(BATCH_HEADER_BYTES - 4 + recordBytes, 0);
   into[4] = LinkFrame.BATCH;
   into.writeUInt32BE(seq, 5);
+  into.writeUInt32BE(ack, 9);
   return into;
 }
 

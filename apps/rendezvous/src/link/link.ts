@@ -82,6 +82,8 @@ export class Link {
   unackedBytes = 0;
   lastRx = Date.now();
   private ackScheduled = false;
+  /** The last `lastIn` the peer was told (in an ACK or a BATCH): no ACK frame is due while it is current. */
+  private ackSent = 0;
   private readonly nonce = randomBytes(NONCE_BYTES);
   private theirNonce: Buffer | null = null;
   private pre: Buffer | null = Buffer.alloc(0);
@@ -148,11 +150,13 @@ export class Link {
     }
     if (this.state === LinkState.OPEN) {
       if (type === LinkFrame.BATCH) {
-        if (f.length < 5) throw malformed('short BATCH');
+        if (f.length < BATCH_HEADER_BYTES - 4) throw malformed('short BATCH');
         const seq = f.readUInt32BE(1);
         // TCP keeps order: a sequence past the next one means a broken peer.
         if (seq > this.lastIn + 1) throw malformed(`BATCH ${seq} after ${this.lastIn}`);
-        if (!this.hooks.onBatch(this, seq, f.subarray(5))) throw malformed('route records do not decode');
+        this.acked(f.readUInt32BE(5));
+        if (!this.hooks.onBatch(this, seq, f.subarray(BATCH_HEADER_BYTES - 4)))
+          throw malformed('route records do not decode');
         if (seq > this.lastIn) this.lastIn = seq;
         this.scheduleAck();
         return;
@@ -161,8 +165,7 @@ export class Link {
         const r = new BodyReader(f);
         const seq = r.u32();
         r.end();
-        if (seq > this.seqOut) throw malformed(`ACK ${seq} of a batch never sent`);
-        this.release(seq);
+        this.acked(seq);
         return;
       }
       throw malformed(`frame type ${type} on an open link`);
@@ -247,20 +250,26 @@ export class Link {
     const sock = this.socket;
     if (chunks.length === 1 || bytes < LINK_GATHER_BELOW_BYTES * chunks.length) {
       const b = Buffer.allocUnsafe(BATCH_HEADER_BYTES + bytes);
-      batchHeader(seq, bytes, b);
+      batchHeader(seq, this.lastIn, bytes, b);
       let o = BATCH_HEADER_BYTES;
       for (const c of chunks) o += c.copy(b, o);
       sock.write(b);
       this.unacked.push({ seq, chunks: [b.subarray(BATCH_HEADER_BYTES)], bytes });
     } else {
       sock.cork();
-      sock.write(batchHeader(seq, bytes));
+      sock.write(batchHeader(seq, this.lastIn, bytes));
       for (const c of chunks) sock.write(c);
       sock.uncork();
       this.unacked.push({ seq, chunks, bytes });
     }
     this.unackedBytes += bytes;
+    this.ackSent = this.lastIn;
     return true;
+  }
+
+  private acked(seq: number): void {
+    if (seq > this.seqOut) throw malformed(`ACK ${seq} of a batch never sent`);
+    this.release(seq);
   }
 
   private release(seq: number): void {
@@ -282,13 +291,17 @@ export class Link {
     this.ackScheduled = true;
     setImmediate(() => {
       this.ackScheduled = false;
-      this.sendAck();
+      // The replies of this turn usually left first (outbound.ts flushes in an earlier
+      // setImmediate) and carried the ACK already.
+      if (this.ackSent !== this.lastIn) this.sendAck();
     });
   }
 
   /** ACK the last processed batch; also the keepalive (manager.ts calls it every LINK_KEEPALIVE_MS). */
   sendAck(): void {
-    if (this.state === LinkState.OPEN) this.socket.write(ackFrame(this.lastIn));
+    if (this.state !== LinkState.OPEN) return;
+    this.socket.write(ackFrame(this.lastIn));
+    this.ackSent = this.lastIn;
   }
 
   /** Tell the peer why (a RDV_ERR_LINK_* code) and close. */

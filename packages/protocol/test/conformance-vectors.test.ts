@@ -54,6 +54,27 @@ describe('conformance vectors: protocol layers', () => {
     }
   });
 
+  it("the README's table of vector counts is the kit's", () => {
+    const count = (kind: string, errors: boolean) =>
+      all.filter(({ v }) => v.kind === kind && (!errors || 'error' in v.expect)).length;
+    const rows = [...readme.matchAll(/^\| (`[a-z.]+`(?: \/ `[a-z.]+`)*) \| ([\d /]+) \| ([\d /]+) \|$/gm)];
+    expect(rows.length).toBeGreaterThan(5);
+    const seen = new Set<string>();
+    for (const [, kinds, totals, errors] of rows) {
+      const names = kinds!.split(' / ').map((k) => k.slice(1, -1));
+      const t = totals!.split(' / ').map(Number);
+      const e = errors!.split(' / ').map(Number);
+      names.forEach((kind, i) => {
+        seen.add(kind);
+        expect([kind, t[i], e[i]]).toEqual([kind, count(kind, false), count(kind, true)]);
+      });
+    }
+    expect([...seen].sort()).toEqual([...new Set(all.map(({ v }) => v.kind))].sort());
+    const total = readme.match(/^\| total \(including the (\d+) transcript steps\) \| (\d+) \| (\d+) \|$/m);
+    const steps = all.filter(({ file }) => file.startsWith('transcripts/')).length;
+    expect(total?.slice(1).map(Number)).toEqual([steps, all.length, all.filter(({ v }) => 'error' in v.expect).length]);
+  });
+
   it('vector ids are unique across the kit', () => {
     const ids = all.map(({ v }) => v.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -2,10 +2,11 @@
 // README.md, "Kinds") and return {output} — or throw the PeerError whose code the vector
 // expects. Bytes are lowercase hex in and out; identities are given by their seeds.
 
-import { concat, fromHex, fromUtf8, toHex, utf8 } from './bytes.js';
+import { fromHex, fromUtf8, toHex } from './bytes.js';
 import { openEnvelope, sealEnvelopeParts, TIMESTAMP_WINDOW_MS } from './envelope.js';
 import { EnvelopeReplayGuard } from './envelope-replay-guard.js';
 import { PeerError } from './errors.js';
+import { decodeFileMessage } from './file-wire.js';
 import { decodeFrame, encodeFrame, type Frame } from './frames.js';
 import { prologue, readMessage1AndRespond, readMessage2, writeMessage1 } from './handshake.js';
 import { identityFromSeed } from './identity.js';
@@ -14,6 +15,7 @@ import { decodePayload, type Payload } from './payload.js';
 import { classifyPeerPacket } from './peer-packet.js';
 import { helloSignatureInput, signHello } from './server-auth.js';
 import { nextEpochKey, Session } from './session.js';
+import { decodeSignal } from './signal.js';
 import { verifyStrict } from './strict-ed25519.js';
 
 type Input = Record<string, unknown>;
@@ -68,6 +70,7 @@ const KINDS: Record<string, (input: Input) => Output> = {
   'transport.open': transportOpen,
   'payload.decode': (input) => ({ payload: payloadOutput(num(input, 'envelopeType'), hex(input, 'plaintext')) }),
   'inner.decode': (input) => ({ inner: innerOutput(decodeInner(hex(input, 'plaintext'))) }),
+  'file.decode': (input) => ({ file: decodeFileMessage(hex(input, 'message')) }),
 };
 
 // ── frames and hello ─────────────────────────────────────────────────────────────────────────
@@ -327,20 +330,6 @@ function innerOutput(inner: Inner): Output {
     case 'bundle':
       return { kind: 'bundle', bundle: toHex(inner.bundle) };
     case 'file':
-      return { kind: 'file', message: toHex(inner.message) };
+      return { kind: 'file', message: toHex(inner.message), file: decodeFileMessage(inner.message) };
   }
 }
-
-/** Path-upgrade signals are optional; we only parse them (a UTF-8 JSON object). */
-function decodeSignal(plaintext: Uint8Array): Output {
-  try {
-    const value = JSON.parse(fromUtf8(plaintext));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Output;
-  } catch {
-    // fall through
-  }
-  throw new PeerError('CLIENT_ERR_WEBRTC_BAD_SIGNAL', 'signal is not a JSON object');
-}
-
-void concat;
-void utf8;

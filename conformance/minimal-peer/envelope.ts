@@ -20,7 +20,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, equalBytes, lp, Reader, u8, u32, u64, utf8 } from './bytes.js';
 import { PeerError } from './errors.js';
-import { checkEd25519Key, type Identity, x25519FromEd25519 } from './identity.js';
+import { checkEd25519Key, type Identity, x25519FromEd25519, x25519Shared } from './identity.js';
 import { sign, verifyStrict } from './strict-ed25519.js';
 
 export const ENVELOPE_VERSION = 1;
@@ -134,7 +134,7 @@ export function sealEnvelopeParts(
   if (plaintext.length > MAX_PLAINTEXT_BYTES) throw new PeerError('PROTO_ERR_TOO_LARGE', 'plaintext over 61,440 bytes');
   const recipientX = x25519FromEd25519(recipient);
   const ephemeral = x25519.getPublicKey(random.ephemeralSecret);
-  const shared = x25519.getSharedSecret(random.ephemeralSecret, recipientX);
+  const shared = x25519Shared(random.ephemeralSecret, recipientX);
   const { key, nonce } = aeadKeyAndNonce(shared, ephemeral, recipientX);
   const fields = {
     version: ENVELOPE_VERSION,
@@ -260,7 +260,7 @@ export function openEnvelope(
   }
   replay?.check(fields.sender, fields.nonce, fields.timestamp, now);
   const { key, nonce } = aeadKeyAndNonce(
-    x25519.getSharedSecret(me.x25519Secret, fields.ephemeral),
+    x25519Shared(me.x25519Secret, fields.ephemeral),
     fields.ephemeral,
     me.x25519Public,
   );

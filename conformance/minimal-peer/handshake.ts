@@ -13,7 +13,7 @@
 import { x25519 } from '@noble/curves/ed25519.js';
 import { concat, equalBytes, lp, u8, utf8 } from './bytes.js';
 import { PeerError } from './errors.js';
-import { type Identity, x25519FromEd25519 } from './identity.js';
+import { type Identity, x25519FromEd25519, x25519Shared } from './identity.js';
 import { kemDecapsulate, kemEncapsulate, kemKeyPair } from './ml-kem.js';
 import { SymmetricState } from './noise.js';
 
@@ -47,11 +47,8 @@ export function prologue(responderEd25519: Uint8Array): Uint8Array {
   );
 }
 
-function dh(secret: Uint8Array, publicKey: Uint8Array): Uint8Array {
-  const shared = x25519.getSharedSecret(secret, publicKey);
-  if (shared.every((b) => b === 0)) throw new PeerError('PROTO_ERR_WEAK_KEY', 'X25519 gave an all-zero secret');
-  return shared;
-}
+/** DH(secret, public): X25519, all-zero output refused (PROTO_ERR_WEAK_KEY). */
+const dh = x25519Shared;
 
 /** Both sides start the same way: h = SHA-256(name), MixHash(prologue), MixHash(rs). */
 function initialState(responderEd25519: Uint8Array, responderX25519: Uint8Array): SymmetricState {
@@ -132,11 +129,14 @@ export function readMessage1AndRespond(
   random: ResponderRandom,
   payload: Uint8Array = new Uint8Array(0),
 ): { message2: Uint8Array; initiatorEd25519: Uint8Array; keys: SessionKeys; initiatorEphemeral: Uint8Array } {
+  // Version, then type, then length (the order of every v2 packet).
+  if (message1.length < 2) throw new PeerError('PROTO_ERR_TRUNCATED', 'message 1 is 1,330 bytes');
+  if (message1[0] !== SESSION_VERSION) {
+    throw new PeerError('PROTO_ERR_BAD_VERSION', `unknown session version ${message1[0]}`);
+  }
+  if (message1[1] !== PACKET_TYPE.HANDSHAKE_INIT) throw new PeerError('PROTO_ERR_BAD_TYPE', 'not a handshake init');
   if (message1.length < MESSAGE1_BYTES) throw new PeerError('PROTO_ERR_TRUNCATED', 'message 1 is 1,330 bytes');
   if (message1.length > MESSAGE1_BYTES) throw new PeerError('PROTO_ERR_TRAILING_BYTES', 'message 1 is 1,330 bytes');
-  if (message1[0] !== SESSION_VERSION)
-    throw new PeerError('PROTO_ERR_BAD_VERSION', `unknown session version ${message1[0]}`);
-  if (message1[1] !== PACKET_TYPE.HANDSHAKE_INIT) throw new PeerError('PROTO_ERR_BAD_TYPE', 'not a handshake init');
   if (payload.length > MAX_HANDSHAKE_PAYLOAD_BYTES)
     throw new PeerError('PROTO_ERR_TOO_LARGE', 'message 2 payload over 1,024 bytes');
   const symmetric = initialState(me.publicKey, me.x25519Public);
@@ -154,12 +154,9 @@ export function readMessage1AndRespond(
     symmetric.mixKey(dh(me.x25519Secret, initiatorX));
     // payload: the initiator's Ed25519 key, whose X25519 form must be the static key just authenticated
     const initiatorEd25519 = symmetric.decryptAndHash(message1.subarray(1282, 1330));
-    let claimedX: Uint8Array;
-    try {
-      claimedX = x25519FromEd25519(initiatorEd25519);
-    } catch {
-      throw new PeerError('PROTO_ERR_HANDSHAKE_IDENTITY', 'message 1 payload is not an Ed25519 key');
-    }
+    // A payload that is no Ed25519 point is PROTO_ERR_BAD_KEY ("Identity"; the kit's
+    // respond-key-not-a-point), one that is another key PROTO_ERR_HANDSHAKE_IDENTITY.
+    const claimedX = x25519FromEd25519(initiatorEd25519);
     if (!equalBytes(claimedX, initiatorX)) {
       throw new PeerError('PROTO_ERR_HANDSHAKE_IDENTITY', 'message 1 identity does not match its static key');
     }

@@ -70,3 +70,19 @@ export function x25519FromEd25519(publicKey: Uint8Array): Uint8Array {
   checkEd25519Key(publicKey);
   return ed25519.utils.toMontgomery(publicKey);
 }
+
+/**
+ * X25519(secret, public) with the one rule the spec gives for every use: an all-zero output
+ * (a low-order public key) is PROTO_ERR_WEAK_KEY ("Identity").
+ */
+export function x25519Shared(secret: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  let shared: Uint8Array;
+  try {
+    shared = x25519.getSharedSecret(secret, publicKey);
+  } catch {
+    // the library itself refuses the all-zero result
+    throw new PeerError('PROTO_ERR_WEAK_KEY', 'X25519 gave an all-zero secret');
+  }
+  if (shared.every((b) => b === 0)) throw new PeerError('PROTO_ERR_WEAK_KEY', 'X25519 gave an all-zero secret');
+  return shared;
+}

@@ -44,6 +44,7 @@ export function decodeInner(plaintext: Uint8Array): Inner {
       if (rest.length !== PREKEY_BUNDLE_BYTES) throw new PeerError('CLIENT_ERR_BAD_PAYLOAD', 'BUNDLE is 1,333 bytes');
       return { kind: 'bundle', bundle: rest };
     case INNER_KIND.FILE:
+      if (rest.length === 0) throw new PeerError('CLIENT_ERR_BAD_PAYLOAD', 'FILE without a message');
       return { kind: 'file', message: rest };
     default:
       throw new PeerError('CLIENT_ERR_BAD_PAYLOAD', `unknown inner kind 0x${kind.toString(16)}`);

@@ -117,6 +117,14 @@ describe('p2p-comm send --file and files', () => {
     expect(listen.out()).toMatch(
       /offers a file: dataset\.bin \(32\.0 MiB, application\/octet-stream, sha256 [0-9a-f]{64}\) — "the data set"/,
     );
+    // The listen (stderr not a terminal) shows the incoming file's progress as plain lines too.
+    const incoming = listen
+      .err()
+      .split('\n')
+      .filter((l) => l.startsWith('dataset.bin: '));
+    expect(listen.err()).not.toContain('\r');
+    expect(incoming.length).toBeGreaterThanOrEqual(2);
+    expect(incoming.at(-1)).toMatch(/^dataset\.bin: 100% \(32\.0 MiB of 32\.0 MiB\)/);
     const landed = /SHA-256 checked: (.+)\n/.exec(listen.out())![1]!;
     expect(landed.startsWith(join(b.home, 'inbox'))).toBe(true);
     expect(createHash('sha256').update(readFileSync(landed)).digest('hex')).toBe(sha256);

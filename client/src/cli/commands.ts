@@ -65,6 +65,15 @@ export function inboxOf(ctx: CliContext): { filesInbox?: string } {
   return dir ? { filesInbox: dir } : {};
 }
 
+/**
+ * P2P_COMM_MAX_LONG_MESSAGE_BYTES: the client's maxLongMessageBytes (validated by the client
+ * config: an integer from MAX_MESSAGE_BYTES to LONG_MESSAGE_CEILING_BYTES, else CLIENT_ERR_CONFIG).
+ */
+export function longMessageOf(ctx: CliContext): { maxLongMessageBytes?: number } {
+  const v = ctx.env.P2P_COMM_MAX_LONG_MESSAGE_BYTES;
+  return v ? { maxLongMessageBytes: /^\d+$/.test(v) ? Number(v) : Number.NaN } : {};
+}
+
 export function serverOf(ctx: CliContext, values: Parsed['values']): string | undefined {
   return (values.server as string | undefined) ?? ctx.env.P2P_COMM_SERVER ?? undefined;
 }
@@ -85,6 +94,7 @@ export async function withClient<T>(
   const client = createClient({
     home: ctx.home,
     ...inboxOf(ctx),
+    ...longMessageOf(ctx),
     ...(server ? { server } : {}),
     ...(((values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN)
       ? { token: (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN }
@@ -277,16 +287,14 @@ export async function cmdTrust(ctx: CliContext, args: string[]): Promise<void> {
 }
 
 /** All of `stream` as UTF-8, refused once it passes MAX_LONG_MESSAGE_BYTES (never held beyond it). */
-async function readTextFrom(stream: NodeJS.ReadableStream): Promise<string> {
+async function readTextFrom(stream: NodeJS.ReadableStream, max: number): Promise<string> {
   const parts: Buffer[] = [];
   let bytes = 0;
   for await (const piece of stream) {
     const b = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : (piece as Buffer);
     bytes += b.length;
-    if (bytes > MAX_LONG_MESSAGE_BYTES)
-      throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `over ${MAX_LONG_MESSAGE_BYTES} bytes on stdin`, {
-        limit: MAX_LONG_MESSAGE_BYTES,
-      });
+    if (bytes > max)
+      throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `over ${max} bytes on stdin`, { limit: max });
     parts.push(b);
   }
   return Buffer.concat(parts).toString('utf8');
@@ -305,13 +313,14 @@ export async function cmdSend(ctx: CliContext, args: string[]): Promise<void> {
   if (values.file !== undefined) return cmdSendFile(ctx, values, peer, values.file as string);
   // "-" alone: the text comes from stdin (a long one does not fit in argv), read up to the maximum.
   const fromStdin = words.length === 1 && words[0] === '-';
-  const body: { text: string } = { text: fromStdin ? await readTextFrom(ctx.stdin) : words.join(' ') };
+  const max = longMessageOf(ctx).maxLongMessageBytes ?? MAX_LONG_MESSAGE_BYTES;
+  const body: { text: string } = { text: fromStdin ? await readTextFrom(ctx.stdin, max) : words.join(' ') };
   const waitMs = parseDuration((values.wait as string | undefined) ?? '30s');
   const bytes = Buffer.byteLength(body.text, 'utf8');
   // Over one packet it goes as a long message (files/long-message.ts); refused only above that.
-  if (bytes > MAX_LONG_MESSAGE_BYTES)
-    throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${bytes} > ${MAX_LONG_MESSAGE_BYTES} bytes`, {
-      limit: MAX_LONG_MESSAGE_BYTES,
+  if (bytes > max)
+    throw new ClientError('CLIENT_ERR_MESSAGE_TOO_LARGE', `${bytes} > ${max} bytes`, {
+      limit: max,
     });
   const report = (sent: { id: string }, ok: boolean, stillQueued: string) => {
     const result = { ...sent, delivered: ok };
@@ -481,6 +490,7 @@ export async function cmdExtension(ctx: CliContext, args: string[]): Promise<voi
   const client = createClient({
     home: ctx.home,
     ...inboxOf(ctx),
+    ...longMessageOf(ctx),
     paths: pathsOf(ctx, values),
     ...(server ? { server } : {}),
     ...(token ? { token } : {}),

@@ -14,7 +14,8 @@ import { createClient } from '../sdk/client.js';
 import { storePaths } from '../store/paths.js';
 import { TrustStore } from '../store/trust-store.js';
 import { parse } from './args.js';
-import { type CliContext, inboxOf, PATH_OPTIONS, pathsOf, serverOf } from './commands.js';
+import { type CliContext, inboxOf, longMessageOf, PATH_OPTIONS, pathsOf, serverOf } from './commands.js';
+import { IncomingProgress } from './listen-progress.js';
 import { describeError } from './next-step.js';
 import { Prompter } from './prompt.js';
 
@@ -36,6 +37,7 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
   const client = createClient({
     home: ctx.home,
     ...inboxOf(ctx),
+    ...longMessageOf(ctx),
     server,
     ...(token ? { token } : {}),
     paths: pathsOf(ctx, values),
@@ -147,12 +149,23 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
       ctx.err(`${isClientError(err) ? describeError(err) : (err as Error).message}\n`);
     }
   });
+  // Incoming files show their progress as `send --file` does (a bar on a terminal, else lines).
+  const progress = json
+    ? null
+    : new IncomingProgress({
+        write: (t) => ctx.err(t),
+        tty: ctx.stderrIsTerminal === true,
+        columns: ctx.columns ?? 80,
+      });
+  client.on('file.progress', (p) => progress?.progress(p));
   client.on('file.done', (d) => {
+    progress?.done(d);
     if (d.direction === 'in')
       emit('file.done', d, `Received ${d.name} (${formatBytes(d.size)}), SHA-256 checked: ${d.path}`);
     else emit('file.done', d, `(${d.name} delivered)`);
   });
   client.on('file.failed', (f) => {
+    progress?.failed(f);
     if (f.code === 'CLIENT_ERR_FILE_DECLINED' && f.direction === 'in' && !json) return; // said above
     emit(
       'file.failed',

@@ -8,6 +8,7 @@
 import { DEFAULT_TIMESTAMP_WINDOW_MS } from '../src/constants.js';
 import { ed25519PublicToX25519 } from '../src/crypto/convert.js';
 import { nodeSuite } from '../src/crypto/node.js';
+import type { CryptoSuite } from '../src/crypto/suite.js';
 import {
   acceptSession,
   aeadOpen,
@@ -86,6 +87,13 @@ export function errorCode(err: unknown): string {
   throw err;
 }
 
+/**
+ * The suite the kinds run X25519 and Ed25519 with: nodeSuite unless checkVector is told
+ * otherwise (both suites must give every vector the same answer). Set only for the span of one
+ * synchronous checkVector call.
+ */
+let suite: CryptoSuite = nodeSuite;
+
 // ---- input readers: a vector with a missing or malformed field is a broken vector, not an answer ----
 
 function field(input: Record<string, unknown>, name: string): unknown {
@@ -129,7 +137,7 @@ function fail(what: string): never {
 }
 
 function identityIn(input: Record<string, unknown>, name: string) {
-  return identityFromSecret(nodeSuite, hexIn(input, name));
+  return identityFromSecret(suite, hexIn(input, name));
 }
 
 // ---- frames ----
@@ -179,7 +187,7 @@ function helloBuild(input: Record<string, unknown>): Record<string, unknown> {
     type: FrameType.HELLO,
     key: id.publicKey,
     timestamp,
-    signature: nodeSuite.sign(id.secretKey, signedBytes),
+    signature: suite.sign(id.secretKey, signedBytes),
     token: strIn(input, 'token'),
   };
   return { signedBytes: toHex(signedBytes), frame: toHex(encodeFrame(frame)) };
@@ -190,7 +198,7 @@ function helloVerify(input: Record<string, unknown>): Record<string, unknown> {
   if (frame.type !== FrameType.HELLO) throw new ProtocolError('PROTO_ERR_BAD_TYPE', 'not a HELLO');
   const origins = field(input, 'origins');
   if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string')) fail('origins');
-  verifyHello(nodeSuite, frame, hexIn(input, 'challenge'), origins as string[], {
+  verifyHello(suite, frame, hexIn(input, 'challenge'), origins as string[], {
     now: numIn(input, 'now'),
     windowMs: input.windowMs === undefined ? DEFAULT_TIMESTAMP_WINDOW_MS : numIn(input, 'windowMs'),
   });
@@ -203,9 +211,9 @@ function envelopeSeal(input: Record<string, unknown>): Record<string, unknown> {
   const recipient = hexIn(input, 'recipient');
   const ephemeralSecret = hexIn(input, 'ephemeralSecret');
   const envelope = sealWith(sender, recipient, ephemeralSecret, input);
-  const fields = verifyEnvelopeSignature(nodeSuite, envelope);
+  const fields = verifyEnvelopeSignature(suite, envelope);
   const recipientX25519 = ed25519PublicToX25519(recipient);
-  const shared = nodeSuite.x25519(ephemeralSecret, recipientX25519);
+  const shared = suite.x25519(ephemeralSecret, recipientX25519);
   const { key, nonce } = deriveEnvelopeKey(shared, fields.ephemeralKey, recipientX25519);
   if (!aeadOpen(key, nonce, fields.ciphertext, fields.header)) throw new Error('sealed envelope does not open');
   return {
@@ -225,7 +233,7 @@ function sealWith(
   ephemeralSecret: Uint8Array,
   input: Record<string, unknown>,
 ): Uint8Array {
-  return sealEnvelope(nodeSuite, {
+  return sealEnvelope(suite, {
     type: numIn(input, 'type') as 1,
     sender,
     recipient,
@@ -260,10 +268,10 @@ function envelopeOpen(input: Record<string, unknown>, hooks?: ClientHooks): Reco
   const windowMs = input.windowMs === undefined ? undefined : numIn(input, 'windowMs');
   let guard = new ReplayGuard();
   for (const earlier of hexList(input, 'before'))
-    openEnvelope(nodeSuite, earlier, { recipient, replayGuard: guard, now, windowMs });
+    openEnvelope(suite, earlier, { recipient, replayGuard: guard, now, windowMs });
   // A restart: the guard survives only as its persisted form.
   if (input.restart === true) guard = ReplayGuard.restore(JSON.parse(JSON.stringify(guard.snapshot())), {}, now);
-  const { fields, plaintext } = openEnvelope(nodeSuite, hexIn(input, 'envelope'), {
+  const { fields, plaintext } = openEnvelope(suite, hexIn(input, 'envelope'), {
     recipient,
     replayGuard: guard,
     now,
@@ -306,7 +314,7 @@ function handshakeInitiate(input: Record<string, unknown>): Record<string, unkno
     identity,
     remotePublicKey: responder,
     random: scriptedRandom([hexIn(random, 'ephemeral'), hexIn(random, 'kemSeed')]),
-    suite: nodeSuite,
+    suite: suite,
   });
   const out: Record<string, unknown> = { prologue: toHex(sessionPrologue(responder)), message1: toHex(packet) };
   if (input.message2 === undefined) {
@@ -332,7 +340,7 @@ function handshakeRespond(input: Record<string, unknown>): Record<string, unknow
     acceptInitiator: (key) => accept.some((k) => bytesEqual(k, key)),
     payload: hexIn(input, 'payload'),
     random: scriptedRandom([hexIn(random, 'ephemeral'), hexIn(random, 'kemRandom')]),
-    suite: nodeSuite,
+    suite: suite,
   });
   return {
     initiator: toHex(keys.remotePublicKey),
@@ -435,7 +443,7 @@ function prekeyBundle(input: Record<string, unknown>): Record<string, unknown> {
 }
 
 function createPrekeyBundleWith(input: Record<string, unknown>, random: Record<string, unknown>) {
-  return createPrekeyBundle(nodeSuite, {
+  return createPrekeyBundle(suite, {
     identity: identityIn(input, 'seed'),
     bundleId: numIn(input, 'bundleId'),
     createdAt: numIn(input, 'createdAt'),
@@ -445,7 +453,7 @@ function createPrekeyBundleWith(input: Record<string, unknown>, random: Record<s
 }
 
 function prekeyVerify(input: Record<string, unknown>): Record<string, unknown> {
-  const b = verifyPrekeyBundle(nodeSuite, hexIn(input, 'bundle'), {
+  const b = verifyPrekeyBundle(suite, hexIn(input, 'bundle'), {
     now: numIn(input, 'now'),
     expectedIdentity: input.expectedIdentity === undefined ? undefined : hexIn(input, 'expectedIdentity'),
   });
@@ -461,7 +469,7 @@ function prekeyVerify(input: Record<string, unknown>): Record<string, unknown> {
 
 function prekeySeal(input: Record<string, unknown>): Record<string, unknown> {
   const random = objIn(input, 'random');
-  const { message } = sealToPrekey(nodeSuite, {
+  const { message } = sealToPrekey(suite, {
     sender: identityIn(input, 'senderSeed'),
     recipient: hexIn(input, 'recipient'),
     bundle: hexIn(input, 'bundle'),
@@ -479,7 +487,7 @@ function prekeyOpen(input: Record<string, unknown>, hooks?: ClientHooks): Record
   const held = heldPrekeys(input);
   let guard = new PrekeyReplayGuard();
   const open = (packet: Uint8Array) =>
-    openPrekeyMessage(nodeSuite, decodePrekeyPacket(packet), {
+    openPrekeyMessage(suite, decodePrekeyPacket(packet), {
       recipient,
       prekeys: (id) => held.get(id),
       replayGuard: guard,
@@ -523,15 +531,22 @@ const KINDS: Record<string, (input: Record<string, unknown>, hooks?: ClientHooks
 export const VECTOR_KINDS: readonly string[] = Object.freeze(Object.keys(KINDS));
 
 /** Answer one vector with our code. A broken vector (unknown kind, bad input) throws a plain Error. */
-export function checkVector(vector: Pick<Vector, 'kind' | 'input'>, hooks?: ClientHooks): Answer {
+export function checkVector(
+  vector: Pick<Vector, 'kind' | 'input'>,
+  hooks?: ClientHooks,
+  options: { readonly suite?: CryptoSuite } = {},
+): Answer {
   const run = KINDS[vector.kind];
   if (!run) throw new Error(`unknown vector kind ${vector.kind}`);
+  suite = options.suite ?? nodeSuite;
   try {
     return { ok: true, output: run(vector.input, hooks) };
   } catch (err) {
     if (err instanceof Error && !isProtocolError(err) && typeof (err as { code?: unknown }).code !== 'string')
       throw err;
     return { ok: false, code: errorCode(err) };
+  } finally {
+    suite = nodeSuite;
   }
 }
 

@@ -1,17 +1,18 @@
 /**
  * The conformance kit (test/vectors/conformance/, schema in test/vectors/README.md) run through
- * our real code: every protocol-layer vector gets its expected output or error code, every
- * decoded frame re-encodes to its bytes, the files are exactly what
- * scripts/write-conformance.ts writes, the golden files agree with the kit where they overlap,
- * and every PROTO_ERR_* code is either covered by a vector or listed in the README as not
- * triggerable by wire input. The client's layers (payload, inner, file) run in
- * client/test/conformance-vectors.test.ts.
+ * our real code, once with each crypto suite (node:crypto and @noble): every protocol-layer
+ * vector gets its expected output or error code, every decoded frame re-encodes to its bytes,
+ * the files are exactly what scripts/write-conformance.ts writes, the golden files agree with
+ * the kit where they overlap, the README's counts are the kit's, and every PROTO_ERR_* code is
+ * either covered by a vector or listed in the README as not triggerable by wire input. The
+ * client's layers (payload, inner, file) run in client/test/conformance-vectors.test.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildProtocolConformance } from '../scripts/write-conformance.js';
 import { checkVector, frameFromJson, VECTOR_KINDS, type Vector } from '../scripts/write-conformance-check.js';
-import { encodeFrame, PROTOCOL_ERRORS, toHex } from '../src/index.js';
+import { encodeFrame, PROTOCOL_ERRORS, portableSuite, toHex } from '../src/index.js';
+import { nodeSuite } from '../src/node.js';
 
 const dir = new URL('./vectors/conformance/', import.meta.url);
 const readme = readFileSync(new URL('./vectors/README.md', import.meta.url), 'utf8');
@@ -39,8 +40,14 @@ describe('conformance vectors: protocol layers', () => {
     for (const kind of VECTOR_KINDS) if (!CLIENT_KINDS.has(kind)) expect(kinds, kind).toContain(kind);
   });
 
-  it.each(protocolOnly.map(({ file, v }) => [v.id, file, v] as const))('%s (%s)', (_id, _file, v) => {
-    const answer = checkVector(v);
+  it.each(
+    protocolOnly.flatMap(({ file, v }) =>
+      [nodeSuite, portableSuite].map(
+        (suite) => [v.id, file, suite === nodeSuite ? 'node' : 'portable', v, suite] as const,
+      ),
+    ),
+  )('%s (%s, %s suite)', (_id, _file, _name, v, suite) => {
+    const answer = checkVector(v, undefined, { suite });
     if ('error' in v.expect) {
       expect(answer).toEqual({ ok: false, code: v.expect.error });
       return;

@@ -6,9 +6,19 @@
  * The peer dials the proxy's URL; the server serves the proxy's origin too (PUBLIC_ORIGINS), so
  * the peer's signed hello is the one it would send to the server itself.
  */
+
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
-import { flipSealed, type PacketMatch, packetMatches, peerPacketOf, setPacketVersion } from './tamper.js';
+import {
+  Frame,
+  flipSealed,
+  type PacketMatch,
+  packetMatches,
+  peerPacketOf,
+  setDeliverSender,
+  setPacketVersion,
+} from './tamper.js';
 
 /** Frames buffered per connection while the upstream socket opens, count (a peer sends one hello, then waits). */
 const PENDING_FRAMES_MAX = 64;
@@ -16,7 +26,7 @@ const PENDING_FRAMES_MAX = 64;
 const WELCOME = 0x03;
 
 export type Direction = 'toPeer' | 'fromPeer';
-export type TamperAction = 'flipSealed' | 'replay' | 'version';
+export type TamperAction = 'flipSealed' | 'replay' | 'version' | 'capture' | 'spoofSender';
 
 export interface TamperRule {
   dir: Direction;
@@ -31,6 +41,8 @@ export class TamperingProxy {
   target = '';
   readonly #pairs = new Set<{ peer: WebSocket; upstream: WebSocket }>();
   #rule: TamperRule | null = null;
+  /** The frame the last `capture` rule let through, and its direction (replayed on request). */
+  #captured: { dir: Direction; frame: Uint8Array } | null = null;
   /** WELCOME frames passed to the peer: a count the runner watches to see a (re)connect complete. */
   welcomes = 0;
   /** Peer connections closed (by either side). */
@@ -66,6 +78,24 @@ export class TamperingProxy {
 
   disarm(): void {
     this.#rule = null;
+  }
+
+  /**
+   * Send the captured frame again, in its direction (to the peer, or to the server as if the peer
+   * sent it), on the connections open now. False when nothing was captured or nothing is open.
+   */
+  replayCaptured(): boolean {
+    const c = this.#captured;
+    if (!c) return false;
+    let sent = false;
+    for (const p of this.#pairs) {
+      const ws = c.dir === 'toPeer' ? p.peer : p.upstream;
+      if (ws.readyState === WebSocket.OPEN) {
+        ws.send(Uint8Array.from(c.frame));
+        sent = true;
+      }
+    }
+    return sent;
   }
 
   /** Send raw bytes to every connected peer as if the server sent them. False when none is connected. */
@@ -153,6 +183,14 @@ export class TamperingProxy {
       case 'replay':
         to.send(frame);
         to.send(Uint8Array.from(frame));
+        return;
+      case 'capture':
+        this.#captured = { dir, frame: Uint8Array.from(frame) };
+        to.send(frame);
+        return;
+      case 'spoofSender':
+        // Only a DELIVER names a sender (the server's word); on other frames it passes unaltered.
+        to.send(view.frameType === Frame.DELIVER ? setDeliverSender(frame, randomBytes(32)) : frame);
         return;
     }
   }

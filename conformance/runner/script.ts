@@ -35,6 +35,7 @@ export const STEP_FIELDS: Readonly<Record<string, readonly string[]>> = Object.f
   'proxy.arm': ['dir', 'match', 'action'],
   'proxy.fired': [],
   'proxy.inject': ['frame'],
+  'proxy.replayCaptured': [],
   wait: ['ms'],
   // expectations on the peer's events
   'peer.consentRequest': [],
@@ -74,7 +75,7 @@ export interface Step {
   ms?: number;
   dir?: 'toPeer' | 'fromPeer';
   match?: 'data' | 'consent' | 'any';
-  action?: 'flipSealed' | 'replay' | 'version';
+  action?: 'flipSealed' | 'replay' | 'version' | 'capture' | 'spoofSender';
   frame?: 'unknownType';
 }
 
@@ -90,7 +91,7 @@ export interface Script {
 const ENUMS: Readonly<Record<string, readonly unknown[]>> = {
   dir: ['toPeer', 'fromPeer'],
   match: ['data', 'consent', 'any'],
-  action: ['flipSealed', 'replay', 'version'],
+  action: ['flipSealed', 'replay', 'version', 'capture', 'spoofSender'],
   frame: ['unknownType'],
   accept: [true, false],
 };

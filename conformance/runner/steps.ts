@@ -188,6 +188,9 @@ export async function runStep(ctx: StepContext, step: Step): Promise<string> {
       ctx.closesAtInject = w.proxy.closes;
       if (!w.proxy.inject(unknownFrame())) throw new StepFailure('the peer is not connected to the proxy');
       return 'frame type 0x7e';
+    case 'proxy.replayCaptured':
+      if (!w.proxy.replayCaptured()) throw new StepFailure('nothing captured, or no connection open to send it on');
+      return '';
     case 'wait':
       await sleep(step.ms!);
       return '';

@@ -82,6 +82,13 @@ export function setPacketVersion(frame: Uint8Array, view: PacketView, version = 
   return out;
 }
 
+/** DELIVER's `from` (bytes 2..34) replaced by `key`: the server vouches for the wrong sender. Returns a copy. */
+export function setDeliverSender(frame: Uint8Array, key: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(frame);
+  out.set(key.subarray(0, 32), 2);
+  return out;
+}
+
 /** A frame whose type byte no version of the protocol defines (0x7e), with 8 bytes of body. */
 export function unknownFrame(type = 0x7e): Uint8Array {
   return Uint8Array.from([type, 0, 0, 0, 0, 0, 0, 0, 0]);

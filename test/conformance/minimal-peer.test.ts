@@ -19,6 +19,7 @@ const TRANSCRIPTS = [
   'reconnect-mailbox',
   'tampered-to-peer',
   'tampered-from-peer',
+  'replay-later-and-spoofing',
 ] as const;
 
 describe.runIf(existsSync(ENTRY))('the minimal peer against our real client and server', () => {

@@ -11,6 +11,7 @@ import {
   flipSealed,
   packetMatches,
   peerPacketOf,
+  setDeliverSender,
   setPacketVersion,
   unknownFrame,
 } from '../../conformance/runner/tamper.js';
@@ -66,6 +67,9 @@ describe('tampering', () => {
     expect([...ver].flatMap((b, i) => (b !== v2[i] ? [i] : []))).toEqual([34]);
     expect(v2[34]).toBe(2); // the original is untouched
     expect(unknownFrame()[0]).toBe(0x7e);
+    const spoofed = setDeliverSender(v2, new Uint8Array(32).fill(7));
+    expect([...spoofed.subarray(2, 34)]).toEqual(new Array(32).fill(7));
+    expect([...spoofed.subarray(34)]).toEqual([...v2.subarray(34)]);
   });
 });
 
@@ -79,6 +83,7 @@ describe('scripts', () => {
       'tampered-to-peer',
       'tampered-from-peer',
       'vectors',
+      'replay-later-and-spoofing',
     ]);
     for (const s of scripts) for (const st of s.steps) expect(Object.keys(STEP_FIELDS)).toContain(st.do);
   });

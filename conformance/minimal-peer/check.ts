@@ -2,6 +2,7 @@
 // README.md, "Kinds") and return {output} — or throw the PeerError whose code the vector
 // expects. Bytes are lowercase hex in and out; identities are given by their seeds.
 
+import { sha256 } from '@noble/hashes/sha2.js';
 import { fromHex, fromUtf8, toHex } from './bytes.js';
 import { openEnvelope, sealEnvelopeParts, TIMESTAMP_WINDOW_MS } from './envelope.js';
 import { EnvelopeReplayGuard } from './envelope-replay-guard.js';
@@ -11,8 +12,17 @@ import { decodeFrame, encodeFrame, type Frame } from './frames.js';
 import { prologue, readMessage1AndRespond, readMessage2, writeMessage1 } from './handshake.js';
 import { identityFromSeed } from './identity.js';
 import { decodeInner, type Inner } from './inner-payload.js';
+import { kemKeyPair } from './ml-kem.js';
 import { decodePayload, type Payload } from './payload.js';
 import { classifyPeerPacket } from './peer-packet.js';
+import {
+  type HeldPrekey,
+  makeBundle,
+  openPrekeyPacket,
+  PrekeyReplayGuard,
+  sealToBundle,
+  verifyBundle,
+} from './prekey.js';
 import { helloSignatureInput, signHello } from './server-auth.js';
 import { nextEpochKey, Session } from './session.js';
 import { decodeSignal } from './signal.js';
@@ -70,6 +80,10 @@ const KINDS: Record<string, (input: Input) => Output> = {
   'transport.open': transportOpen,
   'payload.decode': (input) => ({ payload: payloadOutput(num(input, 'envelopeType'), hex(input, 'plaintext')) }),
   'inner.decode': (input) => ({ inner: innerOutput(decodeInner(hex(input, 'plaintext'))) }),
+  'prekey.bundle': prekeyBundle,
+  'prekey.verify': prekeyVerify,
+  'prekey.seal': prekeySeal,
+  'prekey.open': prekeyOpen,
   'file.decode': (input) => ({ file: decodeFileMessage(hex(input, 'message')) }),
 };
 
@@ -300,6 +314,83 @@ function transportOpen(input: Input): Output {
     plaintext: toHex(plaintext),
   };
   if (input.decode === 'inner') output.inner = innerOutput(decodeInner(plaintext));
+  return output;
+}
+
+// ── v2 prekeys (optional for a peer; here for the kit) ─────────────────────────────────────────
+
+function prekeyBundle(input: Input): Output {
+  const random = (input.random ?? {}) as Input;
+  const bundle = makeBundle(
+    identityFromSeed(hex(input, 'seed')),
+    num(input, 'bundleId'),
+    num(input, 'createdAt'),
+    num(input, 'lifetimeMs'),
+    { x25519Secret: hex(random, 'x25519Secret'), kemSeed: hex(random, 'kemSeed') },
+  );
+  return {
+    bundle: toHex(bundle.encoded),
+    digest: toHex(sha256(bundle.encoded)),
+    x25519Prekey: toHex(bundle.x25519Prekey),
+    kemPublicKey: toHex(bundle.kemPublicKey),
+  };
+}
+
+function prekeyVerify(input: Input): Output {
+  const expected = typeof input.expectedIdentity === 'string' ? hex(input, 'expectedIdentity') : undefined;
+  const b = verifyBundle(hex(input, 'bundle'), num(input, 'now'), expected);
+  return {
+    identity: toHex(b.identity),
+    bundleId: b.bundleId,
+    createdAt: b.createdAt,
+    expiresAt: b.expiresAt,
+    x25519Prekey: toHex(b.x25519Prekey),
+    kemPublicKey: toHex(b.kemPublicKey),
+  };
+}
+
+function prekeySeal(input: Input): Output {
+  const random = (input.random ?? {}) as Input;
+  const packet = sealToBundle(
+    identityFromSeed(hex(input, 'senderSeed')),
+    hex(input, 'recipient'),
+    hex(input, 'bundle'),
+    num(input, 'now'),
+    num(input, 'sequence'),
+    hex(input, 'messageId'),
+    { ephemeral: hex(random, 'ephemeral'), kemRandom: hex(random, 'kemRandom') },
+    hex(input, 'plaintext'),
+  );
+  return { packet: toHex(packet) };
+}
+
+function prekeyOpen(input: Input): Output {
+  const me = identityFromSeed(hex(input, 'recipientSeed'));
+  const held: HeldPrekey[] = ((input.prekeys ?? []) as Input[]).map((p) => ({
+    bundle: hex(p, 'bundle'),
+    x25519Secret: hex(p, 'x25519Secret'),
+    kemSecret: kemKeyPair(hex(p, 'kemSeed')).secretKey,
+  }));
+  let guard = new PrekeyReplayGuard();
+  for (const earlier of hexList(input, 'before')) openPrekeyPacket(me, earlier, held, guard);
+  if (input.restart === true) guard = PrekeyReplayGuard.restore(guard.snapshot());
+  const opened = openPrekeyPacket(me, hex(input, 'packet'), held, guard);
+  const output: Output = {
+    sender: toHex(opened.sender),
+    bundleId: opened.bundleId,
+    sequence: opened.sequence,
+    messageId: toHex(opened.messageId),
+    plaintext: toHex(opened.plaintext),
+  };
+  if (input.decode === 'inner') {
+    const inner = decodeInner(opened.plaintext);
+    // Files run only under a live session; a DATA's id must be the prekey message id.
+    if (inner.kind === 'file') throw new PeerError('CLIENT_ERR_BAD_PAYLOAD', 'FILE inside a prekey message');
+    if (inner.kind === 'payload' && inner.payload.type === 5 && inner.payload.header.id !== output.messageId) {
+      throw new PeerError('CLIENT_ERR_BAD_PAYLOAD', 'DATA id differs from the prekey message id');
+    }
+    output.inner = innerOutput(inner);
+  }
   return output;
 }
 

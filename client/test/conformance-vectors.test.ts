@@ -9,7 +9,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildProtocolConformance } from '../../packages/protocol/scripts/write-conformance.js';
-import { checkVector, type Vector } from '../../packages/protocol/scripts/write-conformance-check.js';
+import {
+  CLIENT_VECTOR_KINDS,
+  checkVector,
+  type Vector,
+} from '../../packages/protocol/scripts/write-conformance-check.js';
 import { buildClientConformance } from '../../packages/protocol/scripts/write-conformance-client.js';
 import { clientHooks } from '../../packages/protocol/scripts/write-conformance-client-hooks.js';
 import { CLIENT_ERRORS } from '../src/errors.js';
@@ -17,7 +21,7 @@ import { PATH_ERRORS } from '../src/transports/direct-errors.js';
 
 const dir = new URL('../../packages/protocol/test/vectors/conformance/', import.meta.url);
 const readme = readFileSync(new URL('../README.md', dir), 'utf8');
-const CLIENT_KINDS = new Set(['payload.decode', 'inner.decode', 'file.decode']);
+const CLIENT_KINDS = CLIENT_VECTOR_KINDS;
 
 const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.json'))

@@ -77,6 +77,8 @@ export interface ClientHooks {
   inner(plaintext: Uint8Array, prekeyMessageId?: Uint8Array): Record<string, unknown>;
   /** `file.decode` output for one file-transfer message; throws a coded error. */
   file(message: Uint8Array): Record<string, unknown>;
+  /** The direct link's handshake (`direct.decode`, `direct.prove`, `direct.verify`); throws a coded error. */
+  direct(kind: 'decode' | 'prove' | 'verify', input: Record<string, unknown>): Record<string, unknown>;
 }
 
 /** The error code of anything our code throws (ProtocolError or the client's coded errors). */
@@ -526,9 +528,22 @@ const KINDS: Record<string, (input: Record<string, unknown>, hooks?: ClientHooks
   }),
   'inner.decode': (input, hooks) => ({ inner: needHooks(hooks).inner(hexIn(input, 'plaintext')) }),
   'file.decode': (input, hooks) => needHooks(hooks).file(hexIn(input, 'message')),
+  'direct.decode': (input, hooks) => needHooks(hooks).direct('decode', input),
+  'direct.prove': (input, hooks) => needHooks(hooks).direct('prove', input),
+  'direct.verify': (input, hooks) => needHooks(hooks).direct('verify', input),
 };
 
 export const VECTOR_KINDS: readonly string[] = Object.freeze(Object.keys(KINDS));
+
+/** The kinds answered by client code (ClientHooks); the rest are this package's. */
+export const CLIENT_VECTOR_KINDS: ReadonlySet<string> = new Set([
+  'payload.decode',
+  'inner.decode',
+  'file.decode',
+  'direct.decode',
+  'direct.prove',
+  'direct.verify',
+]);
 
 /** Answer one vector with our code. A broken vector (unknown kind, bad input) throws a plain Error. */
 export function checkVector(

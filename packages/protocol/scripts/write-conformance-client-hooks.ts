@@ -16,9 +16,11 @@ import { decodeInner } from '../../../client/src/session/inner-payload.js';
 import { decodePayload, type Payload } from '../../../client/src/session/payload.js';
 import { UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES } from '../../../client/src/transports/direct-constants.js';
 import { PathError } from '../../../client/src/transports/direct-errors.js';
+import { decodeHandshake, signTranscript, verifyTranscript } from '../../../client/src/transports/direct-handshake.js';
 import { checkSignal } from '../../../client/src/transports/webrtc-signal.js';
-import { toHex } from '../src/index.js';
-import type { ClientHooks } from './write-conformance-check.js';
+import { nodeSuite } from '../src/crypto/node.js';
+import { identityFromSecret, lengthPrefixed, toHex, utf8 } from '../src/index.js';
+import { type ClientHooks, hexIn } from './write-conformance-check.js';
 
 // ---------------------------------------------------------------------------------------------
 // the client's decoders as vector outputs (ClientHooks)
@@ -114,6 +116,20 @@ export function fileJson(m: TransferMessage): Record<string, unknown> {
 
 const INNER_NAMES: Record<number, string> = { 5: 'data', 6: 'ack', 7: 'revoke' };
 
+const DIRECT_TYPES = ['HELLO', 'HELLO_PROOF', 'PROOF', 'ACCEPT'];
+
+/** lp(tag) ‖ lp(role) ‖ lp(challenge_d) ‖ lp(challenge_l) ‖ lp(key_d) ‖ lp(key_l): what a direct proof signs (the spec's rule, written out). */
+function directTranscriptBytes(role: string, t: Record<string, Uint8Array>): Uint8Array {
+  return lengthPrefixed(
+    utf8('p2p-comm/v1/direct-auth'),
+    utf8(role),
+    t.dialerChallenge!,
+    t.listenerChallenge!,
+    t.dialerKey!,
+    t.listenerKey!,
+  );
+}
+
 export const clientHooks: ClientHooks = {
   payload(type, plaintext) {
     if (type === 3) return signalJson(plaintext);
@@ -140,5 +156,33 @@ export const clientHooks: ClientHooks = {
   },
   file(message) {
     return { file: fileJson(decodeTransferMessage(message)) };
+  },
+  direct(kind, input) {
+    if (kind === 'decode') {
+      const want = DIRECT_TYPES.indexOf(String(input.expected)) + 1;
+      if (want === 0) throw new Error('direct.decode: expected must name a handshake message');
+      const m = decodeHandshake(hexIn(input, 'message'), want as 1 | 2 | 3 | 4) as Record<string, unknown>;
+      const out: Record<string, unknown> = { type: DIRECT_TYPES[want - 1] };
+      for (const k of ['key', 'challenge', 'signature']) if (m[k] instanceof Uint8Array) out[k] = toHex(m[k]);
+      return { message: out };
+    }
+    const role = input.role;
+    if (role !== 'dialer' && role !== 'listener') throw new Error('direct: role must be dialer or listener');
+    const t = {
+      dialerChallenge: hexIn(input, 'dialerChallenge'),
+      listenerChallenge: hexIn(input, 'listenerChallenge'),
+      dialerKey: hexIn(input, 'dialerKey'),
+      listenerKey: hexIn(input, 'listenerKey'),
+    };
+    if (kind === 'prove') {
+      const me = identityFromSecret(nodeSuite, hexIn(input, 'seed'));
+      return {
+        signedBytes: toHex(directTranscriptBytes(role, t)),
+        signature: toHex(signTranscript(nodeSuite, me, role, t)),
+      };
+    }
+    if (!verifyTranscript(nodeSuite, hexIn(input, 'signer'), role, t, hexIn(input, 'signature')))
+      throw new PathError('CLIENT_ERR_DIRECT_BAD_PROOF', `${role} signature`);
+    return { valid: true };
   },
 };

@@ -23,6 +23,7 @@ import { clientHooks } from './write-conformance-client-hooks.js';
 import {
   alice,
   bob,
+  carol,
   concat,
   fill,
   flip,
@@ -387,6 +388,92 @@ function encodeRaw(
     [note.length >> 8, note.length & 0xff],
     note,
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// direct.json: the direct link's key-proving handshake
+// ---------------------------------------------------------------------------------------------
+
+function direct(ids: Set<string>): VectorSet {
+  const set = new VectorSet('direct', ids, clientHooks);
+  // Alice dials Bob's listener.
+  const cd = fill(32, 0xd1);
+  const cl = fill(32, 0x1d);
+  const t = {
+    dialerChallenge: hex(cd),
+    listenerChallenge: hex(cl),
+    dialerKey: hex(alice.publicKey),
+    listenerKey: hex(bob.publicKey),
+  };
+  const prove = (seed: Uint8Array, role: string) =>
+    ok('direct.prove', { seed: hex(seed), role, ...t }).signature as string;
+  const sigL = prove(SEEDS.bob, 'listener');
+  const sigD = prove(SEEDS.alice, 'dialer');
+  set.ok('prove-listener', 'direct.prove', "Bob's listener proof over both challenges and both keys", {
+    seed: hex(SEEDS.bob),
+    role: 'listener',
+    ...t,
+  });
+  set.ok('prove-dialer', 'direct.prove', "Alice's dialer proof", { seed: hex(SEEDS.alice), role: 'dialer', ...t });
+  const messages: [string, string, number[] | Uint8Array, string][] = [
+    ['hello', 'HELLO', concat([1, 1], alice.publicKey, cd), 'dialer → listener HELLO (66 bytes): key_d, challenge_d'],
+    [
+      'hello-proof',
+      'HELLO_PROOF',
+      concat([2, 1], bob.publicKey, cl, fromHex(sigL)!),
+      'listener → dialer HELLO_PROOF (130 bytes): key_l, challenge_l, sig_l',
+    ],
+    ['proof', 'PROOF', concat([3, 1], fromHex(sigD)!), 'dialer → listener PROOF (66 bytes): sig_d'],
+    ['accept', 'ACCEPT', [4, 1], 'listener → dialer ACCEPT (2 bytes); then every binary message is one peer packet'],
+  ];
+  for (const [name, expected, bytes, description] of messages)
+    set.ok(`decode-${name}`, 'direct.decode', description, { message: hex(Uint8Array.from(bytes)), expected });
+  const verify = (role: string, signer: Uint8Array, signature: string, extra: Record<string, unknown> = {}) => ({
+    role,
+    signer: hex(signer),
+    signature,
+    ...t,
+    ...extra,
+  });
+  set.ok('verify-listener', 'direct.verify', "Alice checks Bob's HELLO_PROOF", verify('listener', bob.publicKey, sigL));
+  set.ok('verify-dialer', 'direct.verify', "Bob checks Alice's PROOF", verify('dialer', alice.publicKey, sigD));
+  const bad = (name: string, description: string, input: Record<string, unknown>) =>
+    set.error(name, 'direct.verify', description, input, 'CLIENT_ERR_DIRECT_BAD_PROOF');
+  bad(
+    'verify-reflected',
+    "Bob's listener proof reflected back as a dialer proof (the role label differs)",
+    verify('dialer', bob.publicKey, sigL),
+  );
+  bad(
+    'verify-other-challenge',
+    'a proof replayed to a handshake with another listener challenge',
+    verify('dialer', alice.publicKey, sigD, { listenerChallenge: hex(fill(32, 0x2d)) }),
+  );
+  bad(
+    'verify-relayed',
+    "Alice's proof made for Bob, relayed by Carol to a listener that is Carol's (key_l differs)",
+    verify('dialer', alice.publicKey, sigD, { listenerKey: hex(carol.publicKey) }),
+  );
+  bad(
+    'verify-bit',
+    'a dialer proof with one bit flipped',
+    verify('dialer', alice.publicKey, hex(flip(fromHex(sigD)!, 3))),
+  );
+  const dbad = (name: string, description: string, bytes: number[] | Uint8Array, expected: string) =>
+    set.error(
+      name,
+      'direct.decode',
+      description,
+      { message: hex(Uint8Array.from(bytes)), expected },
+      'CLIENT_ERR_DIRECT_BAD_FRAME',
+    );
+  const helloBytes = concat([1, 1], alice.publicKey, cd);
+  dbad('decode-unexpected-type', 'a PROOF where HELLO is expected', concat([3, 1], fromHex(sigD)!), 'HELLO');
+  dbad('decode-version-2', 'HELLO with version 2', patch(helloBytes, 1, [2]), 'HELLO');
+  dbad('decode-short', 'HELLO of 65 bytes', helloBytes.subarray(0, 65), 'HELLO');
+  dbad('decode-long', 'ACCEPT with a byte after it', [4, 1, 0], 'ACCEPT');
+  dbad('decode-empty', 'an empty message', [], 'HELLO');
+  return set;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -867,6 +954,10 @@ export function buildClientConformance(): Map<string, string> {
       SOURCE('packets opened down to their payload (envelope.open, transport.open, prekey.open with decode)'),
       layered(ids).vectors,
     ),
+  );
+  out.set(
+    'direct.json',
+    vectorFile(SOURCE("the direct link's handshake (direct.decode, direct.prove, direct.verify)"), direct(ids).vectors),
   );
   out.set('files.json', vectorFile(SOURCE('file-transfer messages (file.decode)'), files(ids).vectors));
   out.set('transcripts/consent-data-ack-revoke.json', consentTranscript(ids));

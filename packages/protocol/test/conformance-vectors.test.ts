@@ -10,15 +10,20 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildProtocolConformance } from '../scripts/write-conformance.js';
-import { checkVector, frameFromJson, VECTOR_KINDS, type Vector } from '../scripts/write-conformance-check.js';
+import {
+  CLIENT_VECTOR_KINDS,
+  checkVector,
+  frameFromJson,
+  VECTOR_KINDS,
+  type Vector,
+} from '../scripts/write-conformance-check.js';
 import { encodeFrame, PROTOCOL_ERRORS, portableSuite, toHex } from '../src/index.js';
 import { nodeSuite } from '../src/node.js';
 
 const dir = new URL('./vectors/conformance/', import.meta.url);
 const readme = readFileSync(new URL('./vectors/README.md', import.meta.url), 'utf8');
 
-/** Kinds answered by client code (client/test/conformance-vectors.test.ts). */
-const CLIENT_KINDS = new Set(['payload.decode', 'inner.decode', 'file.decode']);
+const CLIENT_KINDS = CLIENT_VECTOR_KINDS;
 
 function conformanceFiles(): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })

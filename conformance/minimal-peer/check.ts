@@ -4,6 +4,7 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromHex, fromUtf8, toHex } from './bytes.js';
+import { type DirectProofInput, decodeDirectMessage, directSignedBytes, verifyDirectProof } from './direct-auth.js';
 import { openEnvelope, sealEnvelopeParts, TIMESTAMP_WINDOW_MS } from './envelope.js';
 import { EnvelopeReplayGuard } from './envelope-replay-guard.js';
 import { PeerError } from './errors.js';
@@ -26,7 +27,7 @@ import {
 import { helloSignatureInput, signHello } from './server-auth.js';
 import { nextEpochKey, Session } from './session.js';
 import { decodeSignal } from './signal.js';
-import { verifyStrict } from './strict-ed25519.js';
+import { sign, verifyStrict } from './strict-ed25519.js';
 
 type Input = Record<string, unknown>;
 type Output = Record<string, unknown>;
@@ -84,6 +85,9 @@ const KINDS: Record<string, (input: Input) => Output> = {
   'prekey.verify': prekeyVerify,
   'prekey.seal': prekeySeal,
   'prekey.open': prekeyOpen,
+  'direct.decode': (input) => ({ message: decodeDirectMessage(hex(input, 'message'), str(input, 'expected')) }),
+  'direct.prove': directProve,
+  'direct.verify': directVerify,
   'file.decode': (input) => ({ file: decodeFileMessage(hex(input, 'message')) }),
 };
 
@@ -392,6 +396,30 @@ function prekeyOpen(input: Input): Output {
     output.inner = innerOutput(inner);
   }
   return output;
+}
+
+// ── direct link handshake (optional for a peer; here for the kit) ──────────────────────────────
+
+function directProofInput(input: Input): DirectProofInput {
+  const role = str(input, 'role');
+  if (role !== 'dialer' && role !== 'listener') throw new PeerError('CLIENT_ERR_INVALID_ARGUMENT', 'role');
+  return {
+    role,
+    dialerChallenge: hex(input, 'dialerChallenge'),
+    listenerChallenge: hex(input, 'listenerChallenge'),
+    dialerKey: hex(input, 'dialerKey'),
+    listenerKey: hex(input, 'listenerKey'),
+  };
+}
+
+function directProve(input: Input): Output {
+  const signedBytes = directSignedBytes(directProofInput(input));
+  return { signedBytes: toHex(signedBytes), signature: toHex(sign(hex(input, 'seed'), signedBytes)) };
+}
+
+function directVerify(input: Input): Output {
+  verifyDirectProof(hex(input, 'signer'), hex(input, 'signature'), directProofInput(input));
+  return { valid: true };
 }
 
 // ── application and inner payloads ───────────────────────────────────────────────────────────

@@ -62,6 +62,11 @@ function offer(id: string, content: Buffer, size = content.length): TransferMess
 }
 
 const settle = (ms = 60) => new Promise((r) => setTimeout(r, ms));
+/** Wait until `cond` holds (at most 10 s: a loaded machine is slow, not wrong). */
+async function until(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!cond() && Date.now() < end) await settle(10);
+}
 const answers = (id: string) => heard.filter((m) => m.id === id).map((m) => m.type);
 const newId = () => randomBytes(16).toString('hex');
 
@@ -96,7 +101,7 @@ afterEach(() => {
 async function stream(id: string, content: Buffer): Promise<void> {
   const total = Math.ceil(content.length / CHUNK);
   let next = 0;
-  const end = Date.now() + 5_000;
+  const end = Date.now() + 15_000;
   while (next < total && Date.now() < end) {
     const credit = heard.filter((m) => m.id === id && m.type === TransferMessageType.CREDIT).at(-1);
     const limit = credit?.type === TransferMessageType.CREDIT ? credit.limit : 0;
@@ -118,16 +123,15 @@ describe('long messages at the recipient', () => {
     const id = newId();
     const content = randomBytes(10 * CHUNK + 123);
     send(offer(id, content));
-    await settle();
-    expect(answers(id)).toContain(TransferMessageType.ACCEPT);
+    await until(() => answers(id).includes(TransferMessageType.ACCEPT));
     await stream(id, content);
-    await settle(100);
+    await until(() => answers(id).includes(TransferMessageType.DONE));
     expect(delivered).toHaveLength(1);
     expect(delivered[0]!.body.equals(content)).toBe(true);
     expect(delivered[0]!.offer.id).toBe(id);
     expect(answers(id).at(-1)).toBe(TransferMessageType.DONE);
     send(offer(id, content)); // our DONE lost: the answer again, not a second delivery
-    await settle();
+    await until(() => answers(id).filter((t) => t === TransferMessageType.DONE).length >= 2);
     expect(answers(id).filter((t) => t === TransferMessageType.DONE).length).toBeGreaterThanOrEqual(2);
     expect(delivered).toHaveLength(1);
     expect(readdirSync(join(dir, B, 'inbox', '.partial'))).toEqual([]);
@@ -138,7 +142,7 @@ describe('long messages at the recipient', () => {
   it('announcing more than the maximum: DECLINE too-large, nothing accepted', async () => {
     const id = newId();
     send(offer(id, Buffer.alloc(0), 64 * 1024 + 1));
-    await settle();
+    await until(() => answers(id).length > 0);
     expect(heard.find((m) => m.id === id)).toMatchObject({ type: TransferMessageType.DECLINE, reason: 'too-large' });
     expect(b.receiver.list()).toEqual([]);
   });
@@ -147,7 +151,7 @@ describe('long messages at the recipient', () => {
     trusted = false;
     const id = newId();
     send(offer(id, randomBytes(100)));
-    await settle();
+    await until(() => answers(id).length > 0);
     expect(heard.find((m) => m.id === id)).toMatchObject({ type: TransferMessageType.DECLINE, reason: 'declined' });
   });
 
@@ -155,17 +159,17 @@ describe('long messages at the recipient', () => {
     const id = newId();
     const announced = randomBytes(3 * CHUNK);
     send(offer(id, announced));
-    await settle();
+    await until(() => answers(id).includes(TransferMessageType.CREDIT));
     // More than the announced size: a chunk longer than the chunk size, chunks far past the credit.
     send({ type: TransferMessageType.CHUNK, id, index: 0, bytes: randomBytes(CHUNK + 1000).subarray(0, CHUNK + 1) });
     for (let i = 10; i < 200; i++) send({ type: TransferMessageType.CHUNK, id, index: i, bytes: randomBytes(CHUNK) });
-    await settle();
+    await until(() => b.receiver.counters.overCredit >= 190);
     expect(b.receiver.counters.badLength).toBe(1);
     expect(b.receiver.counters.overCredit).toBeGreaterThanOrEqual(190);
     expect(peakCredit).toBeLessThanOrEqual(4 * CHUNK);
     // Then the right number of bytes, but not the ones hashed in the offer.
     await stream(id, randomBytes(3 * CHUNK));
-    await settle(100);
+    await until(() => answers(id).includes(TransferMessageType.FAILED));
     expect(heard.find((m) => m.id === id && m.type === TransferMessageType.FAILED)).toMatchObject({
       reason: 'hash-mismatch',
     });

@@ -55,7 +55,7 @@ describe('conformance runner', () => {
       'PROTO_ERR_DECRYPT_FAILED',
       'PROTO_ERR_SESSION_REPLAY',
       'PROTO_ERR_BAD_VERSION',
-      'ignored silently (no refused within 1000 ms)',
+      'ignored silently (no refused within 700 ms)',
       'CLIENT_ERR_NOT_TRUSTED',
     ]);
   });

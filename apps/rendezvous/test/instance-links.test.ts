@@ -290,6 +290,25 @@ describe('instance links', () => {
       else expect(i1.app.hub.links!.counters.batchesReplayed).toBeGreaterThan(0);
     });
 
+  it('closes a link that goes silent (both directions black-holed, sockets open) and replays its batches through Redis', async () => {
+    const r = await redis();
+    const p2 = await freePort();
+    const px = await proxy(p2);
+    const i1 = await instance('one', linked(r));
+    const i2 = await instance(
+      'two',
+      linked(r, { INSTANCE_LINK_LISTEN: `127.0.0.1:${p2}`, INSTANCE_LINK_ADDR: `127.0.0.1:${px.port}` }),
+    );
+    const { a, b } = await pair(i1, i2);
+    const closedBefore = i1.app.hub.links!.counters.linksClosed;
+    await exactlyOnce(a, b, 300, async () => {
+      px.drop.up = true;
+      px.drop.down = true; // nothing gets through, nothing is closed: only the keepalive can tell
+    });
+    expect(i1.app.hub.links!.counters.linksClosed).toBeGreaterThan(closedBefore);
+    expect(i1.app.hub.links!.counters.batchesReplayed).toBeGreaterThan(0);
+  });
+
   it('refuses a dialer without the secret, a wrong secret, another version and a stranger, and keeps routing', async () => {
     const r = await redis();
     const i1 = await instance('one', linked(r));

@@ -80,7 +80,12 @@ export class Link {
   private readonly unacked: Unacked[] = [];
   private unackedHead = 0;
   unackedBytes = 0;
-  lastRx = Date.now();
+  /**
+   * Keepalive ticks (manager.ts, every LINK_KEEPALIVE_MS) since the peer last sent anything.
+   * Counted in our own ticks, not wall time: a turn of ours that was late (a busy core) finds the
+   * peer's bytes still unread, and must not mistake its own stall for the peer's silence.
+   */
+  silentTicks = 0;
   private ackScheduled = false;
   /** The last `lastIn` the peer was told (in an ACK or a BATCH): no ACK frame is due while it is current. */
   private ackSent = 0;
@@ -121,7 +126,7 @@ export class Link {
 
   private onData(chunk: Buffer): void {
     if (this.state === LinkState.CLOSED) return;
-    this.lastRx = Date.now();
+    this.silentTicks = 0;
     try {
       if (this.pre !== null) {
         const need = PREAMBLE_BYTES - this.pre.length;

@@ -358,13 +358,13 @@ export class LinkManager implements BatchSink {
       .catch((err: unknown) => this.log.debug({ err: String(err) }, 'link address announce failed'));
   }
 
-  /** Keepalive ACKs on every open link; a link silent for LINK_IDLE_TIMEOUT_MS is closed (and replayed). */
+  /** Keepalive ACKs on every open link; a link silent for LINK_IDLE_TIMEOUT_MS of our ticks is closed (and replayed). */
   private keepalive(): void {
     const now = Date.now();
     for (const st of this.peers.values()) {
       const l = st.link;
       if (l === null) continue;
-      if (now - l.lastRx > LINK_IDLE_TIMEOUT_MS) {
+      if (++l.silentTicks > LINK_IDLE_TIMEOUT_MS / LINK_KEEPALIVE_MS) {
         this.log.warn({ peer: l.peerId }, 'instance link silent; closing');
         l.close(null);
       } else l.sendAck();

@@ -14,7 +14,10 @@ import {
 } from '../../../client/src/files/wire.js';
 import { decodeInner } from '../../../client/src/session/inner-payload.js';
 import { decodePayload, type Payload } from '../../../client/src/session/payload.js';
-import { UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES } from '../../../client/src/transports/direct-constants.js';
+import {
+  UPGRADE_MAX_ADDRESSES_PER_PEER,
+  UPGRADE_MAX_SIGNAL_PAYLOAD_BYTES,
+} from '../../../client/src/transports/direct-constants.js';
 import { PathError } from '../../../client/src/transports/direct-errors.js';
 import { decodeHandshake, signTranscript, verifyTranscript } from '../../../client/src/transports/direct-handshake.js';
 import { checkSignal } from '../../../client/src/transports/webrtc-signal.js';
@@ -77,11 +80,14 @@ function signalJson(plaintext: Uint8Array): Record<string, unknown> {
   }
   if (m.t === 'addrs') {
     if (!Array.isArray(m.a)) throw badSignal('a must be a list');
-    // Entries that are not IP literals with a numeric port are skipped, as the upgrader does.
-    const a = m.a.filter(
-      (x): x is { h: string; p: number } =>
-        typeof x === 'object' && x !== null && typeof x.h === 'string' && isIP(x.h) !== 0 && typeof x.p === 'number',
-    );
+    // As the upgrader reads it: the first UPGRADE_MAX_ADDRESSES_PER_PEER entries, of which those
+    // that are not IP literals with a numeric port are skipped.
+    const a = m.a
+      .slice(0, UPGRADE_MAX_ADDRESSES_PER_PEER)
+      .filter(
+        (x): x is { h: string; p: number } =>
+          typeof x === 'object' && x !== null && typeof x.h === 'string' && isIP(x.h) !== 0 && typeof x.p === 'number',
+      );
     return { signal: { t: 'addrs', a: a.map((x) => ({ h: x.h, p: x.p })) } };
   }
   if (m.t === 'rtc-off') return { signal: typeof m.id === 'string' ? { t: 'rtc-off', id: m.id } : { t: 'rtc-off' } };

@@ -118,6 +118,14 @@ function payloads(ids: Set<string>): VectorSet {
   ok('signal-rtc-req', 'SIGNAL: "please start a WebRTC attempt" (from the higher key)', 3, utf8('{"t":"rtc-req"}'));
   ok('signal-rtc-off', 'SIGNAL: "WebRTC is disabled here" for attempt a1', 3, utf8('{"t":"rtc-off","id":"a1"}'));
   ok(
+    'signal-addrs-over-limit',
+    'SIGNAL addrs with 9 entries: only the first 8 (UPGRADE_MAX_ADDRESSES_PER_PEER) are read',
+    3,
+    utf8(
+      JSON.stringify({ t: 'addrs', a: Array.from({ length: 9 }, (_, i) => ({ h: `192.0.2.${i + 1}`, p: 7000 + i })) }),
+    ),
+  );
+  ok(
     'signal-addrs',
     "SIGNAL: the sender's direct listener addresses (IP literals only: a name is skipped)",
     3,

@@ -437,6 +437,13 @@ export function hellos(ids: Set<string>): VectorSet {
     { ...verify, now: T0 - 300_001 },
     'PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW',
   );
+  set.error(
+    'verify-too-old-and-bad-signature',
+    'hello.verify',
+    'both outside the window and with a flipped signature bit: the window is checked first (no signature work for a stale hello)',
+    { ...verify, frame: hex(flip(hello(SEEDS.alice, GOLDEN_CHALLENGE, GOLDEN_ORIGIN, T0), 50)), now: T0 + 300_001 },
+    'PROTO_ERR_TIMESTAMP_OUT_OF_WINDOW',
+  );
   return set;
 }
 

@@ -45,6 +45,7 @@ export const STEP_FIELDS: Readonly<Record<string, readonly string[]>> = Object.f
   'peer.message': ['label'],
   'peer.acked': ['label'],
   'peer.noMessage': ['label', 'forMs'],
+  'peer.noConsentRequest': ['forMs'],
   'peer.refused': ['codes', 'orSilentMs'],
   // expectations on our client
   'client.consentRequest': [],

@@ -232,6 +232,15 @@ export async function runStep(ctx: StepContext, step: Step): Promise<string> {
       if (e) throw new StepFailure(`the peer delivered "${step.label}", which it must refuse`);
       return '';
     }
+    case 'peer.noConsentRequest': {
+      const e = await w.peer.log.absent(
+        (e) => e.event === 'consent.request',
+        step.forMs ?? DEFAULT_ABSENT_MS,
+        ctx.peerSince,
+      );
+      if (e) throw new StepFailure('the peer showed a consent request it must refuse');
+      return '';
+    }
     case 'peer.refused': {
       const codes = step.codes ?? [];
       const match = (e: LoggedEvent) => e.event === 'refused';
@@ -253,7 +262,11 @@ export async function runStep(ctx: StepContext, step: Step): Promise<string> {
       await clientEvent('consent.request', fromPeer, 'a consent request from the peer at our client');
       return '';
     case 'client.noConsentRequest': {
-      const e = await w.clientLog.absent((e) => e.event === 'consent.request', step.forMs ?? DEFAULT_ABSENT_MS);
+      const e = await w.clientLog.absent(
+        (e) => e.event === 'consent.request',
+        step.forMs ?? DEFAULT_ABSENT_MS,
+        ctx.clientSince,
+      );
       if (e) throw new StepFailure('our client showed a consent request it must refuse');
       return '';
     }

@@ -20,6 +20,7 @@ const TRANSCRIPTS = [
   'tampered-to-peer',
   'tampered-from-peer',
   'replay-later-and-spoofing',
+  'replayed-consent',
 ] as const;
 
 describe.runIf(existsSync(ENTRY))('the minimal peer against our real client and server', () => {

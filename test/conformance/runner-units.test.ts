@@ -84,6 +84,7 @@ describe('scripts', () => {
       'tampered-from-peer',
       'vectors',
       'replay-later-and-spoofing',
+      'replayed-consent',
     ]);
     for (const s of scripts) for (const st of s.steps) expect(Object.keys(STEP_FIELDS)).toContain(st.do);
   });

@@ -19,7 +19,7 @@ export const CLIENT_ERRORS = Object.freeze({
   CLIENT_ERR_REVOKED: entry(-32009, 'trust was revoked; nothing flows'),
   CLIENT_ERR_CONSENT_DENIED: entry(-32010, 'the peer denied the connection'),
   CLIENT_ERR_NO_PENDING_REQUEST: entry(-32011, 'no pending request with that id'),
-  CLIENT_ERR_MESSAGE_TOO_LARGE: entry(-32012, 'message exceeds MAX_MESSAGE_BYTES'),
+  CLIENT_ERR_MESSAGE_TOO_LARGE: entry(-32012, 'message exceeds maxLongMessageBytes (or a path frame limit)'),
   CLIENT_ERR_OUTBOX_FULL: entry(-32013, 'outbox is at its bound; retry when messages are delivered'),
   CLIENT_ERR_LINK_CLOSED: entry(-32014, 'the link is closed'),
   CLIENT_ERR_NO_PATH: entry(-32015, 'no open path to the peer'),

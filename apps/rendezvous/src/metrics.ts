@@ -114,6 +114,31 @@ export function buildMetrics(
   gauge('rdv_pending_routes', 'cross-instance frames awaiting an answer', () => hub.counts().pendingRoutes);
   counter('rdv_route_batches_out_total', 'batches published to other instances', () => stats.batchesOut);
   counter('rdv_route_batches_in_total', 'batches received from other instances', () => stats.batchesIn);
+  // Instance links (docs/instance-links.md); all 0 when INSTANCE_LINK_LISTEN is unset.
+  gauge('rdv_instance_links_open', 'open links to other instances', () => hub.links?.openCount ?? 0);
+  new Counter({
+    name: 'rdv_instance_link_batches_total',
+    help: 'batches for other instances, by how they left: over a link, through Redis, replayed through Redis after a link died',
+    labelNames: ['path'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const c = hub.links?.counters;
+      this.labels('link').inc(c?.batchesOverLinks ?? 0);
+      this.labels('redis').inc(c?.batchesOverRedis ?? 0);
+      this.labels('replayed').inc(c?.batchesReplayed ?? 0);
+    },
+  });
+  counter(
+    'rdv_instance_links_closed_total',
+    'instance links that ended, any reason',
+    () => hub.links?.counters.linksClosed ?? 0,
+  );
+  counter(
+    'rdv_instance_link_handshakes_refused_total',
+    'inbound links refused (over LINK_MAX_PENDING_HANDSHAKES or LINK_MAX_PEERS, or the losing dial of a pair)',
+    () => hub.links?.counters.handshakesRefused ?? 0,
+  );
   gauge('rdv_broker_ready', '1 when the broker (Redis) is reachable', () => (broker.isReady() ? 1 : 0));
   gauge('rdv_redis_latency_seconds', 'last measured Redis round trip', () => (broker.latencyMs() ?? 0) / 1000);
   counter('rdv_broker_publish_errors_total', 'failed publishes to other instances', () => broker.publishErrors());

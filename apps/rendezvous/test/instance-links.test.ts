@@ -222,6 +222,11 @@ describe('instance links', () => {
     // One link for the pair: the same connection from both ends.
     expect(i2.app.hub.links!.linkTo('one')?.open).toBe(true);
     expect(i1.app.hub.links!.openCount + i2.app.hub.links!.openCount).toBe(2);
+    // Operators see it in /metrics.
+    const metrics = await (await fetch(`${i1.url.replace('ws://', 'http://').replace('/v1/ws', '')}/metrics`)).text();
+    expect(metrics).toMatch(/^rdv_instance_links_open 1$/m);
+    const overLinks = /^rdv_instance_link_batches_total\{path="link"\} (\d+)$/m.exec(metrics);
+    expect(Number(overLinks?.[1])).toBe(l1.batchesOverLinks);
   });
 
   it('keeps one link per pair when both instances dial each other at once (lower id wins)', async () => {

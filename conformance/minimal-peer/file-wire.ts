@@ -8,7 +8,7 @@
 //   2 ACCEPT  3 DECLINE u8 reason  4 CHUNK u32 index ‖ bytes  5 CREDIT u32 next ‖ u32 limit
 //   6 CANCEL u8 reason  7 DONE  8 FAILED u8 reason
 
-import { fromUtf8, Reader, toHex } from './bytes.js';
+import { concat, fromHex, fromUtf8, Reader, toHex, u8 } from './bytes.js';
 import { PeerError } from './errors.js';
 
 const FILE_MAX_BYTES = 2 ** 40;
@@ -99,4 +99,9 @@ function decode(message: Uint8Array): Record<string, unknown> {
   }
   reader.end();
   return file;
+}
+
+/** DECLINE (type 3) with reason 1 "declined": our answer to every OFFER (we take no transfers). */
+export function encodeDeclineDeclined(transferIdHex: string): Uint8Array {
+  return concat(u8(1), u8(3), fromHex(transferIdHex), u8(1));
 }

@@ -10,6 +10,7 @@ import { CONSENT_RETRY_MS, mayOpenEnvelope, sendRefusal, type TrustState } from 
 import { decodeEnvelope, ENVELOPE_TYPE, openEnvelope, sealEnvelope } from './envelope.js';
 import { EnvelopeReplayGuard } from './envelope-replay-guard.js';
 import { PeerError } from './errors.js';
+import { decodeFileMessage, encodeDeclineDeclined } from './file-wire.js';
 import {
   type InitiatorState,
   PACKET_TYPE,
@@ -19,7 +20,7 @@ import {
   writeMessage1,
 } from './handshake.js';
 import type { Identity } from './identity.js';
-import { decodeInner, encodeConfirm, encodeInnerPayload } from './inner-payload.js';
+import { decodeInner, encodeConfirm, encodeInnerPayload, INNER_KIND } from './inner-payload.js';
 import { decodePayload, encodePayload, MAX_MESSAGE_BYTES, PAYLOAD_TYPE, type Payload } from './payload.js';
 import { type RelayAnswer, ServerConnection } from './server-connection.js';
 import { Session } from './session.js';
@@ -424,9 +425,30 @@ export class Peer {
       throw firstError ?? new PeerError('CLIENT_ERR_NO_SESSION', 'TRANSPORT with no session');
     }
     const inner = decodeInner(plaintext);
-    if (inner.kind === 'payload') this.handlePayload(peer, inner.payload, 'transport');
+    if (inner.kind === 'payload') {
+      this.handlePayload(peer, inner.payload, 'transport');
+    } else if (inner.kind === 'file') {
+      this.declineOffer(peer, inner.message);
+    }
     // CONFIRM: nothing to do (it confirmed by opening); BUNDLE: we keep no prekeys, so it is
-    // discarded; FILE: we accept no transfers, so no chunk ever comes.
+    // discarded.
+  }
+
+  /**
+   * Files and long messages are MAY: we accept no transfer, so an OFFER (file or long message)
+   * is answered DECLINE "declined" ("Long messages" → Recipient: no long-message support) and
+   * the sender stops re-offering; every other file message is dropped.
+   */
+  private declineOffer(peer: RemotePeer, message: Uint8Array): void {
+    const file = decodeFileMessage(message);
+    if (file.type !== 'OFFER') return;
+    const session = peer.live ?? peer.candidate;
+    if (session === null) return;
+    const decline = encodeDeclineDeclined(file.id as string);
+    const plaintext = new Uint8Array(1 + decline.length);
+    plaintext[0] = INNER_KIND.FILE;
+    plaintext.set(decline, 1);
+    this.transmit(peer, session.seal(plaintext, Date.now()));
   }
 
   private startHandshake(peer: RemotePeer, force: boolean): void {

@@ -224,6 +224,9 @@ describe('a long message across a restart of the recipient', () => {
       60_000,
       'half the message at Bob',
     );
+    // A message, not a file: not in files.list (the engine carries it all the same).
+    expect(p.bob.files.list().incoming.map((t) => t.id)).not.toContain(sent.id);
+    expect(p.alice.files.list().outgoing.map((t) => t.id)).not.toContain(sent.id);
     await p.bob.stop();
     const bob2 = createClient({
       home: p.bobHome,

@@ -247,9 +247,14 @@ export class ClientFiles {
   /** Offers waiting for an answer and transfers in progress, both directions. */
   list() {
     const { incoming, outgoing } = this.engine.list();
+    // Long messages ride the same engine but are messages, not files: not listed here.
+    const file = (t: { id: string; peer: string }, direction: 'in' | 'out') =>
+      !this.long.owns({ id: t.id, peer: t.peer, direction });
     return {
-      incoming: incoming.map((t) => ({ ...t, direction: 'in' as const })),
-      outgoing: outgoing.map((t) => ({ ...t, state: t.accepted ? 'sending' : 'offered' })),
+      incoming: incoming.filter((t) => file(t, 'in')).map((t) => ({ ...t, direction: 'in' as const })),
+      outgoing: outgoing
+        .filter((t) => file(t, 'out'))
+        .map((t) => ({ ...t, state: t.accepted ? 'sending' : 'offered' })),
     };
   }
 

@@ -19,6 +19,7 @@ import {
   LONG_MESSAGE_OFFER_NAME,
   type LongMessageEncoding,
   type LongMessageSink,
+  longMessageEncoding,
 } from '../files/long-message.js';
 import type { OutgoingBody, Session } from '../session/session.js';
 import type { PathKind } from '../transports/link.js';
@@ -76,8 +77,7 @@ export class LongMessages {
       maxBytes: d.maxBytes,
       accepts: (peer, id) => {
         if (d.session.peerInfo(peer).state !== 'trusted') return false;
-        this.#in.add(`${peer}/${id}`);
-        if (this.#in.size > LONG_MESSAGE_TRACKED_INCOMING) this.#in.delete(this.#in.values().next().value!);
+        this.#track(`${peer}/${id}`);
         return true;
       },
       deliver: (offer, enc, body, commit) => this.#deliver(offer, enc, body, commit),
@@ -101,6 +101,9 @@ export class LongMessages {
       live.add(t.id);
     }
     for (const name of spooled) if (!live.has(name)) this.#unlink(join(this.#spool, name));
+    // Incoming ones restored after our restart: still long messages, not files.
+    for (const t of this.#d.engine().receiver.list())
+      if (longMessageEncoding(t.mediaType)) this.#track(`${t.peer}/${t.id}`);
   }
 
   /**
@@ -165,6 +168,11 @@ export class LongMessages {
     } finally {
       this.#in.delete(`${offer.peer}/${offer.id}`);
     }
+  }
+
+  #track(key: string): void {
+    this.#in.add(key);
+    if (this.#in.size > LONG_MESSAGE_TRACKED_INCOMING) this.#in.delete(this.#in.values().next().value!);
   }
 
   #unlink(path: string): void {

@@ -5,7 +5,7 @@
 import { MAX_PLAINTEXT_BYTES } from '@p2p-comm/protocol';
 import { MAX_LONG_MESSAGE_BYTES } from './files/long-message.js';
 
-/** Largest application message body `messages.send` accepts, bytes. Larger is refused, not chunked. */
+/** Largest application message body sent as one packet, bytes. Larger goes as a long message (files/long-message.ts). */
 export const MAX_MESSAGE_BYTES = 56 * 1024;
 /** Largest JSON header inside a peer payload, bytes. Header + body always fit one envelope. */
 export const MAX_PAYLOAD_HEADER_BYTES = 2 * 1024;

@@ -507,7 +507,7 @@ export class Peer {
       peer.retransmitTimer = null;
     }
     if (peer.unacked.length === 0 || peer.retransmitTimer !== null) return;
-    peer.retransmitTimer = setTimeout(() => {
+    peer.retransmitTimer = this.guarded(() => {
       peer.retransmitTimer = null;
       if (peer.unacked.length === 0) return;
       // Go-back-N: resend the whole window, then wait twice as long (up to 30 s).
@@ -520,7 +520,7 @@ export class Peer {
 
   private scheduleAck(peer: RemotePeer): void {
     if (peer.ackTimer !== null) return; // coalesced: one ACK per peer per ACK_DELAY_MS
-    peer.ackTimer = setTimeout(() => {
+    peer.ackTimer = this.guarded(() => {
       peer.ackTimer = null;
       if (peer.trust !== 'trusted' || peer.inStream === null) return;
       const payload: Payload = { type: PAYLOAD_TYPE.ACK, header: { v: 1, s: peer.inStream, upTo: peer.inNext - 1 } };
@@ -538,7 +538,7 @@ export class Peer {
     });
     // Resent while pending-out, each a fresh envelope.
     this.stopConsentRetry(peer);
-    peer.consentTimer = setInterval(() => {
+    peer.consentTimer = this.guardedInterval(() => {
       if (peer.trust !== 'pending-out') {
         this.stopConsentRetry(peer);
         return;
@@ -582,6 +582,23 @@ export class Peer {
       if (packet[0] === SESSION_VERSION) this.closeSessions(peer);
     } else if (answer.kind === 'error') {
       this.log(`relay to ${peer.keyText} refused: ${answer.code} ${answer.message}`);
+    }
+  }
+
+  /** Timers run our code outside any request: a failure is logged, never thrown. */
+  private guarded(run: () => void, ms: number): NodeJS.Timeout {
+    return setTimeout(() => this.logFailure(run), ms);
+  }
+
+  private guardedInterval(run: () => void, ms: number): NodeJS.Timeout {
+    return setInterval(() => this.logFailure(run), ms);
+  }
+
+  private logFailure(run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.log(`timer: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 

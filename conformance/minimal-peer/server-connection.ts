@@ -112,8 +112,17 @@ export class ServerConnection {
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.answer(frameId, { kind: 'lost' }), RELAY_ANSWER_TIMEOUT_MS);
       this.pending.set(frameId, { resolve, timer });
-      this.socket.send(encodeFrame({ type: 'relay', frameId, to, packet }));
+      this.sendFrame(encodeFrame({ type: 'relay', frameId, to, packet }));
     });
+  }
+
+  /** A socket that is closing drops the frame; its RELAY then gets no answer ('lost'). */
+  private sendFrame(bytes: Uint8Array): void {
+    try {
+      this.socket.send(bytes, () => {});
+    } catch {
+      this.onClosed();
+    }
   }
 
   close(): void {
@@ -156,7 +165,7 @@ export class ServerConnection {
         this.answer(frame.frameId, { kind: 'error', code: frame.code, message: frame.message });
         break;
       case 'ping':
-        this.socket.send(encodeFrame({ type: 'pong', nonce: frame.nonce }));
+        this.sendFrame(encodeFrame({ type: 'pong', nonce: frame.nonce }));
         break;
       default:
         // PONG, RESTARTING, PREKEY_BUNDLE: nothing a minimal peer needs.

@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { encodeKey, identityFromSecret, toBase64url } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
-import { createClient, type P2PClient, storePaths } from '../../client/src/index.js';
-// The kit's own checker (what our tests run every vector through), with the client's decoders.
-import { checkVector, type Vector } from '../../packages/protocol/scripts/write-conformance-check.js';
-import { clientHooks } from '../../packages/protocol/scripts/write-conformance-client-hooks.js';
+// The SDK module itself, not the package index (which also loads the CLI, MCP and extension):
+// the runner starts this process once per script.
+import { createClient, type P2PClient } from '../../client/src/sdk/client.js';
+import { storePaths } from '../../client/src/store/paths.js';
+import type { Vector } from '../../packages/protocol/scripts/write-conformance-check.js';
 
 /** Longest request line read, bytes (the interface's limit). */
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -138,6 +139,12 @@ async function op(name: string, args: Record<string, unknown>): Promise<Record<s
       const v = args.vector as Partial<Vector> | undefined;
       if (typeof v !== 'object' || v === null || typeof v.kind !== 'string' || typeof v.input !== 'object')
         throw new OpError('CLIENT_ERR_INVALID_ARGUMENT', '"vector" must be a vector object with kind and input');
+      // The kit's own checker (what our tests run every vector through) with the client's
+      // decoders, loaded on the first check only.
+      const [{ checkVector }, { clientHooks }] = await Promise.all([
+        import('../../packages/protocol/scripts/write-conformance-check.js'),
+        import('../../packages/protocol/scripts/write-conformance-client-hooks.js'),
+      ]);
       const answer = checkVector({ kind: v.kind, input: v.input as Record<string, unknown> }, clientHooks);
       if (!answer.ok) throw new OpError(answer.code, `the vector's computation failed with ${answer.code}`);
       return { output: answer.output };

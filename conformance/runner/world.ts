@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type RunningServer, startServer } from '@p2p-comm/rendezvous';
-import { createClient, type P2PClient } from '../../client/src/index.js';
+import { createClient, type P2PClient } from '../../client/src/sdk/client.js';
 import { EventLog } from './event-log.js';
 import { PeerProcess } from './peer-process.js';
 import { TamperingProxy } from './proxy.js';

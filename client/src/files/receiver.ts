@@ -422,7 +422,11 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     try {
       await sink.deliver(offer, enc, body, commit);
     } catch (err) {
-      if (!t.closed) return this.#abort(t, 'declined', (err as Error).message, true);
+      // Refused by the gates: no longer trusted, too many waiting for the host, not UTF-8.
+      const code = (err as { code?: unknown }).code;
+      const reason =
+        code === 'CLIENT_ERR_BUSY' ? 'too-many' : code === 'CLIENT_ERR_NOT_TRUSTED' ? 'declined' : 'internal';
+      if (!t.closed) return this.#abort(t, reason, (err as Error).message, true);
     }
     if (!commit() && this.#finished.get(t.key)?.state !== 'done') return;
     await removePartial(path).catch(() => {});

@@ -297,9 +297,10 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
   }
 
   /** (Re-)send the offer: first contact, the answer to silence, and the resume request. */
-  #probe(t: Outgoing): void {
+  /** Re-send the offer; false when the channel had no path for it. */
+  #probe(t: Outgoing): boolean {
     this.counters.probes++;
-    this.#send(t, this.#offerMessage(t.rec));
+    return this.#send(t, this.#offerMessage(t.rec));
   }
 
   #send(t: Outgoing, m: TransferMessage): boolean {
@@ -321,9 +322,13 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
       this.#fail(t, 'CLIENT_ERR_FILE_OFFER_TIMEOUT', `no answer in ${this.#o.offerTimeoutMs} ms`);
       return;
     }
-    this.#probe(t);
+    const sent = this.#probe(t);
     this.#rewind(t);
-    t.interval = Math.min(t.interval * 2, this.#o.resendMaxMs);
+    // Back off only when the probe went out and was not answered. One that found no path (the
+    // server restarting, every link down) says nothing about the peer: keep the pace, so the
+    // transfer resumes within one FILE_RESEND_MS of a path coming back, not after a silence
+    // that doubled all through the outage (up to FILE_RESEND_MAX_MS).
+    if (sent) t.interval = Math.min(t.interval * 2, this.#o.resendMaxMs);
     this.#arm(t);
   }
 

@@ -33,6 +33,8 @@ const ACK_DELAY_MS = 5;
 const PEER_HANDSHAKE_TIMEOUT_MS = 5_000;
 const PEER_HANDSHAKE_RESPONSES_PER_PEER = 10;
 const PEER_HANDSHAKE_RATE_WINDOW_MS = 60_000;
+/** REVOKE_NOTICE_INTERVAL_MS: at most one revoke notice per refused key this often. */
+const REVOKE_NOTICE_INTERVAL_MS = 10_000;
 /** A replaced session still opens packets in flight this long (like the previous-epoch grace). */
 const RETIRED_SESSION_GRACE_MS = 30_000;
 /** Unacked messages kept per peer (OUTBOX_MAX_MESSAGES); more → CLIENT_ERR_OUTBOX_FULL. */
@@ -75,6 +77,7 @@ interface RemotePeer {
   pending: { state: InitiatorState; startedAt: number } | null;
   lastAnswered: { ephemeral: string; message2: Uint8Array } | null;
   handshakeAnswers: number[];
+  lastRevokeNotice: number;
 }
 
 export class Peer {
@@ -201,6 +204,7 @@ export class Peer {
     const peer = this.peer(toBase64url(from), from);
     const type = packet[1] as number;
     if (type === PACKET_TYPE.PREKEY) {
+      if (peer.trust !== 'trusted' && peer.trust !== 'pending-out') this.sendRevokeNotice(peer);
       // We publish no bundle ("Prekeys are optional"); the sender resends under the session.
       throw new PeerError('PROTO_ERR_PREKEY_UNKNOWN', 'this peer holds no prekeys');
     }
@@ -234,6 +238,7 @@ export class Peer {
     const peer = this.peer(toBase64url(from), from);
     // A stranger's envelopes other than consent requests are refused unopened.
     if (!mayOpenEnvelope(peer.trust, fields.type)) {
+      if (fields.type === ENVELOPE_TYPE.DATA) this.sendRevokeNotice(peer);
       throw new PeerError(sendRefusal(peer.trust), `envelope type ${fields.type} from a ${peer.trust} key`);
     }
     const { plaintext } = openEnvelope(this.me, bytes, Date.now(), this.replayGuard);
@@ -531,6 +536,18 @@ export class Peer {
     }, ACK_DELAY_MS);
   }
 
+  /**
+   * Revoke notice ("Revoke", SHOULD): DATA from a key that is neither trusted nor pending-out
+   * is answered with a REVOKE envelope, at most once per REVOKE_NOTICE_INTERVAL_MS per key, so a
+   * peer that missed our REVOKE learns it.
+   */
+  private sendRevokeNotice(peer: RemotePeer): void {
+    const now = Date.now();
+    if (now - peer.lastRevokeNotice < REVOKE_NOTICE_INTERVAL_MS) return;
+    peer.lastRevokeNotice = now;
+    this.sendEnvelope(peer, ENVELOPE_TYPE.REVOKE, { type: PAYLOAD_TYPE.REVOKE, header: { v: 1 } });
+  }
+
   private sendConsentRequest(peer: RemotePeer, name: string): void {
     this.sendEnvelope(peer, ENVELOPE_TYPE.CONSENT_REQUEST, {
       type: PAYLOAD_TYPE.CONSENT_REQUEST,
@@ -646,6 +663,7 @@ export class Peer {
         pending: null,
         lastAnswered: null,
         handshakeAnswers: [],
+        lastRevokeNotice: 0,
       };
       this.peers.set(keyText, peer);
     }

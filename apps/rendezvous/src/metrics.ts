@@ -136,7 +136,7 @@ export function buildMetrics(
   );
   counter(
     'rdv_instance_link_handshakes_refused_total',
-    'inbound links refused (over LINK_MAX_PENDING_HANDSHAKES or LINK_MAX_PEERS, or the losing dial of a pair)',
+    'inbound links refused: failed handshakes (secret, version, format), limits, or the losing dial of a pair',
     () => hub.links?.counters.handshakesRefused ?? 0,
   );
   gauge('rdv_broker_ready', '1 when the broker (Redis) is reachable', () => (broker.isReady() ? 1 : 0));

@@ -340,6 +340,7 @@ describe('instance links', () => {
     const good = await handshake(addr, 'one', 'friend', SECRET);
     expect(good.frames[1]![0]).toBe(LinkFrame.WELCOME);
     expect(i1.app.hub.links!.linkTo('friend')?.open).toBe(true);
+    expect(i1.app.hub.links!.counters.handshakesRefused).toBe(4); // junk, v9, wrong secret, misdirected
     // An instance with another secret never links, and still reaches peers through Redis.
     const i3 = await instance('three', linked(r, { INSTANCE_LINK_SECRET: 'another-secret-entirely-0123456789abcdef' }));
     const a = await TestClient.connect(i1.url);

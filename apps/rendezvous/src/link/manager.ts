@@ -323,8 +323,13 @@ export class LinkManager implements BatchSink {
       st.addrAt = 0; // look the address up again: the peer may have restarted elsewhere
       if (wasOpen || code !== null)
         this.log.warn({ peer: link.peerId, code, replayed: unacked.length }, 'instance link closed; using Redis');
+    } else if (code !== null && link.role === 'acceptor' && link.inStream === '') {
+      // A dial that never authenticated: counted, logged at debug only, so a stranger probing the
+      // port cannot flood the log (the dialing instance, if it is ours, warns on its side).
+      this.counters.handshakesRefused++;
+      this.log.debug({ code }, 'instance link handshake refused');
     } else if (code !== null) {
-      this.log.warn({ peer: link.peerId || undefined, code }, 'instance link refused');
+      this.log.warn({ peer: link.peerId || undefined, code }, 'instance link ended');
     }
   }
 

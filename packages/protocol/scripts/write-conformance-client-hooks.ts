@@ -81,12 +81,19 @@ function signalJson(plaintext: Uint8Array): Record<string, unknown> {
   if (m.t === 'addrs') {
     if (!Array.isArray(m.a)) throw badSignal('a must be a list');
     // As the upgrader reads it: the first UPGRADE_MAX_ADDRESSES_PER_PEER entries, of which those
-    // that are not IP literals with a numeric port are skipped.
+    // that are not IP literals with a port in 1–65,535 are skipped (direct-paths.ts, addAddress;
+    // which addresses are dialable is a local policy, not part of the answer).
     const a = m.a
       .slice(0, UPGRADE_MAX_ADDRESSES_PER_PEER)
       .filter(
         (x): x is { h: string; p: number } =>
-          typeof x === 'object' && x !== null && typeof x.h === 'string' && isIP(x.h) !== 0 && typeof x.p === 'number',
+          typeof x === 'object' &&
+          x !== null &&
+          typeof x.h === 'string' &&
+          isIP(x.h) !== 0 &&
+          Number.isInteger(x.p) &&
+          x.p >= 1 &&
+          x.p <= 65_535,
       );
     return { signal: { t: 'addrs', a: a.map((x) => ({ h: x.h, p: x.p })) } };
   }

@@ -126,6 +126,22 @@ function payloads(ids: Set<string>): VectorSet {
     ),
   );
   ok(
+    'signal-addrs-bad-ports',
+    'SIGNAL addrs whose ports 0, 65,536 and 1.5 are skipped (ports are integers 1–65,535)',
+    3,
+    utf8(
+      JSON.stringify({
+        t: 'addrs',
+        a: [
+          { h: '192.0.2.1', p: 0 },
+          { h: '192.0.2.2', p: 65_536 },
+          { h: '192.0.2.3', p: 1.5 },
+          { h: '192.0.2.4', p: 65_535 },
+        ],
+      }),
+    ),
+  );
+  ok(
     'signal-addrs',
     "SIGNAL: the sender's direct listener addresses (IP literals only: a name is skipped)",
     3,

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeKey } from '@p2p-comm/protocol';
 import { ClientError } from '../errors.js';
 import type { TransferFailure, TransferRef } from '../files/channel.js';
 import type { FileTransfers } from '../files/engine.js';
@@ -124,6 +125,9 @@ export class LongMessages {
     writeFileSync(path, bytes, { mode: 0o600 });
     const key = `${peer}/${id}`;
     this.#out.set(key, path);
+    // Start the handshake now, while the spool is hashed: the first OFFER then finds a session
+    // instead of waiting a FILE_RESEND_MS for its retry.
+    if (!this.#d.session.sessions.has(peer)) this.#d.session.sessions.ensure(peer, decodeKey(peer));
     this.#d
       .engine()
       .send(peer, path, { id, name: LONG_MESSAGE_OFFER_NAME, mediaType: LONG_MESSAGE_MEDIA_TYPES[enc] })

@@ -21,6 +21,8 @@ describe('npm run conformance', () => {
     const report = JSON.parse(ok.stdout) as Report;
     expect(report.status).toBe('pass');
     expect(report.scripts.map((s) => [s.name, s.status])).toEqual([['vectors', 'pass']]);
+    // Every vector of the kit was checked (hundreds), not none.
+    expect(report.scripts[0]!.steps.length).toBeGreaterThan(100);
     const bad = run(['--peer', 'exit 0', '--only', 'consent-peer-asks']);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('FAIL consent-peer-asks #3 setup: peer ready');

@@ -43,13 +43,13 @@ const TAMPER_ONE: Script = parseScript(
 
 describe('conformance runner', () => {
   it('passes every script against the reference peer', { timeout: 120_000 }, async () => {
-    const scripts = loadScripts(SCRIPTS_DIR);
+    // The vectors script runs against the reference peer in cli.test.ts (through the CLI).
+    const scripts = loadScripts(SCRIPTS_DIR).filter((s) => s.name !== 'vectors');
     const report = await runConformance({ peerCommand: REFERENCE, scripts, vectorsDir: VECTORS_DIR });
     expect(report.totals.fail, explain(report)).toBe(0);
     expect(report.status).toBe('pass');
+    expect(report.scripts).toHaveLength(7);
     for (const s of report.scripts) expect(s.status, s.name).toBe('pass');
-    // The vectors script checked every vector of the kit (hundreds), not none.
-    expect(report.scripts.find((s) => s.name === 'vectors')!.steps.length).toBeGreaterThan(100);
     const tampered = report.scripts.find((s) => s.name === 'tampered-to-peer')!;
     expect(tampered.steps.filter((st) => st.name.startsWith('peer.refused')).map((st) => st.detail)).toEqual([
       'PROTO_ERR_DECRYPT_FAILED',

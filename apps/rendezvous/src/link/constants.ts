@@ -43,6 +43,11 @@ export const LINK_STREAMS_MAX = 4_096;
 /** Peer instances whose link address is cached or that have a dial state, entries. */
 export const LINK_PEER_STATES_MAX = 4_096;
 /**
+ * A peer state with no link, no dial and no batch for this long is forgotten, ms: instances that
+ * restarted under new random ids must not fill LINK_PEER_STATES_MAX over the months.
+ */
+export const LINK_PEER_STATE_IDLE_MS = 10 * 60_000;
+/**
  * Batches sent through one link before it is closed and re-dialed, batches: sequence numbers are
  * u32 and never wrap inside one link.
  */

@@ -29,6 +29,7 @@ import {
   LINK_KEEPALIVE_MS,
   LINK_MAX_PEERS,
   LINK_MAX_PENDING_HANDSHAKES,
+  LINK_PEER_STATE_IDLE_MS,
   LINK_PEER_STATES_MAX,
   LINK_REDIAL_MAX_MS,
   LINK_REDIAL_MIN_MS,
@@ -61,6 +62,21 @@ interface PeerState {
   dialing: Link | null;
   failures: number;
   nextDialAt: number;
+  /** Last batch for it or link event, ms: idle states are forgotten (LINK_PEER_STATE_IDLE_MS). */
+  usedAt: number;
+}
+
+function newPeerState(): PeerState {
+  return {
+    addr: null,
+    addrAt: 0,
+    lookingUp: false,
+    link: null,
+    dialing: null,
+    failures: 0,
+    nextDialAt: 0,
+    usedAt: Date.now(),
+  };
 }
 
 export interface LinkCounters {
@@ -91,6 +107,8 @@ export class LinkManager implements BatchSink {
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private openLinks = 0;
+  /** Date.now() as of the last keepalive tick: coarse, but free on the send path. */
+  private now = Date.now();
 
   constructor(
     private readonly config: Config,
@@ -188,6 +206,7 @@ export class LinkManager implements BatchSink {
     const st = this.peers.get(instance);
     const link = st?.link;
     if (link != null) {
+      st!.usedAt = this.now;
       if (link.sendBatch(chunks, bytes)) {
         this.counters.batchesOverLinks++;
         return;
@@ -201,6 +220,7 @@ export class LinkManager implements BatchSink {
     }
     this.counters.batchesOverRedis++;
     this.broker.publish(instance, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes));
+    if (st !== undefined) st.usedAt = this.now;
     this.maybeDial(instance, st);
   }
 
@@ -214,7 +234,7 @@ export class LinkManager implements BatchSink {
     let st = known;
     if (st === undefined) {
       if (this.peers.size >= LINK_PEER_STATES_MAX) return; // Redis keeps serving this peer
-      st = { addr: null, addrAt: 0, lookingUp: false, link: null, dialing: null, failures: 0, nextDialAt: 0 };
+      st = newPeerState();
       this.peers.set(instance, st);
     }
     if (st.link !== null || st.dialing !== null || st.lookingUp) return;
@@ -275,7 +295,7 @@ export class LinkManager implements BatchSink {
     let st = this.peers.get(peer);
     if (st === undefined) {
       if (this.peers.size >= LINK_PEER_STATES_MAX) return this.refuse(link);
-      st = { addr: null, addrAt: 0, lookingUp: false, link: null, dialing: null, failures: 0, nextDialAt: 0 };
+      st = newPeerState();
       this.peers.set(peer, st);
     }
     const others = [st.link, st.dialing].filter((l): l is Link => l !== null && l !== link);
@@ -366,9 +386,13 @@ export class LinkManager implements BatchSink {
   /** Keepalive ACKs on every open link; a link silent for LINK_IDLE_TIMEOUT_MS of our ticks is closed (and replayed). */
   private keepalive(): void {
     const now = Date.now();
-    for (const st of this.peers.values()) {
+    this.now = now;
+    for (const [id, st] of this.peers) {
       const l = st.link;
-      if (l === null) continue;
+      if (l === null) {
+        if (st.dialing === null && !st.lookingUp && now - st.usedAt > LINK_PEER_STATE_IDLE_MS) this.peers.delete(id);
+        continue;
+      }
       if (++l.silentTicks > LINK_IDLE_TIMEOUT_MS / LINK_KEEPALIVE_MS) {
         this.log.warn({ peer: l.peerId }, 'instance link silent; closing');
         l.close(null);

@@ -22,6 +22,7 @@ import {
   linkMac,
   preamble,
 } from '../src/link/codec.js';
+import { LINK_HANDSHAKE_TIMEOUT_MS, LINK_MAX_PENDING_HANDSHAKES } from '../src/link/constants.js';
 import { freePort, startApp, TestClient } from './helpers.js';
 import { type RedisProc, startRedis } from './redis-helpers.js';
 
@@ -351,6 +352,25 @@ describe('instance links', () => {
     await exactlyOnce(a, c, 60, async () => {});
     expect(i3.app.hub.links!.linkTo('one')).toBeNull();
     expect(i1.app.hub.links!.linkTo('three')).toBeNull();
+  });
+
+  it('bounds dials that never authenticate: LINK_MAX_PENDING_HANDSHAKES at once, each cut after LINK_HANDSHAKE_TIMEOUT_MS', async () => {
+    const r = await redis();
+    const i1 = await instance('one', linked(r));
+    const addr = i1.app.hub.links!.address()!;
+    const t0 = Date.now();
+    const silent = await Promise.all(Array.from({ length: LINK_MAX_PENDING_HANDSHAKES }, () => rawDial(addr)));
+    await until(() => silent.every((d) => d.frames.length > 0)); // each got its CHALLENGE
+    const extra = await rawDial(addr);
+    await extra.closed; // refused at once, not even challenged
+    expect(extra.frames).toHaveLength(0);
+    expect(Date.now() - t0).toBeLessThan(LINK_HANDSHAKE_TIMEOUT_MS);
+    await Promise.all(silent.map((d) => d.closed));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(LINK_HANDSHAKE_TIMEOUT_MS - 100);
+    expect(silent.every((d) => errorCodeOf(d.frames.at(-1)) === 'RDV_ERR_LINK_AUTH_FAILED')).toBe(true);
+    // The slots are free again.
+    const good = await handshake(addr, 'one', 'friend', SECRET);
+    expect(good.frames[1]![0]).toBe(LinkFrame.WELCOME);
   });
 
   it('closes a link that sends malformed frames, and never crashes (property)', async () => {

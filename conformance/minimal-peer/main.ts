@@ -9,7 +9,6 @@
 //
 // Run: node --import tsx conformance/minimal-peer/main.ts
 
-import { createInterface } from 'node:readline';
 import { fromHex } from './bytes.js';
 import { runCheck } from './check.js';
 import { codeOf, messageOf, PeerError } from './errors.js';
@@ -119,13 +118,40 @@ async function onLine(line: string): Promise<void> {
 process.on('uncaughtException', (error) => log(`uncaught: ${error.stack ?? error.message}`));
 process.on('unhandledRejection', (error) => log(`unhandled: ${String(error)}`));
 
-const input = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-input.on('line', (line) => {
-  if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
-    log('line over 1 MiB skipped');
-    return;
+// Requests are answered in the order they arrive (one at a time), so `quit` never overtakes
+// an earlier answer; events are written whenever they happen.
+let queue: Promise<void> = Promise.resolve();
+
+// stdin → lines, with the line length bounded while reading (readline would buffer any length).
+let pending: Buffer[] = [];
+let pendingBytes = 0;
+let skippingLongLine = false;
+process.stdin.on('data', (chunk: Buffer) => {
+  let start = 0;
+  for (let newline = chunk.indexOf(10, start); newline !== -1; newline = chunk.indexOf(10, start)) {
+    const piece = chunk.subarray(start, newline);
+    start = newline + 1;
+    if (!skippingLongLine && pendingBytes + piece.length <= MAX_LINE_BYTES) {
+      const line = Buffer.concat([...pending, piece]).toString('utf8');
+      queue = queue.then(() => onLine(line));
+    } else {
+      log('line over 1 MiB skipped');
+    }
+    pending = [];
+    pendingBytes = 0;
+    skippingLongLine = false;
   }
-  void onLine(line);
+  const rest = chunk.subarray(start);
+  if (skippingLongLine || pendingBytes + rest.length > MAX_LINE_BYTES) {
+    skippingLongLine = true;
+    pending = [];
+    pendingBytes = 0;
+  } else if (rest.length > 0) {
+    pending.push(Buffer.from(rest));
+    pendingBytes += rest.length;
+  }
 });
-input.on('close', () => process.exit(0));
+process.stdin.on('end', () => {
+  void queue.then(() => process.exit(0));
+});
 write({ event: 'ready', interface: INTERFACE_VERSION });

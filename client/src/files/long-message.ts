@@ -42,6 +42,22 @@ export function longMessageEncoding(mediaType: string): LongMessageEncoding | nu
 }
 
 /**
+ * The recipient's first answer to a long-message offer: a DECLINE reason, 'wait' (over
+ * LONG_MESSAGE_MAX_INCOMING: no answer, the sender re-offers), or null (on to the file checks:
+ * count, name, space). `inProgress` counts long messages offered or being received now.
+ */
+export function screenLongOffer(
+  sink: LongMessageSink | undefined,
+  peer: string,
+  offer: { id: string; size: number },
+  inProgress: number,
+): 'declined' | 'too-large' | 'wait' | null {
+  if (sink === undefined || !sink.accepts(peer, offer.id)) return 'declined';
+  if (offer.size > sink.maxBytes) return 'too-large';
+  return inProgress >= LONG_MESSAGE_MAX_INCOMING ? 'wait' : null;
+}
+
+/**
  * Where the receiver hands long messages instead of landing a file. `deliver` runs the
  * message gates; it calls `commit()` (the receiver records the transfer as done, durably)
  * just before the message is delivered or refused for good — false means the transfer ended

@@ -17,10 +17,10 @@ import { type IncomingOffer, type IncomingRecord, isIncomingRecord } from './inc
 import { type Incoming, keyOf, newIncoming, receivedBytes, remainingBytes } from './incoming-transfer.js';
 import { isDiskFull, landFile, partialPath, removePartial } from './landing.js';
 import {
-  LONG_MESSAGE_MAX_INCOMING,
   type LongMessageEncoding,
   type LongMessageSink,
   longMessageEncoding,
+  screenLongOffer,
 } from './long-message.js';
 import { type ApproveOffer, askHost, declinedRecord, screenOffer, spaceFor } from './offer-gate.js';
 import { createPartial, type OpenPartial, reopenPartial } from './partial-file.js';
@@ -239,17 +239,13 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       this.emit('failed', { id: m.id, peer, direction: 'in', code: REASON_ERROR[reason], message });
     };
     const enc = longMessageEncoding(m.mediaType);
-    const sink = this.#o.messages;
     if (enc) {
-      let refused: TransferReasonName | null = null;
-      if (sink === undefined || !sink.accepts(peer, m.id)) refused = 'declined';
-      else if (m.size > sink.maxBytes) refused = 'too-large';
-      if (refused) {
-        decline(refused);
+      const verdict = screenLongOffer(this.#o.messages, peer, m, this.#longCount());
+      if (verdict === 'wait') return;
+      if (verdict) {
+        decline(verdict);
         return;
       }
-      // Over the cap the offer is not answered: the sender re-offers on its timer, so it waits.
-      if (this.#longCount() >= LONG_MESSAGE_MAX_INCOMING) return;
     }
     const load = { pending: this.#pending.size, incoming: this.#in.size };
     const offer = screenOffer(peer, m, load, this.#o.maxFileBytes);

@@ -33,6 +33,12 @@ const ACK_DELAY_MS = 5;
 const PEER_HANDSHAKE_TIMEOUT_MS = 5_000;
 const PEER_HANDSHAKE_RESPONSES_PER_PEER = 10;
 const PEER_HANDSHAKE_RATE_WINDOW_MS = 60_000;
+/** TRANSPORT refusals that mean "no session we hold fits" ("Handshake carriage" → When). */
+const LOST_SESSION_CODES = new Set([
+  'CLIENT_ERR_NO_SESSION',
+  'PROTO_ERR_DECRYPT_FAILED',
+  'PROTO_ERR_SESSION_UNKNOWN_EPOCH',
+]);
 /** REVOKE_NOTICE_INTERVAL_MS: at most one revoke notice per refused key this often. */
 const REVOKE_NOTICE_INTERVAL_MS = 10_000;
 /** A replaced session still opens packets in flight this long (like the previous-epoch grace). */
@@ -425,8 +431,9 @@ export class Peer {
     }
     if (plaintext === null) {
       const code = firstError instanceof PeerError ? firstError.code : 'CLIENT_ERR_NO_SESSION';
-      // Opens under nothing we hold (and not a replay): the peer restarted; start a handshake.
-      if (code !== 'PROTO_ERR_SESSION_REPLAY' && code !== 'PROTO_ERR_SESSION_TOO_OLD') this.startHandshake(peer, false);
+      // Opens under nothing we hold (no session, unknown epoch, bad tag; not a replay and not a
+      // malformed packet): the peer or we restarted, so start a handshake.
+      if (LOST_SESSION_CODES.has(code)) this.startHandshake(peer, false);
       throw firstError ?? new PeerError('CLIENT_ERR_NO_SESSION', 'TRANSPORT with no session');
     }
     const inner = decodeInner(plaintext);

@@ -25,6 +25,8 @@ export const STEP_FIELDS: Readonly<Record<string, readonly string[]>> = Object.f
   'peer.sendRefused': ['text', 'codes'],
   'peer.revoke': [],
   // actions on our real client
+  'client.disconnect': [],
+  'client.connect': [],
   'client.request': [],
   'client.respond': ['accept'],
   'client.send': ['label', 'text', 'padTo'],

@@ -119,6 +119,12 @@ export async function runStep(ctx: StepContext, step: Step): Promise<string> {
       return '';
 
     // ------------------------------------------------------------ our client
+    case 'client.disconnect':
+      await w.stopClient();
+      return 'our client stopped (its home keeps its state)';
+    case 'client.connect':
+      await w.restartClient();
+      return 'our client started again from its home';
     case 'client.request':
       w.client.connect(w.peerKey);
       return '';

@@ -39,12 +39,15 @@ export class World {
   peerKey = '';
   #stranger: P2PClient | null = null;
   readonly #homes: string[] = [];
+  #clientHome = '';
 
   constructor(readonly opts: WorldOptions) {}
 
   get clientKey(): string {
-    return this.client.id().key;
+    this.#clientKey ||= this.client.id().key;
+    return this.#clientKey;
   }
+  #clientKey = '';
 
   /** Server and proxy (the proxy first: the server must serve the proxy's origin too). */
   async startNetwork(): Promise<void> {
@@ -75,19 +78,36 @@ export class World {
   }
 
   async startClient(): Promise<void> {
-    this.client = await this.#newClient('Runner');
+    this.#clientHome = mkdtempSync(join(tmpdir(), 'p2p-conformance-'));
+    this.#homes.push(this.#clientHome);
+    await this.#startClientIn(this.#clientHome);
+  }
+
+  /** Stop our client (its home keeps identity, trust, outbox and replay state). */
+  async stopClient(): Promise<void> {
+    await this.client.stop();
+  }
+
+  /** Start our client again from the same home, as a process restart would. */
+  async restartClient(): Promise<void> {
+    await this.#startClientIn(this.#clientHome);
+  }
+
+  async #startClientIn(home: string): Promise<void> {
     const log = this.clientLog;
-    const c = this.client;
-    c.on('consent.request', (r) => log.push({ event: 'consent.request', peer: r.key, requestId: r.requestId }));
-    c.on('peer.status', (s) => {
-      if (s.state === 'trusted') log.push({ event: 'trusted', peer: s.key });
-      else if (s.state === 'revoked-by-peer') log.push({ event: 'revoked', peer: s.key });
-      else if (s.state === 'denied') log.push({ event: 'declined', peer: s.key });
+    // Listeners go on before start: what the mailbox holds is delivered right after WELCOME.
+    this.client = await this.#newClient('Runner', home, (c) => {
+      c.on('consent.request', (r) => log.push({ event: 'consent.request', peer: r.key, requestId: r.requestId }));
+      c.on('peer.status', (s) => {
+        if (s.state === 'trusted') log.push({ event: 'trusted', peer: s.key });
+        else if (s.state === 'revoked-by-peer') log.push({ event: 'revoked', peer: s.key });
+        else if (s.state === 'denied') log.push({ event: 'declined', peer: s.key });
+      });
+      c.on('message.received', (m) => log.push({ event: 'message', peer: m.from, msgId: m.id, text: m.text ?? null }));
+      c.on('message.delivered', (d) => log.push({ event: 'acked', peer: d.to, msgId: d.id }));
+      c.on('message.failed', (d) => log.push({ event: 'failed', peer: d.to, msgId: d.id, code: d.code }));
+      c.on('rejected', (r) => log.push({ event: 'refused', peer: r.from, code: r.code }));
     });
-    c.on('message.received', (m) => log.push({ event: 'message', peer: m.from, msgId: m.id, text: m.text ?? null }));
-    c.on('message.delivered', (d) => log.push({ event: 'acked', peer: d.to, msgId: d.id }));
-    c.on('message.failed', (d) => log.push({ event: 'failed', peer: d.to, msgId: d.id, code: d.code }));
-    c.on('rejected', (r) => log.push({ event: 'refused', peer: r.from, code: r.code }));
   }
 
   /** A second real client the peer never consented to (started on first use). */
@@ -118,15 +138,16 @@ export class World {
     for (const h of this.#homes) rmSync(h, { recursive: true, force: true });
   }
 
-  async #newClient(name: string): Promise<P2PClient> {
-    const home = mkdtempSync(join(tmpdir(), 'p2p-conformance-'));
-    this.#homes.push(home);
+  async #newClient(name: string, existingHome?: string, wire?: (c: P2PClient) => void): Promise<P2PClient> {
+    const home = existingHome ?? mkdtempSync(join(tmpdir(), 'p2p-conformance-'));
+    if (!existingHome) this.#homes.push(home);
     const c = createClient({
       home,
       server: this.serverUrl,
       paths: { webrtc: false },
       sessionTimings: CLIENT_SESSION_TIMINGS,
     });
+    wire?.(c);
     await c.start();
     c.setName(name);
     await c.waitForServer(this.opts.startTimeoutMs);

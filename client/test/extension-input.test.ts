@@ -128,8 +128,10 @@ async function runCli(args: string[], home: string): Promise<{ code: number | nu
   return { code, stdout, stderr };
 }
 
+// Each case starts several CLI processes one after another (about 1–3 s each on a loaded
+// 2-core machine), so the default 30 s per test is too tight under a full run.
 describe('corrupt files are reported with their path and never replaced', () => {
-  it('identity secret key', async () => {
+  it('identity secret key', { timeout: 90_000 }, async () => {
     const h = tempHome();
     try {
       expect((await runCli(['init', '--name', 'X'], h.home)).code).toBe(0);
@@ -147,7 +149,7 @@ describe('corrupt files are reported with their path and never replaced', () => 
     }
   });
 
-  it('trusted_peers.json', async () => {
+  it('trusted_peers.json', { timeout: 90_000 }, async () => {
     const h = tempHome();
     try {
       expect((await runCli(['init', '--name', 'X'], h.home)).code).toBe(0);

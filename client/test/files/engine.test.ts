@@ -206,7 +206,10 @@ describe('file transfers between two engines over an in-memory channel', () => {
     expect(a.sender.counters.rewinds).toBeGreaterThan(0);
   });
 
-  it('the recipient restarting mid-transfer resumes from its durable chunk, not from zero', async () => {
+  // ~1,000 one-KiB chunks through an 8 KiB window: many credit round trips, slow on a loaded machine.
+  it('the recipient restarting mid-transfer resumes from its durable chunk, not from zero', {
+    timeout: 90_000,
+  }, async () => {
     const { a, b } = pair({ chunkBytes: 1024 }, { windowBytes: 8192, budgetBytes: 8192 });
     const content = randomBytes(1_000_000);
     const { id } = await a.send(B, file('resume.bin', content));

@@ -100,8 +100,7 @@ export class Peer {
   // ── ops ────────────────────────────────────────────────────────────────────────────────
 
   async connect(url: string): Promise<void> {
-    this.connection?.close();
-    this.connection = null;
+    if (this.connection !== null) return; // already connected: ok (docs/conformance.md)
     const connection = await ServerConnection.connect(withDefaultPath(url), this.me, {
       onDeliver: (from, packet, channel) => this.onDeliver(from, packet, channel),
       onBadFrame: (code, detail) => this.emit({ event: 'refused', code, detail }),

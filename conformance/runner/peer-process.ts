@@ -71,7 +71,17 @@ export class PeerProcess {
         clearTimeout(timer);
         resolve(r);
       });
-      if (this.exited) return; // the exit handler already ran: answer below
+      if (this.exited) {
+        // The exit handler already ran: no answer will come.
+        this.#waiting.delete(id);
+        clearTimeout(timer);
+        resolve({
+          ok: false,
+          code: 'CONFORMANCE_PEER_EXITED',
+          message: `exit ${this.exited.code ?? this.exited.signal}`,
+        });
+        return;
+      }
       this.#child.stdin!.write(`${JSON.stringify({ id, op, ...args })}\n`);
     }).then((r) => r as PeerResponse);
   }

@@ -47,11 +47,14 @@ export function buildApp(config: HostConfig, deps: HostDeps): HostApp {
     if (!LOOPBACK_HOST_HEADER.test(req.headers.host ?? '')) throw new HostError('HOST_ERR_UI_FORBIDDEN', 'host header');
   });
 
-  app.setErrorHandler((err: FastifyError | HostError, _req, reply) => {
+  app.setErrorHandler((err: FastifyError | HostError, req, reply) => {
     let e: HostError;
     if (isHostError(err)) e = err;
-    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new HostError('HOST_ERR_BODY_TOO_LARGE');
-    else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // Name the limit that applied: `…/send` follows maxMessageBytes, other routes are small.
+      const limit = req.routeOptions.bodyLimit ?? MAX_HTTP_BODY_BYTES;
+      e = new HostError('HOST_ERR_BODY_TOO_LARGE', `request body over ${limit} bytes`);
+    } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       e = new HostError('HOST_ERR_BAD_REQUEST', err.code);
     } else e = new HostError('HOST_ERR_INTERNAL');
     reply.code(e.status).send(e.toJSON());

@@ -6,8 +6,11 @@
 import {
   DEFAULT_APPROVAL_TIMEOUT_MS,
   DEFAULT_HIGH_RISK_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
   KNOWN_PERMISSIONS,
+  MAX_MAX_MESSAGE_BYTES,
   MAX_PLUGINS,
+  MIN_MAX_MESSAGE_BYTES,
   MIN_TOKEN_CHARS,
   type Permission,
 } from './constants.js';
@@ -35,6 +38,11 @@ export interface HostConfig {
   readonly incomingApproval: 'always' | 'high-risk';
   readonly approvalTimeoutMs: number;
   readonly highRiskBytes: number;
+  /**
+   * Largest message in or out (bytes); every message-sized limit derives from it
+   * (message-limits.ts) and the extension the host starts is given the same value.
+   */
+  readonly maxMessageBytes: number;
   /** Audit log file (JSON lines); empty = stderr. */
   readonly auditLogPath: string;
   /** Command and arguments that start the p2p-comm extension. */
@@ -48,6 +56,7 @@ export const CONFIG_DEFAULTS = {
   incomingApproval: 'always',
   approvalTimeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS,
   highRiskBytes: DEFAULT_HIGH_RISK_BYTES,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   auditLogPath: '',
 } as const;
 
@@ -96,6 +105,14 @@ export function parseConfig(raw: unknown): HostConfig {
   }
   const highRiskBytes = pick('highRiskBytes', CONFIG_DEFAULTS.highRiskBytes);
   if (!Number.isInteger(highRiskBytes) || (highRiskBytes as number) < 1) errors.push('highRiskBytes: integer ≥ 1');
+  const maxMessageBytes = pick('maxMessageBytes', CONFIG_DEFAULTS.maxMessageBytes);
+  if (
+    !Number.isInteger(maxMessageBytes) ||
+    (maxMessageBytes as number) < MIN_MAX_MESSAGE_BYTES ||
+    (maxMessageBytes as number) > MAX_MAX_MESSAGE_BYTES
+  ) {
+    errors.push(`maxMessageBytes: integer ${MIN_MAX_MESSAGE_BYTES}..${MAX_MAX_MESSAGE_BYTES} (bytes)`);
+  }
   const auditLogPath = pick('auditLogPath', CONFIG_DEFAULTS.auditLogPath);
   if (typeof auditLogPath !== 'string') errors.push('auditLogPath: string');
   const extensionCommand = r.extensionCommand;
@@ -166,6 +183,7 @@ export function parseConfig(raw: unknown): HostConfig {
     incomingApproval: incomingApproval as 'always' | 'high-risk',
     approvalTimeoutMs: approvalTimeoutMs as number,
     highRiskBytes: highRiskBytes as number,
+    maxMessageBytes: maxMessageBytes as number,
     auditLogPath: auditLogPath as string,
     extensionCommand: [...(extensionCommand as string[])],
   });

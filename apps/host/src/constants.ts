@@ -3,12 +3,30 @@
  * Defaults here; the ones marked "config" can be changed in the host config file.
  */
 
-/** Largest HTTP request body a plugin may post (bytes). */
+/**
+ * Largest HTTP request body a plugin may post (bytes), on every route but `…/send`, whose limit
+ * follows the largest message (message-limits.ts).
+ */
 export const MAX_HTTP_BODY_BYTES = 128 * 1024;
-/** Largest message body a plugin may send in one call (bytes of UTF-8); the extension's own limit. */
-export const MAX_SEND_BODY_BYTES = 56 * 1024;
-/** Longest line the extension may write on stdout (bytes); a longer one is dropped. */
-export const MAX_RPC_LINE_BYTES = 1024 * 1024;
+/**
+ * Largest message the host carries, in or out (bytes of UTF-8 text or of decoded data; config
+ * `maxMessageBytes`). The extension's own default, MAX_LONG_MESSAGE_BYTES (16 MiB), and passed
+ * to the extension the host starts (P2P_COMM_MAX_LONG_MESSAGE_BYTES) so both agree. Every
+ * message-sized limit of the host is derived from it (message-limits.ts).
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Smallest `maxMessageBytes` (bytes): one packet-sized message, the extension's MAX_MESSAGE_BYTES. */
+export const MIN_MAX_MESSAGE_BYTES = 56 * 1024;
+/**
+ * Largest `maxMessageBytes` (bytes): the extension reads JSON-RPC lines of at most
+ * 2 × 16 MiB + 64 KiB (its RPC_MAX_LINE_BYTES), sized for its 16 MiB default; a larger message
+ * could not be handed to it in one `messages.send`.
+ */
+export const MAX_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Room for the JSON-RPC request or notification around a message body on one line (bytes). */
+export const RPC_ENVELOPE_BYTES = 64 * 1024;
+/** Bytes of smaller messages a plugin's inbox holds besides one largest message. */
+export const INBOX_EXTRA_BYTES = 4 * 1024 * 1024;
 /** JSON-RPC requests to the extension awaiting a response at once. */
 export const MAX_RPC_PENDING = 256;
 /** How long a JSON-RPC request to the extension may take (ms). */
@@ -21,15 +39,8 @@ export const MAX_APPROVAL_HISTORY = 50;
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 120_000;
 /** Characters of an incoming or outgoing message shown to the user in an approval. */
 export const APPROVAL_PREVIEW_CHARS = 280;
-/**
- * Longest content an `approval.request` may carry for the risk review (characters): a whole
- * message as base64 (4/3 of MAX_SEND_BODY_BYTES, rounded up, plus padding).
- */
-export const MAX_APPROVAL_CONTENT_CHARS = Math.ceil(MAX_SEND_BODY_BYTES / 3) * 4;
 /** Messages held per plugin until it reads them (count); the oldest is dropped and counted. */
 export const MAX_INBOX_MESSAGES = 256;
-/** Bytes of message bodies held per plugin until it reads them. */
-export const MAX_INBOX_BYTES = 4 * 1024 * 1024;
 /** Longest a plugin's long-poll may wait (ms). */
 export const MAX_LONG_POLL_MS = 30_000;
 /** Items returned by one read (count). */

@@ -15,7 +15,6 @@ import type { HostConfig, PluginConfig } from './config.js';
 import {
   APPROVAL_PREVIEW_CHARS,
   FILE_HASH_READ_BYTES,
-  MAX_SEND_BODY_BYTES,
   MAX_SHARE_CHARS,
   MAX_TRACKED_FILES,
   MAX_TRACKED_SENDS,
@@ -24,6 +23,7 @@ import {
   PERMISSION_RECEIVE,
   PERMISSION_SEND,
   type Permission,
+  RPC_ENVELOPE_BYTES,
 } from './constants.js';
 import { HostError, type HostErrorCode, isHostError } from './errors.js';
 import type {
@@ -38,11 +38,12 @@ import type {
   NameChangeRequest,
   PeerInfo,
 } from './extension/api.js';
-import type { JsonObject, JsonValue } from './extension/json-rpc.js';
+import type { DroppedLine, JsonObject, JsonValue } from './extension/json-rpc.js';
 import { checkPermission } from './gates/permission.js';
 import { type RiskReviewer, type RiskVerdict, reviewSafely } from './gates/risk.js';
 import { checkScope, inScope } from './gates/scope.js';
 import { Inbox, type InboxItem } from './inbox.js';
+import { type MessageLimits, messageLimits } from './message-limits.js';
 
 export interface GatewayDeps {
   config: HostConfig;
@@ -80,6 +81,14 @@ function stateToCode(state: ApprovalState, deniedCode: HostErrorCode): HostError
 }
 
 export class Gateway {
+  /** Message-sized limits, all from config `maxMessageBytes` (message-limits.ts). */
+  readonly limits: MessageLimits;
+  /**
+   * Lines from the extension over limits.rpcLineBytes, skipped (each audited with
+   * HOST_ERR_RPC_PROTOCOL). A skipped `message.received` is lost to the plugins although the
+   * extension counts it delivered; reported in `…/status` as `host.rpcLinesDropped`.
+   */
+  rpcLinesDropped = 0;
   private readonly inboxes = new Map<string, Inbox>();
   /** Outgoing message id → plugin id, to route `message.delivered` (bounded, oldest evicted). */
   private readonly sentBy = new Map<string, string>();
@@ -102,7 +111,8 @@ export class Gateway {
   private readonly fileSentBy = new Map<string, string>();
 
   constructor(private readonly deps: GatewayDeps) {
-    for (const p of deps.config.plugins) this.inboxes.set(p.id, new Inbox());
+    this.limits = messageLimits(deps.config.maxMessageBytes);
+    for (const p of deps.config.plugins) this.inboxes.set(p.id, new Inbox(undefined, this.limits.inboxBytes));
     const ext = deps.extension;
     const on = <
       K extends
@@ -112,6 +122,7 @@ export class Gateway {
         | 'nameChange'
         | 'delivered'
         | 'protocolError'
+        | 'lineDropped'
         | 'fileOffer'
         | 'fileEnded',
     >(
@@ -131,6 +142,20 @@ export class Gateway {
     on('protocolError', (detail: string) =>
       deps.audit.record({ gate: 'rpc', outcome: 'info', code: 'HOST_ERR_RPC_PROTOCOL', detail }),
     );
+    // The audit line comes with protocolError; here only the count, and the message id if known.
+    on('lineDropped', (d: DroppedLine) => {
+      this.rpcLinesDropped++;
+      if (d.method === 'message.received' && d.id) {
+        deps.audit.record({
+          gate: 'deliver',
+          outcome: 'deny',
+          code: 'HOST_ERR_RPC_PROTOCOL',
+          messageId: d.id,
+          direction: 'in',
+          detail: `message line over ${d.maxLineBytes} bytes; lost`,
+        });
+      }
+    });
   }
 
   stop(): void {
@@ -165,8 +190,16 @@ export class Gateway {
     if (typeof to !== 'string' || !PEER_KEY.test(to)) throw new HostError('HOST_ERR_BAD_REQUEST', 'to: peer key');
     if (typeof body !== 'string') throw new HostError('HOST_ERR_BAD_REQUEST', 'body: string');
     const bytes = Buffer.byteLength(body);
-    if (bytes > MAX_SEND_BODY_BYTES)
-      throw new HostError('HOST_ERR_BODY_TOO_LARGE', `${bytes} > ${MAX_SEND_BODY_BYTES}`);
+    const { sendBodyBytes, sendLineBytes } = this.limits;
+    if (bytes > sendBodyBytes)
+      throw new HostError('HOST_ERR_BODY_TOO_LARGE', `${bytes} bytes > maxMessageBytes ${sendBodyBytes}`);
+    // The extension reads the body JSON-escaped on one line: refuse here what it would refuse.
+    const escaped = Buffer.byteLength(JSON.stringify(body));
+    if (escaped > sendLineBytes - RPC_ENVELOPE_BYTES)
+      throw new HostError(
+        'HOST_ERR_BODY_TOO_LARGE',
+        `${escaped} bytes JSON-escaped > ${sendLineBytes - RPC_ENVELOPE_BYTES} (2 × maxMessageBytes)`,
+      );
     const base = { direction: 'out' as const, plugin: plugin.id, peer: to, bytes };
 
     try {
@@ -436,7 +469,11 @@ export class Gateway {
   async status(plugin: PluginConfig): Promise<JsonObject> {
     this.permit(plugin, PERMISSION_PEERS);
     const [identity, status] = await Promise.all([this.deps.extension.identity(), this.deps.extension.status()]);
-    return { identity, status };
+    return {
+      identity,
+      status,
+      host: { maxMessageBytes: this.limits.maxMessageBytes, rpcLinesDropped: this.rpcLinesDropped },
+    };
   }
 
   /**

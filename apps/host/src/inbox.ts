@@ -1,9 +1,12 @@
 /**
  * Per-plugin inbox: items a plugin has been cleared to receive, held until it reads them with a
  * long-poll. Bounded in count and bytes; on overflow the oldest item is dropped and counted.
+ * The byte bound (message-limits.ts inboxBytes) holds one largest message plus 4 MiB, so a
+ * message is never dropped for its own size on arrival; the newest item is always kept.
  */
-import { MAX_INBOX_BYTES, MAX_INBOX_MESSAGES, MAX_READ_BATCH, MAX_WAITERS_PER_PLUGIN } from './constants.js';
+import { MAX_INBOX_MESSAGES, MAX_READ_BATCH, MAX_WAITERS_PER_PLUGIN } from './constants.js';
 import { HostError } from './errors.js';
+import { DEFAULT_MESSAGE_LIMITS } from './message-limits.js';
 
 export type InboxItem =
   | {
@@ -54,7 +57,7 @@ export class Inbox {
 
   constructor(
     private readonly maxItems = MAX_INBOX_MESSAGES,
-    private readonly maxBytes = MAX_INBOX_BYTES,
+    private readonly maxBytes = DEFAULT_MESSAGE_LIMITS.inboxBytes,
   ) {}
 
   /** Adds an item; returns how many old items were dropped to make room. */

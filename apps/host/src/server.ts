@@ -35,7 +35,11 @@ async function main(): Promise<void> {
     ? (line: string) => appendFileSync(auditPath, `${line}\n`, { mode: 0o600 })
     : (line: string) => process.stderr.write(`audit ${line}\n`);
 
-  const extension = ExtensionClient.spawn({ command: config.extensionCommand });
+  // The extension is told the host's largest message, so both refuse and accept the same sizes.
+  const extension = ExtensionClient.spawn({
+    command: config.extensionCommand,
+    maxMessageBytes: config.maxMessageBytes,
+  });
   const { app } = buildApp(config, { extension, auditSink });
   const address = await app.listen({ host: config.host, port: config.port });
   // One machine-readable line so supervisors and tests learn the port (PORT 0 = any free port).

@@ -110,15 +110,30 @@ describe('outgoing gates, in order', () => {
   });
 
   it('rejects malformed and oversized requests with typed codes', async () => {
-    host = makeHost({ key: ME, agentPeers: [PEER] });
+    // maxMessageBytes 64 KiB: send body ≤ 65,536 bytes, HTTP body of …/send ≤ 2 × 64 KiB + 64 KiB.
+    host = makeHost({ key: ME, agentPeers: [PEER], maxMessageBytes: 65_536 });
     expect((await send(AGENT_TOKEN, { to: 'nope', body: 'x' })).json().error.code).toBe('HOST_ERR_BAD_REQUEST');
     expect((await send(AGENT_TOKEN, { to: PEER, body: 5 })).json().error.code).toBe('HOST_ERR_BAD_REQUEST');
-    expect((await send(AGENT_TOKEN, { to: PEER, body: 'x'.repeat(70_000) })).json().error.code).toBe(
-      'HOST_ERR_BODY_TOO_LARGE',
-    );
+    const over = (await send(AGENT_TOKEN, { to: PEER, body: 'x'.repeat(70_000) })).json().error;
+    expect(over.code).toBe('HOST_ERR_BODY_TOO_LARGE');
+    expect(over.message).toContain('70000 bytes > maxMessageBytes 65536');
     const huge = await send(AGENT_TOKEN, { to: PEER, body: 'x'.repeat(200_000) });
     expect(huge.statusCode).toBe(413);
     expect(huge.json().error.code).toBe('HOST_ERR_BODY_TOO_LARGE');
+    expect(huge.json().error.message).toContain('request body over 196608 bytes');
+    // Within the byte limit, but control characters escape to 6 bytes each: over what the extension reads.
+    const escaped = (await send(AGENT_TOKEN, { to: PEER, body: '\u0001'.repeat(30_000) })).json().error;
+    expect(escaped.code).toBe('HOST_ERR_BODY_TOO_LARGE');
+    expect(escaped.message).toContain('JSON-escaped > 131072');
+    // Other routes keep the small MAX_HTTP_BODY_BYTES.
+    const connect = await host.app.inject({
+      method: 'POST',
+      url: `${API_PREFIX}/peers/connect`,
+      headers: { host: '127.0.0.1', authorization: `Bearer ${AGENT_TOKEN}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ share: 'x'.repeat(140_000) }),
+    });
+    expect(connect.json().error).toMatchObject({ code: 'HOST_ERR_BODY_TOO_LARGE' });
+    expect(connect.json().error.message).toContain('request body over 131072 bytes');
     const bad = await host.app.inject({
       method: 'POST',
       url: `${API_PREFIX}/send`,

@@ -90,8 +90,34 @@ describe('JsonRpcConnection', () => {
       'line is not JSON',
       'not a JSON-RPC 2.0 message',
       'response with unknown id',
-      'line too long; dropped',
+      'line over 100 bytes dropped',
     ]);
+    expect(rpc.linesDropped).toBe(1);
+  });
+
+  it('reports a too-long notification once with its method and id, read in pieces, and reads the next line', async () => {
+    const dropped: unknown[] = [];
+    const { rpc, errors, notes, fromExt } = setup({ maxLineBytes: 200 });
+    const rpcDropped = new JsonRpcConnection({
+      input: fromExt,
+      output: new PassThrough(),
+      onNotification: () => {},
+      onLineDropped: (d) => dropped.push(d),
+      maxLineBytes: 200,
+    });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'message.received',
+      params: { id: 'ab12', text: 'q"'.repeat(500) },
+    });
+    for (let i = 0; i < big.length; i += 64) fromExt.write(big.slice(i, i + 64));
+    fromExt.write(`\n${JSON.stringify({ jsonrpc: '2.0', method: 'peer.status', params: { ok: true } })}\n`);
+    await tick();
+    expect(dropped).toEqual([{ bytes: expect.any(Number), maxLineBytes: 200, method: 'message.received', id: 'ab12' }]);
+    expect((dropped[0] as { bytes: number }).bytes).toBeGreaterThan(200);
+    expect(errors).toEqual(['line over 200 bytes dropped (message.received ab12)']);
+    expect(notes).toEqual([{ method: 'peer.status', params: { ok: true } }]);
+    expect([rpc.linesDropped, rpcDropped.linesDropped]).toEqual([1, 1]);
   });
 
   it('times out, bounds requests in flight, and rejects everything on close', async () => {

@@ -155,7 +155,10 @@ export function createMcpServer(gateway: HostGatewayClient, opts: McpServerOptio
         "Send text to a trusted peer, end-to-end encrypted. High-risk content (file listings, paths, credentials, large payloads) waits for the local user to allow it: then the answer is status 'waiting_for_approval' and message_status tells the outcome. Pass your own id to make retries safe: a send_message with an id already used never sends twice.",
       inputSchema: {
         peer: z.string().min(1).max(256).describe('peer key, or its display name if unique'),
-        text: z.string().max(MCP_MAX_TEXT_CHARS),
+        text: z
+          .string()
+          .max(MCP_MAX_TEXT_CHARS)
+          .describe("the message; up to 16 MiB (the host's maxMessageBytes bounds its UTF-8 bytes)"),
         id: z
           .string()
           .regex(SEND_ID)

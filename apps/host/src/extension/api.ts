@@ -4,8 +4,8 @@
  * here, and a malformed one is reported (HOST_ERR_RPC_PROTOCOL) and dropped.
  */
 import type { EventEmitter } from 'node:events';
-import { MAX_APPROVAL_CONTENT_CHARS } from '../constants.js';
-import type { JsonObject, JsonValue } from './json-rpc.js';
+import { DEFAULT_MESSAGE_LIMITS } from '../message-limits.js';
+import type { DroppedLine, JsonObject, JsonValue } from './json-rpc.js';
 
 export interface PeerInfo {
   key: string;
@@ -110,6 +110,8 @@ export interface ExtensionEvents {
   fileEnded: [FileEnded];
   peerStatus: [JsonObject];
   protocolError: [string];
+  /** A line over the host's RPC line limit was skipped (what is known of it). */
+  lineDropped: [DroppedLine];
 }
 
 /** What the gateway needs from the extension; the real one is ExtensionClient. */
@@ -203,7 +205,11 @@ export function parseDelivered(p: JsonObject): DeliveredNotice | undefined {
   return to ? { messageId, to } : { messageId };
 }
 
-export function parseIncomingApproval(p: JsonObject): IncomingApproval | undefined {
+/** `maxContentChars`: the host's approvalContentChars (base64 of its message maximum). */
+export function parseIncomingApproval(
+  p: JsonObject,
+  maxContentChars = DEFAULT_MESSAGE_LIMITS.approvalContentChars,
+): IncomingApproval | undefined {
   const approvalId = str(p.approvalId, 256);
   const from = str(p.from);
   const messageId = str(p.id, 256) ?? str(p.messageId, 256);
@@ -217,7 +223,7 @@ export function parseIncomingApproval(p: JsonObject): IncomingApproval | undefin
   if (fp) a.fingerprint = fp;
   const preview = str(p.preview, 4096);
   if (preview !== undefined) a.preview = preview;
-  const content = a.binary ? str(p.data, MAX_APPROVAL_CONTENT_CHARS) : str(p.text, MAX_APPROVAL_CONTENT_CHARS);
+  const content = a.binary ? str(p.data, maxContentChars) : str(p.text, maxContentChars);
   if (content !== undefined) a.content = content;
   return a;
 }

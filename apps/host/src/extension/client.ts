@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { HostError } from '../errors.js';
+import { DEFAULT_MESSAGE_LIMITS, type MessageLimits, messageLimits } from '../message-limits.js';
 import {
   type ConnectOutcome,
   type ConnectTarget,
@@ -37,6 +38,12 @@ export interface SpawnExtensionOptions {
   /** Where the extension's stderr goes; default: inherit. */
   stderr?: 'inherit' | 'ignore' | 'pipe';
   timeoutMs?: number;
+  /**
+   * The host's largest message (config `maxMessageBytes`; default 16 MiB). Given to the
+   * extension as P2P_COMM_MAX_LONG_MESSAGE_BYTES so it neither sends nor accepts a larger one,
+   * and sizes the JSON-RPC lines and approval content read from it (message-limits.ts).
+   */
+  maxMessageBytes?: number;
 }
 
 /** An error answer from the extension as HOST_ERR_EXTENSION_ERROR (its code in the message). */
@@ -51,17 +58,23 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
   /** Resolves when the extension process has exited (or failed to start). */
   readonly exited: Promise<void>;
 
+  private readonly limits: MessageLimits;
+
   constructor(
     private readonly child: ChildProcess,
     timeoutMs?: number,
+    limits: MessageLimits = DEFAULT_MESSAGE_LIMITS,
   ) {
     super();
     if (!child.stdin || !child.stdout) throw new HostError('HOST_ERR_EXTENSION_UNAVAILABLE', 'no stdio');
+    this.limits = limits;
     this.rpc = new JsonRpcConnection({
       input: child.stdout,
       output: child.stdin,
+      maxLineBytes: limits.rpcLineBytes,
       onNotification: (n) => this.onNotification(n),
       onProtocolError: (d) => this.emit('protocolError', d),
+      onLineDropped: (d) => this.emit('lineDropped', d),
       ...(timeoutMs ? { timeoutMs } : {}),
     });
     this.exited = new Promise((resolve) => {
@@ -78,12 +91,19 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
 
   static spawn(opts: SpawnExtensionOptions): ExtensionClient {
     const [cmd, ...args] = opts.command;
+    const limits = opts.maxMessageBytes === undefined ? DEFAULT_MESSAGE_LIMITS : messageLimits(opts.maxMessageBytes);
     const child = spawn(cmd!, args, {
-      env: opts.env ?? process.env,
+      // Always set, so an inherited different value cannot make the two disagree.
+      env: { ...(opts.env ?? process.env), P2P_COMM_MAX_LONG_MESSAGE_BYTES: String(limits.maxMessageBytes) },
       cwd: opts.cwd,
       stdio: ['pipe', 'pipe', opts.stderr ?? 'inherit'],
     });
-    return new ExtensionClient(child, opts.timeoutMs);
+    return new ExtensionClient(child, opts.timeoutMs, limits);
+  }
+
+  /** Lines from the extension over the RPC line limit, skipped since start. */
+  get linesDropped(): number {
+    return this.rpc.linesDropped;
   }
 
   get pid(): number | undefined {
@@ -204,7 +224,7 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
         return;
       }
       case 'approval.request': {
-        const a = parseIncomingApproval(n.params);
+        const a = parseIncomingApproval(n.params, this.limits.approvalContentChars);
         if (a) this.emit('approval', a);
         else this.emit('protocolError', 'bad approval.request');
         return;

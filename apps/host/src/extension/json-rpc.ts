@@ -1,11 +1,17 @@
 /**
  * JSON-RPC 2.0 over a pair of byte streams, one JSON message per line (the extension's stdio).
- * Framing is separate from the process so tests can feed raw lines. A line that is too long or
- * not JSON-RPC is dropped and reported (HOST_ERR_RPC_PROTOCOL); it never throws out of here.
+ * Framing is separate from the process so tests can feed raw lines. A line that is not JSON-RPC
+ * is dropped and reported (HOST_ERR_RPC_PROTOCOL); it never throws out of here. A line longer
+ * than `maxLineBytes` is never held whole: it is skipped up to its newline, counted
+ * (`linesDropped`) and reported once with its length so far and the method and id read from
+ * its first bytes (onLineDropped). A notification cannot be answered, so the extension is not
+ * told: the host's limit is derived from the same message maximum it gives the extension
+ * (message-limits.ts), so only an extension that breaks that limit can cause a drop.
  */
 import type { Readable, Writable } from 'node:stream';
-import { MAX_RPC_LINE_BYTES, MAX_RPC_PENDING, RPC_TIMEOUT_MS } from '../constants.js';
+import { MAX_RPC_PENDING, RPC_TIMEOUT_MS } from '../constants.js';
 import { HostError } from '../errors.js';
+import { DEFAULT_MESSAGE_LIMITS } from '../message-limits.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -24,9 +30,34 @@ export interface JsonRpcConnectionOptions {
   onNotification: (n: RpcNotification) => void;
   onRequest?: RpcRequestHandler;
   onProtocolError?: (detail: string) => void;
+  /** A line over maxLineBytes was skipped (reported once per line, when it passes the limit). */
+  onLineDropped?: (info: DroppedLine) => void;
   timeoutMs?: number;
   maxLineBytes?: number;
   maxPending?: number;
+}
+
+/** What is known of a line too long to read: its length so far and what its first bytes name. */
+export interface DroppedLine {
+  /** Bytes read of the line when it passed the limit (at least maxLineBytes + 1). */
+  bytes: number;
+  maxLineBytes: number;
+  /** `method` of the line, if its first bytes name one. */
+  method?: string;
+  /** The first `"id":"…"` in its first bytes: for `message.received` the message id. */
+  id?: string;
+}
+
+/** Characters of a too-long line kept to read its method and id from. */
+const DROPPED_LINE_HEAD_CHARS = 1_024;
+
+function describeDropped(head: string, bytes: number, maxLineBytes: number): DroppedLine {
+  const info: DroppedLine = { bytes, maxLineBytes };
+  const method = /"method"\s*:\s*"([A-Za-z0-9._-]{1,64})"/.exec(head)?.[1];
+  if (method) info.method = method;
+  const id = /"id"\s*:\s*"([A-Za-z0-9_-]{1,128})"/.exec(head)?.[1];
+  if (id) info.id = id;
+  return info;
 }
 
 interface Pending {
@@ -54,16 +85,23 @@ function isObject(v: unknown): v is JsonObject {
 export class JsonRpcConnection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private buffer = '';
+  /** Pieces of the line being read, and their bytes (kept as a sum: no rescans of the buffer). */
+  private pieces: string[] = [];
+  private pieceBytes = 0;
+  /** Inside a line over maxLineBytes: everything up to its newline is skipped. */
+  private skipping = false;
   private closed = false;
+  /** Lines over maxLineBytes skipped since start. */
+  linesDropped = 0;
   private readonly opts: Required<Omit<JsonRpcConnectionOptions, 'onRequest'>> & { onRequest?: RpcRequestHandler };
 
   constructor(opts: JsonRpcConnectionOptions) {
     this.opts = {
       timeoutMs: RPC_TIMEOUT_MS,
-      maxLineBytes: MAX_RPC_LINE_BYTES,
+      maxLineBytes: DEFAULT_MESSAGE_LIMITS.rpcLineBytes,
       maxPending: MAX_RPC_PENDING,
       onProtocolError: () => {},
+      onLineDropped: () => {},
       ...opts,
     };
     opts.input.setEncoding('utf8');
@@ -113,33 +151,46 @@ export class JsonRpcConnection {
   }
 
   private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl = this.buffer.indexOf('\n');
-    while (nl !== -1) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      if (line.trim() !== '') this.onLine(line);
-      nl = this.buffer.indexOf('\n');
-    }
-    if (Buffer.byteLength(this.buffer) > this.opts.maxLineBytes) {
-      this.buffer = '';
-      this.opts.onProtocolError('line too long; dropped');
-      // The rest of this oversized line is skipped up to its newline.
-      this.skipping = true;
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf('\n', start);
+      const piece = nl === -1 ? chunk.slice(start) : chunk.slice(start, nl);
+      if (!this.skipping) {
+        this.pieceBytes += Buffer.byteLength(piece);
+        if (this.pieceBytes > this.opts.maxLineBytes) this.dropLine(piece);
+        else if (piece !== '') this.pieces.push(piece);
+      }
+      if (nl === -1) return;
+      if (this.skipping) this.skipping = false;
+      else {
+        const line = this.pieces.join('');
+        this.pieces = [];
+        this.pieceBytes = 0;
+        if (line.trim() !== '') this.onLine(line);
+      }
+      start = nl + 1;
     }
   }
 
-  private skipping = false;
+  /** The line being read passed the limit: report it once, free what was held, skip the rest. */
+  private dropLine(lastPiece: string): void {
+    let head = '';
+    for (const p of [...this.pieces, lastPiece]) {
+      head += p.slice(0, DROPPED_LINE_HEAD_CHARS - head.length);
+      if (head.length >= DROPPED_LINE_HEAD_CHARS) break;
+    }
+    const info = describeDropped(head, this.pieceBytes, this.opts.maxLineBytes);
+    this.pieces = [];
+    this.pieceBytes = 0;
+    this.skipping = true;
+    this.linesDropped++;
+    this.opts.onLineDropped(info);
+    this.opts.onProtocolError(
+      `line over ${info.maxLineBytes} bytes dropped${info.method ? ` (${info.method}${info.id ? ` ${info.id}` : ''})` : ''}`,
+    );
+  }
 
   private onLine(line: string): void {
-    if (this.skipping) {
-      this.skipping = false;
-      return;
-    }
-    if (Buffer.byteLength(line) > this.opts.maxLineBytes) {
-      this.opts.onProtocolError('line too long; dropped');
-      return;
-    }
     let msg: unknown;
     try {
       msg = JSON.parse(line);

@@ -52,7 +52,8 @@ export function registerPluginApi(
         }
       });
 
-      api.post('/send', async (req) => {
+      // Its own body limit: a whole message JSON-escaped (message-limits.ts sendHttpBodyBytes).
+      api.post('/send', { bodyLimit: gateway.limits.sendHttpBodyBytes }, async (req) => {
         const b = isRecord(req.body) ? req.body : {};
         return gateway.send(pluginOf(req), b.to, b.body);
       });

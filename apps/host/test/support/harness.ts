@@ -14,6 +14,7 @@ export function makeHost(opts: {
   approvalTimeoutMs?: number;
   readerPermissions?: string[];
   extraPlugins?: Record<string, unknown>[];
+  maxMessageBytes?: number;
 }): HostApp & { ext: StubExtension; lines: string[] } {
   const ext = new StubExtension(opts.key);
   const lines: string[] = [];
@@ -24,6 +25,7 @@ export function makeHost(opts: {
     incomingApproval: opts.incomingApproval ?? 'always',
     approvalTimeoutMs: opts.approvalTimeoutMs ?? 10_000,
     highRiskBytes: 2_000,
+    ...(opts.maxMessageBytes !== undefined ? { maxMessageBytes: opts.maxMessageBytes } : {}),
     plugins: [
       {
         id: 'agent',

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createDefaultRiskReviewer, reviewSafely } from '../src/gates/risk.js';
+import { createDefaultRiskReviewer, hasJwtLikeToken, reviewSafely } from '../src/gates/risk.js';
 
 const reviewer = createDefaultRiskReviewer({ highRiskBytes: 1000 });
 const review = (body: string) =>
@@ -89,5 +89,36 @@ describe('default risk reviewer', () => {
       ).level,
     ).toBe('high');
     expect((await reviewSafely({ review: () => ({ level: 'meh' }) as never }, input)).level).toBe('high');
+  });
+});
+
+describe('risk review of long messages (up to 16 MiB)', () => {
+  it('judges 4 MiB of repetitive text without overflowing or failing the review', () => {
+    const n = 4 * 1024 * 1024;
+    const cases: Array<[string, string[]]> = [
+      ['a'.repeat(n), ['size']],
+      [`/${'a/'.repeat(n / 2)}`, ['paths', 'size']],
+      [`C:\\${'a\\'.repeat(n / 2)}`, ['paths', 'size']],
+      ['eyJ-'.repeat(n / 4), ['size']],
+      [`sk-${'a'.repeat(n)}`, ['credentials', 'size']],
+      [`password = ${'a'.repeat(n)}`, ['credentials', 'size']],
+      [`password${' '.repeat(n)}`, ['size']],
+    ];
+    for (const [body, reasons] of cases) expect(review(body).reasons).toEqual(reasons);
+  });
+
+  it('finds JSON web tokens exactly as the open pattern does, in linear time', () => {
+    const open = /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/;
+    const piece = fc.constantFrom('eyJ', 'a', 'Z9', '.', '-', ' ', '_', 'aaaaaaaaaa', 'é');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (ps) => {
+        const text = ps.join('');
+        expect(hasJwtLikeToken(text)).toBe(open.test(text));
+      }),
+      { numRuns: 2_000 },
+    );
+    expect(
+      hasJwtLikeToken('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'),
+    ).toBe(true);
   });
 });

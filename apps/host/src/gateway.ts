@@ -30,6 +30,7 @@ import type {
   ConnectTarget,
   ConsentRequest,
   DeliveredNotice,
+  FailedNotice,
   FileEnded,
   FileOffer,
   HostExtension,
@@ -121,6 +122,7 @@ export class Gateway {
         | 'approval'
         | 'nameChange'
         | 'delivered'
+        | 'failed'
         | 'protocolError'
         | 'lineDropped'
         | 'fileOffer'
@@ -137,6 +139,7 @@ export class Gateway {
     on('approval', (a: IncomingApproval) => void this.onApprovalRequest(a));
     on('nameChange', (c: NameChangeRequest) => void this.onNameChange(c));
     on('delivered', (d: DeliveredNotice) => this.onDelivered(d));
+    on('failed', (f: FailedNotice) => this.onFailed(f));
     on('fileOffer', (o: FileOffer) => void this.onFileOffer(o));
     on('fileEnded', (e: FileEnded) => this.onFileEnded(e));
     on('protocolError', (detail: string) =>
@@ -811,6 +814,31 @@ export class Gateway {
     // Delivery receipts go to the sender only if it may also receive.
     if (plugin?.permissions.includes(PERMISSION_RECEIVE)) {
       this.inboxes.get(pluginId)!.push({ type: 'delivered', messageId: d.messageId, ...(d.to ? { to: d.to } : {}) });
+    }
+  }
+
+  /**
+   * The extension gave up on a sent message (trust ended; a long message refused by the peer:
+   * over its maximum, not trusted, a transfer failure). The sender plugin gets a `failed` item,
+   * if it may receive, so a long message never just goes quiet.
+   */
+  private onFailed(f: FailedNotice): void {
+    const pluginId = this.sentBy.get(f.messageId);
+    if (!pluginId) return;
+    this.deps.audit.record({
+      gate: 'extension',
+      outcome: 'info',
+      direction: 'out',
+      plugin: pluginId,
+      messageId: f.messageId,
+      ...(f.to ? { peer: f.to } : {}),
+      detail: `failed: ${f.code}`,
+    });
+    const plugin = this.deps.config.plugins.find((p) => p.id === pluginId);
+    if (plugin?.permissions.includes(PERMISSION_RECEIVE)) {
+      this.inboxes
+        .get(pluginId)!
+        .push({ type: 'failed', messageId: f.messageId, code: f.code, ...(f.to ? { to: f.to } : {}) });
     }
   }
 

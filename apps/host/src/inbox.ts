@@ -21,6 +21,8 @@ export type InboxItem =
       receivedAt: string;
     }
   | { type: 'delivered'; messageId: string; to?: string }
+  /** A sent message the extension gave up on; `code` is its CLIENT_ERR_… code. */
+  | { type: 'failed'; messageId: string; to?: string; code: string }
   | {
       /** A file the gates let in, landed and hash-checked by the extension (fetch it by transferId). */
       type: 'file';

@@ -4,7 +4,9 @@
  * `p2p-comm extension --approve` processes started as the host starts them (with the host's
  * `maxMessageBytes`), two host gateways with their gates and approval queues. The incoming
  * `approval.request` and `message.received` lines each carry the whole 2 MiB — over the 1 MiB
- * line limit the host had before, which dropped them. Setup copied from mcp-files.e2e.test.ts.
+ * line limit the host had before, which dropped them. Bob's host has maxMessageBytes 4 MiB, and
+ * its extension, told so, declines 5 MiB: Alice's plugin gets a `failed` item. Setup copied
+ * from mcp-files.e2e.test.ts.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -47,7 +49,7 @@ async function serve(): Promise<string> {
   return (JSON.parse(out.split('\n')[0]!) as { url: string }).url;
 }
 
-function startHost(name: string, server: string, token: string) {
+function startHost(name: string, server: string, token: string, maxMessageBytes?: number) {
   const home = join(dir, name);
   const init = spawnSync(process.execPath, [BIN, 'init', '--name', name, '--json'], {
     env: { PATH: process.env.PATH ?? '', NEXUS_HOME: home },
@@ -61,6 +63,7 @@ function startHost(name: string, server: string, token: string) {
     userName: name,
     incomingApproval: 'always',
     approvalTimeoutMs: 60_000,
+    ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
     plugins: [
       {
         id: 'agent',
@@ -96,7 +99,8 @@ const headers = (token: string) => ({
 beforeAll(async () => {
   const server = await serve();
   alice = startHost('Alice', server, ALICE_TOKEN);
-  bob = startHost('Bob', server, BOB_TOKEN);
+  // Bob's host takes at most 4 MiB: its extension is told so and declines anything larger.
+  bob = startHost('Bob', server, BOB_TOKEN, 4 * 1024 * 1024);
   // Consent: Alice's extension asks, Bob's host asks Bob, Bob accepts on his approval queue.
   const bobShare = (await bob.ext.identity()).share as string;
   const connected = (async () => {
@@ -168,6 +172,29 @@ describe('long messages through the host gateway', () => {
     expect([alice.gateway.rpcLinesDropped, bob.gateway.rpcLinesDropped]).toEqual([0, 0]);
     expect([alice.ext.linesDropped, bob.ext.linesDropped]).toEqual([0, 0]);
   }, 40_000);
+
+  it("a message over the peer host's maxMessageBytes is declined by its extension: the sender plugin gets a failed item", async () => {
+    const text = 'long '.repeat(Math.ceil((5 * 1024 * 1024) / 5));
+    const sending = alice.app.inject({
+      method: 'POST',
+      url: `${API_PREFIX}/send`,
+      headers: headers(ALICE_TOKEN),
+      payload: JSON.stringify({ to: bob.key, body: text }),
+    });
+    const out = await waitFor(() => alice.approvals.pending().find((a) => a.kind === 'send'), 10_000);
+    alice.approvals.decide(out.id, true);
+    const sent = await sending;
+    expect(sent.statusCode).toBe(200);
+    const messageId = (sent.json() as { messageId: string }).messageId;
+    const read = await alice.app.inject({ url: `${API_PREFIX}/messages?wait=20000`, headers: headers(ALICE_TOKEN) });
+    expect(read.json().items).toEqual([
+      { type: 'failed', messageId, to: bob.key, code: 'CLIENT_ERR_MESSAGE_TOO_LARGE' },
+    ]);
+    // Nothing of it reached Bob: not asked, nothing in his plugin's inbox.
+    expect(bob.approvals.pending()).toEqual([]);
+    const none = await bob.app.inject({ url: `${API_PREFIX}/messages?wait=0`, headers: headers(BOB_TOKEN) });
+    expect(none.json().items).toEqual([]);
+  }, 30_000);
 
   it('a body over maxMessageBytes is refused with HOST_ERR_BODY_TOO_LARGE naming the limit', async () => {
     const r = await alice.app.inject({

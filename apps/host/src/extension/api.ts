@@ -100,10 +100,19 @@ export interface DeliveredNotice {
   to?: string;
 }
 
+/** `message.failed`: a message the extension gave up on (trust ended, or a long message refused). */
+export interface FailedNotice {
+  messageId: string;
+  to?: string;
+  /** The extension's code (CLIENT_ERR_…), e.g. CLIENT_ERR_MESSAGE_TOO_LARGE over the peer's maximum. */
+  code: string;
+}
+
 export interface ExtensionEvents {
   consent: [ConsentRequest];
   message: [IncomingMessage];
   delivered: [DeliveredNotice];
+  failed: [FailedNotice];
   approval: [IncomingApproval];
   nameChange: [NameChangeRequest];
   fileOffer: [FileOffer];
@@ -206,6 +215,14 @@ export function parseDelivered(p: JsonObject): DeliveredNotice | undefined {
 }
 
 /** `maxContentChars`: the host's approvalContentChars (base64 of its message maximum). */
+export function parseFailed(p: JsonObject): FailedNotice | undefined {
+  const messageId = str(p.messageId, 256) ?? str(p.id, 256);
+  const code = str(p.code, 64);
+  if (!messageId || !code || !/^[A-Z][A-Z0-9_]*$/.test(code)) return undefined;
+  const to = str(p.to) ?? str(p.peer);
+  return to ? { messageId, to, code } : { messageId, code };
+}
+
 export function parseIncomingApproval(
   p: JsonObject,
   maxContentChars = DEFAULT_MESSAGE_LIMITS.approvalContentChars,

@@ -16,6 +16,7 @@ import {
   type PeerInfo,
   parseConsentRequest,
   parseDelivered,
+  parseFailed,
   parseFileEnded,
   parseFileOffer,
   parseIncomingApproval,
@@ -221,6 +222,12 @@ export class ExtensionClient extends EventEmitter<ExtensionEvents> implements Ho
       case 'message.delivered': {
         const d = parseDelivered(n.params);
         if (d) this.emit('delivered', d);
+        return;
+      }
+      case 'message.failed': {
+        const f = parseFailed(n.params);
+        if (f) this.emit('failed', f);
+        else this.emit('protocolError', 'bad message.failed');
         return;
       }
       case 'approval.request': {

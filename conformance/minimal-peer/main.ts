@@ -1,5 +1,5 @@
-// The minimal peer's entry point: the stdio interface, version 1 (docs/conformance.md,
-// /CONFORMANCE contract). JSON lines in on stdin, JSON lines out on stdout, logging on stderr.
+// The minimal peer's entry point: the stdio interface, version 1 (docs/conformance.md, "The
+// stdio interface"). JSON lines in on stdin, JSON lines out on stdout, logging on stderr.
 //
 //   → {"id":1,"op":"identity","seed":"<64 hex>"}      ← {"id":1,"ok":true,"key":"<base64url>"}
 //   → {"id":2,"op":"connect","url":"ws://127.0.0.1:PORT"}

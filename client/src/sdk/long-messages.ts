@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeKey } from '@p2p-comm/protocol';
+import { decodeKey, fromUtf8 } from '@p2p-comm/protocol';
 import { ClientError } from '../errors.js';
 import type { TransferFailure, TransferRef } from '../files/channel.js';
 import type { FileTransfers } from '../files/engine.js';
@@ -43,16 +43,6 @@ export interface LongMessagesDeps {
   bestPath: (peer: string) => string | undefined;
   emitDelivered: (d: { id: string; to: string; seq: number }) => void;
   emitFailed: (f: { id: string; to: string; code: string }) => void;
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-function isUtf8(b: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(b);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The failure code a caller sees for a long message that did not make it. */
@@ -164,7 +154,8 @@ export class LongMessages {
   }
 
   async #deliver(offer: IncomingOffer, enc: LongMessageEncoding, body: Buffer, commit: () => boolean): Promise<void> {
-    if (enc === 'text' && !isUtf8(body)) throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'text body is not UTF-8');
+    if (enc === 'text' && fromUtf8(body) === null)
+      throw new ClientError('CLIENT_ERR_BAD_PAYLOAD', 'text body is not UTF-8');
     const kind = this.#d.bestPath(offer.peer);
     const via: PathKind = kind === 'direct' || kind === 'webrtc' ? kind : 'relay';
     try {

@@ -11,7 +11,7 @@
  *
  * Everything here came from a peer: parse defensively, report CLIENT_ERR_BAD_PAYLOAD.
  */
-import { EnvelopeType } from '@p2p-comm/protocol';
+import { EnvelopeType, fromUtf8 } from '@p2p-comm/protocol';
 import { MAX_MESSAGE_BYTES, MAX_PAYLOAD_HEADER_BYTES } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { sanitizePeerName } from '../store/display-name.js';
@@ -91,7 +91,7 @@ export function decodePayload(type: number, bytes: Uint8Array): Payload {
       if (!isSeq(h.q) || h.q < 0) throw bad('bad sequence');
       if (h.enc !== 'text' && h.enc !== 'bytes') throw bad('bad encoding');
       if (body.length > MAX_MESSAGE_BYTES) throw bad('body too large');
-      if (h.enc === 'text' && !isUtf8(body)) throw bad('text body is not UTF-8');
+      if (h.enc === 'text' && fromUtf8(body) === null) throw bad('text body is not UTF-8');
       return { type, id: h.id, stream: h.s, seq: h.q, enc: h.enc, body: Uint8Array.from(body) };
     case EnvelopeType.ACK:
       if (typeof h.s !== 'string' || !STREAM_RE.test(h.s)) throw bad('bad stream id');
@@ -101,15 +101,5 @@ export function decodePayload(type: number, bytes: Uint8Array): Payload {
       return { type };
     default:
       throw bad(`envelope type ${type} carries no client payload`);
-  }
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-function isUtf8(b: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(b);
-    return true;
-  } catch {
-    return false;
   }
 }

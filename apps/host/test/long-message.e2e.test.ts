@@ -1,94 +1,23 @@
-/**
- * A long message (2 MiB, over the 56 KiB that fits one packet) from a plugin on one host to a
- * plugin on another, with every part real: a rendezvous server (`p2p-comm serve`), two
- * `p2p-comm extension --approve` processes started as the host starts them (with the host's
- * `maxMessageBytes`), two host gateways with their gates and approval queues. The incoming
- * `approval.request` and `message.received` lines each carry the whole 2 MiB — over the 1 MiB
- * line limit the host had before, which dropped them. Bob's host has maxMessageBytes 4 MiB, and
- * its extension, told so, declines 5 MiB: Alice's plugin gets a `failed` item. Setup copied
- * from mcp-files.e2e.test.ts.
- */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type HostApp } from '../src/app.js';
-import { parseConfig } from '../src/config.js';
-import { ExtensionClient } from '../src/extension/client.js';
 import type { InboxItem } from '../src/inbox.js';
 import { API_PREFIX } from '../src/routes/plugin-api.js';
 import { waitFor } from './support/harness.js';
+import { type TestHost, TwoHostWorld } from './support/two-hosts.js';
 
-const BIN = fileURLToPath(new URL('../../../client/bin/p2p-comm.js', import.meta.url));
 const ALICE_TOKEN = 'alice-agent-token-0123456789';
 const BOB_TOKEN = 'bob-agent-token-0123456789ab';
-const dir = mkdtempSync(join(tmpdir(), 'p2p-host-long-'));
-const procs: ChildProcess[] = [];
-const closers: Array<() => Promise<unknown>> = [];
-let alice: HostApp & { ext: ExtensionClient; key: string };
-let bob: HostApp & { ext: ExtensionClient; key: string };
+const world = new TwoHostWorld('p2p-host-long-');
+let alice: TestHost;
+let bob: TestHost;
 
-async function serve(): Promise<string> {
-  const p = spawn(
-    process.execPath,
-    [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--stun-port', '0', '--json'],
-    {
-      env: { PATH: process.env.PATH ?? '', STUN_ALT_PORT: '0', LOG_LEVEL: 'silent', NEXUS_HOME: join(dir, 'srv') },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  procs.push(p);
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  await waitFor(() => out.includes('\n'), 45_000);
-  return (JSON.parse(out.split('\n')[0]!) as { url: string }).url;
-}
-
-function startHost(name: string, server: string, token: string, maxMessageBytes?: number) {
-  const home = join(dir, name);
-  const init = spawnSync(process.execPath, [BIN, 'init', '--name', name, '--json'], {
-    env: { PATH: process.env.PATH ?? '', NEXUS_HOME: home },
-    encoding: 'utf8',
-  });
-  expect(init.status).toBe(0);
-  const key = (JSON.parse(init.stdout) as { key: string }).key;
-  const config = parseConfig({
-    uiToken: `ui-token-${name}-0123456789abcdef`,
-    extensionCommand: [process.execPath, BIN, 'extension', '--approve'],
-    userName: name,
-    incomingApproval: 'always',
-    approvalTimeoutMs: 60_000,
-    ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
-    plugins: [
-      {
-        id: 'agent',
-        name: 'AI agent',
-        token,
-        permissions: ['ext:p2p-comm:send', 'ext:p2p-comm:receive', 'ext:p2p-comm:peers'],
-        peers: ['trusted'],
-      },
-    ],
-  });
-  // As server.ts starts it: the host's maxMessageBytes goes to the extension.
-  const ext = ExtensionClient.spawn({
-    command: config.extensionCommand,
-    maxMessageBytes: config.maxMessageBytes,
-    // WebRTC off: the relay carries it, so the run does not depend on ICE on this machine.
-    env: { PATH: process.env.PATH ?? '', NEXUS_HOME: home, P2P_COMM_SERVER: server, P2P_COMM_WEBRTC: '0' },
-    stderr: 'inherit',
-  });
-  const host = buildApp(config, { extension: ext });
-  closers.push(
-    () => host.app.close(),
-    () => ext.close(3_000),
-  );
-  return Object.assign(host, { ext, key });
-}
+const agentPlugin = (token: string) => ({
+  id: 'agent',
+  name: 'AI agent',
+  token,
+  permissions: ['ext:p2p-comm:send', 'ext:p2p-comm:receive', 'ext:p2p-comm:peers'],
+  peers: ['trusted'],
+});
 
 const headers = (token: string) => ({
   host: '127.0.0.1',
@@ -97,35 +26,14 @@ const headers = (token: string) => ({
 });
 
 beforeAll(async () => {
-  const server = await serve();
-  alice = startHost('Alice', server, ALICE_TOKEN);
+  const server = await world.serve();
+  alice = world.startHost({ name: 'Alice', server, plugins: [agentPlugin(ALICE_TOKEN)] });
   // Bob's host takes at most 4 MiB: its extension is told so and declines anything larger.
-  bob = startHost('Bob', server, BOB_TOKEN, 4 * 1024 * 1024);
-  // Consent: Alice's extension asks, Bob's host asks Bob, Bob accepts on his approval queue.
-  const bobShare = (await bob.ext.identity()).share as string;
-  const connected = (async () => {
-    for (;;) {
-      try {
-        return await alice.ext.connect({ share: bobShare });
-      } catch {
-        await new Promise((r) => setTimeout(r, 200)); // rendezvous not connected yet
-      }
-    }
-  })();
-  const consent = await waitFor(() => bob.approvals.pending().find((a) => a.kind === 'consent'), 20_000);
-  bob.approvals.decide(consent.id, true);
-  await connected;
-  for (let i = 0; i < 200; i++) {
-    if ((await alice.ext.listPeers()).some((p) => p.key === bob.key && p.trusted)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  bob = world.startHost({ name: 'Bob', server, plugins: [agentPlugin(BOB_TOKEN)], maxMessageBytes: 4 * 1024 * 1024 });
+  await world.befriend(alice, bob);
 }, 60_000);
 
-afterAll(async () => {
-  for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world.close());
 
 describe('long messages through the host gateway', () => {
   it('a 2 MiB text from a plugin arrives at the peer host plugin once, whole, and is acked', async () => {

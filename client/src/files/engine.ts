@@ -27,7 +27,8 @@ export interface FileTransfersOptions {
   chunkBytes?: number;
   /** Credit per incoming transfer, bytes, or per sender's key (see FileReceiverOptions). */
   windowBytes?: number | ((peer: string) => number);
-  budgetBytes?: number;
+  /** Credit across all incoming transfers, bytes, or per sender's key (see FileReceiverOptions). */
+  budgetBytes?: number | ((peer: string) => number);
   maxFileBytes?: number;
   quotaBytes?: number;
   offerTimeoutMs?: number;

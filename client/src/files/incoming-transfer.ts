@@ -25,6 +25,12 @@ export interface Incoming {
   /** The running writer (one per transfer), resolved when the queue is empty. */
   writes: Promise<void>;
   writing: boolean;
+  /**
+   * The fdatasync that makes progress durable, while it runs. Writes go on meanwhile (waiting
+   * for it stalled the credit loop for the whole flush); when it resolves, what was written
+   * before it began is recorded as durable.
+   */
+  syncing: Promise<void> | null;
   /** Current silence interval before credit is re-sent, ms. */
   interval: number;
   timer: NodeJS.Timeout | null;
@@ -57,6 +63,7 @@ export function newIncoming(
     queue: [],
     writes: Promise.resolve(),
     writing: false,
+    syncing: null,
     interval: resendMs,
     timer: null,
     closed: false,

@@ -16,7 +16,12 @@ export interface ReceiverCreditOptions {
   send: (peer: string, m: TransferMessage) => void;
   /** Credit per transfer for a sender's key, bytes. */
   windowFor: (peer: string) => number;
-  budgetBytes: number;
+  /**
+   * Credit across all transfers for a sender's key, bytes. A pass uses the smallest over the
+   * active transfers: a bigger budget for direct peers must never loosen the bound that keeps
+   * relayed senders under the server's per-recipient queue.
+   */
+  budgetFor: (peer: string) => number;
   resendMs: number;
   resendMaxMs: number;
   /** Where CREDIT messages sent are counted (the receiver's counters). */
@@ -42,9 +47,11 @@ export class ReceiverCredit {
       chunkBytes: t.rec.chunkSize,
       windowBytes: this.#o.windowFor(t.rec.offer.peer),
     }));
+    let budgetBytes = Number.POSITIVE_INFINITY;
+    for (const t of active) budgetBytes = Math.min(budgetBytes, this.#o.budgetFor(t.rec.offer.peer));
     const pass = allocateCredit(
       demands,
-      { windowBytes: FILE_WINDOW_BYTES, budgetBytes: this.#o.budgetBytes },
+      { windowBytes: FILE_WINDOW_BYTES, budgetBytes: active.length > 0 ? budgetBytes : 0 },
       this.#cursor,
     );
     this.#cursor = pass.cursor;

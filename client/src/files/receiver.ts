@@ -49,7 +49,11 @@ export interface FileReceiverOptions {
    * WebRTC path a larger window than one behind the relay.
    */
   windowBytes?: number | ((peer: string) => number);
-  budgetBytes?: number;
+  /**
+   * Credit across all incoming transfers, bytes, or per sender's key: each allocation uses the
+   * smallest of the active senders' budgets, so one relayed sender keeps the relay-safe bound.
+   */
+  budgetBytes?: number | ((peer: string) => number);
   maxFileBytes?: number;
   /** Most bytes the inbox may hold (landed + in progress); unset = no quota. */
   quotaBytes?: number;
@@ -103,11 +107,12 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     this.#store = new TransferStore(options.stateDir, 'files-in', isIncomingRecord);
     this.#finished = new FinishedTransfers(this.#store);
     const window = options.windowBytes ?? FILE_WINDOW_BYTES;
+    const budget = options.budgetBytes ?? FILE_RECEIVE_BUDGET_BYTES;
     this.#credit = new ReceiverCredit({
       transfers: () => this.#in.values(),
       send: (peer, m) => this.#send(peer, m),
       windowFor: typeof window === 'function' ? window : () => window,
-      budgetBytes: options.budgetBytes ?? FILE_RECEIVE_BUDGET_BYTES,
+      budgetFor: typeof budget === 'function' ? budget : () => budget,
       resendMs: this.#o.resendMs,
       resendMaxMs: options.resendMaxMs ?? FILE_RESEND_MAX_MS,
       counters: this.counters,
@@ -351,10 +356,7 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
           await t.fh.writev(batch, t.next * t.rec.chunkSize);
           for (const b of batch) t.hash.update(b);
           t.next += batch.length;
-          if (t.next - t.rec.next >= FILE_PERSIST_EVERY_CHUNKS && t.next < t.total) {
-            await t.fh.datasync();
-            this.#store.setNext(t.key, t.next);
-          }
+          if (!t.syncing && t.next - t.rec.next >= FILE_PERSIST_EVERY_CHUNKS && t.next < t.total) this.#persist(t);
         } catch (err) {
           await this.#abort(t, isDiskFull(err) ? 'disk-full' : 'internal', (err as Error).message, true);
           return;
@@ -373,6 +375,24 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     }
   }
 
+  /** Make the chunks written so far durable in the background, then record them (resume point). */
+  #persist(t: Incoming): void {
+    const fh = t.fh;
+    if (!fh) return;
+    const upTo = t.next;
+    t.syncing = fh
+      .datasync()
+      .then(
+        () => {
+          if (!t.closed) this.#store.setNext(t.key, upTo);
+        },
+        (err: unknown) => this.#abort(t, isDiskFull(err) ? 'disk-full' : 'internal', (err as Error).message, true),
+      )
+      .finally(() => {
+        t.syncing = null;
+      });
+  }
+
   // ── the end ─────────────────────────────────────────────────────────────────────────────
 
   /** All chunks written: make them durable, check the whole hash, land the file. */
@@ -380,6 +400,8 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     const { offer } = t.rec;
     const path = partialPath(this.#o.inboxDir, offer.peer, offer.id);
     try {
+      await t.syncing;
+      if (t.closed) return; // the background flush failed and aborted the transfer
       await t.fh?.datasync();
       await t.fh?.close();
       t.fh = null;

@@ -85,4 +85,52 @@ describe('many senders at one recipient', () => {
     );
     for (const b of snapshot) expect(b).toBeGreaterThanOrEqual(leader * 0.6);
   }, 60_000);
+
+  it('a budget per sender: a pass uses the smallest of the active senders, so a relayed one keeps the relay bound', async () => {
+    const CHUNK = 1024;
+    const SMALL = 4 * CHUNK; // the relay-safe budget
+    const BIG = 16 * CHUNK; // the budget for a sender on a direct or WebRTC path
+    const net = new MemoryNet();
+    const R = peerName(0);
+    const FAST = peerName(1);
+    const RELAYED = peerName(2);
+    const receiver = engineOn(net, R, dir, {
+      windowBytes: BIG,
+      budgetBytes: (peer) => (peer === FAST ? BIG : SMALL),
+      resendMs: 200,
+    });
+    engines.push(receiver);
+    const fast = engineOn(net, FAST, dir, { chunkBytes: CHUNK, resendMs: 200 });
+    const relayed = engineOn(net, RELAYED, dir, { chunkBytes: CHUNK, resendMs: 200 });
+    engines.push(fast, relayed);
+    let outAlone = 0; // the most credit out while the direct sender was alone
+    let outRelayed = 0; // the most credit out to the relayed sender
+    let outTotal = 0;
+    receiver.on('progress', () => {
+      let total = 0;
+      let relayedOut: number | null = null;
+      for (const [key, c] of receiver.receiver.credit()) {
+        const out = (c.limit - c.next) * c.chunkSize;
+        total += out;
+        if (key.startsWith(`${RELAYED}/`)) relayedOut = out;
+      }
+      outTotal = Math.max(outTotal, total);
+      if (relayedOut === null) outAlone = Math.max(outAlone, total);
+      else outRelayed = Math.max(outRelayed, relayedOut);
+    });
+    const send = async (e: FileTransfers, name: string) => {
+      const p = join(dir, name);
+      writeFileSync(p, randomBytes(200 * CHUNK));
+      return outcome(receiver, (await e.send(R, p, { name })).id);
+    };
+    expect((await send(fast, 'alone.bin')).kind).toBe('done');
+    const both = await Promise.all([send(fast, 'fast.bin'), send(relayed, 'relayed.bin')]);
+    expect(both.map((r) => r.kind)).toEqual(['done', 'done']);
+    expect(outAlone).toBeGreaterThan(SMALL); // alone, the direct sender had its bigger budget
+    // Credit already out is not taken back, but new grants fit the smallest budget: the relayed
+    // sender never has more than the relay bound, and nobody more than the biggest budget.
+    expect(outRelayed).toBeGreaterThan(0);
+    expect(outRelayed).toBeLessThanOrEqual(SMALL);
+    expect(outTotal).toBeLessThanOrEqual(BIG);
+  }, 60_000);
 });

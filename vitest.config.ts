@@ -13,6 +13,8 @@ export default defineConfig({
       'loadtest/test/**/*.test.ts',
       'infra/test/**/*.test.ts',
       'test/**/*.test.ts',
+      // The minimal second implementation's own tests (it is built only from the spec).
+      'conformance/*/test/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// The minimal peer's own tests (the repository's config does not list conformance/):
+// The minimal peer's own tests on their own (`npm test` runs them too, from the root config):
 // `npx vitest run --config conformance/minimal-peer/vitest.config.ts`.
 export default defineConfig({
   test: {

@@ -18,24 +18,31 @@ import { FileTransfers } from '../files/engine.js';
 import { MAX_LONG_MESSAGE_BYTES } from '../files/long-message.js';
 import type { IncomingOffer } from '../files/receiver.js';
 import type { OutgoingBody, Session } from '../session/session.js';
+import { WEBRTC_MAX_BUFFERED_BYTES } from '../transports/webrtc-constants.js';
 import { LongMessages } from './long-messages.js';
 
 /**
- * Credit per incoming transfer from a peer whose best path is direct or WebRTC, bytes. Those
- * paths have no relay queue to overflow, so a larger window keeps a fast link busy (bench:files,
- * engine over TCP: 0.62× of a plain socket with 4 MiB against 0.40× with the relay-safe default;
- * SDK clients over a direct link, 256 MiB: 62–63 MB/s with 4 MiB, 68–69 MB/s with 8 MiB, peak
- * RSS +10 MiB). Relay peers get FILE_WINDOW_BYTES (under the relay's RECIPIENT_BUSY_BYTES).
+ * Credit per incoming transfer from a peer whose best path is a direct link, bytes. A direct
+ * link has no relay queue to overflow, so a larger window keeps it busy (bench:files, engine
+ * over TCP: 0.62× of a plain socket with 4 MiB against 0.40× with the relay-safe default; SDK
+ * clients over a direct link, 256 MiB: 62–63 MB/s with 4 MiB, 68–69 MB/s with 8 MiB, peak RSS
+ * +10 MiB). Relay peers get FILE_WINDOW_BYTES (under the relay's RECIPIENT_BUSY_BYTES).
  */
 export const FILE_DIRECT_WINDOW_BYTES = 8_388_608;
 /**
- * Credit across all incoming transfers while every active sender is on a direct or WebRTC
- * path, bytes (one relayed sender brings the pass back to FILE_RECEIVE_BUDGET_BYTES). The
- * 1 MiB relay-safe budget held a lone direct transfer to 46–49 MB/s in bench:files (256 MiB,
- * loopback, 15 ms CPU per MB per side); 8 MiB gave 62–63 MB/s at 9.5 ms/MB. Bounds the
- * chunks a recipient may hold queued for its disk.
+ * Credit across all incoming transfers while every active sender is on a direct link, bytes
+ * (a pass uses the smallest budget of the active senders). The 1 MiB relay-safe budget held a
+ * lone direct transfer to 46–49 MB/s in bench:files (256 MiB, loopback, 15 ms CPU per MB per
+ * side); 8 MiB gave 62–63 MB/s at 9.5 ms/MB. Bounds the chunks a recipient holds for its disk.
  */
 export const FILE_DIRECT_RECEIVE_BUDGET_BYTES = 8_388_608;
+/**
+ * Credit per transfer and across all transfers while a sender is on WebRTC, bytes: half the
+ * data channel's send-buffer bound (WEBRTC_MAX_BUFFERED_BYTES), where the link closes itself.
+ * With 8 MiB of credit a 1 GiB transfer closed its WebRTC link again and again (1,182 chunks
+ * re-sent in bench:files); half leaves room for the session's other traffic on the channel.
+ */
+export const FILE_WEBRTC_CREDIT_BYTES = WEBRTC_MAX_BUFFERED_BYTES / 2;
 /**
  * `file.progress` events per transfer at most this often, ms (plus the last one): a 1 GiB
  * transfer makes ~22,000 chunk writes, which would be as many JSON-RPC lines for the host.
@@ -141,9 +148,11 @@ export class ClientFiles {
       emitFailed: (x) => d.emitMessage?.failed(x),
     });
     // Direct and WebRTC paths have no relay queue to overflow: larger credit keeps them busy.
-    const onFastPath = (peer: string) => {
+    const credit = (peer: string): { window: number; budget: number } => {
       const kind = d.bestPath(peer);
-      return kind === 'direct' || kind === 'webrtc';
+      if (kind === 'direct') return { window: FILE_DIRECT_WINDOW_BYTES, budget: FILE_DIRECT_RECEIVE_BUDGET_BYTES };
+      if (kind === 'webrtc') return { window: FILE_WEBRTC_CREDIT_BYTES, budget: FILE_WEBRTC_CREDIT_BYTES };
+      return { window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES };
     };
     this.engine = new FileTransfers({
       messages: this.long.sink,
@@ -151,8 +160,8 @@ export class ClientFiles {
       stateDir: d.stateDir,
       inboxDir: d.inboxDir,
       approve: (offer) => this.#ask(offer),
-      windowBytes: (peer) => (onFastPath(peer) ? FILE_DIRECT_WINDOW_BYTES : FILE_WINDOW_BYTES),
-      budgetBytes: (peer) => (onFastPath(peer) ? FILE_DIRECT_RECEIVE_BUDGET_BYTES : FILE_RECEIVE_BUDGET_BYTES),
+      windowBytes: (peer) => credit(peer).window,
+      budgetBytes: (peer) => credit(peer).budget,
     });
     const e = this.engine;
     const long = this.long;

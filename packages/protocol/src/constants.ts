@@ -32,7 +32,10 @@ export const AEAD_KEY_BYTES = 32;
 export const ENVELOPE_HEADER_BYTES =
   1 + 1 + MESSAGE_ID_BYTES + PUBLIC_KEY_BYTES * 2 + 8 + NONCE_BYTES + EPHEMERAL_KEY_BYTES + 4;
 
-/** Largest plaintext payload one envelope carries, bytes. Larger messages are chunked by the client. */
+/**
+ * Largest plaintext payload one envelope carries, bytes. No layer below the file layer splits a
+ * message: a larger one goes as a long message over the file stream (docs/protocol.md).
+ */
 export const MAX_PLAINTEXT_BYTES = 60 * 1024;
 /** Largest ciphertext payload (plaintext + tag), bytes. */
 export const MAX_CIPHERTEXT_BYTES = MAX_PLAINTEXT_BYTES + AEAD_TAG_BYTES;

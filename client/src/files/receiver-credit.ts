@@ -39,6 +39,7 @@ export class ReceiverCredit {
   /** Hand out credit (credit.ts) and tell each sender whose grant moved enough. */
   schedule(): void {
     const active = [...this.#o.transfers()].filter((t) => !t.closed && !t.paused);
+    for (const t of active) if (this.#clampToWindow(t)) this.advertise(t, true);
     const demands: CreditDemand[] = active.map((t) => ({
       key: t.key,
       next: t.next,
@@ -60,6 +61,21 @@ export class ReceiverCredit {
       if (limit !== undefined) t.limit = limit;
       this.advertise(t, false);
     }
+  }
+
+  /**
+   * Take back credit beyond the sender's current window: its best path may have changed since
+   * the grant (a direct link died and the relay carries on), and credit sized for a direct link
+   * would let it push megabytes into the relay's per-recipient queue. The sender takes the lower
+   * limit as it is; chunks it already sent past it are dropped here and sent again later.
+   * True when the limit went down.
+   */
+  #clampToWindow(t: Incoming): boolean {
+    const windowChunks = Math.max(1, Math.floor(this.#o.windowFor(t.rec.offer.peer) / t.rec.chunkSize));
+    const cap = Math.max(t.queuedNext, t.next + windowChunks);
+    if (t.limit <= cap) return false;
+    t.limit = cap;
+    return true;
   }
 
   /** The sender probed (an offer again): restore withdrawn credit and tell it where we are. */
@@ -120,6 +136,7 @@ export class ReceiverCredit {
       this.schedule();
       return;
     }
+    this.#clampToWindow(t);
     if (t.limit > t.queuedNext) this.advertise(t, true);
     t.interval = Math.min(t.interval * 2, this.#o.resendMaxMs);
     this.arm(t);

@@ -133,4 +133,44 @@ describe('many senders at one recipient', () => {
     expect(outRelayed).toBeLessThanOrEqual(SMALL);
     expect(outTotal).toBeLessThanOrEqual(BIG);
   }, 60_000);
+
+  it('credit beyond a sender’s window is taken back when its path changes (direct-sized grant, then the relay)', async () => {
+    const CHUNK = 1024;
+    const BIG = 64 * CHUNK;
+    const SMALL = 4 * CHUNK;
+    let onDirect = true;
+    const net = new MemoryNet();
+    const R = peerName(0);
+    const S = peerName(1);
+    const receiver = engineOn(net, R, dir, {
+      windowBytes: () => (onDirect ? BIG : SMALL),
+      budgetBytes: BIG,
+      resendMs: 200,
+    });
+    const sender = engineOn(net, S, dir, { chunkBytes: CHUNK, resendMs: 200 });
+    engines.push(receiver, sender);
+    let maxOutAfter = 0; // limit − next in CREDIT messages once the path is the relay's
+    let lowered = false;
+    let lastLimit = 0;
+    net.tap = ({ from, bytes }) => {
+      const m = decodeTransferMessage(bytes);
+      if (m.type !== TransferMessageType.CREDIT || from !== R) return;
+      if (!onDirect && m.limit < lastLimit) lowered = true;
+      if (!onDirect) maxOutAfter = Math.max(maxOutAfter, m.limit - m.next);
+      lastLimit = m.limit;
+    };
+    receiver.on('progress', (p) => {
+      if (onDirect && p.bytes >= 100 * CHUNK) onDirect = false;
+    });
+    const p = join(dir, 'switch.bin');
+    const content = randomBytes(400 * CHUNK);
+    writeFileSync(p, content);
+    const r = await outcome(receiver, (await sender.send(R, p, { name: 'switch.bin' })).id);
+    expect(r.kind).toBe('done');
+    expect(readFileSync(r.path!).equals(content)).toBe(true);
+    expect(lowered).toBe(true); // the direct-sized grant was taken back
+    // CREDIT's `next` is what is written; chunks received and waiting for the disk sit between it
+    // and the limit too, so this is not the window itself — but never a direct-sized grant again.
+    expect(maxOutAfter).toBeLessThan(BIG / CHUNK);
+  }, 60_000);
 });

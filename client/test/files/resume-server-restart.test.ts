@@ -65,9 +65,11 @@ describe('resume after the rendezvous server restarts', () => {
     );
     expect(pathGone.kind).toBeNull();
     await new Promise((r) => setTimeout(r, 500));
+    // Taken before the new server starts: a client may reconnect between the server listening
+    // and this process reading its ready line, and that reconnect must count as after the restart.
+    const restartedAt = Date.now();
     server = await spawnRendezvous(port, {});
 
-    const restartedAt = Date.now();
     const done = await bob.wait((e) => e.ev === 'done' && e.id === id, 45_000, 'landed after the restart');
     expect(readFileSync(done.path as string).equals(content)).toBe(true);
     const sent = await alice.wait((e) => e.ev === 'done' && e.id === id, 10_000, 'sender done');

@@ -25,6 +25,21 @@ const headers = (token: string) => ({
   'content-type': 'application/json',
 });
 
+/** Alice's plugin sends `text` to Bob; Alice approves it on her queue; resolves to its message id. */
+async function sendApprovedByAlice(text: string): Promise<string> {
+  const sending = alice.app.inject({
+    method: 'POST',
+    url: `${API_PREFIX}/send`,
+    headers: headers(ALICE_TOKEN),
+    payload: JSON.stringify({ to: bob.key, body: text }),
+  });
+  const out = await waitFor(() => alice.approvals.pending().find((a) => a.kind === 'send'), 10_000);
+  alice.approvals.decide(out.id, true);
+  const sent = await sending;
+  expect(sent.statusCode).toBe(200);
+  return (sent.json() as { messageId: string }).messageId;
+}
+
 beforeAll(async () => {
   const server = await world.serve();
   alice = world.startHost({ name: 'Alice', server, plugins: [agentPlugin(ALICE_TOKEN)] });
@@ -47,18 +62,8 @@ describe('long messages through the host gateway', () => {
     }
     const text = parts.join('');
 
-    const sending = alice.app.inject({
-      method: 'POST',
-      url: `${API_PREFIX}/send`,
-      headers: headers(ALICE_TOKEN),
-      payload: JSON.stringify({ to: bob.key, body: text }),
-    });
     // Over highRiskBytes: Alice is asked before it leaves, Bob before his plugin gets it.
-    const out = await waitFor(() => alice.approvals.pending().find((a) => a.kind === 'send'), 10_000);
-    alice.approvals.decide(out.id, true);
-    const sent = await sending;
-    expect(sent.statusCode).toBe(200);
-    const messageId = (sent.json() as { messageId: string }).messageId;
+    const messageId = await sendApprovedByAlice(text);
 
     const ask = await waitFor(() => bob.approvals.pending().find((a) => a.kind === 'receive'), 30_000);
     expect(ask.bytes).toBe(bytes);
@@ -83,17 +88,7 @@ describe('long messages through the host gateway', () => {
 
   it("a message over the peer host's maxMessageBytes is declined by its extension: the sender plugin gets a failed item", async () => {
     const text = 'long '.repeat(Math.ceil((5 * 1024 * 1024) / 5));
-    const sending = alice.app.inject({
-      method: 'POST',
-      url: `${API_PREFIX}/send`,
-      headers: headers(ALICE_TOKEN),
-      payload: JSON.stringify({ to: bob.key, body: text }),
-    });
-    const out = await waitFor(() => alice.approvals.pending().find((a) => a.kind === 'send'), 10_000);
-    alice.approvals.decide(out.id, true);
-    const sent = await sending;
-    expect(sent.statusCode).toBe(200);
-    const messageId = (sent.json() as { messageId: string }).messageId;
+    const messageId = await sendApprovedByAlice(text);
     const read = await alice.app.inject({ url: `${API_PREFIX}/messages?wait=20000`, headers: headers(ALICE_TOKEN) });
     expect(read.json().items).toEqual([
       { type: 'failed', messageId, to: bob.key, code: 'CLIENT_ERR_MESSAGE_TOO_LARGE' },

@@ -208,6 +208,22 @@ async function handshake(addr: string, acceptorId: string, selfId: string, secre
   return d;
 }
 
+/**
+ * Two linked instances on one Redis whose link runs through a proxy the test controls: "two"
+ * advertises the proxy's port as its link address, so "one" dials through it.
+ */
+async function linkedThroughProxy() {
+  const r = await redis();
+  const p2 = await freePort();
+  const px = await proxy(p2);
+  const i1 = await instance('one', linked(r));
+  const i2 = await instance(
+    'two',
+    linked(r, { INSTANCE_LINK_LISTEN: `127.0.0.1:${p2}`, INSTANCE_LINK_ADDR: `127.0.0.1:${px.port}` }),
+  );
+  return { px, i1, i2 };
+}
+
 describe('instance links', () => {
   it('carries cross-instance frames over the link, each delivered and acknowledged exactly once', async () => {
     const r = await redis();
@@ -275,14 +291,7 @@ describe('instance links', () => {
 
   for (const direction of ['up', 'down'] as const)
     it(`a link cut mid-stream (${direction === 'up' ? 'batches' : 'acks and replies'} lost first) falls back to Redis: nothing lost, nothing twice`, async () => {
-      const r = await redis();
-      const p2 = await freePort();
-      const px = await proxy(p2);
-      const i1 = await instance('one', linked(r));
-      const i2 = await instance(
-        'two',
-        linked(r, { INSTANCE_LINK_LISTEN: `127.0.0.1:${p2}`, INSTANCE_LINK_ADDR: `127.0.0.1:${px.port}` }),
-      );
+      const { px, i1, i2 } = await linkedThroughProxy();
       const { a, b } = await pair(i1, i2);
       expect(px.connections).toBe(2); // the link runs through the proxy
       await exactlyOnce(a, b, 900, async () => {
@@ -297,14 +306,7 @@ describe('instance links', () => {
     });
 
   it('closes a link that goes silent (both directions black-holed, sockets open) and replays its batches through Redis', async () => {
-    const r = await redis();
-    const p2 = await freePort();
-    const px = await proxy(p2);
-    const i1 = await instance('one', linked(r));
-    const i2 = await instance(
-      'two',
-      linked(r, { INSTANCE_LINK_LISTEN: `127.0.0.1:${p2}`, INSTANCE_LINK_ADDR: `127.0.0.1:${px.port}` }),
-    );
+    const { px, i1, i2 } = await linkedThroughProxy();
     const { a, b } = await pair(i1, i2);
     const closedBefore = i1.app.hub.links!.counters.linksClosed;
     await exactlyOnce(a, b, 300, async () => {

@@ -1,72 +1,56 @@
 /**
  * RFC 5389 STUN Binding responder (UDP), so clients learn their server-reflexive address from
  * the organisation's own server. Answers Binding requests with XOR-MAPPED-ADDRESS (and
- * FINGERPRINT); everything else is ignored. Two ports can run side by side (STUN_PORT and
- * STUN_ALT_PORT) so a client can compare its mappings for NAT-behaviour discovery.
+ * FINGERPRINT); everything else is counted and ignored. Two ports can run side by side
+ * (STUN_PORT and STUN_ALT_PORT) so a client can compare its mappings for NAT-behaviour
+ * discovery. The bytes are the shared codec's (@p2p-comm/protocol/stun), the client's too.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { crc32 } from 'node:zlib';
+import {
+  decodeStunMessage,
+  encodeStunMessage,
+  encodeXorMappedAddress,
+  STUN_ATTR_XOR_MAPPED_ADDRESS,
+  STUN_BINDING_REQUEST,
+  STUN_BINDING_SUCCESS,
+  type StunMessage,
+  type TransportAddress,
+} from '@p2p-comm/protocol/stun';
 import { STUN_MAX_MESSAGE_BYTES } from './constants.js';
 
-export const STUN_MAGIC_COOKIE = 0x2112a442;
-export const STUN_BINDING_REQUEST = 0x0001;
-export const STUN_BINDING_SUCCESS = 0x0101;
-export const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
-export const ATTR_FINGERPRINT = 0x8028;
-const FINGERPRINT_XOR = 0x5354554e;
-const HEADER = 20;
-
-/** Whether `msg` is a well-formed STUN Binding request (header checks only; attributes are not needed). */
-export function isBindingRequest(msg: Buffer): boolean {
-  if (msg.length < HEADER || msg.length > STUN_MAX_MESSAGE_BYTES) return false;
-  if ((msg[0]! & 0xc0) !== 0) return false;
-  if (msg.readUInt16BE(0) !== STUN_BINDING_REQUEST) return false;
-  const len = msg.readUInt16BE(2);
-  if (len % 4 !== 0 || HEADER + len !== msg.length) return false;
-  return msg.readUInt32BE(4) === STUN_MAGIC_COOKIE;
+/**
+ * The Binding request in `datagram`, or null for anything else: over the responder's size
+ * limit, malformed (the codec's typed error, swallowed here: a stray datagram is not our
+ * failure), or another message type.
+ */
+export function readBindingRequest(datagram: Uint8Array): StunMessage | null {
+  if (datagram.length > STUN_MAX_MESSAGE_BYTES) return null;
+  try {
+    const msg = decodeStunMessage(datagram);
+    return msg.type === STUN_BINDING_REQUEST ? msg : null;
+  } catch {
+    return null;
+  }
 }
 
-/** Build the Binding success response for a request from `address:port`. */
-export function bindingResponse(request: Buffer, address: string, port: number): Buffer {
-  const v4 = isIPv4(address) || (address.startsWith('::ffff:') && isIPv4(address.slice(7)));
-  const addrBytes = v4 ? ipv4Bytes(address.startsWith('::ffff:') ? address.slice(7) : address) : ipv6Bytes(address);
-  const attrLen = 4 + addrBytes.length;
-  const total = HEADER + 4 + attrLen + 8;
-  const b = Buffer.alloc(total);
-  b.writeUInt16BE(STUN_BINDING_SUCCESS, 0);
-  b.writeUInt32BE(STUN_MAGIC_COOKIE, 4);
-  request.copy(b, 8, 8, 20); // transaction id
-  let o = HEADER;
-  b.writeUInt16BE(ATTR_XOR_MAPPED_ADDRESS, o);
-  b.writeUInt16BE(attrLen, o + 2);
-  b[o + 5] = v4 ? 0x01 : 0x02;
-  b.writeUInt16BE(port ^ (STUN_MAGIC_COOKIE >>> 16), o + 6);
-  // XOR key: the magic cookie, then (IPv6) the transaction id.
-  for (let i = 0; i < addrBytes.length; i++) b[o + 8 + i] = addrBytes[i]! ^ b[4 + i]!;
-  o += 4 + attrLen;
-  // FINGERPRINT covers the message with its length field already counting the fingerprint.
-  b.writeUInt16BE(total - HEADER, 2);
-  b.writeUInt16BE(ATTR_FINGERPRINT, o);
-  b.writeUInt16BE(4, o + 2);
-  b.writeUInt32BE((crc32(b.subarray(0, o)) ^ FINGERPRINT_XOR) >>> 0, o + 4);
-  return b;
-}
-
-function ipv4Bytes(a: string): Buffer {
-  return Buffer.from(a.split('.').map((x) => Number(x)));
-}
-
-function ipv6Bytes(a: string): Buffer {
-  const [head = '', tail = ''] = a.split('::') as [string?, string?];
-  const h = head === '' ? [] : head.split(':');
-  const t = a.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
-  const groups = a.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => {
-    b.writeUInt16BE(Number.parseInt(g, 16) || 0, i * 2);
-  });
-  return b;
+/** The Binding success response to `request`, which came from `address:port` (as node:dgram prints it). */
+export function bindingResponse(request: StunMessage, address: string, port: number): Uint8Array {
+  // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; they are IPv4 to the client.
+  const v4 = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+  const mapped: TransportAddress = isIPv4(v4)
+    ? { family: 'IPv4', address: v4, port }
+    : { family: 'IPv6', address, port };
+  return encodeStunMessage(
+    {
+      type: STUN_BINDING_SUCCESS,
+      transactionId: request.transactionId,
+      attributes: [
+        { type: STUN_ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, request.transactionId) },
+      ],
+    },
+    { fingerprint: true },
+  );
 }
 
 export class StunResponder {
@@ -85,12 +69,20 @@ export class StunResponder {
     const sock = createSocket({ type, reuseAddr: false });
     this.socket = sock;
     sock.on('message', (msg, rinfo) => {
-      if (!isBindingRequest(msg)) {
+      const request = readBindingRequest(msg);
+      if (!request) {
         this.invalid++;
         return;
       }
       this.requests++;
-      sock.send(bindingResponse(msg, rinfo.address, rinfo.port), rinfo.port, rinfo.address);
+      let response: Uint8Array;
+      try {
+        response = bindingResponse(request, rinfo.address, rinfo.port);
+      } catch {
+        this.invalid++; // an address node:dgram printed that we cannot encode (a zone id): no answer
+        return;
+      }
+      sock.send(response, rinfo.port, rinfo.address);
     });
     return new Promise((resolve, reject) => {
       sock.once('error', reject);

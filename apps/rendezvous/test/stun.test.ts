@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { crc32 } from 'node:zlib';
+import { bindingOutcome, decodeStunMessage, STUN_MAGIC_COOKIE } from '@p2p-comm/protocol/stun';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RendezvousApp } from '../src/app.js';
-import { bindingResponse, isBindingRequest, STUN_MAGIC_COOKIE } from '../src/stun.js';
+import { bindingResponse, readBindingRequest } from '../src/stun.js';
 import { freePort, startApp, TestClient } from './helpers.js';
 
 let app: RendezvousApp | null = null;
@@ -87,19 +88,30 @@ describe('STUN binding responder', () => {
   });
 
   it('ignores what is not a binding request', () => {
-    expect(isBindingRequest(Buffer.alloc(10))).toBe(false);
+    expect(readBindingRequest(Buffer.alloc(10))).toBeNull();
     const r = bindingRequest();
     r.writeUInt16BE(0x0111, 0);
-    expect(isBindingRequest(r)).toBe(false);
+    expect(readBindingRequest(r)).toBeNull();
     const ok = bindingRequest();
-    expect(isBindingRequest(ok)).toBe(true);
+    expect(readBindingRequest(ok)?.transactionId).toEqual(new Uint8Array(ok.subarray(8, 20)));
     ok.writeUInt32BE(0, 4);
-    expect(isBindingRequest(ok)).toBe(false);
+    expect(readBindingRequest(ok)).toBeNull();
+    // Over the responder's own limit (548 bytes), though well-formed for the codec.
+    const big = Buffer.alloc(600);
+    bindingRequest().copy(big);
+    big.writeUInt16BE(600 - 20, 2);
+    expect(readBindingRequest(big)).toBeNull();
+  });
+
+  it('answers the same bytes the client codec reads back (FINGERPRINT checked)', () => {
+    const req = readBindingRequest(bindingRequest())!;
+    const res = decodeStunMessage(bindingResponse(req, '::ffff:198.51.100.7', 40000));
+    expect(bindingOutcome(res)).toEqual({ ok: true, mapped: { family: 'IPv4', address: '198.51.100.7', port: 40000 } });
   });
 
   it('encodes IPv6 mapped addresses XORed with cookie and transaction id', () => {
     const req = bindingRequest();
-    const res = bindingResponse(req, '2001:db8::1', 5000);
+    const res = Buffer.from(bindingResponse(readBindingRequest(req)!, '2001:db8::1', 5000));
     expect(res[20 + 5]).toBe(0x02);
     const addr = Buffer.alloc(16);
     for (let i = 0; i < 16; i++) addr[i] = res[20 + 8 + i]! ^ res[4 + i]!;

@@ -5,7 +5,7 @@
  * answers: the NAT maps per destination (address- and/or port-dependent, "symmetric"), so a
  * peer cannot reach the port STUN saw and WebRTC needs TURN or the relay.
  */
-import type { TransportAddress } from '../stun/message.js';
+import type { TransportAddress } from '@p2p-comm/protocol/stun';
 
 export type NatMapping = 'no-nat' | 'endpoint-independent' | 'address-port-dependent' | 'udp-blocked' | 'unknown';
 

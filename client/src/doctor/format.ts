@@ -1,4 +1,4 @@
-import type { TransportAddress } from '../stun/message.js';
+import type { TransportAddress } from '@p2p-comm/protocol/stun';
 import type { DoctorReport } from './doctor.js';
 
 const NAT_ADVICE: Record<DoctorReport['nat'], string> = {

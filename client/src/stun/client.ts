@@ -7,9 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
+import {
+  bindingOutcome,
+  decodeStunMessage,
+  encodeBindingRequest,
+  type TransportAddress,
+} from '@p2p-comm/protocol/stun';
 import { STUN_INITIAL_RTO_MS, STUN_MAX_TRANSMISSIONS, STUN_TRANSACTION_TIMEOUT_MS } from './constants.js';
 import { StunError } from './errors.js';
-import { bindingOutcome, decodeStunMessage, encodeBindingRequest, type TransportAddress } from './message.js';
 
 export interface StunTarget {
   /** An IP address literal (resolve names before, so retransmits go to one server). */

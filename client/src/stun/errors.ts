@@ -1,13 +1,10 @@
 /**
- * Errors of the STUN client. Stable codes (`CLIENT_ERR_STUN_*`), documented in docs/errors.md.
- * Malformed datagrams from the network are reported with these codes and never thrown past the
- * client: a transaction ignores them and keeps waiting for a valid answer.
+ * Errors of the STUN client's transactions. Stable codes (`CLIENT_ERR_STUN_*`), documented in
+ * docs/errors.md. Malformed datagrams are the shared codec's business (ProtocolError
+ * `PROTO_ERR_STUN_*`); a transaction ignores them and keeps waiting for a valid answer.
  */
 export const STUN_ERROR_CODES = {
   CLIENT_ERR_STUN_INVALID_ARGUMENT: 'an argument has the wrong type or range (programming error at a call site)',
-  CLIENT_ERR_STUN_MALFORMED: 'a datagram is not a well-formed STUN message',
-  CLIENT_ERR_STUN_BAD_FINGERPRINT: 'the FINGERPRINT attribute does not match the message',
-  CLIENT_ERR_STUN_NO_MAPPED_ADDRESS: 'a Binding success response carries no (XOR-)MAPPED-ADDRESS',
   CLIENT_ERR_STUN_ERROR_RESPONSE: 'the server answered with a Binding error response',
   CLIENT_ERR_STUN_TIMEOUT: 'no valid response before the transaction timeout (UDP blocked or server down)',
   CLIENT_ERR_STUN_SOCKET: 'the UDP socket failed or was closed during the transaction',

@@ -1,14 +1,3 @@
 export { type BindingOptions, type BindingResult, type StunTarget, stunBinding } from './client.js';
 export * from './constants.js';
 export { STUN_ERROR_CODES, StunError, type StunErrorCode } from './errors.js';
-export {
-  type BindingOutcome,
-  bindingOutcome,
-  decodeStunMessage,
-  encodeBindingRequest,
-  parseMappedAddress,
-  parseXorMappedAddress,
-  type StunAttribute,
-  type StunMessage,
-  type TransportAddress,
-} from './message.js';

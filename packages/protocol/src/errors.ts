@@ -31,6 +31,9 @@ export const PROTOCOL_ERRORS = Object.freeze({
   PROTO_ERR_HANDSHAKE_STATE: 'handshake message or call out of order for this handshake state',
   PROTO_ERR_PREKEY_EXPIRED: 'prekey bundle is outside its validity period (expired, or created in the future)',
   PROTO_ERR_PREKEY_UNKNOWN: 'prekey message names a bundle id whose secrets are not held (rotated out and erased)',
+  PROTO_ERR_STUN_MALFORMED: 'a datagram is not a well-formed STUN message (RFC 5389 / RFC 8489)',
+  PROTO_ERR_STUN_BAD_FINGERPRINT: 'the STUN FINGERPRINT attribute does not match the message',
+  PROTO_ERR_STUN_NO_MAPPED_ADDRESS: 'a STUN Binding success response carries no (XOR-)MAPPED-ADDRESS',
   PROTO_ERR_PREKEY_REPLAY: 'prekey message sequence number already accepted from this sender, or below its window',
 } as const);
 

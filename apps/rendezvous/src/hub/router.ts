@@ -53,6 +53,12 @@ import { CH_RELAY, CH_SIGNAL, type HubContext, KEY_BYTES, ROUTED_HEADER } from '
 import type { MailboxDelivery } from './mailbox-delivery.js';
 import type { SocketSender } from './sender.js';
 
+/**
+ * Presence lookups shared between the frames waiting for them, keys: one per recipient being
+ * looked up; the limit only bounds the map (beyond it lookups still run, unshared).
+ */
+const ROUTE_LOOKUPS_MAX = 10_000;
+
 interface Pending {
   s: Session;
   frameId: number;
@@ -77,6 +83,13 @@ export class Router {
     return forEachRecord(records, this.onRecord, false);
   }
 
+  /**
+   * Presence lookups in flight, by recipient key (latin1): frames for a key that is being looked
+   * up wait for the same answer instead of each asking Redis. At most ROUTE_LOOKUPS_MAX; past it
+   * a lookup is simply not shared.
+   */
+  private readonly lookups = new Map<string, Promise<string | null>>();
+
   constructor(
     private readonly ctx: HubContext,
     private readonly sender: SocketSender,
@@ -85,7 +98,37 @@ export class Router {
     readonly cache: RouteCache,
     /** Ends an older session for a key that connected again elsewhere (KICK). */
     private readonly replace: (old: Session) => void,
-  ) {}
+  ) {
+    cache.setRefresher((toId) => this.refreshRoute(toId));
+  }
+
+  /** The claim (`instance:…`) of the key `toId` (latin1), one Redis lookup per key at a time. */
+  private lookupClaim(toId: string): Promise<string | null> {
+    const running = this.lookups.get(toId);
+    if (running !== undefined) return running;
+    const p = this.ctx.broker.lookup(Buffer.from(toId, 'latin1').toString('base64url'));
+    if (this.lookups.size >= ROUTE_LOOKUPS_MAX) return p;
+    this.lookups.set(toId, p);
+    const done = (): void => {
+      this.lookups.delete(toId);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** Renew a cache entry read past half its lifetime (route-cache.ts), off the frame's path. */
+  private refreshRoute(toId: string): void {
+    const { broker, selfId, sessions } = this.ctx;
+    if (!broker.isReady()) return; // left to expire; a frame then looks it up and fails plainly
+    this.lookupClaim(toId).then(
+      (claim) => {
+        const inst = claim === null ? null : instanceOf(claim);
+        if (inst !== null && inst !== selfId && !sessions.has(toId)) this.cache.set(toId, inst, Date.now());
+        else this.cache.delete(toId); // offline or local now: the next frame takes the usual path
+      },
+      () => {}, // left to expire
+    );
+  }
 
   /**
    * A RELAY_TTL: a RELAY whose mailboxed copy is kept min(ttlS, MAILBOX_TTL_S). Dropping ttlS
@@ -221,8 +264,7 @@ export class Router {
       this.sender.fail(s, 'RDV_ERR_UNAVAILABLE', frameId);
       return;
     }
-    const toB64 = to.toString('base64url');
-    broker.lookup(toB64).then(
+    this.lookupClaim(to.toString('latin1')).then(
       (claim) => {
         if (s.state !== SessionState.OPEN) return;
         const now = Date.now();

@@ -169,6 +169,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   /** Prekey publishes and fetches awaiting their answer, by frameId; at most PREKEY_REQUESTS_MAX_IN_FLIGHT. */
   #prekeyRequests = new Map<number, PrekeyRequest>();
   #welcome: WelcomeInfo | null = null;
+  /** True while the socket is corked until the end of this turn (#corkForTurn). */
+  #corked = false;
   #retryAfterMs = 0;
   #lastRefusal = '';
   /** Why the latest socket failed before opening; null once one opens. */
@@ -382,12 +384,30 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     if (this.#pending.size >= PENDING_FRAMES_MAX) this.#pending.delete(this.#pending.keys().next().value!);
     // A PREKEY packet (0x02 0x04) names its message id elsewhere than an envelope; v2 session packets have none.
     this.#pending.set(frameId, { to, messageId: packetMessageId(envelope) });
+    this.#corkForTurn(ws);
     ws.send(
-      encodeFrame(
-        ttlS > 0 ? { type: FrameType.RELAY_TTL, frameId, ttlS, to, envelope } : { type, frameId, to, envelope },
-      ),
+      ttlS > 0
+        ? encodeFrame({ type: FrameType.RELAY_TTL, frameId, ttlS, to, envelope })
+        : routedFrame(type, frameId, to, envelope),
     );
     return frameId;
+  }
+
+  /**
+   * Hold this turn's writes to the socket and send them in one write when the turn ends: a file
+   * sender seals several chunks per credit it reads, and one write per frame was the relay
+   * client's largest cost per MB (a syscall each, and a wake-up of the server each).
+   */
+  #corkForTurn(ws: WebSocket): void {
+    if (this.#corked) return;
+    const sock = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (sock === undefined) return;
+    this.#corked = true;
+    sock.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      sock.uncork();
+    });
   }
 
   #setState(state: ConnectionState, detail: string): void {
@@ -412,6 +432,11 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     const ws = new WebSocket(this.url, {
       maxPayload: DEFAULT_MAX_FRAME_BYTES * 2,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      // An all-zero mask, as the direct dialer's: ws then skips masking here and unmasking at the
+      // server (a copy and an XOR of every relayed byte each way). Masking guards HTTP
+      // intermediaries against payloads a hostile browser script chose; ours are session
+      // ciphertext and frames of our own, no browser involved (docs/protocol.md "Transport").
+      generateMask: (mask: Buffer) => mask.fill(0),
     });
     this.#ws = ws;
     ws.binaryType = 'nodebuffer';
@@ -527,7 +552,7 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     if (this.#prekeyRequests.size > 0 && this.#settlePrekey(frame)) return;
     switch (frame.type) {
       case FrameType.DELIVER:
-        this.emit('deliver', Uint8Array.from(frame.from), Uint8Array.from(frame.envelope), frame.channel);
+        this.emit('deliver', Uint8Array.from(frame.from), ownedEnvelope(frame.envelope), frame.channel);
         return;
       case FrameType.ACK: {
         const p = this.#pending.get(frame.frameId);
@@ -591,6 +616,29 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     this.#setState('reconnecting', `${refusal}${detail}; retry in ${delay} ms`);
     this.#timer(() => this.#connect(), delay);
   }
+}
+
+/**
+ * A DELIVER frame's envelope to hand on: the view itself when it is most of the socket read it
+ * lies in (a relayed file chunk: no copy of every relayed byte; nothing else writes that memory),
+ * a copy when keeping the view would keep a much larger read buffer alive (small packets).
+ */
+function ownedEnvelope(view: Uint8Array): Uint8Array {
+  return view.buffer.byteLength > 2 * view.byteLength ? Uint8Array.from(view) : view;
+}
+
+/**
+ * A RELAY or SIGNAL frame (type, frameId u32, to, envelope; as encodeFrame lays it out) in one
+ * unzeroed allocation: encodeFrame zero-fills the whole frame before copying the envelope over it.
+ */
+function routedFrame(type: number, frameId: number, to: Uint8Array, envelope: Uint8Array): Buffer {
+  if (to.length !== PUBLIC_KEY_BYTES) throw new ClientError('CLIENT_ERR_INVALID_ARGUMENT', 'to must be a public key');
+  const b = Buffer.allocUnsafe(ROUTED_FRAME_HEADER_BYTES + envelope.length);
+  b[0] = type;
+  b.writeUInt32BE(frameId >>> 0, 1);
+  b.set(to, 5);
+  b.set(envelope, ROUTED_FRAME_HEADER_BYTES);
+  return b;
 }
 
 function parseWelcome(info: string): WelcomeInfo {

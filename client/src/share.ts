@@ -1,4 +1,4 @@
-import { decodeKey, encodeKey } from '@p2p-comm/protocol';
+import { decodeKey, encodeKey, isProtocolError } from '@p2p-comm/protocol';
 import { SHARE_MAX_CHARS } from './constants.js';
 import { ClientError } from './errors.js';
 import { sanitizePeerName } from './store/display-name.js';
@@ -41,8 +41,8 @@ export function parseShare(input: unknown): ShareTarget {
     try {
       const key = decodeKey(text);
       return Object.freeze({ key, keyText: text });
-    } catch {
-      throw bad(`expected ${SCHEME}<key>@<host:port> or a 43-character key`);
+    } catch (err) {
+      throw bad(weakKey(err) ?? `expected ${SCHEME}<key>@<host:port> or a 43-character key`);
     }
   }
   const rest = text.slice(SCHEME.length);
@@ -55,8 +55,8 @@ export function parseShare(input: unknown): ShareTarget {
   let key: Uint8Array;
   try {
     key = decodeKey(keyText);
-  } catch {
-    throw bad('the key part is not 43 base64url characters');
+  } catch (err) {
+    throw bad(weakKey(err) ?? 'the key part is not 43 base64url characters');
   }
   if (address !== undefined && (!ADDRESS_RE.test(address) || !validPort(address)))
     throw bad(`address ${JSON.stringify(address)} is not host:port`);
@@ -67,4 +67,11 @@ export function parseShare(input: unknown): ShareTarget {
     ...(address ? { address } : {}),
     ...(name ? { name } : {}),
   });
+}
+
+/** The reason to give for a key no honest peer has (PROTO_ERR_WEAK_KEY), or undefined. */
+function weakKey(err: unknown): string | undefined {
+  return isProtocolError(err) && err.code === 'PROTO_ERR_WEAK_KEY'
+    ? 'the key is a small-order Ed25519 point (PROTO_ERR_WEAK_KEY): no honest peer has it'
+    : undefined;
 }

@@ -37,7 +37,7 @@ import { aeadOpen, aeadSeal, deriveEnvelopeKey } from './crypto/aead.js';
 import { ed25519PublicToX25519, ed25519SecretToX25519 } from './crypto/convert.js';
 import type { CryptoSuite } from './crypto/suite.js';
 import { assertBytes, ProtocolError } from './errors.js';
-import type { Identity } from './identity.js';
+import { checkPeerKey, type Identity } from './identity.js';
 import type { ReplayGuard } from './replay-guard.js';
 
 export const EnvelopeType = Object.freeze({
@@ -274,9 +274,13 @@ export interface OpenedEnvelope {
   readonly plaintext: Uint8Array;
 }
 
-/** Check only structure and signature (no decryption, no replay state). */
+/**
+ * Check only structure and signature (no decryption, no replay state). A small-order sender
+ * key is named for what it is (PROTO_ERR_WEAK_KEY) before the signature is looked at.
+ */
 export function verifyEnvelopeSignature(suite: CryptoSuite, bytes: Uint8Array): EnvelopeFields {
   const fields = decodeEnvelope(bytes);
+  checkPeerKey(fields.sender);
   if (!suite.verify(fields.sender, signedBytes(fields), fields.signature))
     throw new ProtocolError('PROTO_ERR_BAD_SIGNATURE');
   return fields;

@@ -20,7 +20,7 @@ export const PROTOCOL_ERRORS = Object.freeze({
   PROTO_ERR_REPLAY_BUDGET:
     "the sender's replay-guard budget holds only pairs dated in the future: not recorded, retry later",
   PROTO_ERR_DECRYPT_FAILED: 'payload does not decrypt (tampered, or sealed for another key)',
-  PROTO_ERR_WEAK_KEY: 'key agreement produced an all-zero secret (low-order point)',
+  PROTO_ERR_WEAK_KEY: 'a public key is a small-order point, or key agreement produced an all-zero secret',
   PROTO_ERR_BAD_ENCODING: 'a text field is not valid UTF-8 / base64url / expected format',
   PROTO_ERR_SESSION_REPLAY: 'this session counter was already accepted in its epoch',
   PROTO_ERR_SESSION_TOO_OLD: "session counter is below the epoch's replay window",

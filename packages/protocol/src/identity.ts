@@ -7,6 +7,7 @@ import {
   PUBLIC_KEY_BYTES,
   SECRET_KEY_BYTES,
 } from './constants.js';
+import { isCanonicalPointEncoding, isSmallOrderPoint } from './crypto/ed25519-strict.js';
 import type { CryptoSuite } from './crypto/suite.js';
 import { assertBytes, ProtocolError } from './errors.js';
 
@@ -60,11 +61,27 @@ export function encodeKey(publicKey: Uint8Array): string {
   return toBase64url(publicKey);
 }
 
-/** base64url → 32-byte key; PROTO_ERR_BAD_KEY on any other input. */
+/**
+ * Refuse a peer's public key that no honest peer has: PROTO_ERR_WEAK_KEY for any encoding of a
+ * small-order point (signatures under it verify for many messages without a secret, and its
+ * X25519 form gives an all-zero shared secret), PROTO_ERR_BAD_KEY for another non-canonical
+ * encoding (a second spelling of a key would give it a second fingerprint). Byte checks only.
+ */
+export function checkPeerKey(publicKey: Uint8Array): void {
+  assertBytes(publicKey, PUBLIC_KEY_BYTES, 'publicKey');
+  if (isSmallOrderPoint(publicKey)) throw new ProtocolError('PROTO_ERR_WEAK_KEY', 'a small-order Ed25519 point');
+  if (!isCanonicalPointEncoding(publicKey)) throw new ProtocolError('PROTO_ERR_BAD_KEY', 'non-canonical encoding');
+}
+
+/**
+ * base64url → 32-byte key; PROTO_ERR_BAD_KEY on any other input, PROTO_ERR_WEAK_KEY for a
+ * small-order point (checkPeerKey).
+ */
 export function decodeKey(text: unknown): Uint8Array {
   if (typeof text !== 'string' || text.length !== 43)
     throw new ProtocolError('PROTO_ERR_BAD_KEY', 'a key is 43 base64url characters');
   const bytes = fromBase64url(text);
   if (!bytes || bytes.length !== PUBLIC_KEY_BYTES) throw new ProtocolError('PROTO_ERR_BAD_KEY', 'not base64url');
+  checkPeerKey(bytes);
   return bytes;
 }

@@ -20,6 +20,7 @@ export {
   isCanonicalPointEncoding,
   isCanonicalScalar,
   isSmallOrderEncoding,
+  isSmallOrderPoint,
   passesStrictPrechecks,
   SMALL_ORDER_ENCODINGS,
 } from './crypto/ed25519-strict.js';

@@ -104,6 +104,43 @@ export function isSmallOrderEncoding(p: Uint8Array): boolean {
   return false;
 }
 
+/** p = 2^255 - 19, little-endian: a y at or above it (with the sign bit cleared) is non-canonical. */
+const P_LE = hexBytes('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f');
+/** The y coordinates (sign bit cleared) of the small-order points, the x sign not counted. */
+const SMALL_ORDER_Y: readonly Uint8Array[] = SMALL_ORDER_BYTES.map((b) => {
+  const y = Uint8Array.from(b);
+  y[31]! &= 0x7f;
+  return y;
+}).filter((y, i, all) => all.findIndex((o) => o.every((v, j) => v === y[j])) === i);
+
+/**
+ * True when `p` encodes a small-order point in any way, canonical or not: one of the 8
+ * canonical encodings, y + p for the y < 19 ones (y = 0: order 4, y = 1: the identity), or the
+ * sign bit set where x = 0 (the identity and the order-2 point). A key decoder refuses all of
+ * these (PROTO_ERR_WEAK_KEY); the signature rule above needs only the canonical 8 because it
+ * refuses non-canonical encodings first. Byte work only.
+ */
+export function isSmallOrderPoint(p: Uint8Array): boolean {
+  if (!(p instanceof Uint8Array) || p.length !== ED25519_POINT_BYTES) return false;
+  const y = Uint8Array.from(p);
+  y[31]! &= 0x7f; // every small-order y has a point of either sign or none to mis-sign
+  let atLeastP = true;
+  for (let i = 31; i >= 0; i--) {
+    if (y[i]! > P_LE[i]!) break;
+    if (y[i]! < P_LE[i]!) {
+      atLeastP = false;
+      break;
+    }
+  }
+  if (atLeastP) {
+    // y ∈ [p, 2^255 - 1] is y - p ∈ [0, 18]: only byte 0 stays non-zero.
+    const low = y[0]! - 0xed;
+    y.fill(0);
+    y[0] = low;
+  }
+  return SMALL_ORDER_Y.some((s) => s.every((v, i) => v === y[i]));
+}
+
 /**
  * Checks 1-4 of the rule above: true when the inputs may go on to the verification equation.
  * Byte comparisons only; never throws.

@@ -10,13 +10,19 @@
  *   5     REPLAY stream[8], seq u32, records (a batch first sent over an instance link that died before
  *                the peer acknowledged it, published through Redis instead; the receiver skips it when
  *                it already processed that stream's `seq` from the link: link/streams.ts)
+ *   6     DELIVERED runs of (first pendingId u32, count u16): every pendingId first … first+count−1 was
+ *                delivered, the batched form of REPLY result 0. One record answers a whole batch, so a
+ *                frame crossing back costs 6 bytes per run, not an 11-byte record, a buffer and a parsed
+ *                object per frame. Sent only to an instance with an open instance link (link version 2
+ *                knows it); an instance of an older version stops its walk at kind 6, so the Redis path
+ *                to instances without links keeps answering with REPLY records.
  *
  * ROUTE ends with a ready-made DELIVER frame (0x12, channel, from, envelope), so the receiving
  * instance sends `record.subarray(deliverOffset)` without copying.
  */
 import { FrameType } from '@p2p-comm/protocol';
 
-export const RecordKind = Object.freeze({ ROUTE: 1, REPLY: 2, KICK: 3, MAIL: 4, REPLAY: 5 } as const);
+export const RecordKind = Object.freeze({ ROUTE: 1, REPLY: 2, KICK: 3, MAIL: 4, REPLAY: 5, DELIVERED: 6 } as const);
 export const ReplyResult = Object.freeze({ DELIVERED: 0, QUEUED: 1, OFFLINE: 2, ERROR: 3 } as const);
 export type ReplyResult = (typeof ReplyResult)[keyof typeof ReplyResult];
 
@@ -93,6 +99,29 @@ export function encodeReplayHeader(stream: Uint8Array, seq: number, recordBytes:
   return b;
 }
 
+/** Bytes of one run in a DELIVERED record: first pendingId u32, count u16. */
+export const DELIVERED_RUN_BYTES = 6;
+/** Most pendingIds one run names (count is u16); a longer stretch starts a new run. */
+export const DELIVERED_RUN_MAX = 0xffff;
+
+/**
+ * A DELIVERED record of `runs` (flat pairs: first pendingId, count; count ≥ 1). The caller bounds
+ * the runs: they come from the records of one batch, so the record is smaller than that batch.
+ */
+export function encodeDelivered(runs: readonly number[]): Buffer {
+  const n = runs.length >> 1;
+  const b = Buffer.allocUnsafe(4 + 1 + n * DELIVERED_RUN_BYTES);
+  b.writeUInt32BE(1 + n * DELIVERED_RUN_BYTES, 0);
+  b[4] = RecordKind.DELIVERED;
+  let o = 5;
+  for (let i = 0; i < runs.length; i += 2) {
+    b.writeUInt32BE(runs[i]!, o);
+    b.writeUInt16BE(runs[i + 1]!, o + 4);
+    o += DELIVERED_RUN_BYTES;
+  }
+  return b;
+}
+
 export interface RouteRecord {
   kind: typeof RecordKind.ROUTE;
   pendingId: number;
@@ -138,7 +167,12 @@ export interface ReplayRecord {
   /** The batch's records (a view); never another REPLAY (forEachRecord refuses nesting). */
   records: Buffer;
 }
-export type RouteBatchRecord = RouteRecord | ReplyRecord | KickRecord | MailRecord | ReplayRecord;
+export interface DeliveredRecord {
+  kind: typeof RecordKind.DELIVERED;
+  /** The runs (a view): DELIVERED_RUN_BYTES each, first pendingId u32 ‖ count u16 (≥ 1). */
+  runs: Buffer;
+}
+export type RouteBatchRecord = RouteRecord | ReplyRecord | KickRecord | MailRecord | ReplayRecord | DeliveredRecord;
 
 /**
  * Walk a batch, calling `visit` per record. Malformed records end the walk (returns false):
@@ -195,6 +229,11 @@ export function forEachRecord(batch: Buffer, visit: (r: RouteBatchRecord) => voi
         seq: batch.readUInt32BE(o + 9),
         records: batch.subarray(o + 13, end),
       });
+    } else if (kind === RecordKind.DELIVERED) {
+      const runBytes = len - 1;
+      if (runBytes === 0 || runBytes % DELIVERED_RUN_BYTES !== 0) return false;
+      for (let r = o + 1; r < end; r += DELIVERED_RUN_BYTES) if (batch.readUInt16BE(r + 4) === 0) return false;
+      visit({ kind, runs: batch.subarray(o + 1, end) });
     } else {
       return false;
     }

@@ -23,6 +23,7 @@ import {
   preamble,
 } from '../src/link/codec.js';
 import { LINK_HANDSHAKE_TIMEOUT_MS, LINK_MAX_PENDING_HANDSHAKES } from '../src/link/constants.js';
+import { encodeRouteHeader, forEachRecord, RecordKind, type RouteBatchRecord } from '../src/route-codec.js';
 import { freePort, startApp, TestClient } from './helpers.js';
 import { type RedisProc, startRedis } from './redis-helpers.js';
 
@@ -331,6 +332,11 @@ describe('instance links', () => {
     v9.sock.write(preamble(9));
     await v9.closed;
     expect(errorCodeOf(v9.frames.at(-1))).toBe('RDV_ERR_LINK_VERSION');
+    // The previous version (1): it would stop at a DELIVERED record, so it talks through Redis.
+    const v1 = await rawDial(addr);
+    v1.sock.write(preamble(1));
+    await v1.closed;
+    expect(errorCodeOf(v1.frames.at(-1))).toBe('RDV_ERR_LINK_VERSION');
     // The wrong secret.
     const wrong = await handshake(addr, 'one', 'mallory', 'not-the-cluster-secret-0123456789abcdef');
     await wrong.closed;
@@ -343,7 +349,7 @@ describe('instance links', () => {
     const good = await handshake(addr, 'one', 'friend', SECRET);
     expect(good.frames[1]![0]).toBe(LinkFrame.WELCOME);
     expect(i1.app.hub.links!.linkTo('friend')?.open).toBe(true);
-    expect(i1.app.hub.links!.counters.handshakesRefused).toBe(4); // junk, v9, wrong secret, misdirected
+    expect(i1.app.hub.links!.counters.handshakesRefused).toBe(5); // junk, v9, v1, wrong secret, misdirected
     // An instance with another secret never links, and still reaches peers through Redis.
     const i3 = await instance('three', linked(r, { INSTANCE_LINK_SECRET: 'another-secret-entirely-0123456789abcdef' }));
     const a = await TestClient.connect(i1.url);
@@ -354,6 +360,34 @@ describe('instance links', () => {
     await exactlyOnce(a, c, 60, async () => {});
     expect(i3.app.hub.links!.linkTo('one')).toBeNull();
     expect(i1.app.hub.links!.linkTo('three')).toBeNull();
+  });
+
+  it('answers the frames of a batch with one DELIVERED record (one run of consecutive pendingIds), not a REPLY per frame', async () => {
+    const r = await redis();
+    const i1 = await instance('one', linked(r));
+    const a = await TestClient.connect(i1.url);
+    const b = await TestClient.connect(i1.url);
+    clients.push(a, b);
+    const link = await handshake(i1.app.hub.links!.address()!, 'one', 'friend', SECRET);
+    expect(link.frames[1]![0]).toBe(LinkFrame.WELCOME);
+    // Ten ROUTE records for b, as instance "friend" would send them: pendingIds 500 … 509.
+    const records: Buffer[] = [];
+    for (let i = 0; i < 10; i++) {
+      const env = Buffer.from(a.envelope(b.key, `batched ${i}`));
+      const head = encodeRouteHeader(500 + i, 1, Buffer.from('friend'), b.key, 1, a.key, env.length);
+      records.push(head, env);
+    }
+    const body = Buffer.concat(records);
+    link.sock.write(Buffer.concat([batchHeader(1, 0, body.length), body]));
+    for (let i = 0; i < 10; i++) await b.next((f) => f.type === FrameType.DELIVER);
+    await until(() => link.frames.some((f) => f[0] === LinkFrame.BATCH));
+    const back = link.frames.filter((f) => f[0] === LinkFrame.BATCH);
+    const answers: RouteBatchRecord[] = [];
+    for (const f of back) expect(forEachRecord(f.subarray(9), (rec) => answers.push(rec), false)).toBe(true);
+    expect(answers).toHaveLength(1);
+    const d = answers[0]!;
+    expect(d.kind).toBe(RecordKind.DELIVERED);
+    if (d.kind === RecordKind.DELIVERED) expect([d.runs.readUInt32BE(0), d.runs.readUInt16BE(4)]).toEqual([500, 10]);
   });
 
   it('bounds dials that never authenticate: LINK_MAX_PENDING_HANDSHAKES at once, each cut after LINK_HANDSHAKE_TIMEOUT_MS', async () => {

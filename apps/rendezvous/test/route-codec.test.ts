@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  DELIVERED_RUN_MAX,
+  encodeDelivered,
   encodeKick,
   encodeMailHint,
   encodeReply,
@@ -46,6 +48,25 @@ describe('route codec', () => {
     });
     expect(got[2]).toMatchObject({ kind: RecordKind.KICK, since: 1234567 });
     expect(got[3]).toMatchObject({ kind: RecordKind.MAIL });
+  });
+
+  it('round-trips DELIVERED runs and refuses empty, ragged or zero-count ones', () => {
+    const rec = encodeDelivered([7, 3, 0xffff_fff0, DELIVERED_RUN_MAX]);
+    const got: RouteBatchRecord[] = [];
+    expect(forEachRecord(rec, (r) => got.push(r))).toBe(true);
+    const d = got[0]!;
+    expect(d.kind).toBe(RecordKind.DELIVERED);
+    if (d.kind === RecordKind.DELIVERED) {
+      expect(d.runs.length).toBe(12);
+      expect([d.runs.readUInt32BE(0), d.runs.readUInt16BE(4), d.runs.readUInt32BE(6), d.runs.readUInt16BE(10)]).toEqual(
+        [7, 3, 0xffff_fff0, DELIVERED_RUN_MAX],
+      );
+    }
+    expect(forEachRecord(encodeDelivered([]), () => {})).toBe(false);
+    expect(forEachRecord(encodeDelivered([7, 0]), () => {})).toBe(false);
+    const ragged = Buffer.concat([rec, Buffer.from([0])]);
+    ragged.writeUInt32BE(rec.readUInt32BE(0) + 1, 0);
+    expect(forEachRecord(ragged, () => {})).toBe(false);
   });
 
   it('never throws on arbitrary bytes (property)', () => {

@@ -38,6 +38,9 @@ import { ackFrame, peerOfflineFrame } from '../frames-out.js';
 import { takeTokens } from '../rate-limit.js';
 import type { RouteCache } from '../route-cache.js';
 import {
+  DELIVERED_RUN_BYTES,
+  DELIVERED_RUN_MAX,
+  encodeDelivered,
   encodeReply,
   encodeRouteHeader,
   forEachRecord,
@@ -76,12 +79,22 @@ export class Router {
   readonly onBatch = (batch: Buffer): void => {
     this.ctx.stats.batchesIn++;
     if (!forEachRecord(batch, this.onRecord)) this.ctx.log.warn('malformed route batch ignored');
+    this.answerDelivered();
   };
   /** A batch received over an instance link: no REPLAY records there; false closes the link. */
   onLinkBatch(records: Buffer): boolean {
     this.ctx.stats.batchesIn++;
-    return forEachRecord(records, this.onRecord, false);
+    const ok = forEachRecord(records, this.onRecord, false);
+    this.answerDelivered();
+    return ok;
   }
+
+  /**
+   * The DELIVERED answers of the batch being processed, by the instance to answer: flat runs of
+   * (first pendingId, count). Filled while a batch's records are processed and emptied at its
+   * end (answerDelivered), so each holds at most one run per record of one batch.
+   */
+  private readonly delivered = new Map<string, number[]>();
 
   /**
    * Presence lookups in flight, by recipient key (latin1): frames for a key that is being looked
@@ -358,20 +371,32 @@ export class Router {
         if (target !== undefined && this.sender.send(target, r.deliver)) {
           stats.remoteDelivered++;
           stats.forwardedBytes += r.deliver.length - 2 - KEY_BYTES;
-          this.reply(r.replyTo, r.pendingId, ReplyResult.DELIVERED, '');
+          this.noteDelivered(r.replyTo, r.pendingId);
           return;
         }
         this.remoteMiss(r);
         return;
       }
+      case RecordKind.DELIVERED: {
+        const runs = r.runs;
+        for (let o = 0; o < runs.length; o += DELIVERED_RUN_BYTES) {
+          const first = runs.readUInt32BE(o);
+          const n = runs.readUInt16BE(o + 4);
+          for (let k = 0; k < n; k++) this.settleDelivered(first + k);
+        }
+        return;
+      }
       case RecordKind.REPLY: {
+        if (r.result === ReplyResult.DELIVERED) {
+          this.settleDelivered(r.pendingId);
+          return;
+        }
         const p = this.pending.get(r.pendingId);
         if (p === undefined) return; // already timed out: the sender got ROUTE_TIMEOUT
         this.pending.delete(r.pendingId);
         const s = p.s;
         if (s.state !== SessionState.OPEN) return;
-        if (r.result === ReplyResult.DELIVERED) this.sender.send(s, ackFrame(p.frameId, 0));
-        else if (r.result === ReplyResult.QUEUED) this.sender.send(s, ackFrame(p.frameId, 1));
+        if (r.result === ReplyResult.QUEUED) this.sender.send(s, ackFrame(p.frameId, 1));
         else if (r.result === ReplyResult.OFFLINE) {
           stats.peerOffline++;
           this.cache.delete(p.toId);
@@ -400,6 +425,46 @@ export class Router {
         return;
       }
     }
+  }
+
+  /** A cross-instance frame was delivered: ACK its sender (unless it timed out or left meanwhile). */
+  private settleDelivered(pendingId: number): void {
+    const p = this.pending.get(pendingId);
+    if (p === undefined) return; // already timed out: the sender got ROUTE_TIMEOUT
+    this.pending.delete(pendingId);
+    if (p.s.state === SessionState.OPEN) this.sender.send(p.s, ackFrame(p.frameId, 0));
+  }
+
+  /** Remember a DELIVERED answer for `instance`; answerDelivered sends them at the end of the batch. */
+  private noteDelivered(instance: string, pendingId: number): void {
+    let runs = this.delivered.get(instance);
+    if (runs === undefined) {
+      runs = [];
+      this.delivered.set(instance, runs);
+    }
+    const n = runs.length;
+    // pendingIds are consecutive per sending instance, so a batch's answers are usually one run.
+    if (n > 0 && runs[n - 2]! + runs[n - 1]! === pendingId && runs[n - 1]! < DELIVERED_RUN_MAX) runs[n - 1]!++;
+    else runs.push(pendingId, 1);
+  }
+
+  /**
+   * Send the batch's DELIVERED answers: one DELIVERED record per instance that has an open
+   * instance link (it speaks link version 2, which knows the record), else one REPLY per frame
+   * (an instance reached through Redis only may run a version without DELIVERED).
+   */
+  private answerDelivered(): void {
+    if (this.delivered.size === 0) return;
+    const links = this.ctx.links;
+    for (const [instance, runs] of this.delivered) {
+      if (links !== null && links.linkTo(instance) !== null) {
+        this.ctx.out.push(instance, encodeDelivered(runs));
+        continue;
+      }
+      for (let i = 0; i < runs.length; i += 2)
+        for (let k = 0; k < runs[i + 1]!; k++) this.reply(instance, runs[i]! + k, ReplyResult.DELIVERED, '');
+    }
+    this.delivered.clear();
   }
 
   /** A routed frame for a key this instance does not serve (stale route, or it just left). */

@@ -1,5 +1,5 @@
 /**
- * The instance-link wire format (docs/instance-links.md), version 1. The whole of it:
+ * The instance-link wire format (docs/instance-links.md), version 2. The whole of it:
  *
  *   preamble   'p2pL' (4 bytes) ‖ version u8           — each side sends it first, once
  *   frame      length u32 (of type ‖ body) ‖ type u8 ‖ body
@@ -16,14 +16,16 @@
  *   6     ERROR      str8 code (RDV_ERR_LINK_*); the sender closes after it  both
  *
  * The preamble and the ERROR frame never change, so a peer of another version can always say
- * why it refuses. Sequence numbers count a direction's batches from 1; `stream` names that
+ * why it refuses. Version 2 (frames unchanged) means the route records may include DELIVERED
+ * (route-codec.ts kind 6, one answer for a whole batch); a version 1 peer would drop a batch at
+ * that record, so the versions refuse each other and such a pair talks through Redis. Sequence numbers count a direction's batches from 1; `stream` names that
  * direction, so a batch replayed through Redis after the link died is recognised (link/replay).
  */
 import { createHmac } from 'node:crypto';
 import { RendezvousError } from '../errors.js';
 
 export const LINK_MAGIC = Buffer.from('p2pL', 'latin1');
-export const LINK_VERSION = 1;
+export const LINK_VERSION = 2;
 export const PREAMBLE_BYTES = 5;
 export const NONCE_BYTES = 32;
 export const STREAM_BYTES = 8;

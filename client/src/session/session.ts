@@ -1151,9 +1151,14 @@ export class Session extends EventEmitter<SessionEvents> {
     });
   }
 
-  /** Path layer reports a change of best path for a peer. */
+  /**
+   * Path layer reports a change of best path for a peer. Only a peer we talk to has a status
+   * that shows its path: a revoked one stays "revoked" whatever path its links take, so a path
+   * change is no change of its status and emits nothing.
+   */
   pathChanged(peer: string): void {
-    if (this.#d.trust.get(peer)) this.#emitStatus(peer);
+    const state = this.#d.trust.get(peer)?.state;
+    if (state === 'trusted' || state === 'pending-out') this.#emitStatus(peer);
   }
 }
 

@@ -74,6 +74,34 @@ export function longMessageOf(ctx: CliContext): { maxLongMessageBytes?: number }
   return v ? { maxLongMessageBytes: /^\d+$/.test(v) ? Number(v) : Number.NaN } : {};
 }
 
+/** Shortest and longest P2P_COMM_MAILBOX_TTL (ms): the SDK's mailboxTtlMs range (sdk/config.ts). */
+const MAILBOX_TTL_MIN_MS = 1_000;
+const MAILBOX_TTL_MAX_MS = 365 * 86_400_000;
+
+/**
+ * P2P_COMM_MAILBOX_TTL: how long the server keeps the messages we send while their recipient is
+ * offline (duration text: 3d, 12h, 3600s, …; the SDK's mailboxTtlMs, which the server clamps to
+ * its own MAILBOX_TTL_S). Unset: the server's TTL. Anything else than a duration from 1s to 365d is
+ * refused before the client starts (CLIENT_ERR_CONFIG naming the variable).
+ */
+export function mailboxTtlOf(ctx: Pick<CliContext, 'env'>): { mailboxTtlMs?: number } {
+  const text = ctx.env.P2P_COMM_MAILBOX_TTL;
+  if (text === undefined || text.trim() === '') return {};
+  const bad = () =>
+    new ClientError(
+      'CLIENT_ERR_CONFIG',
+      `P2P_COMM_MAILBOX_TTL=${JSON.stringify(text)}: use a duration from 1s to 365d, like 3d, 12h or 3600s`,
+    );
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    throw bad();
+  }
+  if (!Number.isSafeInteger(ms) || ms < MAILBOX_TTL_MIN_MS || ms > MAILBOX_TTL_MAX_MS) throw bad();
+  return { mailboxTtlMs: ms };
+}
+
 export function serverOf(ctx: CliContext, values: Parsed['values']): string | undefined {
   return (values.server as string | undefined) ?? ctx.env.P2P_COMM_SERVER ?? undefined;
 }
@@ -95,6 +123,7 @@ export async function withClient<T>(
     home: ctx.home,
     ...inboxOf(ctx),
     ...longMessageOf(ctx),
+    ...mailboxTtlOf(ctx),
     ...(server ? { server } : {}),
     ...(((values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN)
       ? { token: (values.token as string | undefined) ?? ctx.env.P2P_COMM_TOKEN }
@@ -491,6 +520,7 @@ export async function cmdExtension(ctx: CliContext, args: string[]): Promise<voi
     home: ctx.home,
     ...inboxOf(ctx),
     ...longMessageOf(ctx),
+    ...mailboxTtlOf(ctx),
     paths: pathsOf(ctx, values),
     ...(server ? { server } : {}),
     ...(token ? { token } : {}),

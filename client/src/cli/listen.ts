@@ -14,7 +14,7 @@ import { createClient } from '../sdk/client.js';
 import { storePaths } from '../store/paths.js';
 import { TrustStore } from '../store/trust-store.js';
 import { parse } from './args.js';
-import { type CliContext, inboxOf, longMessageOf, PATH_OPTIONS, pathsOf, serverOf } from './commands.js';
+import { type CliContext, inboxOf, longMessageOf, mailboxTtlOf, PATH_OPTIONS, pathsOf, serverOf } from './commands.js';
 import { IncomingProgress } from './listen-progress.js';
 import { describeError } from './next-step.js';
 import { Prompter } from './prompt.js';
@@ -38,6 +38,7 @@ export async function cmdListen(ctx: CliContext, args: string[]): Promise<void> 
     home: ctx.home,
     ...inboxOf(ctx),
     ...longMessageOf(ctx),
+    ...mailboxTtlOf(ctx),
     server,
     ...(token ? { token } : {}),
     paths: pathsOf(ctx, values),

@@ -5,6 +5,7 @@
 import { DOCTOR_USAGE } from '../doctor/cli.js';
 
 const GLOBAL_HELP = `Global: --server ws://host:port (or P2P_COMM_SERVER), --token T (or P2P_COMM_TOKEN), --json, -h/--help.
+P2P_COMM_MAILBOX_TTL=3d (12h, 3600s, …): how long the server keeps what you send to an offline peer (default: the server's).
 Files live in ~/.nexus (or NEXUS_HOME).`;
 
 const PATHS_HELP =

@@ -21,6 +21,7 @@ import {
   LinkFrame,
   linkMac,
   preamble,
+  splitBatchRecords,
 } from '../src/link/codec.js';
 import { LINK_HANDSHAKE_TIMEOUT_MS, LINK_MAX_PENDING_HANDSHAKES } from '../src/link/constants.js';
 import { encodeRouteHeader, forEachRecord, RecordKind, type RouteBatchRecord } from '../src/route-codec.js';
@@ -444,6 +445,97 @@ describe('instance links', () => {
     clients.push(a);
     a.signal(7, a.key);
     expect((await a.answer(7)).type).toBe(FrameType.ACK);
+  });
+
+  it('reads a BATCH split across reads as its records, however the stream is cut, copying only records that span two reads (property)', () => {
+    const rec = (b: Uint8Array) => {
+      const h = Buffer.alloc(4);
+      h.writeUInt32BE(b.length, 0);
+      return Buffer.concat([h, b]);
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: 8 }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 50 }),
+        (batches, cuts) => {
+          const wire = Buffer.concat(
+            batches.map((records, i) => {
+              const body = Buffer.concat(records.map(rec));
+              return Buffer.concat([batchHeader(i + 1, 7, body.length), body]);
+            }),
+          );
+          const got: { seq: number; ack: number; records: string[] }[] = [];
+          const collect = (seq: number, ack: number, regions: Buffer[]) => {
+            const records: string[] = [];
+            for (const r of regions)
+              for (let o = 0; o < r.length; ) {
+                const n = r.readUInt32BE(o);
+                records.push(r.toString('hex', o + 4, o + 4 + n));
+                o += 4 + n;
+              }
+            got.push({ seq, ack, records });
+          };
+          const reader = new FrameReader(
+            1 << 20,
+            (f) => collect(f.readUInt32BE(1), f.readUInt32BE(5), [f.subarray(9)]),
+            (parts, length) => {
+              const { seq, ack, regions } = splitBatchRecords(parts, length);
+              collect(seq, ack, regions);
+            },
+          );
+          let o = 0;
+          for (let i = 0; o < wire.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            reader.push(wire.subarray(o, o + n));
+            o += n;
+          }
+          expect(got).toEqual(
+            batches.map((records, i) => ({
+              seq: i + 1,
+              ack: 7,
+              records: records.map((r) => Buffer.from(r).toString('hex')),
+            })),
+          );
+        },
+      ),
+    );
+    // Records inside one read stay views of it; only the one across the cut is copied.
+    const three = Buffer.concat([Buffer.alloc(100, 1), Buffer.alloc(100, 2), Buffer.alloc(100, 3)].map(rec));
+    const wire = Buffer.concat([batchHeader(1, 0, three.length), three]);
+    const cut = 13 + 104 + 50;
+    const own = (b: Buffer) => {
+      const c = Buffer.alloc(b.length); // its own memory (not the shared pool), like a socket read
+      b.copy(c);
+      return c;
+    };
+    const reads = [own(wire.subarray(0, cut)), own(wire.subarray(cut))];
+    let seen: Buffer[] = [];
+    const viewer = new FrameReader(
+      1 << 20,
+      () => {},
+      (parts, length) => {
+        seen = splitBatchRecords(parts, length).regions;
+      },
+    );
+    for (const r of reads) viewer.push(r);
+    expect(seen.map((r) => r.length)).toEqual([104, 104, 104]);
+    expect(seen[0]!.buffer).toBe(reads[0]!.buffer);
+    expect(seen[1]!.buffer === reads[0]!.buffer || seen[1]!.buffer === reads[1]!.buffer).toBe(false);
+    expect(seen[2]!.buffer).toBe(reads[1]!.buffer);
+    // A record length that runs past its BATCH is refused, not read past.
+    const bad = Buffer.concat([batchHeader(1, 0, 8), Buffer.from([0, 0, 0, 9, 1, 2, 3, 4])]);
+    const reader = new FrameReader(
+      1 << 20,
+      () => {},
+      (parts, length) => void splitBatchRecords(parts, length),
+    );
+    expect(() => {
+      reader.push(bad.subarray(0, 10));
+      reader.push(bad.subarray(10));
+    }).toThrow(/past the BATCH/);
   });
 
   it('reassembles frames however the stream is cut (property)', () => {

@@ -81,10 +81,14 @@ export class Router {
     if (!forEachRecord(batch, this.onRecord)) this.ctx.log.warn('malformed route batch ignored');
     this.answerDelivered();
   };
-  /** A batch received over an instance link: no REPLAY records there; false closes the link. */
-  onLinkBatch(records: Buffer): boolean {
+  /**
+   * A batch received over an instance link, as regions of whole records (link/codec.ts
+   * splitBatchRecords): no REPLAY records there; false closes the link.
+   */
+  onLinkBatch(regions: Buffer[]): boolean {
     this.ctx.stats.batchesIn++;
-    const ok = forEachRecord(records, this.onRecord, false);
+    let ok = true;
+    for (let i = 0; ok && i < regions.length; i++) ok = forEachRecord(regions[i]!, this.onRecord, false);
     this.answerDelivered();
     return ok;
   }

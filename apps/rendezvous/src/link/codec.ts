@@ -23,6 +23,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { RendezvousError } from '../errors.js';
+import { LINK_SPLIT_FRAME_MAX_PARTS } from './constants.js';
 
 export const LINK_MAGIC = Buffer.from('p2pL', 'latin1');
 export const LINK_VERSION = 2;
@@ -170,18 +171,28 @@ export function linkMac(
 
 /**
  * Reassembles frames from a byte stream. A frame inside one read is handed on as a view (no
- * copy); only a frame split across reads is gathered, once, into a buffer of its own length.
+ * copy). A frame split across reads is gathered, once, into a buffer of its own length, unless
+ * an `onSplitFrame` handler is given: then the reads' views are kept (at most
+ * LINK_SPLIT_FRAME_MAX_PARTS of them; past that the frame is gathered after all) and handed on as
+ * they are, so a BATCH of 16 KiB records is not copied a second time (splitBatchRecords).
  * Every length is checked against `maxFrame` before anything is allocated.
  */
 export class FrameReader {
   private readonly hdr = Buffer.alloc(4);
   private hdrFilled = 0;
+  /** The frame being gathered by copy, or null. */
   private partial: Buffer | null = null;
   private filled = 0;
+  /** The views of a split frame being collected (onSplitFrame), and the bytes it still needs. */
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  private partsNeed = 0;
 
   constructor(
     public maxFrame: number,
     private readonly onFrame: (frame: Buffer) => void,
+    /** Receives a frame that spans reads as views of them, in order; `length` bytes in all. */
+    public onSplitFrame: ((parts: Buffer[], length: number) => void) | null = null,
   ) {}
 
   /** Feed one read. Throws RDV_ERR_LINK_MALFORMED / RDV_ERR_LINK_LIMIT; the caller then closes the link. */
@@ -189,6 +200,29 @@ export class FrameReader {
     let o = 0;
     const n = chunk.length;
     while (o < n) {
+      if (this.partsNeed > 0) {
+        const take = Math.min(this.partsNeed, n - o);
+        this.parts.push(chunk.subarray(o, o + take));
+        this.partsNeed -= take;
+        o += take;
+        if (this.partsNeed === 0) {
+          const parts = this.parts;
+          this.parts = [];
+          this.onSplitFrame!(parts, this.partsLength);
+          continue;
+        }
+        if (this.parts.length >= LINK_SPLIT_FRAME_MAX_PARTS) {
+          // Many tiny reads: gather what came, copy the rest as it comes.
+          const f = Buffer.allocUnsafe(this.partsLength);
+          let at = 0;
+          for (const p of this.parts) at += p.copy(f, at);
+          this.parts = [];
+          this.partsNeed = 0;
+          this.partial = f;
+          this.filled = at;
+        }
+        return;
+      }
       if (this.partial !== null) {
         const take = Math.min(this.partial.length - this.filled, n - o);
         chunk.copy(this.partial, this.filled, o, o + take);
@@ -220,10 +254,116 @@ export class FrameReader {
         const f = chunk.subarray(o, o + len);
         o += len;
         this.onFrame(f);
+      } else if (this.onSplitFrame !== null && n - o > 0) {
+        this.parts.push(chunk.subarray(o));
+        this.partsLength = len;
+        this.partsNeed = len - (n - o);
+        o = n;
       } else {
         this.partial = Buffer.allocUnsafe(len);
         this.filled = 0;
       }
     }
   }
+}
+
+/** Reads across the views of a split frame; a read inside one view is a view, else a copy. */
+class PartsCursor {
+  private i = 0;
+  private o = 0;
+  constructor(private readonly parts: Buffer[]) {}
+
+  /** Bytes left in the current view. */
+  get inView(): number {
+    return this.i < this.parts.length ? this.parts[this.i]!.length - this.o : 0;
+  }
+  get view(): Buffer {
+    return this.parts[this.i]!;
+  }
+  get offset(): number {
+    return this.o;
+  }
+
+  /** The next `n` bytes (the caller checked that they exist): a view when inside one view, else a copy. */
+  take(n: number): Buffer {
+    if (n <= this.inView) {
+      const v = this.parts[this.i]!.subarray(this.o, this.o + n);
+      this.skip(n);
+      return v;
+    }
+    return this.copyInto(Buffer.allocUnsafe(n), 0);
+  }
+
+  /** Copy the next `into.length - at` bytes into `into` from `at` on (the caller checked that they exist). */
+  copyInto(into: Buffer, at: number): Buffer {
+    while (at < into.length) {
+      const p = this.parts[this.i]!;
+      const k = Math.min(into.length - at, p.length - this.o);
+      p.copy(into, at, this.o, this.o + k);
+      at += k;
+      this.skip(k);
+    }
+    return into;
+  }
+
+  private skip(n: number): void {
+    this.o += n;
+    while (this.i < this.parts.length && this.o >= this.parts[this.i]!.length) {
+      this.o -= this.parts[this.i]!.length;
+      this.i++;
+    }
+  }
+
+  /** Move `n` bytes on inside the current view (the caller checked inView). */
+  advance(n: number): void {
+    this.skip(n);
+  }
+}
+
+/**
+ * A BATCH frame that arrived as several views (FrameReader onSplitFrame), `length` bytes in all:
+ * its seq, ack and records as regions of whole `u32 length ‖ record`s. Records inside one view
+ * stay views of it; only a record that spans two views is copied (into a buffer of its own). So a
+ * batch of large records is not copied as a whole. Throws RDV_ERR_LINK_MALFORMED when a record
+ * length runs past the frame.
+ */
+export function splitBatchRecords(parts: Buffer[], length: number): { seq: number; ack: number; regions: Buffer[] } {
+  if (length < BATCH_HEADER_BYTES - 4) throw malformed('short BATCH');
+  const c = new PartsCursor(parts);
+  const head = c.take(BATCH_HEADER_BYTES - 4);
+  const seq = head.readUInt32BE(1);
+  const ack = head.readUInt32BE(5);
+  let left = length - (BATCH_HEADER_BYTES - 4);
+  const regions: Buffer[] = [];
+  let start = -1; // where the run of whole records in the current view began
+  while (left > 0) {
+    if (left < 4) throw malformed('record length past the BATCH');
+    const inView = c.inView;
+    const view = c.view;
+    const at = c.offset;
+    const recLen = inView >= 4 ? view.readUInt32BE(at) : -1;
+    if (recLen >= 0 && 4 + recLen <= inView) {
+      if (4 + recLen > left) throw malformed('record past the BATCH');
+      if (start < 0) start = at;
+      left -= 4 + recLen;
+      if (4 + recLen === inView) {
+        regions.push(view.subarray(start, at + 4 + recLen));
+        start = -1;
+      }
+      c.advance(4 + recLen);
+      continue;
+    }
+    if (start >= 0) regions.push(view.subarray(start, at));
+    start = -1;
+    // A record (or its length) across two views: copied, once, into a buffer of its own.
+    const lenBytes = c.take(4);
+    const whole = 4 + lenBytes.readUInt32BE(0);
+    if (whole > left) throw malformed('record past the BATCH');
+    const rec = Buffer.allocUnsafe(whole);
+    lenBytes.copy(rec, 0);
+    regions.push(c.copyInto(rec, 4));
+    left -= whole;
+  }
+  if (start >= 0 && c.inView > 0) regions.push(c.view.subarray(start, c.offset));
+  return { seq, ack, regions };
 }

@@ -54,3 +54,9 @@ export const LINK_PEER_STATE_IDLE_MS = 10 * 60_000;
 export const LINK_MAX_SEQ = 0xffff_fff0;
 /** Below this average chunk size a batch is copied into one buffer before the write (fewer iovecs); above it, written as its chunks, bytes. */
 export const LINK_GATHER_BELOW_BYTES = 2_048;
+/**
+ * Reads a split frame may span before it is gathered by copy after all, views: a BATCH of large
+ * records is kept as the views of its reads (no second copy), but a peer trickling tiny reads
+ * must not make one frame hold thousands of them.
+ */
+export const LINK_SPLIT_FRAME_MAX_PARTS = 64;

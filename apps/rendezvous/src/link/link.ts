@@ -28,6 +28,7 @@ import {
   PREAMBLE_BYTES,
   preamble,
   STREAM_BYTES,
+  splitBatchRecords,
   welcomeFrame,
 } from './codec.js';
 import {
@@ -60,8 +61,11 @@ export interface LinkHooks {
    * is closed without WELCOME). Dialer: the acceptor proved it; false closes our own dial.
    */
   authenticated(link: Link): boolean;
-  /** A received BATCH's records (a view). Return false when they do not decode: the link closes. */
-  onBatch(link: Link, seq: number, records: Buffer): boolean;
+  /**
+   * A received BATCH's records, as regions of whole records (views of the reads; a record that
+   * spanned two reads is a copy of its own). Return false when they do not decode: the link closes.
+   */
+  onBatch(link: Link, seq: number, records: Buffer[]): boolean;
   /** Once, when the link ends for any reason, with the batches the peer never acknowledged, oldest first. */
   onClosed(link: Link, code: RendezvousErrorCode | null, unacked: Unacked[]): void;
 }
@@ -156,14 +160,7 @@ export class Link {
     if (this.state === LinkState.OPEN) {
       if (type === LinkFrame.BATCH) {
         if (f.length < BATCH_HEADER_BYTES - 4) throw malformed('short BATCH');
-        const seq = f.readUInt32BE(1);
-        // TCP keeps order: a sequence past the next one means a broken peer.
-        if (seq > this.lastIn + 1) throw malformed(`BATCH ${seq} after ${this.lastIn}`);
-        this.acked(f.readUInt32BE(5));
-        if (!this.hooks.onBatch(this, seq, f.subarray(BATCH_HEADER_BYTES - 4)))
-          throw malformed('route records do not decode');
-        if (seq > this.lastIn) this.lastIn = seq;
-        this.scheduleAck();
+        this.onBatchFrame(f.readUInt32BE(1), f.readUInt32BE(5), [f.subarray(BATCH_HEADER_BYTES - 4)]);
         return;
       }
       if (type === LinkFrame.ACK) {
@@ -179,6 +176,26 @@ export class Link {
     else if (this.role === 'dialer' && type === LinkFrame.CHALLENGE && this.theirNonce === null) this.onChallenge(f);
     else if (this.role === 'dialer' && type === LinkFrame.WELCOME && this.theirNonce !== null) this.onWelcome(f);
     else throw malformed(`frame type ${type} during the handshake`);
+  }
+
+  /** A frame that spanned reads (FrameReader onSplitFrame, once open): a BATCH keeps its records' views. */
+  private onSplitFrame(parts: Buffer[], length: number): void {
+    if (this.state !== LinkState.OPEN) return;
+    if (parts[0]![0] !== LinkFrame.BATCH) {
+      this.onFrame(Buffer.concat(parts, length));
+      return;
+    }
+    const { seq, ack, regions } = splitBatchRecords(parts, length);
+    this.onBatchFrame(seq, ack, regions);
+  }
+
+  private onBatchFrame(seq: number, ack: number, regions: Buffer[]): void {
+    // TCP keeps order: a sequence past the next one means a broken peer.
+    if (seq > this.lastIn + 1) throw malformed(`BATCH ${seq} after ${this.lastIn}`);
+    this.acked(ack);
+    if (!this.hooks.onBatch(this, seq, regions)) throw malformed('route records do not decode');
+    if (seq > this.lastIn) this.lastIn = seq;
+    this.scheduleAck();
   }
 
   private onChallenge(f: Buffer): void {
@@ -238,6 +255,7 @@ export class Link {
   private opened(): void {
     this.state = LinkState.OPEN;
     this.reader.maxFrame = this.hooks.maxFrame;
+    this.reader.onSplitFrame = (parts, length) => this.onSplitFrame(parts, length);
     if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
   }

@@ -114,8 +114,8 @@ export class LinkManager implements BatchSink {
     private readonly config: Config,
     private readonly broker: Broker,
     private readonly log: Logger,
-    /** Records of a batch received over a link; false when they do not decode. */
-    private readonly deliver: (records: Buffer) => boolean,
+    /** Records of a batch received over a link (regions of whole records); false when they do not decode. */
+    private readonly deliver: (records: Buffer[]) => boolean,
   ) {
     this.hooks = {
       selfId: config.instanceId,

@@ -41,6 +41,11 @@ function seal(from: TestClient, to: Uint8Array, plaintextBytes = BIG_PLAINTEXT):
   });
 }
 
+/**
+ * The recipient's budget without a relay-allowance grant (RECIPIENT_BUSY_BYTES): a grant lets a
+ * fast reader absorb a burst this size whole; apps/rendezvous/test/relay-allowance.test.ts covers it.
+ */
+const NO_GRANTS = { RELAY_ALLOWANCE_TOTAL_BYTES: '0' };
 const codeOf = (f: Frame) => (f.type === FrameType.ERROR ? f.code : f.type === FrameType.ACK ? 'ACK' : 'OTHER');
 const delivered = (c: TestClient) => c.frames.filter((f) => f.type === FrameType.DELIVER).length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,7 +157,7 @@ describe('item 3: honest fast readers are not cut', () => {
   }, 60_000);
 
   it("one sender's 128-message burst (7.5 MiB) is refused to that sender past the recipient's budget; the recipient is not cut, and the sender's retries get everything through", async () => {
-    const s = await startApp();
+    const s = await startApp(NO_GRANTS);
     apps.push(s.app);
     const alice = await client(s.url);
     const bob = await client(s.url);
@@ -193,7 +198,7 @@ describe('item 3: honest fast readers are not cut', () => {
   }, 60_000);
 
   it('a stranger streaming junk at its own rate limit gets RDV_ERR_RECIPIENT_BUSY or RATE_LIMITED; the victim keeps reading and is never cut', async () => {
-    const s = await startApp();
+    const s = await startApp(NO_GRANTS);
     apps.push(s.app);
     const mallory = await client(s.url);
     const victim = await client(s.url);

@@ -63,6 +63,8 @@ export interface Config {
   readonly mailboxMaxBytesPerSender: number;
   readonly mailboxTotalMaxBytes: number;
   readonly recipientBusyBytes: number;
+  readonly relayAllowanceBytes: number;
+  readonly relayAllowanceTotalBytes: number;
   readonly slowReaderTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly restartRetryAfterMs: number;
@@ -409,6 +411,20 @@ export const CONFIG_SPEC: readonly ConfigEntry[] = Object.freeze([
     doc: `bytes queued towards a recipient above which frames for it are refused to their sender (RDV_ERR_RECIPIENT_BUSY); default SEND_QUEUE_MAX_BYTES / ${C.RECIPIENT_BUSY_QUEUE_SHARE}, at most SEND_QUEUE_MAX_BYTES − MAX_FRAME_BYTES`,
   },
   {
+    env: 'RELAY_ALLOWANCE_BYTES',
+    key: 'relayAllowanceBytes',
+    kind: POS(),
+    default: `(RECIPIENT_BUSY_BYTES × ${C.RELAY_ALLOWANCE_BUSY_MULTIPLE})`,
+    doc: 'bytes queued towards a recipient up to which relayed frames are accepted while the instance has a grant to give (RELAY_ALLOWANCE_TOTAL_BYTES); advertised in WELCOME as relayAllowanceBytes; at least RECIPIENT_BUSY_BYTES',
+  },
+  {
+    env: 'RELAY_ALLOWANCE_TOTAL_BYTES',
+    key: 'relayAllowanceTotalBytes',
+    kind: { t: 'int', min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: C.DEFAULT_RELAY_ALLOWANCE_TOTAL_BYTES,
+    doc: 'bytes all relay-allowance grants may add above RECIPIENT_BUSY_BYTES on one instance together (0: no grants, RECIPIENT_BUSY_BYTES is advertised)',
+  },
+  {
     env: 'SLOW_READER_TIMEOUT_MS',
     key: 'slowReaderTimeoutMs',
     kind: POS(600_000),
@@ -554,6 +570,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   out.instanceId ??= randomBytes(6).toString('hex');
   if (out.recipientBusyBytes === undefined && typeof out.sendQueueMaxBytes === 'number')
     out.recipientBusyBytes = Math.floor(out.sendQueueMaxBytes / C.RECIPIENT_BUSY_QUEUE_SHARE);
+  if (out.relayAllowanceBytes === undefined && typeof out.recipientBusyBytes === 'number')
+    out.relayAllowanceBytes = out.recipientBusyBytes * C.RELAY_ALLOWANCE_BUSY_MULTIPLE;
   const cfg = out as unknown as Config;
 
   if (cfg.redisUrl !== null && !/^rediss?:\/\//.test(cfg.redisUrl))
@@ -614,6 +632,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   // its own answers can reach SEND_QUEUE_MAX_BYTES.
   if (cfg.recipientBusyBytes + cfg.maxFrameBytes > cfg.sendQueueMaxBytes)
     problems.push('RECIPIENT_BUSY_BYTES + MAX_FRAME_BYTES must be at most SEND_QUEUE_MAX_BYTES');
+  if (cfg.relayAllowanceBytes < cfg.recipientBusyBytes)
+    problems.push('RELAY_ALLOWANCE_BYTES must be at least RECIPIENT_BUSY_BYTES');
 
   out.instanceLinkAddr ??= null;
   if (cfg.instanceLinkListen !== null) {

@@ -67,6 +67,22 @@ export const MAILBOX_BUDGET_BUCKETS = 16;
  */
 export const RECIPIENT_BUSY_QUEUE_SHARE = 2;
 /**
+ * RELAY_ALLOWANCE_BYTES (bytes queued towards one recipient up to which relayed frames are still
+ * accepted while the instance has a grant to give, RELAY_ALLOWANCE_TOTAL_BYTES; WELCOME advertises
+ * it as relayAllowanceBytes) defaults to RECIPIENT_BUSY_BYTES times this, multiple: 2 MiB at the
+ * defaults, and scaled with an operator's own RECIPIENT_BUSY_BYTES. RECIPIENT_BUSY_BYTES alone
+ * (512 KiB) let a recipient give a relayed file transfer only 384 KiB of credit: one round trip
+ * through two WebSocket hops per 384 KiB kept the relay at a fraction of the direct path (issue 14).
+ */
+export const RELAY_ALLOWANCE_BUSY_MULTIPLE = 4;
+/**
+ * Bytes all grants of RELAY_ALLOWANCE_BYTES may add above RECIPIENT_BUSY_BYTES on one instance
+ * together, bytes (RELAY_ALLOWANCE_TOTAL_BYTES): so N connections × the allowance can never
+ * exhaust memory; past it recipients are held to RECIPIENT_BUSY_BYTES as before. 128 MiB is ~80
+ * recipients receiving at full allowance at once. 0 turns grants off.
+ */
+export const DEFAULT_RELAY_ALLOWANCE_TOTAL_BYTES = 128 * 1024 * 1024;
+/**
  * How long a socket's queue may stay over RECIPIENT_BUSY_BYTES without one byte reaching the
  * network before the reader is cut with 4006, ms (SLOW_READER_TIMEOUT_MS). A spike is not a slow reader.
  */

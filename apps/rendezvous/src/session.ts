@@ -57,6 +57,8 @@ export class Session {
   mailNext = 0;
   /** A paced mailbox delivery waits for the socket to drain. */
   mailWaiting = false;
+  /** Holds a relay-allowance grant: relayed frames are accepted up to RELAY_ALLOWANCE_BYTES queued (hub/sender.ts). */
+  allowanceGranted = false;
   /** When the queue was last seen over RECIPIENT_BUSY_BYTES without progress, ms; 0 = not watched. */
   stallSince = 0;
   /** Bytes the socket had handed to the network at `stallSince` (progress = this grows). */

@@ -28,6 +28,7 @@ describe('one instance, memory broker', () => {
       'maxFrameBytes',
       'iceServers',
       'sendQueueMaxBytes',
+      'relayAllowanceBytes',
       'mailboxTtlMs',
       'stun',
     ]);

@@ -28,7 +28,7 @@ import type { AuthFailureReason } from '../stats.js';
 import { type IceServer, turnCredentials } from '../turn.js';
 import type { HubContext } from './context.js';
 import type { MailboxDelivery } from './mailbox-delivery.js';
-import { type SocketSender, terminate } from './sender.js';
+import { advertisedRelayAllowanceBytes, type SocketSender, terminate } from './sender.js';
 
 export const SESSION = Symbol('session');
 export type SessionSocket = WebSocket & { [SESSION]?: Session };
@@ -265,7 +265,7 @@ export class Handshake {
         port: this.stunPorts.port,
         altPort: this.stunPorts.altPort,
       });
-      this.welcomeTail = `,"sendQueueMaxBytes":${c.sendQueueMaxBytes},"mailboxTtlMs":${c.mailboxTtlS * 1000},"stun":${stun}}`;
+      this.welcomeTail = `,"sendQueueMaxBytes":${c.sendQueueMaxBytes},"relayAllowanceBytes":${advertisedRelayAllowanceBytes(c)},"mailboxTtlMs":${c.mailboxTtlS * 1000},"stun":${stun}}`;
     }
     let ice = this.welcomeStun;
     if (c.turnSecret !== null && c.turnUrls.length > 0) {

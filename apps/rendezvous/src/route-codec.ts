@@ -16,19 +16,36 @@
  *                object per frame. Sent only to an instance with an open instance link (link version 2
  *                knows it); an instance of an older version stops its walk at kind 6, so the Redis path
  *                to instances without links keeps answering with REPLY records.
+ *   7     ROUTE_TTL ttlS u32 (≥ 1), then a ROUTE's body: a RELAY_TTL's frame, whose copy is mailboxed for
+ *                ttlS seconds (already clamped to MAILBOX_TTL_S) wherever it ends up, also on an
+ *                instance reached by a stale route. Plain RELAYs stay ROUTE records. An instance of an
+ *                older version stops its walk at kind 7 (the rest of that batch times out and is resent
+ *                by its clients), so RELAY_TTL across instances wants the fleet on this version.
  *
  * ROUTE ends with a ready-made DELIVER frame (0x12, channel, from, envelope), so the receiving
  * instance sends `record.subarray(deliverOffset)` without copying.
  */
 import { FrameType } from '@p2p-comm/protocol';
 
-export const RecordKind = Object.freeze({ ROUTE: 1, REPLY: 2, KICK: 3, MAIL: 4, REPLAY: 5, DELIVERED: 6 } as const);
+export const RecordKind = Object.freeze({
+  ROUTE: 1,
+  REPLY: 2,
+  KICK: 3,
+  MAIL: 4,
+  REPLAY: 5,
+  DELIVERED: 6,
+  ROUTE_TTL: 7,
+} as const);
 export const ReplyResult = Object.freeze({ DELIVERED: 0, QUEUED: 1, OFFLINE: 2, ERROR: 3 } as const);
 export type ReplyResult = (typeof ReplyResult)[keyof typeof ReplyResult];
 
 const KEY = 32;
 
-/** Header of a ROUTE record up to (not including) the DELIVER frame; the caller appends deliver header + envelope. */
+/**
+ * Header of a ROUTE record up to (not including) the DELIVER frame; the caller appends deliver
+ * header + envelope. `ttlMs` > 0 (a RELAY_TTL's mailbox TTL, whole seconds: RELAY_TTL counts in
+ * seconds, and MAILBOX_TTL_S can pass what u32 milliseconds hold) makes it a ROUTE_TTL record.
+ */
 export function encodeRouteHeader(
   pendingId: number,
   hops: number,
@@ -37,11 +54,14 @@ export function encodeRouteHeader(
   channel: number,
   from: Uint8Array,
   envelopeLength: number,
+  ttlMs = 0,
 ): Buffer {
-  const bodyLen = 1 + 4 + 1 + 1 + replyTo.length + KEY + 2 + KEY + envelopeLength;
+  const ttlBytes = ttlMs > 0 ? 4 : 0;
+  const bodyLen = 1 + ttlBytes + 4 + 1 + 1 + replyTo.length + KEY + 2 + KEY + envelopeLength;
   const b = Buffer.allocUnsafe(4 + bodyLen - envelopeLength);
   let o = b.writeUInt32BE(bodyLen, 0);
-  o = b.writeUInt8(RecordKind.ROUTE, o);
+  o = b.writeUInt8(ttlBytes > 0 ? RecordKind.ROUTE_TTL : RecordKind.ROUTE, o);
+  if (ttlBytes > 0) o = b.writeUInt32BE(Math.min(0xffff_ffff, Math.ceil(ttlMs / 1000)), o);
   o = b.writeUInt32BE(pendingId, o);
   o = b.writeUInt8(hops, o);
   o = b.writeUInt8(replyTo.length, o);
@@ -123,7 +143,10 @@ export function encodeDelivered(runs: readonly number[]): Buffer {
 }
 
 export interface RouteRecord {
+  /** ROUTE_TTL records are visited as ROUTE records with their ttlMs. */
   kind: typeof RecordKind.ROUTE;
+  /** A RELAY_TTL's mailbox TTL, ms (clamped by the sending instance); 0 = MAILBOX_TTL_S. */
+  ttlMs: number;
   pendingId: number;
   hops: number;
   replyTo: string;
@@ -187,19 +210,32 @@ export function forEachRecord(batch: Buffer, visit: (r: RouteBatchRecord) => voi
     const end = o + len;
     if (len < 1 || end > batch.length) return false;
     const kind = batch[o]!;
-    if (kind === RecordKind.ROUTE) {
-      if (len < 1 + 4 + 1 + 1) return false;
-      const pendingId = batch.readUInt32BE(o + 1);
-      const hops = batch[o + 5]!;
-      const rl = batch[o + 6]!;
-      let p = o + 7;
+    if (kind === RecordKind.ROUTE || kind === RecordKind.ROUTE_TTL) {
+      const t = kind === RecordKind.ROUTE_TTL ? 4 : 0; // the ttlMs field
+      if (len < 1 + t + 4 + 1 + 1) return false;
+      const ttlS = t > 0 ? batch.readUInt32BE(o + 1) : 0;
+      if (t > 0 && ttlS === 0) return false;
+      const b = o + t; // ROUTE_TTL's body is a ROUTE's, 4 bytes on
+      const pendingId = batch.readUInt32BE(b + 1);
+      const hops = batch[b + 5]!;
+      const rl = batch[b + 6]!;
+      let p = b + 7;
       if (p + rl + KEY + 2 + KEY > end) return false;
       const replyTo = batch.toString('latin1', p, p + rl);
       p += rl;
       const toId = batch.toString('latin1', p, p + KEY);
       p += KEY;
       if (batch[p] !== FrameType.DELIVER) return false;
-      visit({ kind, pendingId, hops, replyTo, toId, channel: batch[p + 1]!, deliver: batch.subarray(p, end) });
+      visit({
+        kind: RecordKind.ROUTE,
+        ttlMs: ttlS * 1000,
+        pendingId,
+        hops,
+        replyTo,
+        toId,
+        channel: batch[p + 1]!,
+        deliver: batch.subarray(p, end),
+      });
     } else if (kind === RecordKind.REPLY) {
       if (len < 7) return false;
       const cl = batch[o + 6]!;

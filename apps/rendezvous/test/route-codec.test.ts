@@ -50,6 +50,26 @@ describe('route codec', () => {
     expect(got[3]).toMatchObject({ kind: RecordKind.MAIL });
   });
 
+  it('carries a RELAY_TTL mailbox TTL in a ROUTE_TTL record (whole seconds, also past u32 ms), refusing ttlS 0', () => {
+    const env = Buffer.from('envelope-bytes');
+    const year = 365 * 24 * 3600 * 1000;
+    for (const ttlMs of [0, 1000, year]) {
+      const head = encodeRouteHeader(7, 1, Buffer.from('inst-a'), key(1), 1, key(2), env.length, ttlMs);
+      expect(head[4]).toBe(ttlMs > 0 ? RecordKind.ROUTE_TTL : RecordKind.ROUTE);
+      const got: RouteBatchRecord[] = [];
+      expect(forEachRecord(Buffer.concat([head, env]), (r) => got.push(r))).toBe(true);
+      const r = got[0]!;
+      expect(r.kind).toBe(RecordKind.ROUTE);
+      if (r.kind === RecordKind.ROUTE) {
+        expect([r.ttlMs, r.pendingId, r.hops, r.replyTo, r.channel]).toEqual([ttlMs, 7, 1, 'inst-a', 1]);
+        expect(routeEnvelope(r).equals(env)).toBe(true);
+      }
+    }
+    const zero = Buffer.concat([encodeRouteHeader(7, 1, Buffer.from('a'), key(1), 1, key(2), env.length, 1000), env]);
+    zero.writeUInt32BE(0, 5);
+    expect(forEachRecord(zero, () => {})).toBe(false);
+  });
+
   it('round-trips DELIVERED runs and refuses empty, ragged or zero-count ones', () => {
     const rec = encodeDelivered([7, 3, 0xffff_fff0, DELIVERED_RUN_MAX]);
     const got: RouteBatchRecord[] = [];

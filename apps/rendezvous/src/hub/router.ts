@@ -235,7 +235,7 @@ export class Router {
     }
     const cached = this.cache.get(toId, now);
     if (cached !== null) {
-      this.forward(s, frameId, channel, data.subarray(5, ROUTED_HEADER), toId, env, cached, now);
+      this.forward(s, frameId, channel, data.subarray(5, ROUTED_HEADER), toId, env, cached, now, ttlMs);
       return;
     }
     this.lookupAndRoute(s, frameId, channel, Buffer.from(data.subarray(5, ROUTED_HEADER)), env, ttlMs);
@@ -307,7 +307,7 @@ export class Router {
         const inst = claim === null ? null : instanceOf(claim);
         if (inst !== null && inst !== selfId) {
           this.cache.set(to.toString('latin1'), inst, now);
-          this.forward(s, frameId, channel, to, to.toString('latin1'), env, inst, now);
+          this.forward(s, frameId, channel, to, to.toString('latin1'), env, inst, now, ttlMs);
         } else {
           this.offlineLocal(s, frameId, channel, to, env, ttlMs);
         }
@@ -319,7 +319,10 @@ export class Router {
     );
   }
 
-  /** Send a frame to another instance; its answer (or the timeout) settles frameId. */
+  /**
+   * Send a frame to another instance; its answer (or the timeout) settles frameId. `ttlMs` > 0
+   * (a RELAY_TTL's) travels with it, for wherever the copy ends up mailboxed.
+   */
   private forward(
     s: Session,
     frameId: number,
@@ -329,6 +332,7 @@ export class Router {
     env: Buffer,
     inst: string,
     now: number,
+    ttlMs: number,
   ): void {
     const { config, stats } = this.ctx;
     if (this.pending.size >= config.maxPendingRoutes) {
@@ -340,7 +344,7 @@ export class Router {
     this.nextPendingId = id >= 0xffffffff ? 1 : id + 1;
     this.pending.set(id, { s, frameId, toId, expires: now + config.routeTimeoutMs });
     stats.forwardedRemote++;
-    this.ctx.out.push(inst, encodeRouteHeader(id, 1, this.ctx.selfIdBuf, to, channel, s.key!, env.length), env);
+    this.ctx.out.push(inst, encodeRouteHeader(id, 1, this.ctx.selfIdBuf, to, channel, s.key!, env.length, ttlMs), env);
   }
 
   /**
@@ -487,7 +491,7 @@ export class Router {
           const env = routeEnvelope(r);
           out.push(
             inst,
-            encodeRouteHeader(r.pendingId, r.hops + 1, replyTo, to, r.channel, routeFrom(r), env.length),
+            encodeRouteHeader(r.pendingId, r.hops + 1, replyTo, to, r.channel, routeFrom(r), env.length, r.ttlMs),
             env,
           );
         } else {
@@ -503,7 +507,7 @@ export class Router {
       this.reply(r.replyTo, r.pendingId, ReplyResult.OFFLINE, '');
       return;
     }
-    this.mail.store(to, routeEnvelope(r)).then((code) => {
+    this.mail.store(to, routeEnvelope(r), r.ttlMs).then((code) => {
       if (code === null) this.reply(r.replyTo, r.pendingId, ReplyResult.QUEUED, '');
       else this.reply(r.replyTo, r.pendingId, ReplyResult.ERROR, code);
     });

@@ -124,13 +124,16 @@ export function buildApp(config: Config, deps: AppDeps = {}): RendezvousApp {
   });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', ignoreError); // one shared function, not a closure per connection
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== WS_PATH) {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    if ((q < 0 ? url : url.slice(0, q)) !== WS_PATH) {
+      socket.on('error', ignoreError); // one shared function, not a closure per connection
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    // The 101 response and the CHALLENGE leave in one write.
+    // No error listener of ours on this path: ws puts its own on the socket before it reads
+    // anything (handleUpgrade) and after the upgrade (setSocket), and a second one per
+    // connection only cost a listener array. The 101 response and the CHALLENGE leave in one write.
     socket.cork();
     wss.handleUpgrade(req, socket, head, (ws) =>
       hub.accept(ws, socket, ipKey(clientIp(req, config.trustProxy), config.ipv6PrefixBits), req.headers.host),

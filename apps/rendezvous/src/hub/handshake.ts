@@ -4,18 +4,11 @@
  * over an older session for the same key anywhere in the cluster), then the mailbox hand-over.
  */
 import type { Duplex } from 'node:stream';
-import {
-  decodeFrame,
-  encodeFrame,
-  encodeKey,
-  FRAME_PROTOCOL_VERSION,
-  FrameType,
-  verifyHello,
-} from '@p2p-comm/protocol';
+import { decodeFrame, encodeKey, FrameType, PEER_PACKET_VERSIONS, verifyHello } from '@p2p-comm/protocol';
 import type { RawData, WebSocket } from 'ws';
 import type { Admission, AdmissionResult } from '../admission.js';
 import { instanceOf, makeClaim } from '../broker/broker.js';
-import { newChallenge } from '../challenge.js';
+import { challengeFrame, newChallenge } from '../challenge.js';
 import { AUTH_BLOCK_MAX_ENTRIES, REJECTED_SOCKET_LINGER_MS } from '../constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from '../errors.js';
 import { errorFrame, welcomeFrame } from '../frames-out.js';
@@ -26,7 +19,7 @@ import { encodeKick } from '../route-codec.js';
 import { IpState, Session, SessionState } from '../session.js';
 import type { AuthFailureReason } from '../stats.js';
 import { type IceServer, turnCredentials } from '../turn.js';
-import type { HubContext } from './context.js';
+import { type HubContext, KEY_BYTES } from './context.js';
 import type { MailboxDelivery } from './mailbox-delivery.js';
 import { advertisedRelayAllowanceBytes, type SocketSender, terminate } from './sender.js';
 
@@ -72,7 +65,8 @@ export class Handshake {
     private readonly cache: RouteCache,
     private readonly listeners: SocketListeners,
   ) {
-    this.welcomeHead = `{"instanceId":${JSON.stringify(ctx.selfId)},"key":"`;
+    // peerPacketVersions: the peer-packet versions (byte 0) this server relays (docs/protocol.md).
+    this.welcomeHead = `{"instanceId":${JSON.stringify(ctx.selfId)},"peerPacketVersions":${JSON.stringify(PEER_PACKET_VERSIONS)},"key":"`;
   }
 
   /** Set the origins hellos may name, once the bound port is known. `derived` = not from PUBLIC_ORIGINS. */
@@ -148,15 +142,7 @@ export class Handshake {
     ws.on('message', this.listeners.message);
     ws.on('close', this.listeners.close);
     ws.on('pong', this.listeners.pong);
-    ws.send(
-      encodeFrame({
-        type: FrameType.CHALLENGE,
-        version: FRAME_PROTOCOL_VERSION,
-        challenge,
-        serverTime: now,
-        origin: origins[0] ?? list[0] ?? '',
-      }),
-    );
+    ws.send(challengeFrame(challenge, now, origins[0] ?? list[0] ?? ''));
   }
 
   /** The socket closed: forget its place in the auth queue and its share of its IP's limits. */
@@ -191,7 +177,10 @@ export class Handshake {
       return;
     }
     s.state = SessionState.AUTHING;
-    const key = Buffer.from(hello.key);
+    // The key outlives the connection's other buffers: its own 32 bytes, not a view that would
+    // keep a shared 8 KiB pool slab alive for as long as the session is open.
+    const key = Buffer.allocUnsafeSlow(KEY_BYTES);
+    key.set(hello.key);
     const keyB64 = encodeKey(key);
     const r = this.admission.check(keyB64, key, hello.token);
     if (typeof r === 'string') this.admitted(s, key, keyB64, r);

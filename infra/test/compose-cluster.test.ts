@@ -113,6 +113,7 @@ describe.skipIf(SKIP)(`compose cluster through the TLS proxy${SKIP ? ` (skipped:
     composeEnv = {
       ...parseEnvFile(readFileSync(`${REPO_ROOT}.env.example`, 'utf8')),
       REDIS_PASSWORD: redisPassword,
+      INSTANCE_LINK_SECRET: randomBytes(32).toString('hex'),
       PUBLIC_ORIGINS: origin,
       LOG_LEVEL: 'warn',
     };
@@ -159,6 +160,9 @@ describe.skipIf(SKIP)(`compose cluster through the TLS proxy${SKIP ? ` (skipped:
         STUN_PORT: String(await freeUdpPort()),
         STUN_ALT_PORT: String(await freeUdpPort()),
         REDIS_URL: env.REDIS_URL!.replace('@redis:6379', `@127.0.0.1:${redisPort}`),
+        // Links on loopback, any free port: the address announced is the bound one.
+        INSTANCE_LINK_LISTEN: '127.0.0.1:0',
+        INSTANCE_LINK_ADDR: '127.0.0.1:0',
       };
       expect(local.REDIS_URL).toContain(`127.0.0.1:${redisPort}`);
       const { cmd, args } = fromSource(service.command ?? []);
@@ -303,6 +307,15 @@ describe.skipIf(SKIP)(`compose cluster through the TLS proxy${SKIP ? ` (skipped:
       const signal = await alice.next(FrameType.DELIVER);
       expect(signal.channel).toBe(DeliverChannel.SIGNAL);
       expect(Buffer.from(signal.envelope).equals(Buffer.from(reply))).toBe(true);
+
+      // The compose file links the replicas: the cross-replica traffic opened one (dialed lazily).
+      for (const r of replicas)
+        await waitFor(
+          `${r.name} rdv_instance_links_open 1`,
+          async () => /^rdv_instance_links_open 1$/m.test((await httpGet(`http://127.0.0.1:${r.port}/metrics`)).body),
+          START_TIMEOUT_MS,
+          r.proc,
+        );
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${diagnostics()}`);
     }

@@ -21,8 +21,8 @@ import {
 
 const read = (rel: string) => readFileSync(`${REPO_ROOT}${rel}`, 'utf8');
 const exampleEnv = parseEnvFile(read('.env.example'));
-/** What an operator adds to the example before `docker compose up`: the one required secret. */
-const operatorEnv = { ...exampleEnv, REDIS_PASSWORD: 'a'.repeat(64) };
+/** What an operator adds to the example before `docker compose up`: the two required secrets. */
+const operatorEnv = { ...exampleEnv, REDIS_PASSWORD: 'a'.repeat(64), INSTANCE_LINK_SECRET: 'c'.repeat(64) };
 const compose = loadCompose(operatorEnv);
 const rendezvousNames = Object.keys(compose.services).filter((n) => /^rendezvous-\d+$/.test(n));
 const specDefault = (env: string) => CONFIG_SPEC.find((e) => e.env === env)?.default;
@@ -48,9 +48,32 @@ describe('docker-compose.yml', () => {
     for (const name of ['redis', 'proxy', ...rendezvousNames]) expect(compose.services[name]?.profiles).toBeUndefined();
   });
 
-  it('refuses to start without the Redis password (secrets come from the env file)', () => {
+  it('refuses to start without the Redis password or the link secret (secrets come from the env file)', () => {
     expect(() => loadCompose(exampleEnv)).toThrow(/REDIS_PASSWORD/);
     expect(exampleEnv.REDIS_PASSWORD).toBe('');
+    expect(() => loadCompose({ ...operatorEnv, INSTANCE_LINK_SECRET: '' })).toThrow(/INSTANCE_LINK_SECRET/);
+    expect(exampleEnv.INSTANCE_LINK_SECRET).toBe('');
+  });
+
+  it('links the replicas: each listens on the backend network and announces its own service name', () => {
+    const addrs = new Set<string>();
+    for (const name of rendezvousNames) {
+      const service = compose.services[name]!;
+      const cfg = loadConfig(serviceEnv(service));
+      const [host, port] = (cfg.instanceLinkListen ?? '').split(':');
+      expect(host).toBe('0.0.0.0');
+      expect(Number(port)).toBeGreaterThan(0);
+      // The other replica dials this name on the compose network (service names resolve there).
+      expect(serviceEnv(service).INSTANCE_LINK_ADDR).toBe(`${name}:${port}`);
+      expect(Buffer.byteLength(cfg.instanceLinkSecret ?? '')).toBeGreaterThanOrEqual(32);
+      addrs.add(serviceEnv(service).INSTANCE_LINK_ADDR!);
+      // Internal only: the link port is never published on the host.
+      expect(JSON.stringify(service.ports ?? [])).not.toContain(String(port));
+    }
+    expect(addrs.size).toBe(rendezvousNames.length);
+    expect(() =>
+      loadConfig({ ...serviceEnv(compose.services[rendezvousNames[0]!]!), INSTANCE_LINK_SECRET: 'short' }),
+    ).toThrow(/INSTANCE_LINK_SECRET/);
   });
 
   it('sets only variables the rendezvous accepts, and loadConfig accepts the values', () => {
@@ -114,7 +137,7 @@ describe('docker-compose.yml', () => {
   it('uses merge keys so replicas cannot drift apart', () => {
     const raw = readComposeRaw() as { services: Record<string, { environment: Record<string, unknown> }> };
     const [first, ...rest] = rendezvousNames.map((n) => {
-      const { INSTANCE_ID: _id, ...env } = raw.services[n]!.environment;
+      const { INSTANCE_ID: _id, INSTANCE_LINK_ADDR: _addr, ...env } = raw.services[n]!.environment;
       return env;
     });
     for (const env of rest) expect(env).toEqual(first);

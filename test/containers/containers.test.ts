@@ -8,7 +8,8 @@
  * 3. The cluster: `podman-compose up` of docker-compose.yml (an override only lowers the
  *    replicas' ulimits to this machine's hard limits; the test certificate comes in through
  *    TLS_CERT_DIR); /healthz through the TLS proxy, /metrics only inside; two real clients on
- *    different replicas agree consent and exchange an acked message; one replica is killed while
+ *    different replicas agree consent and exchange an acked message, the replicas linked (their
+ *    rdv_instance_links_open is 1); one replica is killed while
  *    both keep sending and nothing is lost; `down` leaves nothing behind.
  *
  * Needs root (rootful podman, debootstrap, chroot). Skips with that reason otherwise, and never
@@ -59,7 +60,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The operator's .env: the example with the one required secret filled in. */
 function operatorEnv(extra: Record<string, string>): Record<string, string> {
   const example = parseEnvFile(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8'));
-  return { ...example, REDIS_PASSWORD: randomBytes(32).toString('hex'), ...extra };
+  return {
+    ...example,
+    REDIS_PASSWORD: randomBytes(32).toString('hex'),
+    INSTANCE_LINK_SECRET: randomBytes(32).toString('hex'),
+    ...extra,
+  };
 }
 
 /** Run the image's own HEALTHCHECK until it passes (podman schedules it only under systemd). */
@@ -380,6 +386,15 @@ describe.skipIf(SKIP)(`containers with podman${SKIP ? ` (skipped: ${SKIP_REASON}
           expect(instances.bob).toMatch(/^rendezvous-\d$/);
           expect(instances.bob).not.toBe(instances.alice);
           expect(await next()).toEqual({ consented: true, acked: true });
+          // The replicas reached each other over an instance link (dialed on their first batch):
+          // rdv_instance_links_open from inside the network, where /metrics is served.
+          const probe =
+            "fetch('http://127.0.0.1:8080/metrics').then(r=>r.text()).then(t=>process.stdout.write(/^rdv_instance_links_open (\\d+)$/m.exec(t)?.[1]??'none'))";
+          for (const replica of ['rendezvous-1', 'rendezvous-2'])
+            await untilOk(`${replica} has an instance link open`, async () => {
+              return (await podman(['exec', container(replica), 'node', '-e', probe])) === '1';
+            });
+          child.stdin.write('kill\n');
 
           const { kill } = (await next()) as { kill: string };
           const killedAt = Date.now();

@@ -252,6 +252,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         stateDir: paths.stateDir,
         inboxDir: this.config.filesInbox ?? join(this.config.home, 'inbox'),
         bestPath: (peer) => pathManager.best(peer)?.kind,
+        relayAllowanceBytes: () => this.#conn?.welcome?.relayAllowanceBytes ?? null,
         emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
         maxLongMessageBytes: this.config.maxLongMessageBytes,
         emitMessage: {

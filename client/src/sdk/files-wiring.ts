@@ -13,7 +13,12 @@
 import { extname } from 'node:path';
 import { ClientError } from '../errors.js';
 import type { TransferFailure, TransferProgress, TransferRef } from '../files/channel.js';
-import { FILE_RECEIVE_BUDGET_BYTES, FILE_WINDOW_BYTES } from '../files/constants.js';
+import {
+  FILE_CHUNK_BYTES,
+  FILE_RECEIVE_BUDGET_BYTES,
+  FILE_RELAY_ALLOWANCE_SHARE_PERCENT,
+  FILE_WINDOW_BYTES,
+} from '../files/constants.js';
 import { FileTransfers } from '../files/engine.js';
 import { MAX_LONG_MESSAGE_BYTES } from '../files/long-message.js';
 import type { IncomingOffer } from '../files/receiver.js';
@@ -26,7 +31,7 @@ import { LongMessages } from './long-messages.js';
  * link has no relay queue to overflow, so a larger window keeps it busy (bench:files, engine
  * over TCP: 0.62× of a plain socket with 4 MiB against 0.40× with the relay-safe default; SDK
  * clients over a direct link, 256 MiB: 62–63 MB/s with 4 MiB, 68–69 MB/s with 8 MiB, peak RSS
- * +10 MiB). Relay peers get FILE_WINDOW_BYTES (under the relay's RECIPIENT_BUSY_BYTES).
+ * +10 MiB). Relay peers get relayCredit(): a share of the server's advertised relay allowance.
  */
 export const FILE_DIRECT_WINDOW_BYTES = 8_388_608;
 /**
@@ -57,6 +62,17 @@ export interface FileOfferEvent extends IncomingOffer {
 }
 
 export type FileProgressEvent = TransferProgress & { name: string };
+/**
+ * Credit for a relayed sender: FILE_RELAY_ALLOWANCE_SHARE_PERCENT of the server's advertised
+ * per-recipient allowance (at least one chunk), across transfers at least FILE_RECEIVE_BUDGET_BYTES;
+ * FILE_WINDOW_BYTES / FILE_RECEIVE_BUDGET_BYTES from a server that advertises none.
+ */
+export function relayCredit(allowanceBytes: number | null): { window: number; budget: number } {
+  if (allowanceBytes === null) return { window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES };
+  const window = Math.max(FILE_CHUNK_BYTES, Math.floor((allowanceBytes * FILE_RELAY_ALLOWANCE_SHARE_PERCENT) / 100));
+  return { window, budget: Math.max(FILE_RECEIVE_BUDGET_BYTES, window) };
+}
+
 export type FileDoneEvent = TransferRef & { size: number; name: string; path?: string; sha256?: string };
 
 export interface ClientFileEvents {
@@ -73,6 +89,8 @@ export interface ClientFilesDeps {
   inboxDir: string;
   /** The kind of the peer's best open path now ('direct', 'webrtc', 'relay'), if any. */
   bestPath: (peer: string) => string | undefined;
+  /** The server's advertised per-recipient relay allowance now (WELCOME relayAllowanceBytes), or null. */
+  relayAllowanceBytes?: () => number | null;
   emit: <K extends keyof ClientFileEvents>(event: K, ...args: ClientFileEvents[K]) => void;
   now?: () => number;
   /** Largest long message sent or accepted, bytes (validated config; default MAX_LONG_MESSAGE_BYTES). */
@@ -152,7 +170,7 @@ export class ClientFiles {
       const kind = d.bestPath(peer);
       if (kind === 'direct') return { window: FILE_DIRECT_WINDOW_BYTES, budget: FILE_DIRECT_RECEIVE_BUDGET_BYTES };
       if (kind === 'webrtc') return { window: FILE_WEBRTC_CREDIT_BYTES, budget: FILE_WEBRTC_CREDIT_BYTES };
-      return { window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES };
+      return relayCredit(d.relayAllowanceBytes?.() ?? null);
     };
     this.engine = new FileTransfers({
       messages: this.long.sink,

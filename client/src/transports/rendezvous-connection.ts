@@ -72,6 +72,11 @@ export interface WelcomeInfo {
   readonly sendQueueMaxBytes: number | null;
   /** How long the server's mailbox keeps a stored packet (MAILBOX_TTL_S), when it says; ms. */
   readonly mailboxTtlMs: number | null;
+  /**
+   * How much the server may queue towards us of what peers relay to us (its RELAY_ALLOWANCE_BYTES
+   * while it has a grant to give), when it says; bytes. Relayed file senders get credit from it.
+   */
+  readonly relayAllowanceBytes: number | null;
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
@@ -655,6 +660,7 @@ function parseWelcome(info: string): WelcomeInfo {
     maxFrameBytes: num(raw.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES),
     sendQueueMaxBytes: num(raw.sendQueueMaxBytes, 0) || null,
     mailboxTtlMs: num(raw.mailboxTtlMs, 0) || null,
+    relayAllowanceBytes: num(raw.relayAllowanceBytes, 0) || null,
     raw: Object.freeze(raw),
   });
 }

@@ -1,0 +1,53 @@
+/**
+ * The server's per-recipient relay allowance as the client sees it (issue 14): WELCOME's
+ * relayAllowanceBytes from real rendezvous servers (grants on, grants off), and the credit a
+ * recipient then gives relayed file senders (relayCredit): a share of the allowance, the old
+ * FILE_WINDOW_BYTES / FILE_RECEIVE_BUDGET_BYTES from a server that advertises none.
+ */
+import { generateIdentity } from '@p2p-comm/protocol';
+import { nodeSuite } from '@p2p-comm/protocol/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FILE_CHUNK_BYTES, FILE_RECEIVE_BUDGET_BYTES, FILE_WINDOW_BYTES } from '../../src/files/constants.js';
+import { relayCredit } from '../../src/sdk/files-wiring.js';
+import { RendezvousConnection } from '../../src/transports/rendezvous-connection.js';
+import { startRendezvous } from '../helpers/server.js';
+
+const MiB = 1024 * 1024;
+let granting: Awaited<ReturnType<typeof startRendezvous>>;
+let plain: Awaited<ReturnType<typeof startRendezvous>>;
+const conns: RendezvousConnection[] = [];
+
+beforeAll(async () => {
+  granting = await startRendezvous();
+  plain = await startRendezvous({ RELAY_ALLOWANCE_TOTAL_BYTES: '0' });
+});
+afterAll(async () => {
+  for (const c of conns) c.stop();
+  await granting?.close();
+  await plain?.close();
+});
+
+async function welcomed(url: string): Promise<RendezvousConnection> {
+  const conn = new RendezvousConnection({ url, identity: generateIdentity(nodeSuite), suite: nodeSuite });
+  conns.push(conn);
+  const w = new Promise<void>((r) => conn.once('welcome', () => r()));
+  conn.start();
+  await w;
+  return conn;
+}
+
+describe('relay allowance (WELCOME relayAllowanceBytes) and relayed file credit', () => {
+  it('reads the allowance a server advertises: 2 MiB with grants, RECIPIENT_BUSY_BYTES without', async () => {
+    expect((await welcomed(granting.url)).welcome?.relayAllowanceBytes).toBe(2 * MiB);
+    expect((await welcomed(plain.url)).welcome?.relayAllowanceBytes).toBe(512 * 1024);
+  });
+
+  it('gives relayed senders 75 % of the allowance as credit; the old window from a server that says nothing', () => {
+    expect(relayCredit(2 * MiB)).toEqual({ window: 1.5 * MiB, budget: 1.5 * MiB });
+    // Grants off: the same 384 KiB window as before the allowance existed, the same budget.
+    expect(relayCredit(512 * 1024)).toEqual({ window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES });
+    expect(relayCredit(null)).toEqual({ window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES });
+    // A tiny allowance still lets one chunk through (the server refuses a frame only once over it).
+    expect(relayCredit(4).window).toBe(FILE_CHUNK_BYTES);
+  });
+});

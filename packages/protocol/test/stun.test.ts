@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError } from '../src/errors.js';
 import {
   bindingOutcome,
   decodeStunMessage,
@@ -14,6 +13,7 @@ import {
   type StunMessage,
   type TransportAddress,
 } from '../src/stun/index.js';
+import { codeOf } from './error-code.js';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -33,15 +33,6 @@ const RFC5769_IPV6_RESPONSE = hex(`
   00200014 0002a147 0113a9fa a5d3f179 bc25f4b5 bed2b9d9
   00080014 a382954e 4be67bf1 1784c97c 8292c275 bfe3ed41
   80280004 c8fb0b4c`);
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return err instanceof ProtocolError ? err.code : `not a ProtocolError: ${String(err)}`;
-  }
-}
 
 describe('STUN message codec (shared by client and server)', () => {
   it('decodes the RFC 5769 IPv4 response, checking its FINGERPRINT', () => {

@@ -17,7 +17,6 @@ import {
   identityFromSecret,
   isSmallOrderPoint,
   openEnvelope,
-  ProtocolError,
   portableSuite,
   ReplayGuard,
   SMALL_ORDER_ENCODINGS,
@@ -27,6 +26,7 @@ import {
   verifyEnvelopeSignature,
 } from '../src/index.js';
 import { nodeSuite } from '../src/node.js';
+import { codeOf } from './error-code.js';
 
 /** Non-canonical encodings of small-order points (little-endian hex). */
 const NON_CANONICAL_SMALL_ORDER = [
@@ -39,15 +39,6 @@ const NON_CANONICAL_SMALL_ORDER = [
 ];
 const ALL_SMALL_ORDER = [...SMALL_ORDER_ENCODINGS, ...NON_CANONICAL_SMALL_ORDER];
 const bytes = (hex: string) => fromHex(hex)!;
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return err instanceof ProtocolError ? err.code : `not a ProtocolError: ${String(err)}`;
-  }
-}
 
 describe('small-order public keys', () => {
   it('the canonical list is exactly the 8-torsion subgroup (derived with @noble/curves)', () => {

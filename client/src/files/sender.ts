@@ -8,6 +8,7 @@ import {
   FILE_CHUNK_BYTES,
   FILE_MAX_BYTES,
   FILE_MAX_OUTGOING,
+  FILE_NO_PATH_RETRY_MS,
   FILE_OFFER_TIMEOUT_MS,
   FILE_PERSIST_EVERY_CHUNKS,
   FILE_READ_AHEAD_CHUNKS,
@@ -102,6 +103,11 @@ interface Outgoing {
   fh: FileHandle | null;
   pumping: boolean;
   interval: number;
+  /**
+   * The last send found no path: the timer fires after this instead, ms (FILE_NO_PATH_RETRY_MS
+   * doubling up to `interval`), so the transfer goes on as soon as the session is up. 0 otherwise.
+   */
+  noPathWait: number;
   timer: NodeJS.Timeout | null;
   closed: boolean;
 }
@@ -166,7 +172,7 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
         this.#fail(t, code, (err as Error).message);
         continue;
       }
-      this.#probe(t);
+      this.#noPath(t, !this.#probe(t));
       this.#arm(t);
     }
   }
@@ -214,7 +220,7 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
     const t = this.#track(rec);
     t.fh = await open(path, 'r');
     this.#store.put(t.key, rec);
-    this.#probe(t);
+    this.#noPath(t, !this.#probe(t));
     this.#arm(t);
     return { id: rec.id };
   }
@@ -232,6 +238,7 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
     const t = this.#out.get(keyOf(peer, m.id));
     if (!t || t.closed) return;
     t.interval = this.#o.resendMs;
+    t.noPathWait = 0;
     this.#arm(t);
     switch (m.type) {
       case TransferMessageType.ACCEPT:
@@ -276,6 +283,7 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
       fh: null,
       pumping: false,
       interval: this.#o.resendMs,
+      noPathWait: 0,
       timer: null,
       closed: false,
     };
@@ -310,8 +318,15 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
   #arm(t: Outgoing): void {
     if (t.timer) clearTimeout(t.timer);
     if (t.closed) return;
-    t.timer = setTimeout(() => this.#silence(t), t.interval);
+    const wait = t.noPathWait > 0 ? Math.min(t.noPathWait, t.interval) : t.interval;
+    t.timer = setTimeout(() => this.#silence(t), wait);
     t.timer.unref?.();
+  }
+
+  /** Note whether the last send found no path: the next try comes sooner (see `noPathWait`). */
+  #noPath(t: Outgoing, none: boolean): void {
+    if (!none) t.noPathWait = 0;
+    else t.noPathWait = t.noPathWait === 0 ? FILE_NO_PATH_RETRY_MS : Math.min(t.noPathWait * 2, t.interval);
   }
 
   /** Nothing heard for one interval: give up on an unanswered offer, else probe and rewind. */
@@ -323,6 +338,7 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
       return;
     }
     const sent = this.#probe(t);
+    this.#noPath(t, !sent);
     this.#rewind(t);
     // Back off only when the probe went out and was not answered. One that found no path (the
     // server restarting, every link down) says nothing about the peer: keep the pace, so the
@@ -376,9 +392,10 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
   }
 
   /**
-   * Send chunks while credit allows. The file is read up to FILE_READ_AHEAD_CHUNKS at a time
-   * (one read for many chunks; never more than the credit, so memory stays within the window),
-   * and each chunk is checked against the grant again just before it goes.
+   * Send chunks while credit allows. Up to FILE_READ_AHEAD_CHUNKS are read from the file at a
+   * time, with one readv(2) straight into their CHUNK messages (one thread-pool round trip for
+   * many chunks, no copy; never more than the credit, so memory stays within the window), and
+   * each chunk is checked against the grant again just before it goes.
    */
   async #pump(t: Outgoing): Promise<void> {
     if (t.pumping) return;
@@ -391,8 +408,14 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
         const offset = first * chunkSize;
         const bytes = Math.min(count * chunkSize, size - offset);
         t.sentNext = first + count;
-        const block = Buffer.allocUnsafe(bytes);
-        const { bytesRead } = await t.fh.read(block, 0, bytes, offset);
+        const messages: Buffer[] = [];
+        const bodies: Buffer[] = [];
+        for (let i = 0; i < count; i++) {
+          const { message, body } = allocChunk(id, first + i, chunkLength(size, chunkSize, first + i));
+          messages.push(message);
+          bodies.push(body);
+        }
+        const { bytesRead } = await t.fh.readv(bodies, offset);
         if (t.closed) return;
         if (bytesRead !== bytes) {
           this.#send(t, { type: TransferMessageType.CANCEL, id, reason: 'source-changed' });
@@ -406,11 +429,10 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
             t.sentNext = Math.min(t.sentNext, index);
             break;
           }
-          const len = chunkLength(size, chunkSize, index);
-          const { message, body } = allocChunk(id, index, len);
-          block.copy(body, 0, i * chunkSize, i * chunkSize + len);
-          if (!this.#o.channel.send(peer, message)) {
-            t.sentNext = Math.min(t.sentNext, index); // no path now: the timer retries
+          if (!this.#o.channel.send(peer, messages[i]!)) {
+            // Refused mid-transfer (no path, or the path pushing back): the timer retries at its
+            // usual pace. Retrying sooner would only rewind and re-send into the same push-back.
+            t.sentNext = Math.min(t.sentNext, index);
             return;
           }
           this.counters.chunksSent++;

@@ -23,6 +23,7 @@ describe('one instance, memory broker', () => {
     expect(a.welcome?.heartbeatMs).toBe(30000);
     expect(Object.keys(a.welcome ?? {})).toEqual([
       'instanceId',
+      'peerPacketVersions',
       'key',
       'heartbeatMs',
       'maxFrameBytes',

@@ -50,6 +50,12 @@ export const FILE_RELAY_ALLOWANCE_SHARE_PERCENT = 75;
 /** A credit message is sent once the grant moved this many chunks past the last one sent. */
 export const FILE_CREDIT_BATCH_CHUNKS = 4;
 /**
+ * …or this fraction of the transfer's window, parts, whichever is more: an 8 MiB direct window
+ * (170 chunks) sent a CREDIT every 4 chunks, a sealed packet and a socket write each way per
+ * 192 KiB; one per 1/8 window still leaves the sender 7/8 of its window to send meanwhile.
+ */
+export const FILE_CREDIT_BATCH_WINDOW_PARTS = 8;
+/**
  * Chunks the sender reads from the file in one read, at most (and never more than its credit):
  * one thread-pool round trip for many chunks instead of one each.
  */

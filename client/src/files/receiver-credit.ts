@@ -5,7 +5,7 @@
  * and withdrawing it from the shared budget once a sender stays silent (a dead sender must
  * not hold it) until that sender probes again.
  */
-import { FILE_CREDIT_BATCH_CHUNKS, FILE_WINDOW_BYTES } from './constants.js';
+import { FILE_CREDIT_BATCH_CHUNKS, FILE_CREDIT_BATCH_WINDOW_PARTS, FILE_WINDOW_BYTES } from './constants.js';
 import { allocateCredit, type CreditDemand } from './credit.js';
 import type { Incoming } from './incoming-transfer.js';
 import { type TransferMessage, TransferMessageType } from './wire.js';
@@ -71,11 +71,15 @@ export class ReceiverCredit {
    * True when the limit went down.
    */
   #clampToWindow(t: Incoming): boolean {
-    const windowChunks = Math.max(1, Math.floor(this.#o.windowFor(t.rec.offer.peer) / t.rec.chunkSize));
-    const cap = Math.max(t.queuedNext, t.next + windowChunks);
+    const cap = Math.max(t.queuedNext, t.next + this.#windowChunks(t));
     if (t.limit <= cap) return false;
     t.limit = cap;
     return true;
+  }
+
+  /** The window of `t`'s sender now, chunks (at least one). */
+  #windowChunks(t: Incoming): number {
+    return Math.max(1, Math.floor(this.#o.windowFor(t.rec.offer.peer) / t.rec.chunkSize));
   }
 
   /** The sender probed (an offer again): restore withdrawn credit and tell it where we are. */
@@ -88,16 +92,17 @@ export class ReceiverCredit {
 
   /**
    * Send CREDIT when the sender is close to running out of what it was told, the grant moved by
-   * FILE_CREDIT_BATCH_CHUNKS, or it covers the last chunk; always with `force`.
+   * a batch (FILE_CREDIT_BATCH_CHUNKS, or 1/FILE_CREDIT_BATCH_WINDOW_PARTS of the window if
+   * more), or it covers the last chunk; always with `force`.
    */
   advertise(t: Incoming, force: boolean): void {
     const moved = t.limit - t.advertised;
     const left = t.advertised - t.queuedNext;
-    if (
-      !force &&
-      (moved <= 0 || (moved < FILE_CREDIT_BATCH_CHUNKS && left > FILE_CREDIT_BATCH_CHUNKS && t.limit < t.total))
-    )
-      return;
+    const batch = Math.max(
+      FILE_CREDIT_BATCH_CHUNKS,
+      Math.floor(this.#windowChunks(t) / FILE_CREDIT_BATCH_WINDOW_PARTS),
+    );
+    if (!force && (moved <= 0 || (moved < batch && left > batch && t.limit < t.total))) return;
     t.advertised = t.limit;
     this.#o.counters.creditsSent++;
     this.#o.send(t.rec.offer.peer, {

@@ -174,8 +174,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   /** Prekey publishes and fetches awaiting their answer, by frameId; at most PREKEY_REQUESTS_MAX_IN_FLIGHT. */
   #prekeyRequests = new Map<number, PrekeyRequest>();
   #welcome: WelcomeInfo | null = null;
-  /** True while the socket is corked until the end of this turn (#corkForTurn). */
-  #corked = false;
+  /** The socket corked until the end of this turn (#corkForTurn), or null. */
+  #corked: { uncork(): void } | null = null;
   #retryAfterMs = 0;
   #lastRefusal = '';
   /** Why the latest socket failed before opening; null once one opens. */
@@ -247,6 +247,9 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     this.#failPrekeyRequests('dropped');
     const ws = this.#ws;
     this.#ws = null;
+    // What this turn sent is still in the corked stream: hand it to the kernel before the
+    // terminate discards the stream (a CLI that sends its last ACK and stops in one turn).
+    this.#uncork();
     if (ws) {
       ws.removeAllListeners();
       ws.on('error', () => {});
@@ -404,15 +407,18 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
    * client's largest cost per MB (a syscall each, and a wake-up of the server each).
    */
   #corkForTurn(ws: WebSocket): void {
-    if (this.#corked) return;
+    if (this.#corked !== null) return;
     const sock = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
     if (sock === undefined) return;
-    this.#corked = true;
+    this.#corked = sock;
     sock.cork();
-    process.nextTick(() => {
-      this.#corked = false;
-      sock.uncork();
-    });
+    process.nextTick(() => this.#uncork());
+  }
+
+  #uncork(): void {
+    const sock = this.#corked;
+    this.#corked = null;
+    sock?.uncork();
   }
 
   #setState(state: ConnectionState, detail: string): void {

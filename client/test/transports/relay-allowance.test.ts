@@ -2,15 +2,16 @@
  * The server's per-recipient relay allowance as the client sees it (issue 14): WELCOME's
  * relayAllowanceBytes from real rendezvous servers (grants on, grants off), and the credit a
  * recipient then gives relayed file senders (relayCredit): a share of the allowance, the old
- * FILE_WINDOW_BYTES / FILE_RECEIVE_BUDGET_BYTES from a server that advertises none.
+ * FILE_WINDOW_BYTES / FILE_RECEIVE_BUDGET_BYTES from a server that advertises none. Also the
+ * relay client's per-turn cork: what a turn sent is not lost when that turn stops the connection.
  */
-import { generateIdentity } from '@p2p-comm/protocol';
+import { EnvelopeType, generateIdentity, sealEnvelope } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILE_CHUNK_BYTES, FILE_RECEIVE_BUDGET_BYTES, FILE_WINDOW_BYTES } from '../../src/files/constants.js';
 import { relayCredit } from '../../src/sdk/files-wiring.js';
 import { RendezvousConnection } from '../../src/transports/rendezvous-connection.js';
-import { startRendezvous } from '../helpers/server.js';
+import { startRendezvous, waitFor } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
 let granting: Awaited<ReturnType<typeof startRendezvous>>;
@@ -27,8 +28,8 @@ afterAll(async () => {
   await plain?.close();
 });
 
-async function welcomed(url: string): Promise<RendezvousConnection> {
-  const conn = new RendezvousConnection({ url, identity: generateIdentity(nodeSuite), suite: nodeSuite });
+async function welcomed(url: string, identity = generateIdentity(nodeSuite)): Promise<RendezvousConnection> {
+  const conn = new RendezvousConnection({ url, identity, suite: nodeSuite });
   conns.push(conn);
   const w = new Promise<void>((r) => conn.once('welcome', () => r()));
   conn.start();
@@ -49,5 +50,24 @@ describe('relay allowance (WELCOME relayAllowanceBytes) and relayed file credit'
     expect(relayCredit(null)).toEqual({ window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES });
     // A tiny allowance still lets one chunk through (the server refuses a frame only once over it).
     expect(relayCredit(4).window).toBe(FILE_CHUNK_BYTES);
+  });
+
+  it("a frame relayed in the turn that stops the connection still leaves (the turn's writes are corked)", async () => {
+    const alice = generateIdentity(nodeSuite);
+    const bob = generateIdentity(nodeSuite);
+    const a = await welcomed(granting.url, alice);
+    const b = await welcomed(granting.url, bob);
+    const got: Uint8Array[] = [];
+    b.on('deliver', (_from, envelope) => got.push(envelope));
+    const envelope = sealEnvelope(nodeSuite, {
+      type: EnvelopeType.DATA,
+      sender: alice,
+      recipient: bob.publicKey,
+      plaintext: new TextEncoder().encode('last words'),
+    });
+    a.relay(bob.publicKey, envelope);
+    a.stop();
+    await waitFor(() => got.length === 1, 5_000, 'the frame sent just before stop()');
+    expect(Buffer.from(got[0]!).equals(Buffer.from(envelope))).toBe(true);
   });
 });

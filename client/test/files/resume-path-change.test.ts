@@ -11,8 +11,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FILE_CHUNK_BYTES, FILE_RECEIVE_BUDGET_BYTES } from '../../src/files/constants.js';
-import { FILE_DIRECT_WINDOW_BYTES } from '../../src/sdk/files-wiring.js';
+import { FILE_CHUNK_BYTES, FILE_CREDIT_BATCH_CHUNKS } from '../../src/files/constants.js';
+import { FILE_DIRECT_WINDOW_BYTES, relayCredit } from '../../src/sdk/files-wiring.js';
 import { freePort } from '../helpers/server.js';
 import { killProcess, spawnRendezvous } from '../helpers/server-process.js';
 import { removeDir, tempDir } from './helpers/memory-net.js';
@@ -130,8 +130,12 @@ describe('resume across path changes', () => {
     // the recipient takes back credit beyond the relay's window, so each rewind over the relay
     // re-sends at most that (the relay budget bounds two of them with room). Never the part
     // acknowledged before the cut (asserted below). Without the take-back, a loaded run re-sent
-    // 483 chunks in 6 rewinds, each a whole direct-sized grant pushed into the relay.
-    const bound = Math.ceil((FILE_DIRECT_WINDOW_BYTES + 2 * FILE_RECEIVE_BUDGET_BYTES) / FILE_CHUNK_BYTES);
+    // 483 chunks in 6 rewinds, each a whole direct-sized grant pushed into the relay. The relay
+    // budget is the share of the server's advertised allowance (2 MiB at its defaults), and a
+    // rewind may overshoot it by the credit batch in flight when the take-back happened.
+    const relayBudget = relayCredit(2 * MiB).budget;
+    const bound =
+      Math.ceil((FILE_DIRECT_WINDOW_BYTES + 2 * relayBudget) / FILE_CHUNK_BYTES) + 2 * FILE_CREDIT_BATCH_CHUNKS;
     console.log(
       `cut at ${((atCut.bytes as number) / MiB).toFixed(1)} MiB; relay carried ≥ ${(((onRelay.bytes as number) - (atCut.bytes as number)) / MiB).toFixed(1)} MiB; new direct link to the end; chunks sent ${c.sender.chunksSent} for ${TOTAL_CHUNKS} (re-sent ${resent}, rewinds ${c.sender.rewinds}, bound ${bound})`,
     );

@@ -133,7 +133,7 @@ export class Router {
     return p;
   }
 
-  /** Renew a cache entry read past half its lifetime (route-cache.ts), off the frame's path. */
+  /** Renew a cache entry read past ROUTE_CACHE_REFRESH_AT of its lifetime (route-cache.ts), off the frames' path. */
   private refreshRoute(toId: string): void {
     const { broker, selfId, sessions } = this.ctx;
     if (!broker.isReady()) return; // left to expire; a frame then looks it up and fails plainly

@@ -3,13 +3,15 @@
  * 1/FILE_CREDIT_BATCH_WINDOW_PARTS of the window (not every FILE_CREDIT_BATCH_CHUNKS chunks),
  * and the sender still never sends a chunk beyond what it was told.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransferChannel } from '../../src/files/channel.js';
 import { FILE_CREDIT_BATCH_CHUNKS, FILE_CREDIT_BATCH_WINDOW_PARTS } from '../../src/files/constants.js';
 import type { FileTransfers } from '../../src/files/engine.js';
+import { newIncoming } from '../../src/files/incoming-transfer.js';
+import { ReceiverCredit } from '../../src/files/receiver-credit.js';
 import { decodeTransferMessage, TransferMessageType } from '../../src/files/wire.js';
 import { engineOn, MemoryNet, outcome, peerName, removeDir, tempDir } from './helpers/memory-net.js';
 
@@ -85,21 +87,72 @@ describe('credit on a large window', () => {
     // One per batch, plus the first grant and the few forced ones (accept, the last chunk).
     expect(credits).toBeLessThanOrEqual(chunks / batch + 8);
   });
+});
 
-  it('keeps the small batch on a small window (the relay-safe default)', async () => {
-    const a = engineOn(net, A, dir, { chunkBytes: CHUNK });
-    const b = engineOn(net, B, dir, { windowBytes: 8 * CHUNK, budgetBytes: 32 * CHUNK });
-    engines.push(a, b);
-    const chunks = 256;
-    const path = join(dir, 'small-window.bin');
-    writeFileSync(path, randomBytes(chunks * CHUNK));
-    let credits = 0;
-    net.tap = ({ from, bytes }) => {
-      if (from === B && decodeTransferMessage(bytes).type === TransferMessageType.CREDIT) credits++;
+describe('when the recipient speaks (ReceiverCredit.advertise)', () => {
+  /** One transfer of 1,000 chunks with `windowChunks` of window; returns what it sends. */
+  function credit(windowChunks: number) {
+    const rec = {
+      offer: {
+        id: 'ab'.repeat(16),
+        peer: A,
+        name: 'f',
+        offeredName: 'f',
+        size: 1_000 * CHUNK,
+        mediaType: 'a/b',
+        note: '',
+        sha256: '',
+      },
+      chunkSize: CHUNK,
+      state: 'receiving' as const,
+      next: 0,
     };
-    const { id } = await a.send(B, path);
-    expect((await outcome(b, id)).kind).toBe('done');
-    // 8 chunks of window: a CREDIT at least every FILE_CREDIT_BATCH_CHUNKS so the sender never stalls.
-    expect(credits).toBeGreaterThanOrEqual(chunks / 8);
+    const t = newIncoming('k', rec, 0, createHash('sha256'), null as never, 1_000);
+    const sent: number[] = [];
+    const c = new ReceiverCredit({
+      transfers: () => [t],
+      send: (_peer, m) => {
+        if (m.type === TransferMessageType.CREDIT) sent.push(m.limit);
+      },
+      windowFor: () => windowChunks * CHUNK,
+      budgetFor: () => 1_000 * CHUNK,
+      resendMs: 1_000,
+      resendMaxMs: 30_000,
+      counters: { creditsSent: 0 },
+    });
+    return { t, c, sent };
+  }
+
+  it('waits for 1/8 of a large window before telling the sender, unless it is running out', () => {
+    const { t, c, sent } = credit(128);
+    t.limit = 128;
+    c.advertise(t, true);
+    expect(sent).toEqual([128]);
+    t.queuedNext = t.next = 15;
+    t.limit = 143; // moved 15 < 16, 113 still to send: quiet
+    c.advertise(t, false);
+    expect(sent).toEqual([128]);
+    t.queuedNext = t.next = 16;
+    t.limit = 144; // moved 16: tell
+    c.advertise(t, false);
+    expect(sent).toEqual([128, 144]);
+    t.queuedNext = 140; // the sender has 4 left: tell even a small move
+    t.limit = 145;
+    c.advertise(t, false);
+    expect(sent).toEqual([128, 144, 145]);
+  });
+
+  it('keeps FILE_CREDIT_BATCH_CHUNKS on a small window (1/8 of it would be a CREDIT per chunk)', () => {
+    const { t, c, sent } = credit(8);
+    t.limit = 8;
+    c.advertise(t, true);
+    t.queuedNext = t.next = 1;
+    t.limit = 9; // moved 1 of a batch of 4, 7 still to send: quiet
+    c.advertise(t, false);
+    expect(sent).toEqual([8]);
+    t.queuedNext = t.next = 4;
+    t.limit = 12;
+    c.advertise(t, false);
+    expect(sent).toEqual([8, 12]);
   });
 });

@@ -80,12 +80,12 @@ async function burst(from: TestClient, to: TestClient, firstId: number): Promise
 describe('relay allowance (RELAY_ALLOWANCE_BYTES, RELAY_ALLOWANCE_TOTAL_BYTES)', () => {
   it('config: defaults, at least RECIPIENT_BUSY_BYTES, and the number of grants the total allows', () => {
     const d = loadConfig({});
-    expect([d.relayAllowanceBytes, d.relayAllowanceTotalBytes]).toEqual([2 * MiB, 128 * MiB]);
-    expect(relayAllowanceGrantsMax(d)).toBe(Math.floor((128 * MiB) / (2 * MiB - BUSY + 64 * 1024)));
-    expect(advertisedRelayAllowanceBytes(d)).toBe(2 * MiB);
+    expect([d.relayAllowanceBytes, d.relayAllowanceTotalBytes]).toEqual([4 * MiB, 128 * MiB]);
+    expect(relayAllowanceGrantsMax(d)).toBe(35); // 128 MiB / (4 MiB − 512 KiB + 64 KiB)
+    expect(advertisedRelayAllowanceBytes(d)).toBe(4 * MiB);
     // The default follows an operator's own RECIPIENT_BUSY_BYTES (a tiny budget stays tiny).
-    expect(loadConfig({ SEND_QUEUE_MAX_BYTES: String(16 * MiB) }).relayAllowanceBytes).toBe(32 * MiB);
-    expect(loadConfig({ RECIPIENT_BUSY_BYTES: '1' }).relayAllowanceBytes).toBe(4);
+    expect(loadConfig({ SEND_QUEUE_MAX_BYTES: String(16 * MiB) }).relayAllowanceBytes).toBe(64 * MiB);
+    expect(loadConfig({ RECIPIENT_BUSY_BYTES: '1' }).relayAllowanceBytes).toBe(8);
     expect(() => loadConfig({ RELAY_ALLOWANCE_BYTES: String(BUSY - 1) })).toThrow(
       /RELAY_ALLOWANCE_BYTES must be at least RECIPIENT_BUSY_BYTES/,
     );
@@ -99,7 +99,7 @@ describe('relay allowance (RELAY_ALLOWANCE_BYTES, RELAY_ALLOWANCE_TOTAL_BYTES)',
     const on = await startApp();
     const off = await startApp({ RELAY_ALLOWANCE_TOTAL_BYTES: '0' });
     apps.push(on.app, off.app);
-    expect((await client(on.url)).welcome?.relayAllowanceBytes).toBe(2 * MiB);
+    expect((await client(on.url)).welcome?.relayAllowanceBytes).toBe(4 * MiB);
     expect((await client(off.url)).welcome?.relayAllowanceBytes).toBe(BUSY);
   });
 

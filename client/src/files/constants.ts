@@ -42,7 +42,7 @@ export const FILE_RECEIVE_BUDGET_BYTES = 1_048_576;
  * Share of the server's advertised per-recipient relay allowance (WELCOME relayAllowanceBytes)
  * given as credit to a relayed sender, per transfer and at least across transfers, percent. The
  * same 3/4 FILE_WINDOW_BYTES is of the old 512 KiB allowance: the rest leaves room for a second
- * sender and our own control traffic. 2 MiB advertised → 1.5 MiB of credit: four times fewer
+ * sender and our own control traffic. 4 MiB advertised → 3 MiB of credit: eight times fewer
  * round trips through two WebSocket hops per MB (issue 14). A server that advertises none gets
  * FILE_WINDOW_BYTES and FILE_RECEIVE_BUDGET_BYTES.
  */

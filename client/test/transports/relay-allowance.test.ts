@@ -38,13 +38,13 @@ async function welcomed(url: string, identity = generateIdentity(nodeSuite)): Pr
 }
 
 describe('relay allowance (WELCOME relayAllowanceBytes) and relayed file credit', () => {
-  it('reads the allowance a server advertises: 2 MiB with grants, RECIPIENT_BUSY_BYTES without', async () => {
-    expect((await welcomed(granting.url)).welcome?.relayAllowanceBytes).toBe(2 * MiB);
+  it('reads the allowance a server advertises: 4 MiB with grants, RECIPIENT_BUSY_BYTES without', async () => {
+    expect((await welcomed(granting.url)).welcome?.relayAllowanceBytes).toBe(4 * MiB);
     expect((await welcomed(plain.url)).welcome?.relayAllowanceBytes).toBe(512 * 1024);
   });
 
   it('gives relayed senders 75 % of the allowance as credit; the old window from a server that says nothing', () => {
-    expect(relayCredit(2 * MiB)).toEqual({ window: 1.5 * MiB, budget: 1.5 * MiB });
+    expect(relayCredit(4 * MiB)).toEqual({ window: 3 * MiB, budget: 3 * MiB });
     // Grants off: the same 384 KiB window as before the allowance existed, the same budget.
     expect(relayCredit(512 * 1024)).toEqual({ window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES });
     expect(relayCredit(null)).toEqual({ window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES });

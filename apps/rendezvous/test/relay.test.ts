@@ -30,6 +30,7 @@ describe('one instance, memory broker', () => {
       'iceServers',
       'sendQueueMaxBytes',
       'relayAllowanceBytes',
+      'rateBytesPerS',
       'mailboxTtlMs',
       'stun',
     ]);

@@ -47,6 +47,14 @@ export const FILE_RECEIVE_BUDGET_BYTES = 1_048_576;
  * FILE_WINDOW_BYTES and FILE_RECEIVE_BUDGET_BYTES.
  */
 export const FILE_RELAY_ALLOWANCE_SHARE_PERCENT = 75;
+/**
+ * A relayed sender's credit is at most what the server's per-key byte rate (WELCOME
+ * rateBytesPerS, RATE_BYTES_PER_S) lets through in this long, ms: the server refuses frames past
+ * the rate (RDV_ERR_RATE_LIMITED), and every refused chunk costs a rewind of the whole window. At
+ * the default 4 MiB/s: 419,430 bytes, about the old FILE_WINDOW_BYTES (bench:files at server
+ * defaults, 64 MiB: 74 chunks re-sent with 384 KiB of credit, 768 with 3 MiB).
+ */
+export const FILE_RELAY_RATE_WINDOW_MS = 100;
 /** A credit message is sent once the grant moved this many chunks past the last one sent. */
 export const FILE_CREDIT_BATCH_CHUNKS = 4;
 /**

@@ -253,6 +253,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
         inboxDir: this.config.filesInbox ?? join(this.config.home, 'inbox'),
         bestPath: (peer) => pathManager.best(peer)?.kind,
         relayAllowanceBytes: () => this.#conn?.welcome?.relayAllowanceBytes ?? null,
+        relayRateBytesPerS: () => this.#conn?.welcome?.rateBytesPerS ?? null,
         emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
         maxLongMessageBytes: this.config.maxLongMessageBytes,
         emitMessage: {

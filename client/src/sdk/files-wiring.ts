@@ -17,6 +17,7 @@ import {
   FILE_CHUNK_BYTES,
   FILE_RECEIVE_BUDGET_BYTES,
   FILE_RELAY_ALLOWANCE_SHARE_PERCENT,
+  FILE_RELAY_RATE_WINDOW_MS,
   FILE_WINDOW_BYTES,
 } from '../files/constants.js';
 import { FileTransfers } from '../files/engine.js';
@@ -64,12 +65,18 @@ export interface FileOfferEvent extends IncomingOffer {
 export type FileProgressEvent = TransferProgress & { name: string };
 /**
  * Credit for a relayed sender: FILE_RELAY_ALLOWANCE_SHARE_PERCENT of the server's advertised
- * per-recipient allowance (at least one chunk), across transfers at least FILE_RECEIVE_BUDGET_BYTES;
- * FILE_WINDOW_BYTES / FILE_RECEIVE_BUDGET_BYTES from a server that advertises none.
+ * per-recipient allowance, at most what its per-key rate passes in FILE_RELAY_RATE_WINDOW_MS (at
+ * least one chunk); across transfers at least FILE_RECEIVE_BUDGET_BYTES. FILE_WINDOW_BYTES /
+ * FILE_RECEIVE_BUDGET_BYTES from a server that advertises no allowance.
  */
-export function relayCredit(allowanceBytes: number | null): { window: number; budget: number } {
+export function relayCredit(
+  allowanceBytes: number | null,
+  rateBytesPerS: number | null = null,
+): { window: number; budget: number } {
   if (allowanceBytes === null) return { window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES };
-  const window = Math.max(FILE_CHUNK_BYTES, Math.floor((allowanceBytes * FILE_RELAY_ALLOWANCE_SHARE_PERCENT) / 100));
+  let share = Math.floor((allowanceBytes * FILE_RELAY_ALLOWANCE_SHARE_PERCENT) / 100);
+  if (rateBytesPerS !== null) share = Math.min(share, Math.floor((rateBytesPerS * FILE_RELAY_RATE_WINDOW_MS) / 1000));
+  const window = Math.max(FILE_CHUNK_BYTES, share);
   return { window, budget: Math.max(FILE_RECEIVE_BUDGET_BYTES, window) };
 }
 
@@ -91,6 +98,8 @@ export interface ClientFilesDeps {
   bestPath: (peer: string) => string | undefined;
   /** The server's advertised per-recipient relay allowance now (WELCOME relayAllowanceBytes), or null. */
   relayAllowanceBytes?: () => number | null;
+  /** The server's advertised per-key byte rate now (WELCOME rateBytesPerS), or null. */
+  relayRateBytesPerS?: () => number | null;
   emit: <K extends keyof ClientFileEvents>(event: K, ...args: ClientFileEvents[K]) => void;
   now?: () => number;
   /** Largest long message sent or accepted, bytes (validated config; default MAX_LONG_MESSAGE_BYTES). */
@@ -170,7 +179,7 @@ export class ClientFiles {
       const kind = d.bestPath(peer);
       if (kind === 'direct') return { window: FILE_DIRECT_WINDOW_BYTES, budget: FILE_DIRECT_RECEIVE_BUDGET_BYTES };
       if (kind === 'webrtc') return { window: FILE_WEBRTC_CREDIT_BYTES, budget: FILE_WEBRTC_CREDIT_BYTES };
-      return relayCredit(d.relayAllowanceBytes?.() ?? null);
+      return relayCredit(d.relayAllowanceBytes?.() ?? null, d.relayRateBytesPerS?.() ?? null);
     };
     this.engine = new FileTransfers({
       messages: this.long.sink,

@@ -77,6 +77,8 @@ export interface WelcomeInfo {
    * while it has a grant to give), when it says; bytes. Relayed file senders get credit from it.
    */
   readonly relayAllowanceBytes: number | null;
+  /** The server's per-key sustained byte rate (RATE_BYTES_PER_S), when it says; bytes/s. */
+  readonly rateBytesPerS: number | null;
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
@@ -667,6 +669,7 @@ function parseWelcome(info: string): WelcomeInfo {
     sendQueueMaxBytes: num(raw.sendQueueMaxBytes, 0) || null,
     mailboxTtlMs: num(raw.mailboxTtlMs, 0) || null,
     relayAllowanceBytes: num(raw.relayAllowanceBytes, 0) || null,
+    rateBytesPerS: num(raw.rateBytesPerS, 0) || null,
     raw: Object.freeze(raw),
   });
 }

@@ -39,7 +39,9 @@ async function welcomed(url: string, identity = generateIdentity(nodeSuite)): Pr
 
 describe('relay allowance (WELCOME relayAllowanceBytes) and relayed file credit', () => {
   it('reads the allowance a server advertises: 4 MiB with grants, RECIPIENT_BUSY_BYTES without', async () => {
-    expect((await welcomed(granting.url)).welcome?.relayAllowanceBytes).toBe(4 * MiB);
+    const w = (await welcomed(granting.url)).welcome;
+    expect(w?.relayAllowanceBytes).toBe(4 * MiB);
+    expect(w?.rateBytesPerS).toBe(4 * MiB); // RATE_BYTES_PER_S at its default
     expect((await welcomed(plain.url)).welcome?.relayAllowanceBytes).toBe(512 * 1024);
   });
 
@@ -48,6 +50,9 @@ describe('relay allowance (WELCOME relayAllowanceBytes) and relayed file credit'
     // Grants off: the same 384 KiB window as before the allowance existed, the same budget.
     expect(relayCredit(512 * 1024)).toEqual({ window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES });
     expect(relayCredit(null)).toEqual({ window: FILE_WINDOW_BYTES, budget: FILE_RECEIVE_BUDGET_BYTES });
+    // The server's per-key rate caps it: at 4 MiB/s, what passes in FILE_RELAY_RATE_WINDOW_MS.
+    expect(relayCredit(4 * MiB, 4 * MiB)).toEqual({ window: 419_430, budget: FILE_RECEIVE_BUDGET_BYTES });
+    expect(relayCredit(4 * MiB, 1_000_000_000)).toEqual({ window: 3 * MiB, budget: 3 * MiB });
     // A tiny allowance still lets one chunk through (the server refuses a frame only once over it).
     expect(relayCredit(4).window).toBe(FILE_CHUNK_BYTES);
   });

@@ -254,7 +254,7 @@ export class Handshake {
         port: this.stunPorts.port,
         altPort: this.stunPorts.altPort,
       });
-      this.welcomeTail = `,"sendQueueMaxBytes":${c.sendQueueMaxBytes},"relayAllowanceBytes":${advertisedRelayAllowanceBytes(c)},"mailboxTtlMs":${c.mailboxTtlS * 1000},"stun":${stun}}`;
+      this.welcomeTail = `,"sendQueueMaxBytes":${c.sendQueueMaxBytes},"relayAllowanceBytes":${advertisedRelayAllowanceBytes(c)},"rateBytesPerS":${c.rateBytesPerS},"mailboxTtlMs":${c.mailboxTtlS * 1000},"stun":${stun}}`;
     }
     let ice = this.welcomeStun;
     if (c.turnSecret !== null && c.turnUrls.length > 0) {

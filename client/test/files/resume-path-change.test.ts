@@ -131,9 +131,9 @@ describe('resume across path changes', () => {
     // re-sends at most that (the relay budget bounds two of them with room). Never the part
     // acknowledged before the cut (asserted below). Without the take-back, a loaded run re-sent
     // 483 chunks in 6 rewinds, each a whole direct-sized grant pushed into the relay. The relay
-    // budget is the share of the server's advertised allowance (4 MiB at its defaults), and a
-    // rewind may overshoot it by the credit batch in flight when the take-back happened.
-    const relayBudget = relayCredit(4 * MiB).budget;
+    // budget follows what the server advertises (allowance 4 MiB, rate 4 MiB/s at its defaults),
+    // and a rewind may overshoot it by the credit batch in flight when the take-back happened.
+    const relayBudget = relayCredit(4 * MiB, 4 * MiB).budget;
     const bound =
       Math.ceil((FILE_DIRECT_WINDOW_BYTES + 2 * relayBudget) / FILE_CHUNK_BYTES) + 2 * FILE_CREDIT_BATCH_CHUNKS;
     console.log(

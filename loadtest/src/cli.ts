@@ -9,6 +9,7 @@ import { type CapacityInputs, type CapacityReport, capacityMarkdown, capacityRep
 import { type CliConfig, parseArgs } from './config.js';
 import { RSS_SETTLE_MS } from './constants.js';
 import { LoadtestError } from './errors.js';
+import { GOALS_SUITE, goalRows, goalsMarkdown } from './goals.js';
 import {
   machineInfo,
   markdownReport,
@@ -98,6 +99,7 @@ function steps(cfg: CliConfig): readonly Step[] {
   if (cfg.scenario === 'all') return FULL_SUITE;
   if (cfg.scenario === 'capacity') return cfg.from !== null ? [] : capacitySteps(cfg);
   if (cfg.scenario === 'smoke') return SMOKE_SUITE;
+  if (cfg.scenario === 'goals') return GOALS_SUITE;
   const targets = cfg.targets ?? (cfg.scenario === 'relay' ? RELAYS : ALL);
   return [{ scenario: cfg.scenario, targets, ...(cfg.size ? { size: cfg.size } : {}) }];
 }
@@ -124,7 +126,8 @@ async function main(): Promise<void> {
     cfg.from !== null ? [...(JSON.parse(readFileSync(cfg.from, 'utf8')) as RunReport).results] : [];
   for (const step of steps(cfg)) {
     const targets =
-      cfg.targets && (cfg.scenario === 'all' || cfg.scenario === 'smoke' || cfg.scenario === 'capacity')
+      cfg.targets &&
+      (cfg.scenario === 'all' || cfg.scenario === 'smoke' || cfg.scenario === 'capacity' || cfg.scenario === 'goals')
         ? step.targets.filter((t) => cfg.targets!.includes(t))
         : step.targets;
     for (const target of targets) {
@@ -180,8 +183,8 @@ async function main(): Promise<void> {
     results,
     ...(capacity !== undefined ? { capacity } : {}),
   };
-  const md =
-    capacity === undefined ? markdownReport(report) : `${markdownReport(report)}\n${capacityMarkdown(capacity)}`;
+  let md = capacity === undefined ? markdownReport(report) : `${markdownReport(report)}\n${capacityMarkdown(capacity)}`;
+  if (cfg.scenario === 'goals') md = `${md}\n\n## Goals\n\n${goalsMarkdown(goalRows(results))}`;
   process.stdout.write(`${md}\n`);
   if (cfg.out) {
     mkdirSync(cfg.out, { recursive: true });

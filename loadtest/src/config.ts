@@ -14,8 +14,8 @@ import { LoadtestError } from './errors.js';
 import { type RelaySize, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 import { TARGET_NAMES, type TargetName } from './targets.js';
 
-export type CliScenario = ScenarioName | 'all' | 'smoke' | 'capacity';
-const RUNS: readonly string[] = [...SCENARIO_NAMES, 'all', 'smoke', 'capacity'];
+export type CliScenario = ScenarioName | 'all' | 'smoke' | 'capacity' | 'goals';
+const RUNS: readonly string[] = [...SCENARIO_NAMES, 'all', 'smoke', 'capacity', 'goals'];
 
 export interface CliConfig {
   readonly scenario: CliScenario;
@@ -86,6 +86,7 @@ export const USAGE = `usage: npm run loadtest -- <${RUNS.join('|')}> [options]
   --doc FILE          replace the results section of FILE (e.g. docs/performance.md) with this run
   --profile DIR       run servers under node --cpu-prof, profiles into DIR (summarise: loadtest/src/profile-summary.ts)
   --server-root DIR   run the rendezvous server of another checkout (a git worktree: before/after in one run)
+  goals: the speed goals' server rows (connect, two-instance relay, RTT p99) beside bare ws and PeerJS, with verdicts
   capacity: connect --peers (default 5000) on 1 instance with Redis, relay 300 B on 1 and 2 instances, then the model:
   --ram-gib R --cores C  host size to model (default: this machine)   --goal-peers P  (default 1000000)
   --heartbeat-s H     the servers' heartbeat interval (default 30)

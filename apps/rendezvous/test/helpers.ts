@@ -13,6 +13,7 @@ import {
 } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import pino from 'pino';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { type AppDeps, buildApp, type RendezvousApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
@@ -37,6 +38,26 @@ export async function startApp(
   const app = buildApp(testConfig(env), { logger: quietLog, ...deps });
   const { port } = await app.listen();
   return { app, url: `ws://127.0.0.1:${port}/v1/ws`, port };
+}
+
+/**
+ * What a test file starts (apps, clients, redis-servers), closed after each test: clients first,
+ * then the apps they were connected to, then the Redis the apps used.
+ */
+export function closeAfterEach(): {
+  apps: RendezvousApp[];
+  clients: TestClient[];
+  redises: { stop(): Promise<void> }[];
+} {
+  const apps: RendezvousApp[] = [];
+  const clients: TestClient[] = [];
+  const redises: { stop(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+    await Promise.all(redises.splice(0).map((r) => r.stop()));
+  });
+  return { apps, clients, redises };
 }
 
 export function freePort(): Promise<number> {

@@ -1,19 +1,12 @@
 /** Two rendezvous instances sharing a real Redis (and a real Redis Cluster): routing, takeover, mailbox, outage. */
 import { AckStatus, bytesEqual, FrameType, generateIdentity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RendezvousApp } from '../src/app.js';
-import { freePort, startApp, TestClient } from './helpers.js';
+import { closeAfterEach, freePort, startApp, TestClient } from './helpers.js';
 import { type RedisProc, startCluster, startRedis } from './redis-helpers.js';
 
-const apps: RendezvousApp[] = [];
-const clients: TestClient[] = [];
-const redises: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(apps.splice(0).map((a) => a.close()));
-  await Promise.all(redises.splice(0).map((r) => r.stop()));
-});
+const { apps, clients, redises } = closeAfterEach();
 
 async function instance(env: Record<string, string>, id: string): Promise<{ app: RendezvousApp; url: string }> {
   const s = await startApp({ INSTANCE_ID: id, ...env });

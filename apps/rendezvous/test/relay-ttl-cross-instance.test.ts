@@ -7,19 +7,11 @@
  */
 import { AckStatus, encodeFrame, type Frame, FrameType, generateIdentity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RendezvousApp } from '../src/app.js';
-import { startApp, TestClient } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { closeAfterEach, startApp, TestClient } from './helpers.js';
 import { startRedis } from './redis-helpers.js';
 
-const apps: RendezvousApp[] = [];
-const clients: TestClient[] = [];
-const redises: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(apps.splice(0).map((a) => a.close()));
-  await Promise.all(redises.splice(0).map((r) => r.stop()));
-});
+const { apps, clients, redises } = closeAfterEach();
 
 /** The server's mailbox TTL in these tests, s: the sender asks for 1 s. */
 const SERVER_TTL_S = 3;

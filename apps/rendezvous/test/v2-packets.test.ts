@@ -21,20 +21,13 @@ import {
 } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RendezvousApp } from '../src/app.js';
 import { PREKEY_REQUESTS_BURST } from '../src/constants.js';
-import { startApp, TestClient } from './helpers.js';
+import { closeAfterEach, startApp, TestClient } from './helpers.js';
 import { startRedis } from './redis-helpers.js';
 
-const apps: RendezvousApp[] = [];
-const clients: TestClient[] = [];
-const redises: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(apps.splice(0).map((a) => a.close()));
-  await Promise.all(redises.splice(0).map((r) => r.stop()));
-});
+const { apps, clients, redises } = closeAfterEach();
 
 interface Fleet {
   /** Instance urls: two sharing Redis, or the one memory instance twice. */

@@ -104,6 +104,18 @@ export const DEFAULT_ROUTE_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_PENDING_ROUTES = 100_000;
 /** How long a key→instance lookup is cached, ms (ROUTE_CACHE_TTL_MS). A stale entry costs one extra hop. */
 export const DEFAULT_ROUTE_CACHE_TTL_MS = 2_000;
+/**
+ * Share of a route-cache entry's lifetime after which a read starts its background refresh
+ * (0..1): late enough that an active key costs one lookup per 0.75 TTL (fewer than the one per
+ * TTL plus the stalled frames before), early enough that the answer is back long before the
+ * entry expires.
+ */
+export const ROUTE_CACHE_REFRESH_AT = 0.75;
+/**
+ * Presence lookups shared between the frames waiting for them, keys: one per recipient being
+ * looked up; the limit only bounds the map (beyond it lookups still run, unshared).
+ */
+export const ROUTE_LOOKUPS_MAX = 10_000;
 /** Cached key→instance lookups, entries (ROUTE_CACHE_MAX_ENTRIES). */
 export const DEFAULT_ROUTE_CACHE_MAX_ENTRIES = 100_000;
 /** Presence key lifetime in Redis, s; refreshed every heartbeat (PRESENCE_TTL_S). */

@@ -10,13 +10,7 @@
  * in that moment each waited for a Redis round trip: at 10 messages/s per key and a 2 s TTL,
  * one in twenty cross-instance frames, which was the two-instance RTT p99 (issue 18).
  */
-
-/**
- * Share of an entry's lifetime after which a read starts its background refresh (0..1): late
- * enough that an active key costs one lookup per 0.75 TTL (fewer than the one per TTL plus the
- * stalled frames before), early enough that the answer is back long before the entry expires.
- */
-export const ROUTE_CACHE_REFRESH_AT = 0.75;
+import { ROUTE_CACHE_REFRESH_AT } from './constants.js';
 
 interface Entry {
   instance: string;

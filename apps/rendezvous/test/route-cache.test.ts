@@ -3,7 +3,8 @@
  * active key used to fall out once per TTL, and its frames then waited for a Redis lookup).
  */
 import { describe, expect, it } from 'vitest';
-import { ROUTE_CACHE_REFRESH_AT, RouteCache } from '../src/route-cache.js';
+import { ROUTE_CACHE_REFRESH_AT } from '../src/constants.js';
+import { RouteCache } from '../src/route-cache.js';
 
 describe('RouteCache', () => {
   it('serves an entry until its TTL, then forgets it', () => {

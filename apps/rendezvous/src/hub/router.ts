@@ -32,7 +32,7 @@ import {
   peerPacketOffsets,
 } from '@p2p-comm/protocol';
 import { instanceOf } from '../broker/broker.js';
-import { ROUTE_MAX_HOPS } from '../constants.js';
+import { ROUTE_LOOKUPS_MAX, ROUTE_MAX_HOPS } from '../constants.js';
 import { RDV_ERRORS, type RendezvousErrorCode } from '../errors.js';
 import { ackFrame, peerOfflineFrame } from '../frames-out.js';
 import { takeTokens } from '../rate-limit.js';
@@ -55,12 +55,6 @@ import { type Session, SessionState } from '../session.js';
 import { CH_RELAY, CH_SIGNAL, type HubContext, KEY_BYTES, ROUTED_HEADER } from './context.js';
 import type { MailboxDelivery } from './mailbox-delivery.js';
 import type { SocketSender } from './sender.js';
-
-/**
- * Presence lookups shared between the frames waiting for them, keys: one per recipient being
- * looked up; the limit only bounds the map (beyond it lookups still run, unshared).
- */
-const ROUTE_LOOKUPS_MAX = 10_000;
 
 interface Pending {
   s: Session;

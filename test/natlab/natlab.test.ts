@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctorIn, EXPECTED_MAPPING } from './doctor-in-lab.js';
 import { run } from './exec.js';
+import { registerFileScenarios } from './files.js';
 import { describeLab } from './harness.js';
 import { createLab, LAB_NS_PREFIX, type Lab, sweepStaleNamespaces } from './lab.js';
 import { registerPathAgilityScenarios } from './path-agility.js';
@@ -107,5 +108,10 @@ describeLab('NAT lab', () => {
   describe('path agility', () => {
     afterAll(() => printTimings());
     registerPathAgilityScenarios();
+  });
+
+  describe('file transfers', () => {
+    afterAll(() => printTimings());
+    registerFileScenarios();
   });
 });

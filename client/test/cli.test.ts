@@ -50,8 +50,8 @@ describe('p2p-comm CLI, two people', () => {
 
     const initA = run(['init', '--name', 'Alice'], envA, '');
     const initB = run(['init', '--name', 'Bob'], envB, '');
-    expect(await initA.done).toBe(0);
-    expect(await initB.done).toBe(0);
+    expect(await initA.done, `stderr: ${initA.err()}\nstdout: ${initA.out()}`).toBe(0);
+    expect(await initB.done, `stderr: ${initB.err()}\nstdout: ${initB.out()}`).toBe(0);
     expect(initA.out()).toContain('Identity created');
     expect(initA.out()).toMatch(/Fingerprint: ([0-9a-f]{2}:){15}[0-9a-f]{2}/);
 
@@ -71,11 +71,11 @@ describe('p2p-comm CLI, two people', () => {
     await waitFor(() => listen.out().includes('Accept? [y/N]'), 30_000, 'consent prompt');
     expect(listen.out()).toContain('Alice wants to connect. Fingerprint: ');
     listen.proc.stdin.write('y\n');
-    expect(await connect.done).toBe(0);
+    expect(await connect.done, `stderr: ${connect.err()}\nstdout: ${connect.out()}`).toBe(0);
     expect(connect.out()).toContain('Connected: Bob accepted.');
 
     const send = run(['send', 'Bob', 'hello', 'from', 'Alice'], envA, '');
-    expect(await send.done).toBe(0);
+    expect(await send.done, `stderr: ${send.err()}\nstdout: ${send.out()}`).toBe(0);
     expect(send.out()).toContain('Delivered to Bob.');
     await waitFor(() => listen.out().includes('Alice: hello from Alice'), 10_000, 'message printed');
 
@@ -85,10 +85,10 @@ describe('p2p-comm CLI, two people', () => {
     await waitFor(() => listenA.out().includes('Bob: hi back'), 15_000, 'reply printed');
     await waitFor(() => listen.out().includes('(delivered to Alice)'), 15_000, 'reply acked');
     listenA.proc.kill('SIGINT');
-    expect(await listenA.done).toBe(0);
+    expect(await listenA.done, `stderr: ${listenA.err()}\nstdout: ${listenA.out()}`).toBe(0);
 
     const list = run(['trust', 'list', '--json'], envA, '');
-    expect(await list.done).toBe(0);
+    expect(await list.done, `stderr: ${list.err()}\nstdout: ${list.out()}`).toBe(0);
     const peers = (JSON.parse(list.out()) as { peers: Array<{ name: string; state: string; key: string }> }).peers;
     expect(peers).toEqual([expect.objectContaining({ name: 'Bob', state: 'trusted', key: bob.key })]);
 
@@ -103,7 +103,7 @@ describe('p2p-comm CLI, two people', () => {
     expect(listen.out()).toContain('Alice (');
     expect(listen.out()).toContain('offers a file: notes.bin (1.2 KiB, application/octet-stream, sha256 ');
     listen.proc.stdin.write('y\n');
-    expect(await sendFile.done).toBe(0);
+    expect(await sendFile.done, `stderr: ${sendFile.err()}\nstdout: ${sendFile.out()}`).toBe(0);
     expect(sendFile.out()).toContain('Sent notes.bin (1.2 KiB) to Bob');
     await waitFor(
       () => listen.out().includes('Received notes.bin (1.2 KiB), SHA-256 checked: '),
@@ -119,7 +119,7 @@ describe('p2p-comm CLI, two people', () => {
     await waitFor(() => listen.out().includes('Alice revoked the connection.'), 10_000, 'revoke heard');
 
     listen.proc.kill('SIGINT');
-    expect(await listen.done).toBe(0);
+    expect(await listen.done, `stderr: ${listen.err()}\nstdout: ${listen.out()}`).toBe(0);
   }, 120_000);
 
   it('a denied request is reported and nothing can be sent', async () => {
@@ -192,11 +192,11 @@ describe('p2p-comm serve and admin invite', () => {
     const c = tempHome();
     cleanups.push(c.cleanup);
     const id = run(['trust', 'list'], { NEXUS_HOME: c.home, P2P_COMM_SERVER: url }, '');
-    expect(await id.done).toBe(0);
+    expect(await id.done, `stderr: ${id.err()}\nstdout: ${id.out()}`).toBe(0);
     const res = await fetch(`${url.replace('ws:', 'http:')}/healthz`);
     expect(res.ok).toBe(true);
     serve.proc.kill('SIGTERM');
-    expect(await serve.done).toBe(0);
+    expect(await serve.done, `stderr: ${serve.err()}\nstdout: ${serve.out()}`).toBe(0);
   }, 60_000);
 
   it('admin invite mints a token the server secret verifies, bound to a key when asked', async () => {
@@ -209,7 +209,7 @@ describe('p2p-comm serve and admin invite', () => {
       },
       '',
     );
-    expect(await r.done).toBe(0);
+    expect(await r.done, `stderr: ${r.err()}\nstdout: ${r.out()}`).toBe(0);
     const { token, expires } = JSON.parse(r.out()) as { token: string; expires: string };
     const claims = verifyInviteToken(secret, token, decodeKey(key));
     expect(claims.key).toBe(key);
@@ -285,7 +285,7 @@ describe('p2p-comm listen on a pseudo-terminal', () => {
     const connect = run(['connect', bob.share], envA, '');
     await waitFor(() => screen.includes('Accept? [y/N]'), 30_000, 'prompt on the pty');
     term.stdin.write('y\r');
-    expect(await connect.done).toBe(0);
+    expect(await connect.done, `stderr: ${connect.err()}\nstdout: ${connect.out()}`).toBe(0);
     await waitFor(() => screen.includes('Connected to Alice.'), 10_000, 'answer shown');
     term.stdin.write('\x03'); // Ctrl-C through the terminal's line discipline
     const code = await exited;

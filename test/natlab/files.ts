@@ -30,7 +30,11 @@ import { listenerPeer, SCENARIO_TIMEOUT_MS, UPGRADE_BOUND_MS, withLab } from './
 import { RENDEZVOUS_HTTP_PORT, startRendezvous } from './services.js';
 
 const MiB = 2 ** 20;
-/** Transfer size when FILES_NATLAB_MIB is not set, MiB (see docs/performance.md, "NAT lab"). */
+/**
+ * Transfer size when FILES_NATLAB_MIB is not set, MiB. 1 GiB over the three paths took ~3 min
+ * of the tier on this 2-core machine (goal ≤ ~90 s); 256 MiB takes ~40 s, F4 ~40 s more.
+ * `FILES_NATLAB_MIB=1024` runs the issue's 1 GiB (times in docs/performance.md, "NAT lab").
+ */
 export const FILES_NATLAB_DEFAULT_MIB = 256;
 /** Largest FILES_NATLAB_MIB accepted: the sent file and its landed copy both sit in the temp dir. */
 export const FILES_NATLAB_MAX_MIB = 4_096;

@@ -115,6 +115,12 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
     return { incoming: this.receiver.list(), outgoing: this.sender.list() };
   }
 
+  /** The best path to `peer` changed: both directions' silence clocks start again (resume soon). */
+  pathChanged(peer: string): void {
+    this.sender.pathChanged(peer);
+    this.receiver.pathChanged(peer);
+  }
+
   /** Trust in `peer` ended (revoked): end all its transfers, both directions, as cancelled. */
   async cancelPeer(peer: string): Promise<void> {
     for (const t of this.sender.list()) if (t.peer === peer) this.sender.cancel(peer, t.id);

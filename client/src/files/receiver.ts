@@ -192,6 +192,15 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
     }
   }
 
+  /**
+   * The best path to `peer` changed: transfers from it re-send their credit at most
+   * FILE_RESEND_MS after the change, not after a silence interval that doubled while the old
+   * path was dying (the sender does the same on its side).
+   */
+  pathChanged(peer: string): void {
+    for (const t of this.#in.values()) if (!t.closed && t.rec.offer.peer === peer) this.#credit.heard(t);
+  }
+
   /** Cancel an incoming transfer (or decline a pending offer) from this side. */
   async cancel(peer: string, id: string): Promise<void> {
     const key = keyOf(peer, id);

@@ -225,6 +225,22 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
     return { id: rec.id };
   }
 
+  /**
+   * The best path to `peer` changed: every transfer to it starts its silence clock again at the
+   * shortest interval. After a dead path (a WebRTC cut) the interval had doubled through the
+   * silence before the switch, so the probe and rewind that restart the transfer on the new
+   * path came 2, 4 or 8 s after it; now they come at most FILE_RESEND_MS after it (a transfer
+   * that is flowing on the new path resets the clock itself, and nothing is re-sent).
+   */
+  pathChanged(peer: string): void {
+    for (const t of this.#out.values()) {
+      if (t.closed || t.rec.peer !== peer) continue;
+      t.interval = this.#o.resendMs;
+      t.noPathWait = 0;
+      this.#arm(t);
+    }
+  }
+
   /** Cancel an outgoing transfer; the recipient deletes what it has. */
   cancel(peer: string, id: string): void {
     const t = this.#out.get(keyOf(peer, id));

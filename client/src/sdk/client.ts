@@ -187,6 +187,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       }
       pathManager.onPathChange((peer, best) => {
         session.pathChanged(peer);
+        this.#files?.engine.pathChanged(peer);
         // A direct or WebRTC link means the peer is online: what waits in its mailbox is resent too.
         session.kick(peer, best === 'direct' || best === 'webrtc');
       });

@@ -14,6 +14,7 @@ import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { RAISED_RELAY_LIMITS } from '../../client/test/helpers/raised-relay-limits.js';
 import type { Notification } from './extension.js';
 import type { Lab, LabNode } from './lab.js';
 import {
@@ -51,19 +52,6 @@ const HASH_MS_PER_MIB = 40;
 const PATH_SAMPLE_MS = 500;
 /** The UDP cut of F4 lands once the recipient wrote this share of the file over WebRTC. */
 const CUT_AT_SHARE = 0.3;
-/**
- * Server limits for the relay scenarios: the defaults hold one client to 4 MiB/s, which would
- * turn a 1 GiB relay transfer into minutes. Same values as the loopback bench's relay row
- * (client/bench/files-sdk-rows.ts RAISED_RELAY_LIMITS).
- */
-const RAISED_RELAY_LIMITS: Readonly<Record<string, string>> = Object.freeze({
-  RATE_BYTES_PER_S: '1000000000',
-  RATE_BURST_BYTES: '1000000000',
-  RATE_MSGS_PER_S: '1000000',
-  RATE_BURST_MSGS: '1000000',
-  RATE_IP_BYTES_PER_S: '1000000000',
-  RATE_IP_MSGS_PER_S: '1000000',
-});
 
 export function filesNatlabBytes(): number {
   const raw = process.env['FILES_NATLAB_MIB'];
@@ -245,48 +233,56 @@ async function relayBytesCounter(lab: Lab, server: LabNode, from: string): Promi
   };
 }
 
+/** F1–F3: one file over one path, each in the lab that leaves that path as the best one. */
+const PATH_SCENARIOS: ReadonlyArray<{
+  title: string;
+  label: string;
+  path: 'direct' | 'webrtc' | 'relay';
+  lab: Parameters<typeof withLab>[0];
+  /** Bob listens on the public host (the direct path) instead of sitting behind the second NAT. */
+  publicListener?: boolean;
+  rdvEnv?: Readonly<Record<string, string>>;
+}> = [
+  {
+    title: `F1. ${SIZE / MiB} MiB file over the direct path (NATed host → public listener), intact`,
+    label: 'F1 file, direct',
+    path: 'direct',
+    lab: { sites: [{ nat: 'eim' }], publicHosts: 1 },
+    publicListener: true,
+  },
+  {
+    title: `F2. ${SIZE / MiB} MiB file over WebRTC (both behind endpoint-independent NAT), intact`,
+    label: 'F2 file, WebRTC',
+    path: 'webrtc',
+    lab: { sites: 2, nat: 'eim' },
+  },
+  {
+    title: `F3. ${SIZE / MiB} MiB file over the relay (both behind symmetric NAT, server limits raised), intact`,
+    label: 'F3 file, relay',
+    path: 'relay',
+    lab: { sites: 2, nat: 'symmetric' },
+    rdvEnv: RAISED_RELAY_LIMITS,
+  },
+];
+
 export function registerFileScenarios(): void {
-  it(
-    `F1. ${SIZE / MiB} MiB file over the direct path (NATed host → public listener), intact`,
-    () =>
-      withLab({ sites: [{ nat: 'eim' }], publicHosts: 1 }, async (lab) => {
-        const rdv = await startRendezvous(lab, lab.servers[0]!);
-        const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: rdv.url, name: 'alice' });
-        const b = await startPeer(lab, lab.publicHosts[0]!, listenerPeer(lab.publicHosts[0]!, rdv.url, 'bob'));
-        await befriend(a, b, 'share');
-        await waitForPath(a, b, 'direct', UPGRADE_BOUND_MS);
-        await transferOnPath(a, b, 'direct', 'F1 file, direct');
-      }),
-    FILE_SCENARIO_TIMEOUT_MS,
-  );
-
-  it(
-    `F2. ${SIZE / MiB} MiB file over WebRTC (both behind endpoint-independent NAT), intact`,
-    () =>
-      withLab({ sites: 2, nat: 'eim' }, async (lab) => {
-        const rdv = await startRendezvous(lab, lab.servers[0]!);
-        const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: rdv.url, name: 'alice' });
-        const b = await startPeer(lab, lab.site(1).hosts[0]!, { server: rdv.url, name: 'bob' });
-        await befriend(a, b);
-        await waitForPath(a, b, 'webrtc', UPGRADE_BOUND_MS);
-        await transferOnPath(a, b, 'webrtc', 'F2 file, WebRTC');
-      }),
-    FILE_SCENARIO_TIMEOUT_MS,
-  );
-
-  it(
-    `F3. ${SIZE / MiB} MiB file over the relay (both behind symmetric NAT, server limits raised), intact`,
-    () =>
-      withLab({ sites: 2, nat: 'symmetric' }, async (lab) => {
-        const rdv = await startRendezvous(lab, lab.servers[0]!, RAISED_RELAY_LIMITS);
-        const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: rdv.url, name: 'alice' });
-        const b = await startPeer(lab, lab.site(1).hosts[0]!, { server: rdv.url, name: 'bob' });
-        await befriend(a, b);
-        await waitForPath(a, b, 'relay', UPGRADE_BOUND_MS);
-        await transferOnPath(a, b, 'relay', 'F3 file, relay');
-      }),
-    FILE_SCENARIO_TIMEOUT_MS,
-  );
+  for (const sc of PATH_SCENARIOS) {
+    it(
+      sc.title,
+      () =>
+        withLab(sc.lab, async (lab) => {
+          const rdv = await startRendezvous(lab, lab.servers[0]!, sc.rdvEnv);
+          const a = await startPeer(lab, lab.site(0).hosts[0]!, { server: rdv.url, name: 'alice' });
+          const b = sc.publicListener
+            ? await startPeer(lab, lab.publicHosts[0]!, listenerPeer(lab.publicHosts[0]!, rdv.url, 'bob'))
+            : await startPeer(lab, lab.site(1).hosts[0]!, { server: rdv.url, name: 'bob' });
+          await (sc.publicListener ? befriend(a, b, 'share') : befriend(a, b));
+          await waitForPath(a, b, sc.path, UPGRADE_BOUND_MS);
+          await transferOnPath(a, b, sc.path, sc.label);
+        }),
+      FILE_SCENARIO_TIMEOUT_MS,
+    );
+  }
 
   it(
     `F4. ${SIZE / MiB} MiB file on WebRTC, UDP cut partway: it goes on over the relay from where it was, intact`,

@@ -41,6 +41,19 @@ async function main(): Promise<void> {
     maxMessageBytes: config.maxMessageBytes,
   });
   const { app } = buildApp(config, { extension, auditSink });
+  // Signals are handled before the gateway says it is listening: a supervisor (or a test) may
+  // stop it the moment it reads that line, and without a handler yet Node would die on the spot
+  // and leave the extension behind.
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await app.close();
+    await extension.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
   const address = await app.listen({ host: config.host, port: config.port });
   // One machine-readable line so supervisors and tests learn the port (PORT 0 = any free port).
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: address, ui: `${address}/ui` })}\n`);
@@ -52,7 +65,6 @@ async function main(): Promise<void> {
     );
   else process.stderr.write(`Approval page: ${address}/ui?token=<uiToken of the host config>\n`);
 
-  let stopping = false;
   // Without its extension the gateway can only refuse; exit so a supervisor restarts both.
   void extension.exited.then(async () => {
     if (stopping) return;
@@ -61,15 +73,6 @@ async function main(): Promise<void> {
     await app.close();
     process.exit(1);
   });
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await app.close();
-    await extension.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
 }
 
 void main();

@@ -67,7 +67,10 @@ describe('resume across path changes', () => {
     const dir = tempDir('resume-path');
     cleanups.push(() => removeDir(dir));
     const serverPort = await freePort();
-    const server = await spawnRendezvous(serverPort, {});
+    // The relay held to 1 MiB/s per key, so the rest of the file cannot finish over it before the
+    // new direct link is up (its re-dial backs off through the cut: 0.3, 0.6, 1.2 … s); at the
+    // default 4 MiB/s a loaded run did, and the direct phase was never exercised.
+    const server = await spawnRendezvous(serverPort, { RATE_BYTES_PER_S: '1048576', RATE_BURST_BYTES: '2097152' });
     cleanups.push(() => killProcess(server));
     const url = `ws://127.0.0.1:${serverPort}`;
     const listenPort = await freePort();

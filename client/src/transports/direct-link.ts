@@ -3,7 +3,6 @@
  * Every binary message is one envelope; a text message or an oversized one closes the link.
  * A ping/pong heartbeat closes a link whose peer went silent.
  */
-import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { ClientError } from '../errors.js';
 import {
@@ -14,6 +13,7 @@ import {
 } from './direct-constants.js';
 import { PathError } from './direct-errors.js';
 import { LinkEvents } from './direct-link-events.js';
+import { TickCork } from './tick-cork.js';
 
 export interface DirectLinkTimings {
   /** ms between pings; default DIRECT_PING_INTERVAL_MS */
@@ -38,8 +38,8 @@ export class DirectLink extends LinkEvents {
   readonly #ws: WebSocket;
   readonly #timer: NodeJS.Timeout;
   #lastSeen = Date.now();
-  /** The link's TCP socket while it is corked until the end of this tick (see `send`). */
-  #corked: Socket | null = null;
+  /** Holds a tick's envelopes for one writev: a file sender's 16-chunk read-ahead is one write. */
+  readonly #cork = new TickCork();
 
   constructor(
     ws: WebSocket,
@@ -97,25 +97,8 @@ export class DirectLink extends LinkEvents {
       this.#fail('direct: send buffer full', true);
       throw new PathError('CLIENT_ERR_PATH_BACKPRESSURE');
     }
-    this.#cork();
+    this.#cork.cork(this.#ws);
     this.#ws.send(envelope, { binary: true });
-  }
-
-  /**
-   * Hold the socket's writes until the end of this tick: a burst of envelopes sent in one go (a
-   * file sender's read-ahead, 16 chunks) leaves in one writev(2) instead of one each. ws has no
-   * public cork, so its socket is reached through `_socket`; without one, writes go as before.
-   */
-  #cork(): void {
-    if (this.#corked) return;
-    const socket = (this.#ws as unknown as { _socket?: Socket })._socket;
-    if (!socket || typeof socket.cork !== 'function' || socket.destroyed) return;
-    socket.cork();
-    this.#corked = socket;
-    process.nextTick(() => {
-      this.#corked = null;
-      socket.uncork();
-    });
   }
 
   /** When anything (a message, ping or pong) last arrived, ms since epoch (Link.lastHeardAt). */

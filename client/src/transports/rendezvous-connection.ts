@@ -31,6 +31,7 @@ import {
 } from '../constants.js';
 import { ClientError } from '../errors.js';
 import { type ConnectFailure, classifyConnectError } from './connect-failure.js';
+import { TickCork } from './tick-cork.js';
 
 /**
  * Prekey requests (publish + fetch) awaiting the server's answer on one connection, requests:
@@ -176,8 +177,8 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
   /** Prekey publishes and fetches awaiting their answer, by frameId; at most PREKEY_REQUESTS_MAX_IN_FLIGHT. */
   #prekeyRequests = new Map<number, PrekeyRequest>();
   #welcome: WelcomeInfo | null = null;
-  /** The socket corked until the end of this turn (#corkForTurn), or null. */
-  #corked: { uncork(): void } | null = null;
+  /** Holds this turn's writes for one writev (TickCork). */
+  readonly #cork = new TickCork();
   #retryAfterMs = 0;
   #lastRefusal = '';
   /** Why the latest socket failed before opening; null once one opens. */
@@ -251,7 +252,7 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     this.#ws = null;
     // What this turn sent is still in the corked stream: hand it to the kernel before the
     // terminate discards the stream (a CLI that sends its last ACK and stops in one turn).
-    this.#uncork();
+    this.#cork.flush();
     if (ws) {
       ws.removeAllListeners();
       ws.on('error', () => {});
@@ -394,33 +395,13 @@ export class RendezvousConnection extends EventEmitter<RendezvousEvents> {
     if (this.#pending.size >= PENDING_FRAMES_MAX) this.#pending.delete(this.#pending.keys().next().value!);
     // A PREKEY packet (0x02 0x04) names its message id elsewhere than an envelope; v2 session packets have none.
     this.#pending.set(frameId, { to, messageId: packetMessageId(envelope) });
-    this.#corkForTurn(ws);
+    this.#cork.cork(ws);
     ws.send(
       ttlS > 0
         ? encodeFrame({ type: FrameType.RELAY_TTL, frameId, ttlS, to, envelope })
         : routedFrame(type, frameId, to, envelope),
     );
     return frameId;
-  }
-
-  /**
-   * Hold this turn's writes to the socket and send them in one write when the turn ends: a file
-   * sender seals several chunks per credit it reads, and one write per frame was the relay
-   * client's largest cost per MB (a syscall each, and a wake-up of the server each).
-   */
-  #corkForTurn(ws: WebSocket): void {
-    if (this.#corked !== null) return;
-    const sock = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (sock === undefined) return;
-    this.#corked = sock;
-    sock.cork();
-    process.nextTick(() => this.#uncork());
-  }
-
-  #uncork(): void {
-    const sock = this.#corked;
-    this.#corked = null;
-    sock?.uncork();
   }
 
   #setState(state: ConnectionState, detail: string): void {

@@ -154,6 +154,14 @@ export const PEER_HANDSHAKES_PENDING_MAX = 256;
 export const PEER_SESSION_IDLE_CLOSE_MS = 10 * 60_000;
 /** How often handshake timeouts, idle sessions and retired receive keys are checked, ms. */
 export const PEER_SESSION_SWEEP_MS = 1_000;
+/**
+ * While a peer sends TRANSPORT packets that open under nothing we hold although our session is
+ * live, our CONFIRM is sent again under it at most this often, ms: the peer most likely missed
+ * the first one (lost) and still seals under an older session, holding ours as a candidate.
+ * Still unreadable an interval after a repeat: the peer does not hold ours at all, and a new
+ * handshake starts beside it.
+ */
+export const PEER_SESSION_RECONFIRM_MS = 1_000;
 /** Lifetime of our own prekey bundle, ms (PREKEY_BUNDLE_DEFAULT_LIFETIME_MS). */
 export const PREKEY_OWN_LIFETIME_MS = 7 * 24 * 60 * 60_000;
 /** A new bundle (id + 1) is made and published this long before the current one expires, ms. */

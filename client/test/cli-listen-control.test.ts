@@ -46,7 +46,8 @@ function background(args: string[], env: Record<string, string>, pipeStdin = fal
   proc.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // 'close', not 'exit': output still in the pipes arrives after 'exit'.
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   cleanups.push(() => killProcess(proc));
   return {
     proc,

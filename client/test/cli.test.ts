@@ -31,7 +31,8 @@ function run(args: string[], env: Record<string, string>, stdin?: string): Run {
     err += d.toString();
   });
   if (stdin !== undefined) proc.stdin.end(stdin);
-  const done = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // 'close', not 'exit': output still in the pipes arrives after 'exit'.
+  const done = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   cleanups.push(() => {
     if (proc.exitCode === null) proc.kill('SIGKILL');
   });
@@ -230,21 +231,26 @@ describe('bin/p2p-comm.js', () => {
     const h = tempHome();
     cleanups.push(h.cleanup);
     const exec = (args: string[]) =>
-      new Promise<{ code: number | null; out: string }>((resolve) => {
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
         const p = spawn(process.execPath, [bin, ...args], {
           env: { PATH: process.env.PATH ?? '', NEXUS_HOME: h.home },
         });
         let out = '';
+        let err = '';
         p.stdout.on('data', (d: Buffer) => {
           out += d.toString();
         });
-        p.once('exit', (code) => resolve({ code, out }));
+        p.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
+        p.once('close', (code) => resolve({ code, out, err }));
       });
     const ok = await exec(['init', '--name', 'Bin', '--json']);
-    expect(ok.code).toBe(0);
+    expect(ok.code, ok.err).toBe(0);
     expect(JSON.parse(ok.out)).toMatchObject({ name: 'Bin', created: true });
     const bad = await exec(['no-such-command']);
-    expect(bad.code).toBe(2);
+    expect(bad.code, bad.err).toBe(2);
+    expect(bad.err).toContain('unknown command "no-such-command"');
   }, 30_000);
 });
 
@@ -259,9 +265,10 @@ describe('p2p-comm listen on a pseudo-terminal', () => {
     cleanups.push(a.cleanup, b.cleanup);
     const envA = { NEXUS_HOME: a.home, P2P_COMM_SERVER: srv.url };
     const envB = { NEXUS_HOME: b.home, P2P_COMM_SERVER: srv.url };
-    await run(['init', '--name', 'Alice'], envA, '').done;
+    const initA = run(['init', '--name', 'Alice'], envA, '');
+    expect(await initA.done, `stderr: ${initA.err()}\nstdout: ${initA.out()}`).toBe(0);
     const idB = run(['init', '--name', 'Bob', '--json'], envB, '');
-    await idB.done;
+    expect(await idB.done, `stderr: ${idB.err()}\nstdout: ${idB.out()}`).toBe(0);
     const bob = JSON.parse(idB.out()) as { share: string };
     // util-linux `script` gives the command a real pty; we are the keyboard.
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -281,7 +288,11 @@ describe('p2p-comm listen on a pseudo-terminal', () => {
       screen += d.toString();
     });
     const exited = new Promise<number | null>((r) => term.once('exit', (code) => r(code)));
-    await waitFor(() => screen.includes('Listening as Bob'), 30_000, `listen on the pty (${screen})`);
+    await waitFor(
+      () => screen.includes('Listening as Bob'),
+      30_000,
+      () => `listen on the pty (screen: ${JSON.stringify(screen)})`,
+    );
     const connect = run(['connect', bob.share], envA, '');
     await waitFor(() => screen.includes('Accept? [y/N]'), 30_000, 'prompt on the pty');
     term.stdin.write('y\r');

@@ -124,7 +124,7 @@ async function runCli(args: string[], home: string): Promise<{ code: number | nu
   p.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const code = await new Promise<number | null>((r) => p.once('exit', r));
+  const code = await new Promise<number | null>((r) => p.once('close', r)); // after the pipes drained
   return { code, stdout, stderr };
 }
 

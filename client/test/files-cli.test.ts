@@ -30,7 +30,8 @@ function run(args: string[], env: Record<string, string>, stdin?: string) {
     err += d.toString();
   });
   if (stdin !== undefined) proc.stdin.end(stdin);
-  const done = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // 'close', not 'exit': output still in the pipes arrives after 'exit'.
+  const done = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   cleanups.push(() => {
     if (proc.exitCode === null) proc.kill('SIGKILL');
   });

@@ -14,7 +14,18 @@
  * test cannot pass by reaching the network.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -176,6 +187,46 @@ async function startLockfileRegistry(cacheDir: string): Promise<{ url: string; s
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server, misses };
 }
 
+/** The packed packages, in the order their project references build them. */
+const PACKED_WORKSPACES = {
+  '@p2p-comm/protocol': 'packages/protocol',
+  '@p2p-comm/client': 'client',
+  '@p2p-comm/rendezvous': 'apps/rendezvous',
+};
+const STAGED_ROOT_FILES = ['package.json', 'package-lock.json', 'tsconfig.base.json', 'tsconfig.build.json'];
+
+/**
+ * A copy of the three packed workspaces (sources, no dist/ or tests) in `dest`, packed there
+ * instead of in the clone. Why: prepack writes dist/ and bundles protocol into
+ * client/node_modules/@p2p-comm/protocol, and postpack deletes that copy again; in the clone,
+ * a CLI that another test file starts at that moment resolves @p2p-comm/protocol to a
+ * half-deleted directory and exits 1 (clean-clone CI runs saw `init` and an unknown command
+ * exit 1). The stage's node_modules links every installed package of the clone, except the
+ * workspaces, which link the staged copies, so tsc and the bundler see only the stage.
+ */
+function stageWorkspaces(dest: string): void {
+  for (const f of STAGED_ROOT_FILES) cpSync(join(repo, f), join(dest, f));
+  cpSync(join(repo, 'scripts'), join(dest, 'scripts'), { recursive: true });
+  for (const dir of Object.values(PACKED_WORKSPACES)) {
+    const from = join(repo, dir);
+    cpSync(from, join(dest, dir), {
+      recursive: true,
+      filter: (f) => {
+        const rel = f.slice(from.length + 1).split('/');
+        if (rel[0] === 'dist' || rel[0] === 'test' || rel[0] === 'bench') return false;
+        if (rel[0] === 'node_modules' && rel[1] === '@p2p-comm') return false; // a pack copy left behind
+        return !f.endsWith('.tsbuildinfo');
+      },
+    });
+  }
+  const modules = join(dest, 'node_modules');
+  mkdirSync(join(modules, '@p2p-comm'), { recursive: true });
+  for (const name of readdirSync(join(repo, 'node_modules'))) {
+    if (name !== '@p2p-comm') symlinkSync(join(repo, 'node_modules', name), join(modules, name));
+  }
+  for (const [name, dir] of Object.entries(PACKED_WORKSPACES)) symlinkSync(join(dest, dir), join(modules, name));
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'p2p-comm-install-'));
 const prefix = join(tmp, 'prefix');
 const elsewhere = join(tmp, 'elsewhere'); // the cwd of every installed command: not the clone
@@ -206,10 +257,12 @@ beforeAll(async () => {
   registry = await startLockfileRegistry(cache.out.trim());
   const packs = join(tmp, 'packs');
   mkdirSync(packs);
+  const stage = join(tmp, 'stage');
+  stageWorkspaces(stage);
   for (const dir of ['client', 'apps/rendezvous']) {
     // prepack builds dist/ and bundles @p2p-comm/protocol (scripts/pack-bundle.mjs).
     const packed = await run('npm', ['pack', '--pack-destination', packs], {
-      cwd: join(repo, dir),
+      cwd: join(stage, dir),
       env: npmEnv,
       timeoutMs: 120_000,
     });

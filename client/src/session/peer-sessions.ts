@@ -17,6 +17,7 @@ import {
   PEER_HANDSHAKE_TIMEOUT_MS,
   PEER_HANDSHAKES_PENDING_MAX,
   PEER_SESSION_IDLE_CLOSE_MS,
+  PEER_SESSION_RECONFIRM_MS,
   PEER_SESSION_SWEEP_MS,
   PEER_SESSIONS_MAX,
 } from '../constants.js';
@@ -31,6 +32,7 @@ export interface PeerSessionTimings {
   retryMaxMs: number;
   idleCloseMs: number;
   sweepMs: number;
+  reconfirmMs: number;
 }
 
 export interface PeerSessionsDeps {
@@ -72,6 +74,11 @@ interface PeerState {
    * that repeats packets) gets the same answer again, no new work and no new candidate.
    */
   answered: { ephemeral: Uint8Array; response: Uint8Array } | null;
+  /**
+   * When we last repeated our CONFIRM under `live` because the peer's packets opened under
+   * nothing we hold, ms; 0 when its last packet was readable (PEER_SESSION_RECONFIRM_MS).
+   */
+  reconfirmedAt: number;
   /** No new initiation before this, ms (backoff after failures). */
   retryAt: number;
   failures: number;
@@ -133,6 +140,7 @@ export class PeerSessions {
       retryMaxMs: PEER_HANDSHAKE_RETRY_MAX_MS,
       idleCloseMs: PEER_SESSION_IDLE_CLOSE_MS,
       sweepMs: PEER_SESSION_SWEEP_MS,
+      reconfirmMs: PEER_SESSION_RECONFIRM_MS,
       ...deps.timings,
     };
   }
@@ -176,8 +184,13 @@ export class PeerSessions {
   ensure(peer: string, peerKey: Uint8Array): void {
     if (!this.#d.isTrusted(peer)) return;
     const s = this.#state(peer, peerKey);
+    if (!s.live) this.#initiate(s);
+  }
+
+  /** Send message 1 unless one of ours is in flight or the backoff says wait (a live session may stay beside it). */
+  #initiate(s: PeerState): void {
     const now = this.#d.now();
-    if (s.live || (s.pending && !s.pending.timedOut) || now < s.retryAt) return;
+    if ((s.pending && !s.pending.timedOut) || now < s.retryAt) return;
     this.#abandon(s); // a timed-out attempt of ours: this one replaces it
     if (this.#pendingCount >= PEER_HANDSHAKES_PENDING_MAX) return; // a slot frees within the timeout
     const { packet, pending } = initiateSession({
@@ -347,6 +360,7 @@ export class PeerSessions {
       try {
         const plaintext = session.open(packet);
         s.lastUsed = this.#d.now();
+        s.reconfirmedAt = 0;
         if (session === s.candidate) {
           // The initiator's first packet authenticated: this is the session now.
           s.live?.close();
@@ -361,8 +375,38 @@ export class PeerSessions {
     }
     const code = firstError ? codeOf(firstError) : 'CLIENT_ERR_NO_SESSION';
     this.#reject(peer, code);
-    if (code !== 'PROTO_ERR_SESSION_REPLAY' && code !== 'PROTO_ERR_SESSION_TOO_OLD') this.ensure(peer, from);
+    if (code === 'PROTO_ERR_SESSION_REPLAY' || code === 'PROTO_ERR_SESSION_TOO_OLD') return null;
+    if (s?.live) this.#unreadableUnderLive(s);
+    else this.ensure(peer, from);
     return null;
+  }
+
+  /**
+   * The peer seals under a session we do not hold although ours is live. Most often it never
+   * saw our CONFIRM (a lossy path) and holds our session only as a candidate, still sealing
+   * under an older one: repeat the CONFIRM, which makes ours live there. If its packets are
+   * still unreadable an interval after a repeat, it does not hold ours at all (its session
+   * came from a message 1 of ours we replaced, or it restarted): start a new handshake beside
+   * ours. Both at most once per PEER_SESSION_RECONFIRM_MS, and the handshake under the usual
+   * backoff, so a stream of junk costs a packet a second at most.
+   */
+  #unreadableUnderLive(s: PeerState): void {
+    const live = s.live;
+    if (!live) return;
+    const now = this.#d.now();
+    const since = now - s.reconfirmedAt;
+    if (since < this.#t.reconfirmMs) return;
+    if (s.reconfirmedAt > 0 && since < 4 * this.#t.reconfirmMs) {
+      s.reconfirmedAt = now;
+      this.#initiate(s);
+      return;
+    }
+    s.reconfirmedAt = now;
+    try {
+      this.#d.transmit(s.key, live.seal(encodeInnerConfirm()));
+    } catch {
+      // No path now: the next unreadable packet asks again.
+    }
   }
 
   #sessionOptions(): SessionOptions {
@@ -383,6 +427,7 @@ export class PeerSessions {
       candidate: null,
       pending: null,
       answered: null,
+      reconfirmedAt: 0,
       retryAt: 0,
       failures: 0,
       lastUsed: this.#d.now(),

@@ -60,11 +60,14 @@ export function tempHome(prefix = 'p2p-home-'): { home: string; cleanup: () => v
   return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
 }
 
-/** Poll `cond` every 20 ms until true or `timeoutMs` (then throw with `what`). */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Poll `cond` every 20 ms until true or `timeoutMs` (then throw with `what`; a function is
+ * called at the timeout, so the message can show what was seen by then).
+ */
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

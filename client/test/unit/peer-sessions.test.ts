@@ -1,12 +1,12 @@
 /**
  * PeerSessions alone (two instances wired back to back in memory, real crypto): who may make a
- * session, the handshake rate limit, the tie-break, re-handshake after a restart, and the rekey
- * policy. The end-to-end versions over real sockets are in v2-sessions.integration.test.ts.
+ * session, the handshake rate limit, the tie-break, re-handshake after a restart, recovery
+ * when the two sides hold different sessions (a lost CONFIRM), and the rekey policy. The end-to-end versions over real sockets are in v2-sessions.integration.test.ts.
  */
 import { type CryptoSuite, encodeKey, generateIdentity, type Identity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PEER_HANDSHAKE_RESPONSES_PER_PEER } from '../../src/constants.js';
+import { PEER_HANDSHAKE_RESPONSES_PER_PEER, PEER_SESSION_RECONFIRM_MS } from '../../src/constants.js';
 import { PeerSessions, type PeerSessionsDeps } from '../../src/session/peer-sessions.js';
 
 /** nodeSuite with its X25519 calls counted: a refused message 1 must cost none. */
@@ -144,6 +144,64 @@ describe('PeerSessions', () => {
     b2.ps.open(a.id.publicKey, p);
     expect(b2.rejected.at(-1)).toBe('PROTO_ERR_SESSION_REPLAY');
     expect(b2.out).toEqual([]);
+  });
+
+  it('a lost CONFIRM: the initiator repeats it when the peer seals under an older session, and the peer moves to ours', () => {
+    const clock = { now: 1_000_000 };
+    const now = () => clock.now;
+    const a = side(() => true, { now });
+    const b = side(() => true, { now });
+    const aKey = encodeKey(a.id.publicKey);
+    const bKey = encodeKey(b.id.publicKey);
+    a.ps.ensure(bKey, b.id.publicKey);
+    settle(a, b); // both live on S1
+    // A restarts (same identity) and makes S2; B answers (candidate beside live S1), but the
+    // CONFIRM that would make S2 live at B is lost.
+    const a2 = side(() => true, { now }, a.id);
+    a2.ps.ensure(bKey, b.id.publicKey);
+    b.ps.onHandshakeInit(a.id.publicKey, a2.out.pop()!);
+    a2.ps.onHandshakeResponse(b.id.publicKey, b.out.pop()!);
+    a2.out.splice(0); // the CONFIRM, lost
+    // B still seals under S1, which A2 cannot open: A2 repeats its CONFIRM, once per interval.
+    expect(a2.ps.open(b.id.publicKey, b.ps.seal(aKey, Uint8Array.of(5, 0, 0))!)).toBeNull();
+    expect(a2.ps.open(b.id.publicKey, b.ps.seal(aKey, Uint8Array.of(5, 0, 0))!)).toBeNull();
+    expect(a2.out.map((p) => p[1])).toEqual([3]); // one TRANSPORT, no message 1
+    expect(b.ps.open(a.id.publicKey, a2.out.pop()!)).toEqual(Uint8Array.of(0x10));
+    expect(b.established).toEqual([aKey, aKey]); // S1 at first, now S2
+    expect(Buffer.from(b.ps.sessionId(aKey)!)).toEqual(Buffer.from(a2.ps.sessionId(bKey)!));
+    expect(a2.ps.open(b.id.publicKey, b.ps.seal(aKey, Uint8Array.of(5, 0, 1))!)).toEqual(Uint8Array.of(5, 0, 1));
+    expect(a2.ps.counters.initiated).toBe(1);
+  });
+
+  it('two sides live on different sessions (neither holds the other): a repeated CONFIRM fails, then a new handshake joins them', () => {
+    const clock = { now: 1_000_000 };
+    const now = () => clock.now;
+    const a = side(() => true, { now });
+    const b = side(() => true, { now });
+    const aKey = encodeKey(a.id.publicKey);
+    const bKey = encodeKey(b.id.publicKey);
+    a.ps.ensure(bKey, b.id.publicKey);
+    settle(a, b); // both live on S1
+    // B restarts and makes S2 with a stand-in of A that then vanishes: A keeps S1, B2 has S2.
+    const b2 = side(() => true, { now }, b.id);
+    const aStandIn = side(() => true, { now }, a.id);
+    b2.ps.ensure(aKey, a.id.publicKey);
+    aStandIn.ps.onHandshakeInit(b.id.publicKey, b2.out.pop()!);
+    b2.ps.onHandshakeResponse(a.id.publicKey, aStandIn.out.pop()!);
+    b2.out.splice(0);
+    // B2's packet is unreadable at A: A repeats its CONFIRM (S1), which B2 cannot read either.
+    expect(a.ps.open(b.id.publicKey, b2.ps.seal(aKey, Uint8Array.of(5, 0, 0))!)).toBeNull();
+    expect(a.out.map((p) => p[1])).toEqual([3]);
+    expect(b2.ps.open(a.id.publicKey, a.out.pop()!)).toBeNull();
+    b2.out.splice(0); // B2's own repeated CONFIRM (S2), unreadable at A within the interval
+    // Still unreadable an interval later: A starts a handshake beside its live session.
+    clock.now += PEER_SESSION_RECONFIRM_MS;
+    expect(a.ps.open(b.id.publicKey, b2.ps.seal(aKey, Uint8Array.of(5, 0, 1))!)).toBeNull();
+    expect(a.out.map((p) => p[1])).toEqual([1]);
+    settle(a, b2);
+    expect(Buffer.from(a.ps.sessionId(bKey)!)).toEqual(Buffer.from(b2.ps.sessionId(aKey)!));
+    expect(b2.ps.open(a.id.publicKey, a.ps.seal(bKey, Uint8Array.of(5, 0, 2))!)).toEqual(Uint8Array.of(5, 0, 2));
+    expect(a.ps.open(b.id.publicKey, b2.ps.seal(aKey, Uint8Array.of(5, 0, 3))!)).toEqual(Uint8Array.of(5, 0, 3));
   });
 
   it('rekeys after the configured number of messages; the receiver follows', () => {

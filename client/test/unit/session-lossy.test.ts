@@ -112,7 +112,7 @@ describe('session over a lossy, duplicating, reordering path', () => {
           expect([...acked].sort()).toEqual([...ids].sort());
         },
       ),
-      { numRuns: 12 },
+      { numRuns: 40 },
     );
   });
 });

@@ -15,7 +15,8 @@
  *   FILES_BENCH_ROWS=plain,direct                 only these rows (names in ROW_KINDS)
  *   FILES_BENCH_PROFILE_DIR=/tmp/prof             V8 CPU profiles of the SDK clients
  *
- * Prints a table and writes client/bench/results/files.{json,md}. The data is generated
+ * Prints a table and writes client/bench/results/files.{json,md} (files.<rows>.{json,md} for a
+ * FILES_BENCH_ROWS run, so a partial run never replaces the full record). The data is generated
  * (random, never stored in git) and deleted afterwards. Not a test: nothing is asserted.
  */
 import { spawn } from 'node:child_process';
@@ -297,7 +298,9 @@ async function main(): Promise<void> {
     console.table(rows);
     const out = new URL('./results/', import.meta.url);
     mkdirSync(out, { recursive: true });
-    writeFileSync(new URL('files.json', out), `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
+    // A run of some rows (FILES_BENCH_ROWS) is written beside the full record, never over it.
+    const base = process.env.FILES_BENCH_ROWS ? `files.${only.join('+')}` : 'files';
+    writeFileSync(new URL(`${base}.json`, out), `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
     const cell = (v: number | undefined) => (v === undefined ? '–' : String(v));
     const md = [
       `# bench:files — ${sizes.join(' and ')} MiB on loopback`,
@@ -315,7 +318,7 @@ async function main(): Promise<void> {
       ),
       '',
     ].join('\n');
-    writeFileSync(new URL('files.md', out), md);
+    writeFileSync(new URL(`${base}.md`, out), md);
     console.log(md);
   } finally {
     rmSync(work, { recursive: true, force: true });

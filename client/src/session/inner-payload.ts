@@ -56,6 +56,10 @@ export function encodeInnerBundle(bundle: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The kind byte in front of a file-transfer message: the session seals [INNER_FILE_PREFIX, message] without gathering them. */
+export const INNER_FILE_PREFIX: Uint8Array = Uint8Array.of(InnerKind.FILE);
+
+/** The same plaintext gathered (conformance vectors, tests). */
 export function encodeInnerFile(message: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + message.length);
   out[0] = InnerKind.FILE;

@@ -173,11 +173,16 @@ export class PeerSessions {
    * session (the caller then uses the prekey or waits; call `ensure` to start a handshake).
    */
   seal(peer: string, inner: Uint8Array): Uint8Array | null {
+    return this.sealParts(peer, [inner]);
+  }
+
+  /** `seal` of `parts` concatenated, without gathering them first (a kind byte and a file chunk). */
+  sealParts(peer: string, parts: readonly Uint8Array[]): Uint8Array | null {
     const s = this.#peers.get(peer);
     const session = s?.live ?? s?.candidate;
     if (!s || !session) return null;
     s.lastUsed = this.#d.now();
-    return session.seal(inner);
+    return session.sealParts(parts);
   }
 
   /** Start a handshake with `peer` unless a session or one is in flight, or the backoff says wait. */

@@ -49,8 +49,8 @@ import type { InboxState } from './inbox-state.js';
 import {
   decodeInner,
   encodeInnerBundle,
-  encodeInnerFile,
   encodeInnerPayload,
+  INNER_FILE_PREFIX,
   type SessionPayload,
 } from './inner-payload.js';
 import { type NameChangeEvent, NameChanges } from './name-changes.js';
@@ -651,15 +651,15 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   sendFileMessage(peer: string, message: Uint8Array): boolean {
     if (this.#d.trust.get(peer)?.state !== 'trusted') return false;
-    if (this.#sendInner(peer, encodeInnerFile(message))) return true;
+    if (this.#sendInner(peer, INNER_FILE_PREFIX, message)) return true;
     if (!this.sessions.has(peer)) this.sessions.ensure(peer, decodeKey(peer));
     return false;
   }
 
-  /** Send a session payload under the session; false when there is none or no path. */
-  #sendInner(peer: string, inner: Uint8Array): boolean {
+  /** Send a session payload (`parts` concatenated) under the session; false when there is none or no path. */
+  #sendInner(peer: string, ...parts: Uint8Array[]): boolean {
     if (this.#stopped) return false;
-    const packet = this.sessions.seal(peer, inner);
+    const packet = this.sessions.sealParts(peer, parts);
     if (!packet) return false;
     try {
       this.#d.transmit(decodeKey(peer), packet);

@@ -44,9 +44,39 @@ export function chachaDecrypt(key: Uint8Array, counter: number, ad: Uint8Array, 
  */
 export interface ChaChaPoly {
   encrypt(key: Uint8Array, counter: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /**
+   * `header ‖ ciphertext ‖ tag` in one new array, the header being the AD and the plaintext the
+   * concatenation of `parts`: a session packet in one allocation, with no copy of the
+   * plaintext gathered first (a file chunk is 48 KiB; bench:files).
+   */
+  sealAfterHeader(key: Uint8Array, counter: number, header: Uint8Array, parts: readonly Uint8Array[]): Uint8Array;
   /** Throws PROTO_ERR_DECRYPT_FAILED when the tag does not verify, PROTO_ERR_TRUNCATED when there is none. */
   decrypt(key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array;
 }
 
+/** The plaintext of `parts`, gathered (one part: itself). */
+export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** @noble/ciphers: pure JS, runs everywhere. */
-export const portableChaChaPoly: ChaChaPoly = Object.freeze({ encrypt: chachaEncrypt, decrypt: chachaDecrypt });
+export const portableChaChaPoly: ChaChaPoly = Object.freeze({
+  encrypt: chachaEncrypt,
+  sealAfterHeader(key: Uint8Array, counter: number, header: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+    const sealed = chachaEncrypt(key, counter, header, concatParts(parts));
+    const out = new Uint8Array(header.length + sealed.length);
+    out.set(header, 0);
+    out.set(sealed, header.length);
+    return out;
+  },
+  decrypt: chachaDecrypt,
+});

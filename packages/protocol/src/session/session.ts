@@ -9,7 +9,7 @@ import {
   SESSION_REPLAY_WINDOW_MESSAGES,
 } from '../constants.js';
 import { ProtocolError } from '../errors.js';
-import { CHACHA_KEY_BYTES, CHACHA_TAG_BYTES, type ChaChaPoly, portableChaChaPoly } from './chacha-poly.js';
+import { CHACHA_KEY_BYTES, type ChaChaPoly, portableChaChaPoly } from './chacha-poly.js';
 import { nextEpochKey } from './epoch-key.js';
 import type { SessionKeys } from './hybrid-handshake.js';
 import { ReplayWindow } from './replay-window.js';
@@ -116,21 +116,28 @@ export class Session {
 
   /** Encrypt one packet; rekeys first when the sending key is due. */
   seal(plaintext: Uint8Array): Uint8Array {
+    return this.sealParts([plaintext]);
+  }
+
+  /**
+   * Encrypt one packet whose plaintext is `parts` concatenated (e.g. a one-byte kind and a file
+   * chunk) without gathering them first; rekeys first when the sending key is due.
+   */
+  sealParts(parts: readonly Uint8Array[]): Uint8Array {
     const { send } = this.live();
-    if (!(plaintext instanceof Uint8Array))
-      throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'plaintext must be bytes');
-    if (plaintext.length > SESSION_MAX_PLAINTEXT_BYTES) throw new ProtocolError('PROTO_ERR_TOO_LARGE', 'plaintext');
+    let length = 0;
+    for (const p of parts) {
+      if (!(p instanceof Uint8Array)) throw new ProtocolError('PROTO_ERR_INVALID_ARGUMENT', 'plaintext must be bytes');
+      length += p.length;
+    }
+    if (length > SESSION_MAX_PLAINTEXT_BYTES) throw new ProtocolError('PROTO_ERR_TOO_LARGE', 'plaintext');
     this.expirePrevious();
     let s = send;
     if (s.counter >= this.rekeyAfterMessages || this.now() - s.startedAt >= this.rekeyAfterMs) s = this.advanceSend();
     const counter = s.counter++;
-    const out = new Uint8Array(TRANSPORT_HEADER_BYTES + plaintext.length + CHACHA_TAG_BYTES);
-    writeTransportHeader(out, s.epoch, counter);
-    out.set(
-      this.aead.encrypt(s.key, counter, out.subarray(0, TRANSPORT_HEADER_BYTES), plaintext),
-      TRANSPORT_HEADER_BYTES,
-    );
-    return out;
+    const header = new Uint8Array(TRANSPORT_HEADER_BYTES);
+    writeTransportHeader(header, s.epoch, counter);
+    return this.aead.sealAfterHeader(s.key, counter, header, parts);
   }
 
   /**

@@ -47,6 +47,21 @@ describe('nodeChaChaPoly', () => {
     }
   });
 
+  it('sealAfterHeader: header ‖ encrypt(parts joined) ‖ tag, the same bytes in both, for any split of the plaintext', () => {
+    for (let i = 0; i < 100; i++) {
+      const key = randomBytes(32);
+      const counter = randomBytes(4).readUInt32LE();
+      const header = randomBytes(14);
+      const pt = randomBytes(i === 0 ? 0 : (randomBytes(2).readUInt16LE() % 61_440) + 1);
+      const cut = pt.length === 0 ? 0 : randomBytes(2).readUInt16LE() % (pt.length + 1);
+      const one = Math.min(1, cut); // a kind byte in front, as the client seals a file message
+      const parts = i % 4 === 0 ? [pt] : [pt.subarray(0, one), pt.subarray(one, cut), pt.subarray(cut)];
+      const expected = Buffer.concat([header, nodeChaChaPoly.encrypt(key, counter, header, pt)]);
+      for (const impl of [nodeChaChaPoly, portableChaChaPoly])
+        expect(Buffer.from(impl.sealAfterHeader(key, counter, header, parts)).equals(expected)).toBe(true);
+    }
+  });
+
   it('a flipped bit, a wrong counter or ad, and a missing tag fail with the same codes as noble', () => {
     const key = randomBytes(32);
     const ad = randomBytes(12);

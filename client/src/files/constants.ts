@@ -64,6 +64,12 @@ export const FILE_CREDIT_BATCH_CHUNKS = 4;
  */
 export const FILE_CREDIT_BATCH_WINDOW_PARTS = 8;
 /**
+ * …or whenever the grant moved and the last CREDIT is this old, ms: on a healthy path slower
+ * than 1/8 of the window per second, batches would come more than a second apart, and the
+ * sender's path manager reads PATH_STALL_MS (1 s) without progress as a dead path.
+ */
+export const FILE_CREDIT_MAX_INTERVAL_MS = 250;
+/**
  * Chunks the sender reads from the file in one read, at most (and never more than its credit):
  * one thread-pool round trip for many chunks instead of one each.
  */

@@ -116,8 +116,13 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
   }
 
   /** The best path to `peer` changed: both directions' silence clocks start again (resume soon). */
-  pathChanged(peer: string): void {
-    this.sender.pathChanged(peer);
+  /** Chunks sent to `peer` await its credit (FileSender.inFlight). */
+  awaitingProgress(peer: string): boolean {
+    return this.sender.inFlight(peer);
+  }
+
+  pathChanged(peer: string, fellBack = false): void {
+    this.sender.pathChanged(peer, fellBack);
     this.receiver.pathChanged(peer);
   }
 

@@ -16,6 +16,8 @@ export interface Incoming {
   limit: number;
   /** The limit the sender was last told. */
   advertised: number;
+  /** When the last CREDIT went out, ms (Date.now); 0 before the first. */
+  advertisedAt: number;
   /** Credit withdrawn after a long silence; restored when the sender probes. */
   paused: boolean;
   fh: FileHandle | null;
@@ -57,6 +59,7 @@ export function newIncoming(
     queuedNext: next,
     limit: next,
     advertised: next,
+    advertisedAt: 0,
     paused: false,
     fh,
     hash,

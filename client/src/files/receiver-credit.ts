@@ -5,7 +5,12 @@
  * and withdrawing it from the shared budget once a sender stays silent (a dead sender must
  * not hold it) until that sender probes again.
  */
-import { FILE_CREDIT_BATCH_CHUNKS, FILE_CREDIT_BATCH_WINDOW_PARTS, FILE_WINDOW_BYTES } from './constants.js';
+import {
+  FILE_CREDIT_BATCH_CHUNKS,
+  FILE_CREDIT_BATCH_WINDOW_PARTS,
+  FILE_CREDIT_MAX_INTERVAL_MS,
+  FILE_WINDOW_BYTES,
+} from './constants.js';
 import { allocateCredit, type CreditDemand } from './credit.js';
 import type { Incoming } from './incoming-transfer.js';
 import { type TransferMessage, TransferMessageType } from './wire.js';
@@ -93,7 +98,8 @@ export class ReceiverCredit {
   /**
    * Send CREDIT when the sender is close to running out of what it was told, the grant moved by
    * a batch (FILE_CREDIT_BATCH_CHUNKS, or 1/FILE_CREDIT_BATCH_WINDOW_PARTS of the window if
-   * more), or it covers the last chunk; always with `force`.
+   * more) or at all after FILE_CREDIT_MAX_INTERVAL_MS, or it covers the last chunk; always with
+   * `force`.
    */
   advertise(t: Incoming, force: boolean): void {
     const moved = t.limit - t.advertised;
@@ -102,8 +108,15 @@ export class ReceiverCredit {
       FILE_CREDIT_BATCH_CHUNKS,
       Math.floor(this.#windowChunks(t) / FILE_CREDIT_BATCH_WINDOW_PARTS),
     );
-    if (!force && (moved <= 0 || (moved < batch && left > batch && t.limit < t.total))) return;
+    const now = Date.now();
+    if (
+      !force &&
+      (moved <= 0 ||
+        (moved < batch && left > batch && t.limit < t.total && now - t.advertisedAt < FILE_CREDIT_MAX_INTERVAL_MS))
+    )
+      return;
     t.advertised = t.limit;
+    t.advertisedAt = now;
     this.#o.counters.creditsSent++;
     this.#o.send(t.rec.offer.peer, {
       type: TransferMessageType.CREDIT,

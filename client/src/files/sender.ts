@@ -232,11 +232,32 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
    * path came 2, 4 or 8 s after it; now they come at most FILE_RESEND_MS after it (a transfer
    * that is flowing on the new path resets the clock itself, and nothing is re-sent).
    */
-  pathChanged(peer: string): void {
+  /**
+   * A transfer to `peer` waits for the recipient: chunks sent and not yet acknowledged, or a
+   * silence already rewound them and the probe is unanswered (its interval grew). The path
+   * manager's stall detection watches file traffic with this (a dead link under a transfer is
+   * suspected after PATH_STALL_MS without credit, not after the link's own ping timeout).
+   */
+  inFlight(peer: string): boolean {
+    for (const t of this.#out.values()) {
+      if (t.closed || t.rec.peer !== peer || !t.rec.accepted) continue;
+      if (t.sentNext > t.acked || t.interval > this.#o.resendMs) return true;
+    }
+    return false;
+  }
+
+  pathChanged(peer: string, fellBack = false): void {
     for (const t of this.#out.values()) {
       if (t.closed || t.rec.peer !== peer) continue;
       t.interval = this.#o.resendMs;
       t.noPathWait = 0;
+      // Fell back (the better path closed or went silent): what was in flight on it is lost, so
+      // ask the recipient where it stands now, as a silence would a FILE_RESEND_MS later; its
+      // answer grants credit for the new path. An upgrade keeps what is in flight: it arrives.
+      if (fellBack && t.rec.accepted && t.acked < t.total) {
+        this.#noPath(t, !this.#probe(t));
+        this.#rewind(t);
+      }
       this.#arm(t);
     }
   }

@@ -185,15 +185,19 @@ export class P2PClient extends EventEmitter<ClientEvents> {
           (this.emit as (e: string, p: unknown) => boolean)(ev, payload),
         );
       }
-      pathManager.onPathChange((peer, best) => {
+      pathManager.onPathChange((peer, best, before) => {
         session.pathChanged(peer);
-        this.#files?.engine.pathChanged(peer);
+        this.#files?.engine.pathChanged(peer, PathManager.fellBack(before, best));
         // A direct or WebRTC link means the peer is online: what waits in its mailbox is resent too.
         session.kick(peer, best === 'direct' || best === 'webrtc');
       });
       // Ack progress tells the path manager whether its best path still delivers: a stall moves
       // traffic to the next path at once (path-manager.ts), without waiting for heartbeats.
-      pathManager.trackProgress((peer) => (this.#outbox?.pending(peer).length ?? 0) > 0);
+      // Outgoing file chunks count as well: their progress is the recipient's credit.
+      pathManager.trackProgress(
+        (peer) =>
+          (this.#outbox?.pending(peer).length ?? 0) > 0 || (this.#files?.engine.awaitingProgress(peer) ?? false),
+      );
       session.on('message.delivered', (d) => pathManager.ackProgress(d.to));
       this.#session = session;
       this.#lock = lock;
@@ -261,6 +265,9 @@ export class P2PClient extends EventEmitter<ClientEvents> {
           delivered: (d) => this.emit('message.delivered', d),
           failed: (f) => this.emit('message.failed', f),
         },
+      });
+      this.#files.engine.on('progress', (p) => {
+        if (p.direction === 'out') pathManager.ackProgress(p.peer);
       });
       await this.#files.start();
     } catch (err) {

@@ -67,7 +67,7 @@ interface PeerPaths {
 export class PathManager {
   readonly #peers = new Map<string, PeerPaths>();
   readonly #providers: LinkProvider[] = [];
-  readonly #changeHandlers: Array<(peer: string, best: PathKind | null) => void> = [];
+  readonly #changeHandlers: Array<(peer: string, best: PathKind | null, before: PathKind | null) => void> = [];
   readonly #trafficHandlers: Array<(peer: string) => void> = [];
   readonly #sink: EnvelopeSink;
   /** Whether messages to a peer await end-to-end acks; unset = no stall detection. */
@@ -107,8 +107,8 @@ export class PathManager {
     this.#providers.push(provider);
   }
 
-  /** Called with the peer's base64url key whenever its best path changes (null: none open). */
-  onPathChange(handler: (peer: string, best: PathKind | null) => void): void {
+  /** Called with the peer's base64url key whenever its best path changes (null: none open), and the one before. */
+  onPathChange(handler: (peer: string, best: PathKind | null, before: PathKind | null) => void): void {
     this.#changeHandlers.push(handler);
   }
 
@@ -193,13 +193,22 @@ export class PathManager {
     this.#suspect(peer, e, best, now, `${best.kind}: peer moved to ${via.kind}, probing`);
   }
 
+  /**
+   * Whether a change from `before` to `after` is a fall back (the better path closed or became
+   * suspect): what was in flight on it is most likely lost, not just slow.
+   */
+  static fellBack(before: PathKind | null, after: PathKind | null): boolean {
+    return before !== null && (after === null || PATH_PREFERENCE[after] > PATH_PREFERENCE[before]);
+  }
+
   #emitIfChanged(peer: string): void {
     const e = this.#peers.get(peer);
     if (!e) return;
     const after = this.best(peer)?.kind ?? null;
     if (after === e.reported) return;
+    const before = e.reported;
     e.reported = after;
-    for (const h of this.#changeHandlers) h(peer, after);
+    for (const h of this.#changeHandlers) h(peer, after, before);
   }
 
   /** Record a transport's status line for a peer ("webrtc: ice failed"). */

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FILE_CHUNK_BYTES, FILE_CREDIT_BATCH_CHUNKS } from '../../src/files/constants.js';
 import { FILE_DIRECT_WINDOW_BYTES, relayCredit } from '../../src/sdk/files-wiring.js';
+import { DIRECT_DEAD_AFTER_MS } from '../../src/transports/direct-constants.js';
 import { freePort } from '../helpers/server.js';
 import { killProcess, spawnRendezvous } from '../helpers/server-process.js';
 import { removeDir, tempDir } from './helpers/memory-net.js';
@@ -34,24 +35,41 @@ async function cuttableForwarder(targetPort: number) {
   const server = createServer((inbound) => {
     if (blocked) return void inbound.destroy();
     const outbound = connect(targetPort, '127.0.0.1');
+    pairs.set(inbound, outbound);
     for (const s of [inbound, outbound]) {
       open.add(s);
       s.on('error', () => {});
       s.on('close', () => {
         open.delete(s);
+        pairs.delete(inbound);
         inbound.destroy();
         outbound.destroy();
       });
     }
     inbound.pipe(outbound);
     outbound.pipe(inbound);
+    if (frozen) freezeOne(inbound, outbound);
   });
+  let frozen = false;
+  /** Nothing more crosses; both sockets stay open (a dead cable, or a NAT that dropped the mapping). */
+  const freezeOne = (inbound: Socket, outbound: Socket) => {
+    inbound.unpipe(outbound);
+    outbound.unpipe(inbound);
+    inbound.pause();
+    outbound.pause();
+  };
+  const pairs = new Map<Socket, Socket>();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as { port: number }).port,
     cut() {
       blocked = true;
+      frozen = false;
       for (const s of open) s.destroy();
+    },
+    freeze() {
+      frozen = true;
+      for (const [inbound, outbound] of pairs) freezeOne(inbound, outbound);
     },
     allow() {
       blocked = false;
@@ -61,9 +79,11 @@ async function cuttableForwarder(targetPort: number) {
 }
 
 describe('resume across path changes', () => {
-  it('direct → relay (link cut mid-stream) → a new direct link: byte-identical, only in-flight chunks re-sent', {
-    timeout: 60_000,
-  }, async () => {
+  /**
+   * Alice and Bob in their own processes, Bob's listener reached only through the cable, the
+   * direct link up both ways, and Alice's transfer of SIZE random bytes offered.
+   */
+  async function directTransfer() {
     const dir = tempDir('resume-path');
     cleanups.push(() => removeDir(dir));
     const serverPort = await freePort();
@@ -105,6 +125,13 @@ describe('resume across path changes', () => {
     alice.send({ op: 'send', peer: bKey, path: src });
     const { id } = await alice.wait((e) => e.ev === 'sent', 20_000, 'offered');
     const progress = (e: PeerEvent) => e.ev === 'progress' && e.id === id;
+    return { alice, bob, cable, content, id, progress, direct };
+  }
+
+  it('direct → relay (link cut mid-stream) → a new direct link: byte-identical, only in-flight chunks re-sent', {
+    timeout: 60_000,
+  }, async () => {
+    const { alice, bob, cable, content, id, progress, direct } = await directTransfer();
     const atCut = await bob.wait((e) => progress(e) && (e.bytes as number) >= SIZE * 0.2, 30_000, '20 % direct');
     expect(atCut.path).toBe('direct');
     const marks = { alice: alice.events.length, bob: bob.events.length };
@@ -148,5 +175,36 @@ describe('resume across path changes', () => {
     );
     expect(resent).toBeLessThanOrEqual(bound);
     expect(resent).toBeLessThan(Math.floor((atCut.bytes as number) / FILE_CHUNK_BYTES));
+  });
+
+  it('a direct link that goes silent under a transfer (sockets open) loses it to the relay on stalled credit, not its heartbeat', {
+    timeout: 60_000,
+  }, async () => {
+    const { alice, bob, cable, content, id, progress, direct } = await directTransfer();
+    await bob.wait((e) => progress(e) && (e.bytes as number) >= SIZE * 0.2, 30_000, '20 % direct');
+    const marks = { alice: alice.events.length, bob: bob.events.length };
+    const frozenAt = Date.now();
+    cable.freeze();
+    // Only the transfer's own traffic can tell: no message waits for an ack, and the direct
+    // link's heartbeat would take DIRECT_DEAD_AFTER_MS (15 s). PATH_STALL_MS of no credit is
+    // the signal; a loaded machine gets a few seconds of slack, still far below the heartbeat.
+    await alice.wait((e) => e.ev === 'path' && e.kind === 'relay', DIRECT_DEAD_AFTER_MS / 2, 'relay', marks.alice);
+    const switchMs = Date.now() - frozenAt;
+    const onRelay = await bob.wait(
+      (e) => progress(e) && e.path === 'relay',
+      30_000,
+      'progress over the relay',
+      marks.bob,
+    );
+    const resumedMs = Date.now() - frozenAt;
+    console.log(`silent cut: relay ${switchMs} ms after the freeze, progress over it after ${resumedMs} ms`);
+    // The dead cable is pulled and plugged again: a new direct link finishes the file.
+    cable.cut();
+    cable.allow();
+    const marks2 = alice.events.length;
+    await direct(alice, marks2);
+    const done = await bob.wait((e) => e.ev === 'done' && e.id === id, 40_000, 'landed');
+    expect(readFileSync(done.path as string).equals(content)).toBe(true);
+    expect(onRelay.bytes as number).toBeLessThan(SIZE);
   });
 });

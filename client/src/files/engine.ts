@@ -43,7 +43,7 @@ export interface FileTransfersEvents {
   offer: [IncomingOffer];
   accepted: [TransferRef];
   progress: [TransferProgress];
-  done: [TransferRef & { size: number; path?: string; name?: string }];
+  done: [TransferRef & { size: number; sha256: string; path?: string; name?: string }];
   failed: [TransferFailure];
   /** A message that did not parse (CLIENT_ERR_FILE_BAD_MESSAGE); dropped, never fatal. */
   rejected: [{ peer: string; code: string; message: string }];

@@ -68,7 +68,7 @@ export interface FileReceiverEvents {
   offer: [IncomingOffer];
   accepted: [TransferRef];
   progress: [TransferProgress];
-  done: [TransferRef & { path: string; size: number; name: string }];
+  done: [TransferRef & { path: string; size: number; name: string; sha256: string }];
   failed: [TransferFailure];
 }
 
@@ -422,8 +422,8 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       this.#close(t);
       this.#finished.finish(t.key, { ...t.rec, state: 'done', next: t.total, path: landed });
       this.#send(offer.peer, { type: TransferMessageType.DONE, id: offer.id });
-      const { id, peer, size, name } = offer;
-      this.emit('done', { id, peer, direction: 'in', path: landed, size, name });
+      const { id, peer, size, name, sha256 } = offer;
+      this.emit('done', { id, peer, direction: 'in', path: landed, size, name, sha256 });
       this.#credit.schedule();
     } catch (err) {
       await this.#abort(t, isDiskFull(err) ? 'disk-full' : 'internal', (err as Error).message, true);

@@ -85,7 +85,7 @@ export interface FileSenderOptions {
 export interface FileSenderEvents {
   accepted: [TransferRef];
   progress: [TransferProgress];
-  done: [TransferRef & { size: number }];
+  done: [TransferRef & { size: number; sha256: string }];
   failed: [TransferFailure];
 }
 
@@ -484,7 +484,7 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
 
   #done(t: Outgoing): void {
     this.#close(t);
-    this.emit('done', { id: t.rec.id, peer: t.rec.peer, direction: 'out', size: t.rec.size });
+    this.emit('done', { id: t.rec.id, peer: t.rec.peer, direction: 'out', size: t.rec.size, sha256: t.rec.sha256 });
   }
 
   #fail(t: Outgoing, code: ClientErrorCode, message: string): void {

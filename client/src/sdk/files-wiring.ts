@@ -80,7 +80,7 @@ export function relayCredit(
   return { window, budget: Math.max(FILE_RECEIVE_BUDGET_BYTES, window) };
 }
 
-export type FileDoneEvent = TransferRef & { size: number; name: string; path?: string; sha256?: string };
+export type FileDoneEvent = TransferRef & { size: number; name: string; path?: string; sha256: string };
 
 export interface ClientFileEvents {
   'file.offer': [FileOfferEvent];
@@ -143,7 +143,6 @@ interface Shown {
   name: string;
   /** Last progress event sent, ms. */
   at: number;
-  sha256?: string;
 }
 
 /** The client's file transfers: the engine plus the host's answers and the event names. */
@@ -212,7 +211,7 @@ export class ClientFiles {
         size: r.size,
         name: r.name ?? s?.name ?? '',
         ...(r.path ? { path: r.path } : {}),
-        ...(s?.sha256 ? { sha256: s.sha256 } : {}),
+        sha256: r.sha256, // from the durable record: also after either side restarted
       });
     });
     e.on('failed', (f) => {
@@ -309,7 +308,7 @@ export class ClientFiles {
   /** The engine's approve callback: announce the offer, wait for `respond` (or the engine's timeout). */
   #ask(offer: IncomingOffer): Promise<boolean> {
     const info = this.#d.session.peerInfo(offer.peer);
-    this.#shown.set(`in/${offer.peer}/${offer.id}`, { name: offer.name, at: 0, sha256: offer.sha256 });
+    this.#shown.set(`in/${offer.peer}/${offer.id}`, { name: offer.name, at: 0 });
     return new Promise<boolean>((resolve) => {
       this.#waiting.set(offer.id, { offer, answer: resolve });
       this.#d.emit('file.offer', { ...offer, from: info.name, fingerprint: info.fingerprint });

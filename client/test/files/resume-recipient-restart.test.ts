@@ -5,7 +5,7 @@
  * restarted) goes on from the recipient's last durable chunk, not from zero, and the file lands
  * byte-identical. (The sender-restart case is resume.test.ts.)
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -62,7 +62,11 @@ describe('resume after the recipient process restarts', () => {
     bob = peer('bob');
     const done = await bob.wait((e) => e.ev === 'done' && e.id === id, 40_000, 'landed after restart');
     expect(readFileSync(done.path as string).equals(content)).toBe(true);
+    // The restarted recipient still reports the content's hash (from its durable record).
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    expect(done.sha256).toBe(sha256);
     const sent = await alice.wait((e) => e.ev === 'done' && e.id === id, 10_000, 'sender done');
+    expect(sent.sha256).toBe(sha256);
     const chunksSent = (sent.counters as { sender: { chunksSent: number } }).sender.chunksSent;
     const resent = chunksSent - TOTAL_CHUNKS;
     // Chunks that were in flight or past the last durable point when the recipient died, at

@@ -74,6 +74,19 @@ function route(to: Side, from: Uint8Array, p: Uint8Array): void {
   else to.ps.open(from, p);
 }
 
+/** A and B on a settable clock, both live on one session (S1) that A initiated. */
+function liveOnOneSession() {
+  const clock = { now: 1_000_000 };
+  const now = () => clock.now;
+  const a = side(() => true, { now });
+  const b = side(() => true, { now });
+  const aKey = encodeKey(a.id.publicKey);
+  const bKey = encodeKey(b.id.publicKey);
+  a.ps.ensure(bKey, b.id.publicKey);
+  settle(a, b);
+  return { clock, now, a, b, aKey, bKey };
+}
+
 describe('PeerSessions', () => {
   it('drops message 1 from a key that is not trusted before any X25519 or ML-KEM work, counted', () => {
     const a = side(() => true);
@@ -147,14 +160,7 @@ describe('PeerSessions', () => {
   });
 
   it('a lost CONFIRM: the initiator repeats it when the peer seals under an older session, and the peer moves to ours', () => {
-    const clock = { now: 1_000_000 };
-    const now = () => clock.now;
-    const a = side(() => true, { now });
-    const b = side(() => true, { now });
-    const aKey = encodeKey(a.id.publicKey);
-    const bKey = encodeKey(b.id.publicKey);
-    a.ps.ensure(bKey, b.id.publicKey);
-    settle(a, b); // both live on S1
+    const { now, a, b, aKey, bKey } = liveOnOneSession();
     // A restarts (same identity) and makes S2; B answers (candidate beside live S1), but the
     // CONFIRM that would make S2 live at B is lost.
     const a2 = side(() => true, { now }, a.id);
@@ -174,14 +180,7 @@ describe('PeerSessions', () => {
   });
 
   it('two sides live on different sessions (neither holds the other): a repeated CONFIRM fails, then a new handshake joins them', () => {
-    const clock = { now: 1_000_000 };
-    const now = () => clock.now;
-    const a = side(() => true, { now });
-    const b = side(() => true, { now });
-    const aKey = encodeKey(a.id.publicKey);
-    const bKey = encodeKey(b.id.publicKey);
-    a.ps.ensure(bKey, b.id.publicKey);
-    settle(a, b); // both live on S1
+    const { clock, now, a, b, aKey, bKey } = liveOnOneSession();
     // B restarts and makes S2 with a stand-in of A that then vanishes: A keeps S1, B2 has S2.
     const b2 = side(() => true, { now }, b.id);
     const aStandIn = side(() => true, { now }, a.id);

@@ -1,4 +1,5 @@
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { concatBytes } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 
 /**
@@ -54,25 +55,11 @@ export interface ChaChaPoly {
   decrypt(key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array;
 }
 
-/** The plaintext of `parts`, gathered (one part: itself). */
-export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** @noble/ciphers: pure JS, runs everywhere. */
 export const portableChaChaPoly: ChaChaPoly = Object.freeze({
   encrypt: chachaEncrypt,
   sealAfterHeader(key: Uint8Array, counter: number, header: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
-    const sealed = chachaEncrypt(key, counter, header, concatParts(parts));
+    const sealed = chachaEncrypt(key, counter, header, parts.length === 1 ? parts[0]! : concatBytes(...parts));
     const out = new Uint8Array(header.length + sealed.length);
     out.set(header, 0);
     out.set(sealed, header.length);

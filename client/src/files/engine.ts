@@ -115,12 +115,15 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
     return { incoming: this.receiver.list(), outgoing: this.sender.list() };
   }
 
-  /** The best path to `peer` changed: both directions' silence clocks start again (resume soon). */
   /** Chunks sent to `peer` await its credit (FileSender.inFlight). */
   awaitingProgress(peer: string): boolean {
     return this.sender.inFlight(peer);
   }
 
+  /**
+   * The best path to `peer` changed: both directions' silence clocks start again (resume soon);
+   * `fellBack` (the better path closed or went silent): the sender asks where the recipient is at once.
+   */
   pathChanged(peer: string, fellBack = false): void {
     this.sender.pathChanged(peer, fellBack);
     this.receiver.pathChanged(peer);

@@ -226,13 +226,6 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
   }
 
   /**
-   * The best path to `peer` changed: every transfer to it starts its silence clock again at the
-   * shortest interval. After a dead path (a WebRTC cut) the interval had doubled through the
-   * silence before the switch, so the probe and rewind that restart the transfer on the new
-   * path came 2, 4 or 8 s after it; now they come at most FILE_RESEND_MS after it (a transfer
-   * that is flowing on the new path resets the clock itself, and nothing is re-sent).
-   */
-  /**
    * A transfer to `peer` waits for the recipient: chunks sent and not yet acknowledged, or a
    * silence already rewound them and the probe is unanswered (its interval grew). The path
    * manager's stall detection watches file traffic with this (a dead link under a transfer is
@@ -246,6 +239,14 @@ export class FileSender extends EventEmitter<FileSenderEvents> {
     return false;
   }
 
+  /**
+   * The best path to `peer` changed: every transfer to it starts its silence clock again at the
+   * shortest interval. After a dead path (a WebRTC cut) the interval had doubled through the
+   * silence before the switch, so the probe and rewind that restart the transfer on the new
+   * path came 2, 4 or 8 s after it; now they come at most FILE_RESEND_MS after it (a transfer
+   * that is flowing on the new path resets the clock itself, and nothing is re-sent). On a fall
+   * back the probe and rewind happen at once instead.
+   */
   pathChanged(peer: string, fellBack = false): void {
     for (const t of this.#out.values()) {
       if (t.closed || t.rec.peer !== peer) continue;

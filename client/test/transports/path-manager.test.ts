@@ -60,6 +60,30 @@ function setup(outstanding: () => boolean) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+describe('path changes tell what came before', () => {
+  it('handlers get the previous best path; a move to a worse path (or none) is a fall back', () => {
+    const peerKey = generateIdentity(nodeSuite).publicKey;
+    const paths = new PathManager(() => {});
+    managers.push(paths);
+    const seen: Array<[PathKind | null, PathKind | null, boolean]> = [];
+    paths.onPathChange((_, best, before) => seen.push([before, best, PathManager.fellBack(before, best)]));
+    const webrtc = new MemLink('webrtc', peerKey);
+    const direct = new MemLink('direct', peerKey);
+    paths.addLink(webrtc);
+    paths.addLink(direct);
+    direct.close('cut');
+    webrtc.close('cut');
+    expect(seen).toEqual([
+      [null, 'webrtc', false],
+      ['webrtc', 'direct', false],
+      ['direct', 'webrtc', true],
+      ['webrtc', null, true],
+    ]);
+    expect(PathManager.fellBack('relay', 'direct')).toBe(false);
+    expect(PathManager.fellBack('direct', 'relay')).toBe(true);
+  });
+});
+
 describe('stall detection', () => {
   it('acks stall on the best link: traffic moves to the next at once, the suspect is probed and comes back', async () => {
     const { peerKey, peer, paths, changes, direct, webrtc } = setup(() => true);

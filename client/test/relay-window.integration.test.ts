@@ -83,7 +83,7 @@ describe('relay in-flight bound', () => {
     expect(bob.rendezvous!.state).toBe('connected');
   });
 
-  it('a receiver over its inbound budget: frames refused with RDV_ERR_RECIPIENT_BUSY are resent after a backoff; all delivered once, in order, none failed', {
+  it('a receiver over its inbound budget: frames refused with RDV_ERR_RECIPIENT_BUSY are resent on its next ack (or after a backoff); all delivered once, in order, none failed', {
     timeout: TIMEOUT_MS + 10_000,
   }, async () => {
     // A budget of one byte: any frame that finds Bob's queue non-empty is refused to Alice.

@@ -63,11 +63,28 @@ it(`${TOTAL} messages across a server kill/restart and a receiver kill/restart: 
   }
   const delivered = () =>
     new Set(alice.notifications.filter((n) => n.method === 'message.delivered').map((n) => n.params!.id));
-  await waitFor(
-    () => bobs.reduce((n, b) => n + b.received().length, 0) >= TOTAL && delivered().size >= TOTAL,
-    90_000,
-    'all messages delivered and acked',
-  );
+  try {
+    await waitFor(
+      () => bobs.reduce((n, b) => n + b.received().length, 0) >= TOTAL && delivered().size >= TOTAL,
+      90_000,
+      'all messages delivered and acked',
+    );
+  } catch (err) {
+    // A stall names its own cause: both sides' state and what each saw of the other.
+    const state = async (p: ExtensionProcess) => JSON.stringify(await p.call('status').catch((e) => String(e)));
+    const seen = (p: ExtensionProcess) =>
+      p.notifications
+        .filter((n) => n.method === 'peer.status' || n.method === 'server.status')
+        .map((n) => JSON.stringify(n.params))
+        .join('\n  ');
+    process.stderr.write(
+      `reliability stalled: received ${bobs.map((b) => b.received().length).join('+')}, acked ${delivered().size}\n` +
+        `alice status ${await state(alice)}\nbob status ${await state(bob)}\n` +
+        `alice saw:\n  ${seen(alice)}\nbob saw:\n  ${seen(bob)}\n` +
+        `alice stderr: ${alice.stderr.slice(-4000)}\nbob stderr: ${bob.stderr.slice(-4000)}\n`,
+    );
+    throw err;
+  }
   // Let any straggling retransmissions arrive, so a duplicate would show.
   await new Promise((r) => setTimeout(r, 1500));
 

@@ -29,8 +29,13 @@ interface SendState {
   timer: NodeJS.Timeout | null;
   /** A pump for this peer is on the stack (transmit may open a path, whose kick lands here). */
   pumping: boolean;
-  /** The peer is busy (the relay refused a frame for it): send nothing until the timer fires. */
+  /** The peer is busy (the relay refused a frame for it): send nothing until its next ack or the timer. */
   holding: boolean;
+  /**
+   * Messages allowed in flight while recovering from a busy refusal: halved (at least 1) by each
+   * refusal, grown by every message acked, back to SEND_WINDOW_MESSAGES on a new path.
+   */
+  busyCap: number;
   /**
    * Ids of in-window messages the server answered QUEUED (a copy waits in the peer's mailbox):
    * skipped by resend rounds. At most SEND_WINDOW_MESSAGES (only ids in the window enter).
@@ -83,6 +88,7 @@ export class Retransmitter {
     s.sent = 0;
     s.rto = RETRANSMIT_INITIAL_MS;
     s.holding = false;
+    s.busyCap = SEND_WINDOW_MESSAGES;
     this.#clear(s);
     this.pump(peer);
   }
@@ -90,13 +96,15 @@ export class Retransmitter {
   /**
    * The relay answered RDV_ERR_RECIPIENT_BUSY for a frame to `peer`: the peer reads slower than
    * we send. Nothing is lost or failed: stop sending, and resend from the first unacked message
-   * when the (doubled) timeout fires, as after a silent round. Several refusals of one window
-   * count once.
+   * on the peer's next ack (it read something: ack-clocked, like TCP after a loss) with half as
+   * many messages in flight, or when the (doubled) timeout fires if no ack comes. Several
+   * refusals of one window count once.
    */
   backoff(peer: string): void {
     const s = this.#peers.get(peer);
     if (!s || s.holding) return;
     s.holding = true;
+    s.busyCap = Math.max(1, Math.floor(Math.min(s.sent, s.busyCap) / 2));
     s.sent = 0;
     s.rto = Math.min(s.rto * 2, RETRANSMIT_MAX_MS);
     this.#clear(s);
@@ -139,7 +147,7 @@ export class Retransmitter {
     const pending = this.#d.outbox.pending(peer);
     const s = this.#state(peer);
     if (s.pumping) return;
-    const limit = Math.min(pending.length, SEND_WINDOW_MESSAGES);
+    const limit = Math.min(pending.length, SEND_WINDOW_MESSAGES, s.busyCap);
     const maxBytes = this.#d.windowBytes?.() ?? SEND_WINDOW_BYTES;
     let inFlight = 0;
     for (let i = 0; i < Math.min(s.sent, pending.length); i++) inFlight += dataWireBytes(pending[i]!.body.length);
@@ -177,6 +185,9 @@ export class Retransmitter {
     this.#unpark(s);
     s.sent = Math.max(0, s.sent - removed.length);
     s.rto = RETRANSMIT_INITIAL_MS;
+    // The peer read: a busy hold ends now, not a timeout later; the cap grows per message acked.
+    s.holding = false;
+    s.busyCap = Math.min(SEND_WINDOW_MESSAGES, s.busyCap + removed.length);
     this.#clear(s);
     for (const m of removed) this.#d.onDelivered(peer, m);
     this.pump(peer);
@@ -205,6 +216,7 @@ export class Retransmitter {
         timer: null,
         pumping: false,
         holding: false,
+        busyCap: SEND_WINDOW_MESSAGES,
         parked: new Set(),
         parkedSince: 0,
       };

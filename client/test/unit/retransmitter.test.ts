@@ -104,7 +104,7 @@ describe('send window', () => {
 });
 
 describe('recipient busy (RDV_ERR_RECIPIENT_BUSY)', () => {
-  it('holds the peer, then resends the window from the first unacked after the doubled timeout; nothing fails', async () => {
+  it('holds the peer, then resends from the first unacked after the doubled timeout when no ack comes; nothing fails', async () => {
     const { outbox, retx, sent } = setup();
     for (let i = 0; i < 5; i++) outbox.add(PEER, 'text', new Uint8Array(10));
     retx.pump(PEER);
@@ -118,8 +118,40 @@ describe('recipient busy (RDV_ERR_RECIPIENT_BUSY)', () => {
     // The backoff is RETRANSMIT_INITIAL_MS doubled (plus up to 25 % jitter): bounded wait.
     for (let i = 0; i < 100 && sent.length < 6; i++) await new Promise((r) => setTimeout(r, 50));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2 * RETRANSMIT_INITIAL_MS);
-    expect(sent.slice(5).map((m) => m.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    // With no ack at all, from the first unacked, half of the 5 that were in flight.
+    expect(sent.slice(5).map((m) => m.seq)).toEqual([0, 1]);
     expect(outbox.pending(PEER)).toHaveLength(6); // still waiting for the peer's ack, none failed
+  });
+});
+
+describe('recipient busy: ack-clocked recovery', () => {
+  it('the next ack ends the hold at once and resends from the first unacked, half as many in flight; acks grow it back', () => {
+    const { outbox, retx, sent } = setup();
+    for (let i = 0; i < 12; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER);
+    expect(sent).toHaveLength(12);
+    // The relay took #0 and refused the rest (the peer's queue was not empty).
+    retx.backoff(PEER);
+    retx.pump(PEER);
+    expect(sent).toHaveLength(12); // held
+    retx.ack(PEER, sent[0]!.stream, 0); // the peer read #0: no waiting for the timeout
+    // Half of the 12 in flight, plus one for the ack: #1..#7 again.
+    expect(sent.slice(12).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    retx.backoff(PEER); // refused again: 7 → 3
+    retx.ack(PEER, sent[0]!.stream, 1);
+    expect(sent.slice(19).map((m) => m.seq)).toEqual([2, 3, 4, 5]);
+    retx.ack(PEER, sent[0]!.stream, 5); // four acked, none refused: the cap grows by four
+    expect(sent.slice(23).map((m) => m.seq)).toEqual([6, 7, 8, 9, 10, 11]);
+    expect(outbox.pending(PEER)).toHaveLength(6); // nothing failed or dropped
+  });
+
+  it('a new path restores the whole window', () => {
+    const { outbox, retx, sent } = setup();
+    for (let i = 0; i < 10; i++) outbox.add(PEER, 'text', new Uint8Array(10));
+    retx.pump(PEER);
+    retx.backoff(PEER); // cap 5
+    retx.kick(PEER);
+    expect(sent.slice(10).map((m) => m.seq)).toEqual([...Array(10).keys()]);
   });
 });
 

@@ -103,6 +103,14 @@ export const RPC_MAX_IN_FLIGHT = 256;
 export const STALE_COPY_ACK_INTERVAL_MS = 5_000;
 /** Peers remembered for STALE_COPY_ACK_INTERVAL_MS, entries (oldest forgotten). */
 export const STALE_COPY_ACK_MAX_KEYS = 1_024;
+/**
+ * The relay refused a frame to a peer as busy (RDV_ERR_RECIPIENT_BUSY): our position ack may
+ * have been that frame, and the peer's sender would then wait a doubled retransmit timeout.
+ * The ack goes again this long after, at most once per this many ms per peer, ms.
+ */
+export const ACK_AFTER_BUSY_MS = 250;
+/** Peers remembered for ACK_AFTER_BUSY_MS, entries (oldest forgotten). */
+export const ACK_AFTER_BUSY_MAX_KEYS = 1_024;
 /** Peers refused with a revoke notice remembered for REVOKE_NOTICE_INTERVAL_MS, entries (oldest forgotten). */
 export const REVOKE_NOTICE_MAX_KEYS = 1_024;
 /** Longest share string parsed, characters. */

@@ -25,6 +25,8 @@ import {
   verifyEnvelopeSignature,
 } from '@p2p-comm/protocol';
 import {
+  ACK_AFTER_BUSY_MAX_KEYS,
+  ACK_AFTER_BUSY_MS,
   ACK_DELAY_MS,
   APPROVAL_TIMEOUT_MS,
   CONSENT_RETRY_MS,
@@ -202,6 +204,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #approvals = new Map<string, PendingApproval>();
   readonly #revokeNotices = new PerKeyInterval(REVOKE_NOTICE_INTERVAL_MS, REVOKE_NOTICE_MAX_KEYS);
   readonly #staleCopyAcks = new PerKeyInterval(STALE_COPY_ACK_INTERVAL_MS, STALE_COPY_ACK_MAX_KEYS);
+  readonly #acksAfterBusy = new PerKeyInterval(ACK_AFTER_BUSY_MS, ACK_AFTER_BUSY_MAX_KEYS);
   readonly #limiter = new ConsentRateLimiter();
   readonly #names: NameChanges;
   #consentTimer: NodeJS.Timeout | null = null;
@@ -518,9 +521,15 @@ export class Session extends EventEmitter<SessionEvents> {
     else this.#retx.peerOnline(peer);
   }
 
-  /** The relay refused a frame because `peer` is busy reading: hold its messages, resend after a backoff. */
+  /**
+   * The relay refused a frame because `peer` is busy reading: hold its messages, resend on its
+   * next ack or after a backoff. The refused frame may have been our position ack (acks are
+   * frames like any other): send it again a moment later, or its sender waits out a timeout.
+   */
   recipientBusy(peer: string): void {
     this.#retx.backoff(peer);
+    if ((this.#d.inbox.get(peer)?.next ?? 0) > 0 && this.#acksAfterBusy.allow(peer, Date.now()))
+      this.#scheduleAck(peer, ACK_AFTER_BUSY_MS);
   }
 
   /**
@@ -1057,14 +1066,14 @@ export class Session extends EventEmitter<SessionEvents> {
     return { delivered: allow };
   }
 
-  #scheduleAck(key: string): void {
+  #scheduleAck(key: string, delayMs = ACK_DELAY_MS): void {
     if (this.#ackTimers.has(key)) return;
     const t = setTimeout(() => {
       this.#ackTimers.delete(key);
       const pos = this.#d.inbox.get(key);
       if (!pos || pos.next === 0) return;
       this.#sendControl(decodeKey(key), { type: EnvelopeType.ACK, stream: pos.stream, upTo: pos.next - 1 });
-    }, ACK_DELAY_MS);
+    }, delayMs);
     this.#ackTimers.set(key, t);
   }
 

@@ -74,8 +74,7 @@ describe('resume after the recipient process restarts', () => {
     expect(writtenAtKill).toBeLessThan(SIZE);
     // Every chunk the sender sends before the restart, counted while the recipient is gone
     // (its credit stopped with it: nothing more goes until the restart).
-    const sentBeforeRestart = ((await alice.report()).counters as { sender: { chunksSent: number } }).sender
-      .chunksSent;
+    const sentBeforeRestart = ((await alice.report()).counters as { sender: { chunksSent: number } }).sender.chunksSent;
 
     bob = peer('bob');
     const done = await bob.wait((e) => e.ev === 'done' && e.id === id, 40_000, 'landed after restart');

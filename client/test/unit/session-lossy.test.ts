@@ -2,11 +2,13 @@
  * The session layer alone, two instances wired through a deliberately bad "path" that drops,
  * duplicates and reorders envelopes (seeded, so a failure replays). Whatever the path does,
  * every message must reach the app exactly once and in order, and every ack must come back.
+ * And one refusal the relay reports (busy): the ack it may have eaten goes again soon.
  */
 import { generateIdentity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ACK_AFTER_BUSY_MS, RETRANSMIT_INITIAL_MS } from '../../src/constants.js';
 import { InboxState } from '../../src/session/inbox-state.js';
 import { Outbox } from '../../src/session/outbox.js';
 import { openPersistentReplayGuard } from '../../src/session/replay-store.js';
@@ -114,5 +116,56 @@ describe('session over a lossy, duplicating, reordering path', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('an ack the relay refused as busy', () => {
+  it('goes again ACK_AFTER_BUSY_MS later, so the sender does not wait out its retransmit timeout', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    const net: Net = { queue: [] };
+    const a = makeSession('A', 'a', net);
+    const b = makeSession('B', 'b', net);
+    b.session.on('consent.request', (r) => b.session.respondConsent(r.requestId, true));
+    const acked: string[] = [];
+    a.session.on('message.delivered', (d) => acked.push(d.id));
+    a.session.start();
+    b.session.start();
+    cleanups.push(
+      () => a.session.stop(),
+      () => b.session.stop(),
+    );
+    const aKey = Buffer.from(a.identity.publicKey).toString('base64url');
+    const deliver = (drop: (f: Net['queue'][number]) => boolean = () => false) => {
+      for (const f of net.queue.splice(0)) {
+        if (drop(f)) continue;
+        (f.to === 'a' ? a.session : b.session).receive(f.from, f.env, 'relay');
+      }
+    };
+    a.session.connect({ key: b.identity.publicKey, name: 'B' });
+    for (let i = 0; i < 10; i++) {
+      deliver();
+      vi.advanceTimersByTime(10);
+    }
+    let received = 0;
+    b.session.on('message.received', () => received++);
+    const { id } = a.session.send('B', { text: 'hello' });
+    // Until B's packets flow, the handshake and the message cross; then B's ack is refused.
+    let refused = 0;
+    for (let i = 0; i < 10 && refused === 0; i++) {
+      deliver((f) => {
+        if (f.to !== 'a' || received === 0) return false;
+        refused++;
+        b.session.recipientBusy(aKey); // what the relay's RDV_ERR_RECIPIENT_BUSY reports to B
+        return true;
+      });
+      vi.advanceTimersByTime(10);
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(acked).toEqual([]);
+    vi.advanceTimersByTime(ACK_AFTER_BUSY_MS);
+    deliver();
+    // Well inside A's first retransmit timeout (RETRANSMIT_INITIAL_MS).
+    expect(ACK_AFTER_BUSY_MS + 100).toBeLessThan(RETRANSMIT_INITIAL_MS);
+    expect(acked).toEqual([id]);
   });
 });

@@ -31,6 +31,8 @@ export interface ReceiverCreditOptions {
   resendMaxMs: number;
   /** Where CREDIT messages sent are counted (the receiver's counters). */
   counters: { creditsSent: number };
+  /** The clock of FILE_CREDIT_MAX_INTERVAL_MS, ms. */
+  now: () => number;
 }
 
 export class ReceiverCredit {
@@ -108,7 +110,7 @@ export class ReceiverCredit {
       FILE_CREDIT_BATCH_CHUNKS,
       Math.floor(this.#windowChunks(t) / FILE_CREDIT_BATCH_WINDOW_PARTS),
     );
-    const now = Date.now();
+    const now = this.#o.now();
     if (
       !force &&
       (moved <= 0 ||

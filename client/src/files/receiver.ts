@@ -116,6 +116,7 @@ export class FileReceiver extends EventEmitter<FileReceiverEvents> {
       resendMs: this.#o.resendMs,
       resendMaxMs: options.resendMaxMs ?? FILE_RESEND_MAX_MS,
       counters: this.counters,
+      now: Date.now,
     });
   }
 

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransferChannel } from '../../src/files/channel.js';
 import {
   FILE_CREDIT_BATCH_CHUNKS,
@@ -98,7 +98,7 @@ describe('credit on a large window', () => {
 
 describe('when the recipient speaks (ReceiverCredit.advertise)', () => {
   /** One transfer of 1,000 chunks with `windowChunks` of window; returns what it sends. */
-  function credit(windowChunks: number) {
+  function credit(windowChunks: number, now: () => number = () => 0) {
     const rec = {
       offer: {
         id: 'ab'.repeat(16),
@@ -126,6 +126,7 @@ describe('when the recipient speaks (ReceiverCredit.advertise)', () => {
       resendMs: 1_000,
       resendMaxMs: 30_000,
       counters: { creditsSent: 0 },
+      now,
     });
     return { t, c, sent };
   }
@@ -150,23 +151,19 @@ describe('when the recipient speaks (ReceiverCredit.advertise)', () => {
   });
 
   it('tells a small move once FILE_CREDIT_MAX_INTERVAL_MS passed: a slow healthy path never looks stalled to the sender', () => {
-    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
-    try {
-      const { t, c, sent } = credit(128);
-      t.limit = 128;
-      c.advertise(t, true);
-      t.queuedNext = t.next = 2;
-      t.limit = 130; // moved 2 of a batch of 16: quiet for now
-      c.advertise(t, false);
-      expect(sent).toEqual([128]);
-      vi.setSystemTime(1_000_000 + FILE_CREDIT_MAX_INTERVAL_MS);
-      c.advertise(t, false);
-      expect(sent).toEqual([128, 130]);
-      c.advertise(t, false); // nothing moved: nothing to tell, however long it has been
-      expect(sent).toEqual([128, 130]);
-    } finally {
-      vi.useRealTimers();
-    }
+    let clock = 1_000_000;
+    const { t, c, sent } = credit(128, () => clock);
+    t.limit = 128;
+    c.advertise(t, true);
+    t.queuedNext = t.next = 2;
+    t.limit = 130; // moved 2 of a batch of 16: quiet for now
+    c.advertise(t, false);
+    expect(sent).toEqual([128]);
+    clock += FILE_CREDIT_MAX_INTERVAL_MS;
+    c.advertise(t, false);
+    expect(sent).toEqual([128, 130]);
+    c.advertise(t, false); // nothing moved: nothing to tell, however long it has been
+    expect(sent).toEqual([128, 130]);
   });
 
   it('keeps FILE_CREDIT_BATCH_CHUNKS on a small window (1/8 of it would be a CREDIT per chunk)', () => {

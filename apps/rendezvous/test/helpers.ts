@@ -41,6 +41,27 @@ export async function startApp(
 }
 
 /**
+ * Wait until every key's presence claim is visible through `app`'s broker. The server sends
+ * WELCOME before its claim lands in the broker (one round trip later): in between, another
+ * instance finds no claim and answers PEER_OFFLINE (or mailboxes). A fixed sleep raced that
+ * on a loaded machine.
+ */
+export async function presenceLanded(
+  app: RendezvousApp,
+  keys: readonly Uint8Array[],
+  timeoutMs = 5_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (const key of keys) {
+    const b64 = Buffer.from(key).toString('base64url');
+    while ((await app.broker.lookup(b64)) === null) {
+      if (Date.now() > end) throw new Error(`presence of ${b64} not in the broker after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/**
  * What a test file starts (apps, clients, redis-servers), closed after each test: clients first,
  * then the apps they were connected to, then the Redis the apps used.
  */

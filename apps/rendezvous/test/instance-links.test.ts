@@ -25,7 +25,7 @@ import {
 } from '../src/link/codec.js';
 import { LINK_HANDSHAKE_TIMEOUT_MS, LINK_MAX_PENDING_HANDSHAKES } from '../src/link/constants.js';
 import { encodeRouteHeader, forEachRecord, RecordKind, type RouteBatchRecord } from '../src/route-codec.js';
-import { freePort, startApp, TestClient } from './helpers.js';
+import { freePort, presenceLanded, startApp, TestClient } from './helpers.js';
 import { type RedisProc, startRedis } from './redis-helpers.js';
 
 const SECRET = 'link-secret-for-tests-0123456789abcdef';
@@ -76,7 +76,7 @@ async function pair(i1: { app: RendezvousApp; url: string }, i2: { app: Rendezvo
   const a = await TestClient.connect(i1.url);
   const b = await TestClient.connect(i2.url);
   clients.push(a, b);
-  await sleep(100); // presence lands right after WELCOME
+  await presenceLanded(i1.app, [b.key]);
   // The first frame goes through Redis and starts the dial; the link carries what follows.
   a.signal(1, b.key);
   await b.next((f) => f.type === FrameType.DELIVER);

@@ -8,7 +8,7 @@
 import { AckStatus, encodeFrame, type Frame, FrameType, generateIdentity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { describe, expect, it } from 'vitest';
-import { closeAfterEach, startApp, TestClient } from './helpers.js';
+import { closeAfterEach, presenceLanded, startApp, TestClient } from './helpers.js';
 import { startRedis } from './redis-helpers.js';
 
 const { apps, clients, redises } = closeAfterEach();
@@ -40,7 +40,7 @@ for (const [name, extra] of [
       const bId = generateIdentity(nodeSuite);
       const b = await TestClient.connect(two.url, bId);
       clients.push(a);
-      await sleep(100); // presence lands
+      await presenceLanded(one.app, [b.key]);
       a.relay(1, b.key, a.envelope(b.key, 'live'));
       expect(await a.answer(1)).toEqual({ type: FrameType.ACK, frameId: 1, status: AckStatus.DELIVERED });
       await b.close(); // "two" is now a stale route for b in one's cache

@@ -7,7 +7,7 @@
 import { AckStatus, bytesEqual, encodeFrame, type Frame, FrameType, generateIdentity } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { describe, expect, it } from 'vitest';
-import { closeAfterEach, startApp, TestClient } from './helpers.js';
+import { closeAfterEach, presenceLanded, startApp, TestClient } from './helpers.js';
 import { startRedis } from './redis-helpers.js';
 
 const { apps, clients, redises } = closeAfterEach();
@@ -84,7 +84,7 @@ for (const [name, makeFleet] of [
       const urls = await makeFleet();
       const a = await connect(urls[0]);
       const b = await connect(urls[1]);
-      await sleep(100); // presence lands
+      await presenceLanded(apps[0]!, [b.key]);
       const env = a.envelope(b.key, 'live');
       relayTtl(a, 7, 60, b.key, env);
       const d = await b.next(isDeliver);

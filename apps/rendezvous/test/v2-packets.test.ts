@@ -24,7 +24,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RendezvousApp } from '../src/app.js';
 import { PREKEY_REQUESTS_BURST } from '../src/constants.js';
-import { closeAfterEach, startApp, TestClient } from './helpers.js';
+import { closeAfterEach, presenceLanded, startApp, TestClient } from './helpers.js';
 import { startRedis } from './redis-helpers.js';
 
 const { apps, clients, redises } = closeAfterEach();
@@ -98,7 +98,7 @@ for (const [name, makeFleet] of [
       const { urls, apps: fleetApps } = await makeFleet();
       const a = await connect(urls[0]);
       const b = await connect(urls[1]);
-      await sleep(100); // presence lands
+      await presenceLanded(fleetApps[0]!, [b.key]);
       const { packet: init } = initiateSession({ identity: a.identity, remotePublicKey: b.key, suite: nodeSuite });
       a.signal(1, b.key, init);
       const d1 = await b.next(isDeliver);
@@ -170,10 +170,11 @@ for (const [name, makeFleet] of [
     });
 
     it('checks a PREKEY packet: sender = authenticated key, recipient = to', async () => {
-      const { urls } = await makeFleet();
+      const { urls, apps: fleetApps } = await makeFleet();
       const a = await connect(urls[0]);
       const b = await connect(urls[1]);
       const c = await connect(urls[0]);
+      await presenceLanded(fleetApps[0]!, [b.key]); // for the good packet, routed
       const bundle = createPrekeyBundle(nodeSuite, {
         identity: b.identity,
         bundleId: 1,
@@ -193,9 +194,10 @@ for (const [name, makeFleet] of [
     });
 
     it('refuses unknown versions and v2 types with a message naming them; the connection stays', async () => {
-      const { urls } = await makeFleet();
+      const { urls, apps: fleetApps } = await makeFleet();
       const a = await connect(urls[0]);
       const b = await connect(urls[1]);
+      await presenceLanded(fleetApps[0]!, [b.key]); // for the last, routed frame
       a.relay(1, b.key, Uint8Array.of(3, 1, 2, 3));
       const e1 = await a.answer(1);
       expect(e1).toMatchObject({ type: FrameType.ERROR, code: 'RDV_ERR_UNSUPPORTED_PEER_PACKET' });

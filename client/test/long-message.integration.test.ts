@@ -168,6 +168,27 @@ for (const direct of [false, true]) {
       expect(r.sent.seq).toBeGreaterThanOrEqual(0);
       expect(r.received).toHaveLength(1);
     }, 30_000);
+
+    it('keeps its place among short messages: short, long, short, long, short arrive in the order sent', async () => {
+      const got: string[] = [];
+      const onReceived = (m: { id: string }) => got.push(m.id);
+      p.bob.on('message.received', onReceived);
+      const acked = new Set<string>();
+      p.alice.on('message.delivered', (d) => acked.add(d.id));
+      const ids = [
+        p.alice.send('Bob', { text: 'before' }).id,
+        p.alice.send('Bob', { text: longText(512 * 1024, markerHex) }).id,
+        p.alice.send('Bob', { text: 'between' }).id,
+        p.alice.send('Bob', { text: longText(256 * 1024, markerHex) }).id,
+        p.alice.send('Bob', { text: 'after' }).id,
+      ];
+      await waitFor(() => ids.every((id) => acked.has(id)), 60_000, 'all five acked');
+      await new Promise((r) => setTimeout(r, 300));
+      p.bob.off('message.received', onReceived);
+      // Without the ordering, the short ones overtook the long ones: [0, 2, 4, 3, 1] or so.
+      expect(got).toEqual(ids);
+      expect(readdirSync(join(p.aliceHome, 'p2p-comm', 'long-messages-out'))).toEqual([]);
+    }, 90_000);
   });
 }
 
@@ -316,4 +337,32 @@ describe('a long message across a restart of the sender', () => {
     expect(p.bob.files.engine.receiver.counters.duplicates).toBeLessThan(FILE_PERSIST_EVERY_CHUNKS / 2);
     expect(readdirSync(join(p.aliceHome, 'p2p-comm', 'long-messages-out'))).toEqual([]);
   }, 180_000);
+
+  it('a sender restarted before its long message went keeps the order: short, long, short', async () => {
+    const marker = Buffer.from(randomBytes(24).toString('hex'));
+    const p = await makePair(false, marker);
+    const got: string[] = [];
+    p.bob.on('message.received', (m) => got.push(m.id));
+    const ids = [
+      p.alice.send('Bob', { text: 'before' }).id,
+      p.alice.send('Bob', { text: longText(300 * 1024, marker.toString()) }).id,
+      p.alice.send('Bob', { text: 'after' }).id,
+    ];
+    await p.alice.stop(); // at once: the long one waits for the first's ack, the last for the long one
+    const alice2 = createClient({
+      home: p.aliceHome,
+      server: p.url,
+      paths: { webrtc: false, allowLoopbackAddresses: true },
+    });
+    cleanups.push(() => alice2.stop());
+    await alice2.start();
+    await waitFor(() => ids.every((id) => got.includes(id)), 60_000, 'all three at Bob');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toEqual(ids);
+    await waitFor(
+      () => readdirSync(join(p.aliceHome, 'p2p-comm', 'long-messages-out')).length === 0,
+      10_000,
+      'spool and position removed',
+    );
+  }, 90_000);
 });

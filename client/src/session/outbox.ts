@@ -36,6 +36,7 @@ interface Snapshot {
 }
 type Entry =
   | { op: 'add'; m: StoredMessage }
+  | { op: 'stream'; peer: string; stream: string }
   | { op: 'ack'; peer: string; stream: string; upTo: number }
   | { op: 'drop'; peer: string };
 
@@ -69,6 +70,8 @@ function checkEntry(v: unknown): Entry {
   if (v.op === 'ack' && typeof v.peer === 'string' && typeof v.stream === 'string' && isSeq(v.upTo))
     return { op: 'ack', peer: v.peer, stream: v.stream, upTo: v.upTo };
   if (v.op === 'drop' && typeof v.peer === 'string') return { op: 'drop', peer: v.peer };
+  if (v.op === 'stream' && typeof v.peer === 'string' && typeof v.stream === 'string')
+    return { op: 'stream', peer: v.peer, stream: v.stream };
   throw corrupt('a journal entry has the wrong shape');
 }
 
@@ -122,6 +125,22 @@ export class Outbox {
 
   peers(): string[] {
     return [...this.#byPeer.keys()];
+  }
+
+  /**
+   * Where the next message to `peer` will go: its stream and sequence number (the stream is
+   * made, durably, if there is none yet). A long message, which travels outside the stream,
+   * is ordered by this position (sdk/long-messages.ts).
+   */
+  position(peer: string): { stream: string; seq: number } {
+    let st = this.#streams.get(peer);
+    if (!st) {
+      st = { stream: newStreamId(), next: 0 };
+      this.#persist({ op: 'stream', peer, stream: st.stream });
+      this.#streams.set(peer, st);
+      this.#maybeCompact();
+    }
+    return { stream: st.stream, seq: st.next };
   }
 
   add(peer: string, enc: BodyEncoding, body: Uint8Array, now = Date.now()): OutboxMessage {
@@ -227,7 +246,9 @@ export class Outbox {
     if (e.op === 'add') this.#insert(e.m);
     else if (e.op === 'ack') this.#ack(e.peer, e.stream, e.upTo);
     else if (e.op === 'drop') this.#drop(e.peer);
-    else throw new ClientError('CLIENT_ERR_STATE_CORRUPT', 'outbox journal has an unknown entry');
+    else if (e.op === 'stream') {
+      if (!this.#streams.has(e.peer)) this.#streams.set(e.peer, { stream: e.stream, next: 0 });
+    } else throw new ClientError('CLIENT_ERR_STATE_CORRUPT', 'outbox journal has an unknown entry');
   }
 
   #snapshot(): Snapshot {

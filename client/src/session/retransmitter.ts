@@ -20,6 +20,11 @@ export interface RetransmitterDeps {
   windowBytes?: () => number;
   /** Parked messages are resent this long after parking at the latest, ms; default MAILBOX_RESEND_AFTER_MS. */
   mailboxResendAfterMs?: number;
+  /**
+   * Messages from this position of the peer's stream on wait (a long message ahead of them is
+   * still on its way: sdk/long-messages.ts); null when none do. Read at every pump.
+   */
+  holdFrom?: (peer: string) => { stream: string; seq: number } | null;
 }
 
 interface SendState {
@@ -155,6 +160,7 @@ export class Retransmitter {
     try {
       while (s.sent < limit && !s.holding) {
         const m = pending[s.sent]!;
+        if (this.#held(peer, m)) break; // a long message goes first
         const size = dataWireBytes(m.body.length);
         if (s.sent > 0 && inFlight + size > maxBytes) break; // the next ack makes room
         try {
@@ -169,7 +175,19 @@ export class Retransmitter {
     } finally {
       s.pumping = false;
     }
-    if (pending.length > 0 && !s.timer) this.#arm(peer, s);
+    if (pending.length > 0 && !s.timer && !this.#allHeld(peer, s)) this.#arm(peer, s);
+  }
+
+  /** Is `m` waiting behind a long message (holdFrom)? */
+  #held(peer: string, m: OutboxMessage): boolean {
+    const hold = this.#d.holdFrom?.(peer) ?? null;
+    return hold !== null && m.stream === hold.stream && m.seq >= hold.seq;
+  }
+
+  /** Nothing in flight and the next message waits behind a long message: no timer to run. */
+  #allHeld(peer: string, s: SendState): boolean {
+    const next = this.#d.outbox.pending(peer)[0];
+    return s.sent === 0 && next !== undefined && this.#held(peer, next);
   }
 
   /** The peer's signed cumulative ack. The peer is online: parked messages are unparked too. */
@@ -262,7 +280,7 @@ export class Retransmitter {
       s.sent = 0;
       s.rto = Math.min(s.rto * 2, RETRANSMIT_MAX_MS);
       this.pump(peer);
-      if (!s.timer) this.#arm(peer, s);
+      if (!s.timer && !this.#allHeld(peer, s)) this.#arm(peer, s);
     }, delayMs);
     s.timer.unref?.();
   }

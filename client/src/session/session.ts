@@ -205,6 +205,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #revokeNotices = new PerKeyInterval(REVOKE_NOTICE_INTERVAL_MS, REVOKE_NOTICE_MAX_KEYS);
   readonly #staleCopyAcks = new PerKeyInterval(STALE_COPY_ACK_INTERVAL_MS, STALE_COPY_ACK_MAX_KEYS);
   readonly #acksAfterBusy = new PerKeyInterval(ACK_AFTER_BUSY_MS, ACK_AFTER_BUSY_MAX_KEYS);
+  #holdFrom: ((peer: string) => { stream: string; seq: number } | null) | null = null;
   readonly #limiter = new ConsentRateLimiter();
   readonly #names: NameChanges;
   #consentTimer: NodeJS.Timeout | null = null;
@@ -264,7 +265,32 @@ export class Session extends EventEmitter<SessionEvents> {
       },
       ...(deps.sendWindowBytes ? { windowBytes: deps.sendWindowBytes } : {}),
       ...(deps.mailboxResendAfterMs ? { mailboxResendAfterMs: deps.mailboxResendAfterMs } : {}),
+      holdFrom: (peer) => this.#holdFrom?.(peer) ?? null,
     });
+  }
+
+  /**
+   * Long messages travel outside the numbered stream (sdk/long-messages.ts), ordered by a
+   * stream position: `holdFrom(peer)` names the position from which short messages wait for
+   * the long message ahead of them (null: none wait).
+   */
+  setSendHold(holdFrom: (peer: string) => { stream: string; seq: number } | null): void {
+    this.#holdFrom = holdFrom;
+  }
+
+  /** Where the next short message to `peer` goes in its stream (see `setSendHold`). */
+  streamPosition(peer: string): { stream: string; seq: number } {
+    return this.#d.outbox.position(peer);
+  }
+
+  /** Is a short message sent before stream position `pos` still unacknowledged? */
+  unackedBefore(peer: string, pos: { stream: string; seq: number }): boolean {
+    return this.#d.outbox.pending(peer).some((m) => m.stream !== pos.stream || m.seq < pos.seq);
+  }
+
+  /** Send what the window allows to `peer` now (a long message ahead of them ended). */
+  pump(peer: string): void {
+    this.#retx.pump(peer);
   }
 
   get myKey(): string {

@@ -338,6 +338,26 @@ describe('a long message across a restart of the sender', () => {
     expect(readdirSync(join(p.aliceHome, 'p2p-comm', 'long-messages-out'))).toEqual([]);
   }, 180_000);
 
+  it('long messages waiting behind an unacked short one fail with CLIENT_ERR_REVOKED when the peer is revoked', async () => {
+    const marker = Buffer.from(randomBytes(24).toString('hex'));
+    const p = await makePair(false, marker);
+    await p.bob.stop(); // offline: the short one is mailboxed and stays unacked
+    const failed: Array<{ id: string; code: string }> = [];
+    p.alice.on('message.failed', (f) => failed.push(f));
+    const short = p.alice.send('Bob', { text: 'before' }).id;
+    const longs = [
+      p.alice.send('Bob', { text: longText(200 * 1024, marker.toString()) }).id,
+      p.alice.send('Bob', { data: new Uint8Array(100 * 1024) }).id,
+    ];
+    await new Promise((r) => setTimeout(r, 300));
+    expect(failed).toEqual([]); // waiting, not failed
+    p.alice.revoke('Bob');
+    await waitFor(() => failed.length === 3, 5_000, 'the short and both long messages failed');
+    // The short one first (the revoke fails the outbox), then the long ones in send order.
+    expect(failed).toEqual([short, ...longs].map((id) => ({ id, to: p.bob.id().key, code: 'CLIENT_ERR_REVOKED' })));
+    expect(readdirSync(join(p.aliceHome, 'p2p-comm', 'long-messages-out'))).toEqual([]);
+  }, 60_000);
+
   it('a sender restarted before its long message went keeps the order: short, long, short', async () => {
     const marker = Buffer.from(randomBytes(24).toString('hex'));
     const p = await makePair(false, marker);

@@ -138,8 +138,9 @@ export class LongMessages {
       const head = this.#queues.get(peer)?.[0];
       return head ? { stream: head.stream, seq: head.seq } : null;
     });
-    // Each ack of a short message may let the long message behind it go.
+    // Each ack of a short message may let the long message behind it go; a revoke ends them.
     d.session.on('message.delivered', (m) => this.#advance(m.to));
+    d.session.on('peer.status', (st) => st.state !== 'trusted' && this.#advance(st.key));
   }
 
   /** True for the events of a long-message transfer (not shown as a file). */
@@ -238,7 +239,15 @@ export class LongMessages {
   /** Offer the peer's next long message once every short message before it is acknowledged. */
   #advance(peer: string): void {
     const head = this.#queues.get(peer)?.[0];
-    if (!head || head.started || this.#d.session.unackedBefore(peer, head)) return;
+    if (!head || head.started) return;
+    const state = this.#d.session.peerInfo(peer).state;
+    if (state === 'revoked' || state === 'revoked-by-peer') {
+      // Its short messages were dropped with the trust: it will never go either.
+      this.#d.emitFailed({ id: head.id, to: peer, code: 'CLIENT_ERR_REVOKED' });
+      this.#end(peer, head.id); // and the next one, the same way
+      return;
+    }
+    if (this.#d.session.unackedBefore(peer, head)) return;
     head.started = true;
     this.#d
       .engine()

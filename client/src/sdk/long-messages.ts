@@ -55,7 +55,7 @@ interface Queued {
   /** The stream position it was sent at: short messages from there on wait for it. */
   stream: string;
   seq: number;
-  /** Send order (ms × 1024 + a counter): the queue's order, across restarts. */
+  /** Send order (ms × 1024, strictly increasing): the queue's order, across restarts. */
   order: number;
   /** Offered to the engine (it is being sent). */
   started: boolean;
@@ -116,7 +116,8 @@ export class LongMessages {
   readonly #out = new Map<string, string>();
   /** Outgoing long messages per peer, in send order; the head is the one being sent or next. */
   readonly #queues = new Map<string, Queued[]>();
-  #counter = 0;
+  /** The last `order` given or restored: the next is above it. */
+  #lastOrder = 0;
   /** Incoming long-message transfers, "<peer>/<id>" (bounded by LONG_MESSAGE_TRACKED_INCOMING). */
   readonly #in = new Set<string>();
   readonly sink: LongMessageSink;
@@ -215,7 +216,7 @@ export class LongMessages {
     mkdirSync(this.#spool, { recursive: true, mode: 0o700 });
     writeFileSync(path, bytes, { mode: 0o600 });
     const { stream, seq } = this.#d.session.streamPosition(peer);
-    const order = Date.now() * 1024 + (this.#counter++ % 1024);
+    const order = Math.max(this.#lastOrder + 1, Date.now() * 1024);
     // The position beside the spool, renamed into place whole: a restart keeps the order.
     const sidecar = `${path}${SIDECAR_SUFFIX}`;
     writeFileSync(`${sidecar}.tmp`, JSON.stringify({ id, peer, enc, stream, seq, order }), { mode: 0o600 });
@@ -229,6 +230,7 @@ export class LongMessages {
   }
 
   #enqueue(q: Queued): void {
+    this.#lastOrder = Math.max(this.#lastOrder, q.order);
     this.#out.set(`${q.peer}/${q.id}`, q.path);
     const list = this.#queues.get(q.peer) ?? [];
     list.push(q);
@@ -258,8 +260,8 @@ export class LongMessages {
       })
       .catch((err: unknown) => {
         const code = (err as { code?: unknown }).code;
-        this.#end(peer, head.id);
         this.#d.emitFailed({ id: head.id, to: peer, code: typeof code === 'string' ? code : 'CLIENT_ERR_FILE_FAILED' });
+        this.#end(peer, head.id);
       });
   }
 
@@ -286,8 +288,9 @@ export class LongMessages {
   done(r: TransferRef): void {
     if (r.direction === 'in') return;
     if (!this.#out.has(`${r.peer}/${r.id}`)) return;
-    this.#end(r.peer, r.id);
+    // Told before the messages behind it go: the events come in the order of the messages.
     this.#d.emitDelivered({ id: r.id, to: r.peer, seq: -1 });
+    this.#end(r.peer, r.id);
   }
 
   failed(f: TransferFailure): void {
@@ -297,8 +300,8 @@ export class LongMessages {
       return;
     }
     if (!this.#out.has(key)) return;
-    this.#end(f.peer, f.id);
     this.#d.emitFailed({ id: f.id, to: f.peer, code: messageCode(f.code) });
+    this.#end(f.peer, f.id);
   }
 
   async #deliver(offer: IncomingOffer, enc: LongMessageEncoding, body: Buffer, commit: () => boolean): Promise<void> {

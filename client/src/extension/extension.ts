@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { RPC_MAX_IN_FLIGHT, RPC_MAX_LINE_BYTES } from '../constants.js';
 import { CLIENT_ERRORS } from '../errors.js';
 import type { ClientEvents, P2PClient } from '../sdk/client.js';
+import { HostOutput } from './host-output.js';
 import { errorResponse, notification, parseRequestLine, RPC, response, toRpcError } from './jsonrpc.js';
 import { readLines } from './line-reader.js';
 import { METHODS } from './methods.js';
@@ -34,9 +35,10 @@ export interface ExtensionIo {
  * one answer (requests) or none (notifications); nothing a host writes can crash the process.
  */
 export function serveExtension(client: P2PClient, io: ExtensionIo): Promise<void> {
-  const write = (line: string) => {
-    io.output.write(`${line}\n`);
-  };
+  const output = new HostOutput(io.output);
+  const write = (line: string) => output.write(line);
+  // Acks (and a long message's DONE) wait until the host has the message.received lines.
+  client.session.setDeliveryGate((key, then) => output.whenFlushed(key, then));
   for (const name of NOTIFICATIONS)
     (client.on as (e: string, h: (p: unknown) => void) => P2PClient)(name, (params) =>
       write(notification(name, params)),

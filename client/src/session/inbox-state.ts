@@ -19,13 +19,18 @@ interface Entry {
 
 /**
  * The receiver's durable dedupe state. A message is handed to the app only when its sequence
- * equals `next`, and `next` is advanced on disk *before* the app sees it; anything below
- * `next` is a duplicate (acked again, never delivered twice), also after a restart.
+ * equals `next`, and `next` is advanced on disk *before* the app sees it (`advance`) — or, when
+ * the app is a host behind a pipe, once the host has it (`advanceLater`, then `persist`: a
+ * message that never left our memory is delivered again after a restart, not lost). Anything
+ * below `next` is a duplicate (acked again, never delivered twice), also after a restart.
  * One entry per peer, so it is bounded by the trust store's TRUST_MAX_PEERS.
  */
 export class InboxState {
   readonly #journal: Journal<Snapshot, Entry>;
+  /** Positions as delivered (what `get` answers). */
   readonly #peers = new Map<string, StreamPosition>();
+  /** Positions on disk: behind `#peers` only for peers advanced with `advanceLater`. */
+  readonly #durable = new Map<string, StreamPosition>();
 
   constructor(stateDir: string) {
     this.#journal = new Journal(stateDir, 'inbox');
@@ -41,6 +46,7 @@ export class InboxState {
       for (const [peer, pos] of Object.entries(snapshot.peers)) this.#set(peer, pos?.stream, pos?.next);
     }
     for (const e of entries) this.#set(e?.peer, e?.stream, e?.next);
+    for (const [peer, pos] of this.#peers) this.#durable.set(peer, pos);
   }
 
   get(peer: string): StreamPosition | undefined {
@@ -48,9 +54,22 @@ export class InboxState {
   }
 
   advance(peer: string, stream: string, next: number): void {
-    this.#journal.append({ peer, stream, next });
     this.#set(peer, stream, next);
-    if (this.#journal.wantsCompaction) this.#journal.compact({ version: 1, peers: Object.fromEntries(this.#peers) });
+    this.persist(peer);
+  }
+
+  /** Advance now, write to disk on `persist` (the host has the message). */
+  advanceLater(peer: string, stream: string, next: number): void {
+    this.#set(peer, stream, next);
+  }
+
+  /** Write `peer`'s position to disk if it moved since the last write. */
+  persist(peer: string): void {
+    const pos = this.#peers.get(peer);
+    if (pos === undefined || this.#durable.get(peer) === pos) return;
+    this.#journal.append({ peer, stream: pos.stream, next: pos.next });
+    this.#durable.set(peer, pos);
+    if (this.#journal.wantsCompaction) this.#journal.compact({ version: 1, peers: Object.fromEntries(this.#durable) });
   }
 
   // Also the loader's shape check: what comes from disk may be anything.

@@ -206,6 +206,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #staleCopyAcks = new PerKeyInterval(STALE_COPY_ACK_INTERVAL_MS, STALE_COPY_ACK_MAX_KEYS);
   readonly #acksAfterBusy = new PerKeyInterval(ACK_AFTER_BUSY_MS, ACK_AFTER_BUSY_MAX_KEYS);
   #holdFrom: ((peer: string) => { stream: string; seq: number } | null) | null = null;
+  #deliveryGate: ((key: string, then: () => void) => void) | null = null;
   readonly #limiter = new ConsentRateLimiter();
   readonly #names: NameChanges;
   #consentTimer: NodeJS.Timeout | null = null;
@@ -276,6 +277,19 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   setSendHold(holdFrom: (peer: string) => { stream: string; seq: number } | null): void {
     this.#holdFrom = holdFrom;
+  }
+
+  /**
+   * `message.received` is handed to a host that may not have taken it yet (the extension's
+   * stdout: a pipe whose writes queue in our memory while the host does not read). An ack says
+   * "delivered", so it must not go before the host has it: `gate(key, then)` calls `then`
+   * once everything emitted so far has reached the host (at once when it has); a newer wait
+   * with the same key replaces the older (an ack is cumulative: the last one says it all).
+   * Without a gate (an SDK caller, whose handlers run synchronously) acks go as soon as
+   * scheduled.
+   */
+  setDeliveryGate(gate: (key: string, then: () => void) => void): void {
+    this.#deliveryGate = gate;
   }
 
   /** Where the next short message to `peer` goes in its stream (see `setSendHold`). */
@@ -972,9 +986,18 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #deliver(key: string, peer: TrustedPeer, p: Extract<Payload, { type: typeof EnvelopeType.DATA }>, via: PathKind) {
-    // Persist first: after a crash the message counts as delivered, never as twice delivered.
-    this.#d.inbox.advance(key, p.stream, p.seq + 1);
-    this.#emitReceived(key, peer, p, via);
+    const gate = this.#deliveryGate;
+    if (gate === null) {
+      // Persist first: after a crash the message counts as delivered, never as twice delivered.
+      this.#d.inbox.advance(key, p.stream, p.seq + 1);
+      this.#emitReceived(key, peer, p, via);
+    } else {
+      // A host behind a pipe: on disk once the host has it. Killed before that, we receive
+      // it again after the restart (it never reached the host), instead of losing it.
+      this.#d.inbox.advanceLater(key, p.stream, p.seq + 1);
+      this.#emitReceived(key, peer, p, via);
+      gate(`persist/${key}`, () => this.#d.inbox.persist(key));
+    }
     this.#scheduleAck(key);
   }
 
@@ -997,7 +1020,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const p = { type: EnvelopeType.DATA, id: m.id, stream: 'long-message', seq: -1, enc: m.enc, body: m.body } as const;
     if (!this.#d.requireApproval) {
       if (commit()) this.#emitReceived(key, peer, p, via);
-      return Promise.resolve(true);
+      return this.#afterHostHasIt(key, m.id, true);
     }
     if (this.#approvals.size >= PENDING_APPROVALS_MAX)
       return Promise.reject(new ClientError('CLIENT_ERR_BUSY', 'too many messages wait for approval'));
@@ -1008,11 +1031,18 @@ export class Session extends EventEmitter<SessionEvents> {
       const long = (allow: boolean) => {
         const now = this.#d.trust.get(key);
         if (commit() && allow && now?.state === 'trusted') this.#emitReceived(key, now, p, via);
-        resolve(allow);
+        void this.#afterHostHasIt(key, m.id, allow).then(resolve);
       };
       this.#approvals.set(event.approvalId, { event, stream: p.stream, seq: -1, payload: p, via, timer, long });
       this.emit('approval.request', event);
     });
+  }
+
+  /** `value` once the host has everything emitted so far (the delivery gate): DONE waits for it like an ack. */
+  #afterHostHasIt<T>(peer: string, id: string, value: T): Promise<T> {
+    const gate = this.#deliveryGate;
+    if (!gate) return Promise.resolve(value);
+    return new Promise<T>((resolve) => gate(`long/${peer}/${id}`, () => resolve(value)));
   }
 
   #emitReceived(
@@ -1096,9 +1126,16 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#ackTimers.has(key)) return;
     const t = setTimeout(() => {
       this.#ackTimers.delete(key);
-      const pos = this.#d.inbox.get(key);
-      if (!pos || pos.next === 0) return;
-      this.#sendControl(decodeKey(key), { type: EnvelopeType.ACK, stream: pos.stream, upTo: pos.next - 1 });
+      // The position is read when the ack goes: everything up to it was emitted, and the gate
+      // says the host has all that was emitted.
+      const send = () => {
+        this.#d.inbox.persist(key); // what we ack is on disk first
+        const pos = this.#d.inbox.get(key);
+        if (!pos || pos.next === 0) return;
+        this.#sendControl(decodeKey(key), { type: EnvelopeType.ACK, stream: pos.stream, upTo: pos.next - 1 });
+      };
+      if (this.#deliveryGate) this.#deliveryGate(`ack/${key}`, send);
+      else send();
     }, delayMs);
     this.#ackTimers.set(key, t);
   }

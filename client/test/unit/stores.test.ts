@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { generateIdentity, ReplayGuard } from '@p2p-comm/protocol';
 import { nodeSuite } from '@p2p-comm/protocol/node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OUTBOX_MAX_MESSAGES } from '../../src/constants.js';
+import { JOURNAL_COMPACT_LINES, OUTBOX_MAX_MESSAGES } from '../../src/constants.js';
 import { InboxState } from '../../src/session/inbox-state.js';
 import { Outbox } from '../../src/session/outbox.js';
 import { openPersistentReplayGuard } from '../../src/session/replay-store.js';
@@ -168,6 +168,20 @@ describe('InboxState and the persistent replay guard', () => {
     s.advance('p', 'st', 5);
     s.advance('p', 'st', 6);
     expect(new InboxState(dir).get('p')).toEqual({ stream: 'st', next: 6 });
+  });
+
+  it('advanceLater moves the position now and writes it to disk only on persist, also through compaction', () => {
+    const dir = home();
+    const s = new InboxState(dir);
+    s.advance('p', 'st', 1);
+    s.advanceLater('p', 'st', 2);
+    expect(s.get('p')).toEqual({ stream: 'st', next: 2 }); // duplicates below 2 are refused now
+    expect(new InboxState(dir).get('p')).toEqual({ stream: 'st', next: 1 }); // not on disk yet
+    // Many other peers' writes compact the journal: the snapshot holds what is on disk only.
+    for (let i = 0; i < JOURNAL_COMPACT_LINES; i++) s.advance(`q${i % 100}`, 'st', i + 1);
+    expect(new InboxState(dir).get('p')).toEqual({ stream: 'st', next: 1 });
+    s.persist('p');
+    expect(new InboxState(dir).get('p')).toEqual({ stream: 'st', next: 2 });
   });
 
   it('a replay is refused after restart', () => {

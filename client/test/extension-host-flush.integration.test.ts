@@ -7,7 +7,7 @@
  * as delivered — the reliability test lost one message this way in a loaded CI run.)
  */
 import { afterAll, expect, it } from 'vitest';
-import { ExtensionProcess } from './helpers/extension-process.js';
+import { befriendExtensions, ExtensionProcess } from './helpers/extension-process.js';
 import { startRendezvous, tempHome, waitFor } from './helpers/server.js';
 
 const COUNT = 30;
@@ -32,18 +32,11 @@ it('acks and records a message as delivered only once the host has it; a kill be
     () => alice.kill(),
     () => Promise.all(bobs.map((b) => b.kill())),
   );
-  await alice.call('identity.setName', { name: 'Alice' });
-  await bob.call('identity.setName', { name: 'Bob' });
-  await Promise.all([alice.waitConnected(), bob.waitConnected()]);
-  const bobId = await bob.call<{ key: string; share: string }>('identity.get');
-  await alice.call('peers.connect', { share: bobId.share });
-  const req = await bob.waitNotification('consent.request');
-  await bob.call('consent.respond', { requestId: req.requestId, accept: true });
-  await alice.waitNotification('peer.status', (p) => p.key === bobId.key && p.state === 'trusted');
+  const bobKey = await befriendExtensions(alice, bob);
 
   // The host stops reading Bob's stdout; Alice sends more than the pipe holds.
   bob.proc.stdout.pause();
-  for (let i = 0; i < COUNT; i++) await alice.call('messages.send', { peer: bobId.key, text: text(i) });
+  for (let i = 0; i < COUNT; i++) await alice.call('messages.send', { peer: bobKey, text: text(i) });
   const delivered = () =>
     new Set(alice.notifications.filter((n) => n.method === 'message.delivered').map((n) => n.params!.id)).size;
   await new Promise((r) => setTimeout(r, 2_000));

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
-import { ExtensionProcess } from './helpers/extension-process.js';
+import { befriendExtensions, ExtensionProcess } from './helpers/extension-process.js';
 import { freePort, startRedis, tempHome, waitFor } from './helpers/server.js';
 import { killProcess, spawnRendezvous } from './helpers/server-process.js';
 
@@ -34,19 +34,12 @@ it(`${TOTAL} messages across a server kill/restart and a receiver kill/restart: 
     () => alice.kill(),
     () => bob.kill(),
   );
-  await alice.call('identity.setName', { name: 'Alice' });
-  await bob.call('identity.setName', { name: 'Bob' });
-  await Promise.all([alice.waitConnected(), bob.waitConnected()]);
-  const bobId = await bob.call<{ key: string; share: string }>('identity.get');
-  await alice.call('peers.connect', { share: bobId.share });
-  const req = await bob.waitNotification('consent.request');
-  await bob.call('consent.respond', { requestId: req.requestId, accept: true });
-  await alice.waitNotification('peer.status', (p) => p.key === bobId.key && p.state === 'trusted');
+  const bobKey = await befriendExtensions(alice, bob);
 
   const bobs: ExtensionProcess[] = [bob];
   const sentIds: string[] = [];
   for (let i = 0; i < TOTAL; i++) {
-    const r = await alice.call<{ id: string }>('messages.send', { peer: bobId.key, text: `m${i}` });
+    const r = await alice.call<{ id: string }>('messages.send', { peer: bobKey, text: `m${i}` });
     sentIds.push(r.id);
     if (i === 300) {
       await killProcess(server); // SIGKILL: no RESTARTING notice, connections just die

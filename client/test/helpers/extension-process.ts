@@ -146,3 +146,19 @@ export class ExtensionProcess {
     return this.exited;
   }
 }
+
+/**
+ * Name both "Alice" and "Bob", wait for their server connections, and make them trust each
+ * other: Alice asks with Bob's share, Bob accepts. Returns Bob's key.
+ */
+export async function befriendExtensions(alice: ExtensionProcess, bob: ExtensionProcess): Promise<string> {
+  await alice.call('identity.setName', { name: 'Alice' });
+  await bob.call('identity.setName', { name: 'Bob' });
+  await Promise.all([alice.waitConnected(), bob.waitConnected()]);
+  const bobId = await bob.call<{ key: string; share: string }>('identity.get');
+  await alice.call('peers.connect', { share: bobId.share });
+  const req = await bob.waitNotification('consent.request');
+  await bob.call('consent.respond', { requestId: req.requestId, accept: true });
+  await alice.waitNotification('peer.status', (p) => p.key === bobId.key && p.state === 'trusted');
+  return bobId.key;
+}

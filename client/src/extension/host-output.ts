@@ -13,6 +13,8 @@ export class HostOutput {
   readonly #out: Writable;
   /** Lines written whose write callback has not come yet. */
   #unflushed = 0;
+  /** A write failed (the host closed our stdout): nothing written from now on reaches it. */
+  #broken = false;
   /**
    * Callbacks waiting for everything to be flushed, by key; a newer one with the same key
    * replaces the older. Keys are two per peer (its ack, its inbox position) and one per long
@@ -26,13 +28,20 @@ export class HostOutput {
 
   write(line: string): void {
     this.#unflushed++;
-    this.#out.write(`${line}\n`, () => {
+    this.#out.write(`${line}\n`, (err) => {
       this.#unflushed--;
-      if (this.#unflushed === 0) this.#release();
+      if (err) {
+        // The host is gone: what waits was never delivered, so it is never acked (the process
+        // is stopping; after a restart the messages come again).
+        this.#broken = true;
+        this.#waiting.clear();
+      }
+      if (this.#unflushed === 0 && !this.#broken) this.#release();
     });
   }
 
   whenFlushed(key: string, then: () => void): void {
+    if (this.#broken) return;
     if (this.#unflushed === 0) {
       then();
       return;

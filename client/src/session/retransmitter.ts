@@ -156,11 +156,12 @@ export class Retransmitter {
     const maxBytes = this.#d.windowBytes?.() ?? SEND_WINDOW_BYTES;
     let inFlight = 0;
     for (let i = 0; i < Math.min(s.sent, pending.length); i++) inFlight += dataWireBytes(pending[i]!.body.length);
+    const hold = this.#d.holdFrom?.(peer) ?? null;
     s.pumping = true;
     try {
       while (s.sent < limit && !s.holding) {
         const m = pending[s.sent]!;
-        if (this.#held(peer, m)) break; // a long message goes first
+        if (isHeld(hold, m)) break; // a long message goes first
         const size = dataWireBytes(m.body.length);
         if (s.sent > 0 && inFlight + size > maxBytes) break; // the next ack makes room
         try {
@@ -178,16 +179,10 @@ export class Retransmitter {
     if (pending.length > 0 && !s.timer && !this.#allHeld(peer, s)) this.#arm(peer, s);
   }
 
-  /** Is `m` waiting behind a long message (holdFrom)? */
-  #held(peer: string, m: OutboxMessage): boolean {
-    const hold = this.#d.holdFrom?.(peer) ?? null;
-    return hold !== null && m.stream === hold.stream && m.seq >= hold.seq;
-  }
-
   /** Nothing in flight and the next message waits behind a long message: no timer to run. */
   #allHeld(peer: string, s: SendState): boolean {
     const next = this.#d.outbox.pending(peer)[0];
-    return s.sent === 0 && next !== undefined && this.#held(peer, next);
+    return s.sent === 0 && next !== undefined && isHeld(this.#d.holdFrom?.(peer) ?? null, next);
   }
 
   /** The peer's signed cumulative ack. The peer is online: parked messages are unparked too. */
@@ -284,4 +279,9 @@ export class Retransmitter {
     }, delayMs);
     s.timer.unref?.();
   }
+}
+
+/** Is `m` waiting behind a long message (the position `holdFrom` named, read once per pump)? */
+function isHeld(hold: { stream: string; seq: number } | null, m: OutboxMessage): boolean {
+  return hold !== null && m.stream === hold.stream && m.seq >= hold.seq;
 }

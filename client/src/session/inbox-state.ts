@@ -20,7 +20,7 @@ interface Entry {
 /**
  * The receiver's durable dedupe state. A message is handed to the app only when its sequence
  * equals `next`, and `next` is advanced on disk *before* the app sees it (`advance`) — or, when
- * the app is a host behind a pipe, once the host has it (`advanceLater`, then `persist`: a
+ * the app is a host behind a pipe, once the host has it (`advanceLater`, then `persistUpTo`: a
  * message that never left our memory is delivered again after a restart, not lost). Anything
  * below `next` is a duplicate (acked again, never delivered twice), also after a restart.
  * One entry per peer, so it is bounded by the trust store's TRUST_MAX_PEERS.
@@ -55,18 +55,22 @@ export class InboxState {
 
   advance(peer: string, stream: string, next: number): void {
     this.#set(peer, stream, next);
-    this.persist(peer);
+    this.#write(peer, this.#peers.get(peer)!);
   }
 
-  /** Advance now, write to disk on `persist` (the host has the message). */
+  /** Advance now, write to disk later with `persistUpTo` (once the host has the message). */
   advanceLater(peer: string, stream: string, next: number): void {
     this.#set(peer, stream, next);
   }
 
-  /** Write `peer`'s position to disk if it moved since the last write. */
-  persist(peer: string): void {
-    const pos = this.#peers.get(peer);
-    if (pos === undefined || this.#durable.get(peer) === pos) return;
+  /** Write `pos` (a position `get` gave for `peer`) to disk unless the disk is already there or past it. */
+  persistUpTo(peer: string, pos: StreamPosition): void {
+    const d = this.#durable.get(peer);
+    if (d !== undefined && d.stream === pos.stream && d.next >= pos.next) return;
+    this.#write(peer, pos);
+  }
+
+  #write(peer: string, pos: StreamPosition): void {
     this.#journal.append({ peer, stream: pos.stream, next: pos.next });
     this.#durable.set(peer, pos);
     if (this.#journal.wantsCompaction) this.#journal.compact({ version: 1, peers: Object.fromEntries(this.#durable) });

@@ -995,8 +995,9 @@ export class Session extends EventEmitter<SessionEvents> {
       // A host behind a pipe: on disk once the host has it. Killed before that, we receive
       // it again after the restart (it never reached the host), instead of losing it.
       this.#d.inbox.advanceLater(key, p.stream, p.seq + 1);
+      const pos = this.#d.inbox.get(key)!;
       this.#emitReceived(key, peer, p, via);
-      gate(`persist/${key}`, () => this.#d.inbox.persist(key));
+      gate(`persist/${key}`, () => this.#d.inbox.persistUpTo(key, pos));
     }
     this.#scheduleAck(key);
   }
@@ -1126,12 +1127,12 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#ackTimers.has(key)) return;
     const t = setTimeout(() => {
       this.#ackTimers.delete(key);
-      // The position is read when the ack goes: everything up to it was emitted, and the gate
-      // says the host has all that was emitted.
+      // The position now: every message up to it was emitted before this moment, and the gate
+      // runs `send` once the host has every line written before this moment.
+      const pos = this.#d.inbox.get(key);
+      if (!pos || pos.next === 0) return;
       const send = () => {
-        this.#d.inbox.persist(key); // what we ack is on disk first
-        const pos = this.#d.inbox.get(key);
-        if (!pos || pos.next === 0) return;
+        this.#d.inbox.persistUpTo(key, pos); // what we ack is on disk first
         this.#sendControl(decodeKey(key), { type: EnvelopeType.ACK, stream: pos.stream, upTo: pos.next - 1 });
       };
       if (this.#deliveryGate) this.#deliveryGate(`ack/${key}`, send);

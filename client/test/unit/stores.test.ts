@@ -170,7 +170,7 @@ describe('InboxState and the persistent replay guard', () => {
     expect(new InboxState(dir).get('p')).toEqual({ stream: 'st', next: 6 });
   });
 
-  it('advanceLater moves the position now and writes it to disk only on persist, also through compaction', () => {
+  it('advanceLater moves the position now and writes it to disk only on persistUpTo, also through compaction', () => {
     const dir = home();
     const s = new InboxState(dir);
     s.advance('p', 'st', 1);
@@ -180,7 +180,7 @@ describe('InboxState and the persistent replay guard', () => {
     // Many other peers' writes compact the journal: the snapshot holds what is on disk only.
     for (let i = 0; i < JOURNAL_COMPACT_LINES; i++) s.advance(`q${i % 100}`, 'st', i + 1);
     expect(new InboxState(dir).get('p')).toEqual({ stream: 'st', next: 1 });
-    s.persist('p');
+    s.persistUpTo('p', s.get('p')!);
     expect(new InboxState(dir).get('p')).toEqual({ stream: 'st', next: 2 });
   });
 

@@ -28,7 +28,7 @@ export class HostOutput {
    * due, only the newest of a key runs (acks and positions are cumulative). Keys are two per
    * peer (its ack, its inbox position) and one per long message being delivered.
    */
-  readonly #waiting = new Map<string, Array<{ target: number; then: () => void }>>();
+  readonly #waiting = new Map<string, Array<{ target: number; run: () => void }>>();
 
   constructor(out: Writable) {
     this.#out = out;
@@ -66,9 +66,9 @@ export class HostOutput {
     const list = this.#waiting.get(key) ?? [];
     const last = list.at(-1);
     if (last?.target === target)
-      last.then = then; // nothing written since: the newer says it all
+      last.run = then; // nothing written since: the newer says it all
     else {
-      list.push({ target, then });
+      list.push({ target, run: then });
       if (list.length > HOST_OUTPUT_WAITS_PER_KEY) list.shift();
     }
     this.#waiting.set(key, list);
@@ -77,7 +77,7 @@ export class HostOutput {
   #release(): void {
     for (const [key, list] of this.#waiting) {
       let due: (() => void) | null = null;
-      while (list.length > 0 && list[0]!.target <= this.#flushed) due = list.shift()!.then;
+      while (list.length > 0 && list[0]!.target <= this.#flushed) due = list.shift()!.run;
       if (list.length === 0) this.#waiting.delete(key);
       due?.();
     }
